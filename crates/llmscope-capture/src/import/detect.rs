@@ -1,0 +1,92 @@
+//! Per-line format detection, from the keys a line's JSON object carries.
+
+use serde_json::{Map, Value};
+
+/// The log formats the importer understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LineFormat {
+    /// Seed 000 basic Chainlit log: `timestamp, user_input, model_response, metadata{…}`.
+    Seed000Basic,
+    /// Seed 000 flat `EnhancedLogEntry`: `user_input, model_response, response_time, …`.
+    Seed000Enhanced,
+    /// Seed 001 inference log: `timestamp, level, request_id, model, input, output, metadata{…}`.
+    Seed001,
+    /// Seed 004 `json_log_formatter` line: `message, time, request_id, user_id, model_version, …`.
+    Seed004,
+    /// An OpenAI request/response pair: `{"request": {…}, "response": {…}}`.
+    OpenAiPair,
+    /// llmscope's own call record (what `llmscope calls --format jsonl` writes).
+    Native,
+}
+
+impl LineFormat {
+    pub const ALL: [LineFormat; 6] = [
+        LineFormat::Seed000Basic,
+        LineFormat::Seed000Enhanced,
+        LineFormat::Seed001,
+        LineFormat::Seed004,
+        LineFormat::OpenAiPair,
+        LineFormat::Native,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LineFormat::Seed000Basic => "seed000-basic",
+            LineFormat::Seed000Enhanced => "seed000-enhanced",
+            LineFormat::Seed001 => "seed001",
+            LineFormat::Seed004 => "seed004",
+            LineFormat::OpenAiPair => "openai",
+            LineFormat::Native => "native",
+        }
+    }
+}
+
+/// Detects the format of one line's object, or `None` when no format fits.
+pub fn detect(obj: &Map<String, Value>) -> Option<LineFormat> {
+    let has = |k: &str| obj.contains_key(k);
+    if has("request") && has("response") {
+        return Some(LineFormat::OpenAiPair);
+    }
+    if has("user_input") || has("model_response") {
+        return Some(if obj.get("metadata").is_some_and(Value::is_object) {
+            LineFormat::Seed000Basic
+        } else {
+            LineFormat::Seed000Enhanced
+        });
+    }
+    if has("start_time") && (has("trace_id") || has("input_text") || has("origin")) {
+        return Some(LineFormat::Native);
+    }
+    if (has("input") || has("output")) && (has("timestamp") || has("request_id") || has("metadata")) {
+        return Some(LineFormat::Seed001);
+    }
+    if has("message")
+        && (has("time") || has("asctime") || has("timestamp"))
+        && (has("latency_ms") || has("input_tokens") || has("output_tokens") || has("model_version"))
+    {
+        return Some(LineFormat::Seed004);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn d(v: Value) -> Option<LineFormat> {
+        v.as_object().and_then(detect)
+    }
+
+    #[test]
+    fn detects_each_format() {
+        assert_eq!(d(json!({"timestamp": "t", "user_input": "a", "model_response": "b", "metadata": {}})), Some(LineFormat::Seed000Basic));
+        assert_eq!(d(json!({"timestamp": "t", "user_input": "a", "model_response": "b", "response_time": 1})), Some(LineFormat::Seed000Enhanced));
+        assert_eq!(d(json!({"timestamp": 1, "level": "INFO", "request_id": "r", "input": "a", "output": "b", "metadata": {}})), Some(LineFormat::Seed001));
+        assert_eq!(d(json!({"message": "m", "time": "t", "latency_ms": 1})), Some(LineFormat::Seed004));
+        assert_eq!(d(json!({"request": {}, "response": {}})), Some(LineFormat::OpenAiPair));
+        assert_eq!(d(json!({"start_time": "t", "trace_id": "x"})), Some(LineFormat::Native));
+        assert_eq!(d(json!({"message": "plain log line", "time": "t"})), None);
+        assert_eq!(d(json!({"foo": 1})), None);
+    }
+}

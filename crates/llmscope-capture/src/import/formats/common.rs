@@ -1,0 +1,156 @@
+//! Mapping of the fields many log formats share under well-known names (`user_id`,
+//! `session_id`, `status_code`, token counts, latencies, …). A format's mapper handles its
+//! own fields first and hands every other key here; what this does not know becomes an
+//! attribute, so nothing a line carries is lost.
+
+use llmscope_core::{Call, CallStatus};
+use serde_json::{Map, Value};
+
+use super::LineError;
+use crate::import::fields::Obj;
+
+/// Applies every key of `obj` not in `skip`: known names map onto call fields, the rest is
+/// kept in `call.attributes` (nested under `prefix.` when `prefix` is not empty).
+pub fn apply_rest(call: &mut Call, obj: Obj<'_>, skip: &[&str], prefix: &str) -> Result<(), LineError> {
+    for (key, value) in obj.map {
+        if skip.contains(&key.as_str()) || value.is_null() {
+            continue;
+        }
+        if !apply_known(call, obj, key)? {
+            let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            call.attributes.insert(name, value.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Maps one well-known key; returns `false` when the key is not one of them.
+pub fn apply_known(call: &mut Call, o: Obj<'_>, key: &str) -> Result<bool, LineError> {
+    match key {
+        "user_id" | "userId" | "user" | "uid" | "end_user" => set_if_none(&mut call.user_id, o.str(key)?),
+        "session_id" | "sessionId" | "conversation_id" | "thread_id" | "chat_id" => set_if_none(&mut call.session_id, o.str(key)?),
+        "request_id" | "requestId" => set_if_none(&mut call.request_id, o.str(key)?),
+        "client_request_id" | "clientRequestId" => set_if_none(&mut call.client_request_id, o.str(key)?),
+        "trace_id" => set_hex(&mut call.trace_id, o, key, 32)?,
+        "span_id" => set_hex(&mut call.span_id, o, key, 16)?,
+        "parent_span_id" => {
+            let mut s = String::new();
+            set_hex(&mut s, o, key, 16)?;
+            if !s.is_empty() {
+                call.parent_span_id = Some(s);
+            }
+        }
+        "status_code" | "http_status" | "http_status_code" => {
+            let code = o.u64(key)?;
+            if let Some(c) = code {
+                let c = u16::try_from(c).map_err(|_| LineError::at(o.path_of(key), format!("{c} is not an HTTP status code")))?;
+                call.status_code = Some(c);
+                if c >= 400 {
+                    call.status = CallStatus::Error;
+                }
+            }
+        }
+        "error" | "error_message" | "exception" => {
+            let msg = match o.get(key) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+                Some(Value::Object(m)) => Some(
+                    m.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| Value::Object(m.clone()).to_string()),
+                ),
+                Some(Value::Bool(true)) => Some("error".into()),
+                _ => None,
+            };
+            if let Some(m) = msg {
+                call.error_message = Some(m);
+                call.status = CallStatus::Error;
+            }
+        }
+        "error_type" | "error_kind" | "error_code" => set_if_none(&mut call.error_kind, o.str(key)?),
+        "finish_reason" | "stop_reason" => set_if_none(&mut call.finish_reason, o.str(key)?),
+        "prompt_tokens" | "input_tokens" => set_num(&mut call.usage.input, o.u64(key)?),
+        "completion_tokens" | "output_tokens" => set_num(&mut call.usage.output, o.u64(key)?),
+        "total_tokens" => set_num(&mut call.usage.total, o.u64(key)?),
+        "cached_tokens" => set_num(&mut call.usage.cached, o.u64(key)?),
+        "first_token_latency_ms" | "ttft_ms" | "time_to_first_token_ms" => set_num(&mut call.ttft_ms, o.non_neg(key)?),
+        "total_latency_ms" | "latency_ms" | "duration_ms" => set_num(&mut call.latency_ms, o.non_neg(key)?),
+        "temperature" => set_num(&mut call.temperature, o.f64(key)?),
+        "json_mode" => call.json_mode |= o.bool(key)?.unwrap_or(false),
+        "provider" => set_if_none(&mut call.provider, o.str(key)?),
+        "model" | "model_name" => set_if_none(&mut call.model, o.str(key)?),
+        "tags" => call.tags.extend(tags(o, key)?),
+        "function_calling" | "stream" | "max_tokens" | "top_p" | "top_k" | "seed" | "presence_penalty" | "frequency_penalty" => {
+            if let Some(v) = o.get(key) {
+                call.params.insert(key.to_string(), v.clone());
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn set_if_none(slot: &mut Option<String>, v: Option<String>) {
+    if slot.is_none() {
+        *slot = v.filter(|s| !s.is_empty());
+    }
+}
+
+fn set_num<T>(slot: &mut Option<T>, v: Option<T>) {
+    if slot.is_none() {
+        *slot = v;
+    }
+}
+
+fn set_hex(slot: &mut String, o: Obj<'_>, key: &str, len: usize) -> Result<(), LineError> {
+    if let Some(s) = o.str(key)? {
+        let s = s.trim().trim_start_matches("0x").to_ascii_lowercase();
+        if s.len() != len || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(LineError::at(o.path_of(key), format!("expected {len} hex digits, found {s:?}")));
+        }
+        if slot.is_empty() {
+            *slot = s;
+        }
+    }
+    Ok(())
+}
+
+/// Tags: an array of strings or one comma-separated string.
+pub fn tags(o: Obj<'_>, key: &str) -> Result<Vec<String>, LineError> {
+    match o.get(key) {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(LineError::at(
+                    format!("{}[{i}]", o.path_of(key)),
+                    format!("expected a string, found {}", crate::import::fields::describe(other)),
+                )),
+            })
+            .collect(),
+        Some(v) => Err(LineError::at(o.path_of(key), format!("expected an array of strings, found {}", crate::import::fields::describe(v)))),
+    }
+}
+
+/// The text of a message `content`: a string, or the `text` parts of a content array.
+pub fn content_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(parts) => {
+            let texts: Vec<&str> = parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str).or_else(|| p.as_str()))
+                .collect();
+            Some(texts.join("\n"))
+        }
+        _ => None,
+    }
+}
+
+/// A one-message chat input for formats that log only the user's text.
+pub fn user_message(text: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("role".into(), Value::String("user".into()));
+    m.insert("content".into(), Value::String(text.to_string()));
+    Value::Array(vec![Value::Object(m)])
+}

@@ -1,0 +1,141 @@
+//! Line mappers: one module per log format, each turning a JSON object into a
+//! [`Call`] (plus any assessments the line carries).
+
+mod common;
+mod native;
+mod openai;
+mod seed000;
+mod seed001;
+mod seed004;
+
+use chrono_tz::Tz;
+use llmscope_core::{checks, ids, Assessment, Call, Origin};
+use serde_json::Value;
+
+use super::detect::{detect, LineFormat};
+
+/// How lines are read.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Zone of timestamps written without an offset (seed 000's `datetime.now().isoformat()`).
+    /// Seed 004's `time` is UTC by its formatter's definition and ignores this.
+    pub naive_tz: Tz,
+    /// Project the calls are stored under.
+    pub project: String,
+    /// Longest line accepted, in bytes.
+    pub max_line_bytes: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { naive_tz: Tz::UTC, project: "default".into(), max_line_bytes: 16 << 20 }
+    }
+}
+
+/// Why a line was rejected: the JSON path of the offending field (empty for the whole line)
+/// and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub path: String,
+    pub message: String,
+}
+
+impl LineError {
+    pub fn at(path: String, message: String) -> Self {
+        LineError { path, message }
+    }
+
+    pub fn line(message: impl Into<String>) -> Self {
+        LineError { path: String::new(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for LineError {}
+
+/// One successfully mapped line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedLine {
+    pub call: Call,
+    pub assessments: Vec<Assessment>,
+    pub format: LineFormat,
+}
+
+/// Parses one line (without its newline). `file` and `line_no` are recorded in the call's
+/// origin. Blank lines are the caller's business.
+pub fn parse_line(bytes: &[u8], file: &str, line_no: u64, opts: &ImportOptions) -> Result<ParsedLine, LineError> {
+    if bytes.len() > opts.max_line_bytes {
+        return Err(LineError::line(format!("line is {} bytes, longer than the {} accepted", bytes.len(), opts.max_line_bytes)));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| LineError::line(format!("line is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
+    let text = text.trim();
+    let value: Value = serde_json::from_str(text).map_err(|e| LineError::line(format!("invalid JSON: {e}")))?;
+    let Value::Object(obj) = value else {
+        return Err(LineError::line(format!("expected a JSON object, found {}", super::fields::describe(&value))));
+    };
+    let format = detect(&obj).ok_or_else(|| {
+        let keys: Vec<&str> = obj.keys().map(String::as_str).take(12).collect();
+        LineError::line(format!("unrecognised line format (keys: {})", keys.join(", ")))
+    })?;
+    let id = ids::content_id(text.as_bytes());
+    let mut call = Call { id, project: opts.project.clone(), ..Default::default() };
+    let mut assessments = Vec::new();
+    match format {
+        LineFormat::Seed000Basic | LineFormat::Seed000Enhanced => seed000::map(&obj, opts, &mut call, &mut assessments)?,
+        LineFormat::Seed001 => seed001::map(&obj, opts, &mut call)?,
+        LineFormat::Seed004 => seed004::map(&obj, &mut call)?,
+        LineFormat::OpenAiPair => openai::map(&obj, opts, &mut call)?,
+        LineFormat::Native => native::map(&obj, &mut call)?,
+    }
+    finish(&mut call, file, line_no, format)?;
+    for a in &mut assessments {
+        a.trace_id.clone_from(&call.trace_id);
+        a.call_id = Some(call.id.clone());
+        a.created_at = call.start_time;
+    }
+    Ok(ParsedLine { call, assessments, format })
+}
+
+/// Fills what every format derives the same way: trace context, end time, origin, flags.
+fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Result<(), LineError> {
+    for (name, v) in [("latency", call.latency_ms), ("time to first token", call.ttft_ms)] {
+        if v.is_some_and(|ms| !(0.0..=MAX_DURATION_MS).contains(&ms)) {
+            return Err(LineError::line(format!("{name} of {} ms is out of range (0 to 30 days)", v.unwrap_or_default())));
+        }
+    }
+    if call.trace_id.is_empty() {
+        call.trace_id = ids::trace_id_for(&call.id);
+    }
+    if call.span_id.is_empty() {
+        call.span_id = ids::span_id_for(&call.id);
+    }
+    if call.end_time.is_none() {
+        call.end_time = call.latency_ms.map(|ms| call.start_time + chrono::Duration::microseconds((ms * 1000.0) as i64));
+    }
+    if call.first_token_time.is_none() {
+        call.first_token_time = call.ttft_ms.map(|ms| call.start_time + chrono::Duration::microseconds((ms * 1000.0) as i64));
+    }
+    if call.usage.total.is_none() && (call.usage.input.is_some() || call.usage.output.is_some()) {
+        call.usage.total = call.usage.effective_total();
+    }
+    if !matches!(format, LineFormat::Native) || matches!(call.origin, Origin::Api) {
+        call.origin = Origin::Import { file: file.to_string(), line: line_no, format: format.name().to_string() };
+    }
+    call.flags = checks::flags_for(call);
+    Ok(())
+}
+
+/// Longest latency accepted (30 days): anything longer is a unit mix-up, not a call.
+const MAX_DURATION_MS: f64 = 30.0 * 86_400_000.0;
+
+#[cfg(test)]
+mod tests;

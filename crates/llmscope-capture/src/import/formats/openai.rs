@@ -1,0 +1,142 @@
+//! OpenAI request/response pairs, as gateways and SDK wrappers log them:
+//! `{"request": {…}, "response": {…}}` with optional siblings (`timestamp` / `start_time`,
+//! `latency_ms`, `ttft_ms`, `user_id`, `session_id`, `status_code`, `metadata`, `tags`).
+//! Chat completions, legacy completions (`prompt` / `choices[].text`) and embeddings are
+//! understood; an `error` object in the response marks a failed call.
+
+use llmscope_core::{timeparse, Call, CallStatus, SpanKind};
+use serde_json::{Map, Value};
+
+use super::{common, seed001::last_user_text, ImportOptions, LineError};
+use crate::import::fields::Obj;
+
+const OWN_TOP: &[&str] = &["request", "response", "timestamp", "start_time", "created_at", "end_time", "metadata", "latency_s"];
+const OWN_REQ: &[&str] = &["model", "messages", "prompt", "input", "temperature", "response_format", "tools", "functions", "user"];
+
+pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
+    let top = Obj::new(obj, "");
+    let req_map = top.obj("request")?.ok_or_else(|| LineError::at("request".into(), "expected an object, found null".into()))?;
+    let req = Obj::new(req_map, "request");
+    let resp_map = match top.get("response") {
+        Some(Value::Object(m)) => Some(m),
+        None => None,
+        Some(v) => {
+            return Err(LineError::at("response".into(), format!("expected an object, found {}", crate::import::fields::describe(v))))
+        }
+    };
+
+    // --- request ---
+    call.model = req.str("model")?;
+    if let Some(msgs) = req.arr("messages")? {
+        call.operation = Some("chat".into());
+        call.input_text = last_user_text(msgs);
+        call.input = Value::Array(msgs.clone());
+    } else if req.has("prompt") {
+        call.operation = Some("completion".into());
+        call.input_text = common::content_text(req.get("prompt")).unwrap_or_default();
+        call.input = req.get("prompt").cloned().unwrap_or(Value::Null);
+    } else if req.has("input") {
+        call.operation = Some("embedding".into());
+        call.span_kind = SpanKind::Embedding;
+        call.input_text = common::content_text(req.get("input")).unwrap_or_default();
+        call.input = req.get("input").cloned().unwrap_or(Value::Null);
+    }
+    call.temperature = req.f64("temperature")?;
+    if let Some(rf) = req.get("response_format") {
+        let kind = rf.get("type").and_then(Value::as_str).unwrap_or("");
+        call.json_mode = matches!(kind, "json_object" | "json_schema");
+        call.response_format = Some(rf.clone());
+    }
+    call.tools = req.get("tools").or_else(|| req.get("functions")).cloned();
+    for (k, v) in req_map {
+        if !OWN_REQ.contains(&k.as_str()) && !v.is_null() {
+            call.params.insert(k.clone(), v.clone());
+        }
+    }
+
+    // --- response ---
+    let mut created = None;
+    if let Some(rm) = resp_map {
+        let resp = Obj::new(rm, "response");
+        call.request_id = resp.str("id")?;
+        created = resp.get("created").cloned();
+        if let Some(m) = resp.str("model")? {
+            if call.model.as_deref() != Some(m.as_str()) {
+                if call.model.is_none() {
+                    call.model = Some(m.clone());
+                }
+                call.attributes.insert("response_model".into(), Value::String(m));
+            }
+        }
+        if let Some(err) = resp.get("error") {
+            call.status = CallStatus::Error;
+            call.output = Some(String::new());
+            call.error_message = Some(err.get("message").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_string));
+            call.error_kind = err
+                .get("type")
+                .or_else(|| err.get("code"))
+                .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+        }
+        if let Some(choices) = resp.arr("choices")? {
+            if let Some(first) = choices.first() {
+                let msg = first.get("message");
+                let text = msg
+                    .and_then(|m| common::content_text(m.get("content")))
+                    .or_else(|| first.get("text").and_then(Value::as_str).map(str::to_string));
+                call.output = Some(text.unwrap_or_default());
+                call.tool_calls = msg.and_then(|m| m.get("tool_calls")).filter(|v| !v.is_null()).cloned();
+                call.finish_reason = first.get("finish_reason").and_then(Value::as_str).map(str::to_string);
+            }
+            if choices.len() > 1 {
+                call.attributes.insert("choices".into(), Value::from(choices.len()));
+            }
+        } else if resp.has("data") && call.output.is_none() {
+            // Embeddings: there is no text output to speak of.
+            call.output = None;
+        }
+        if let Some(usage) = resp.obj("usage")? {
+            let u = Obj::new(usage, "response.usage");
+            call.usage.input = u.u64("prompt_tokens")?.or(u.u64("input_tokens")?);
+            call.usage.output = u.u64("completion_tokens")?.or(u.u64("output_tokens")?);
+            call.usage.total = u.u64("total_tokens")?;
+            if let Some(d) = u.obj("prompt_tokens_details")? {
+                call.usage.cached = Obj::new(d, "response.usage.prompt_tokens_details").u64("cached_tokens")?;
+            }
+        }
+    } else {
+        call.output = None;
+    }
+
+    // --- when ---
+    let ts = ["timestamp", "start_time", "created_at"].into_iter().find_map(|k| top.get(k).map(|v| (k, v)));
+    call.start_time = match (ts, &created) {
+        (Some((k, v)), _) => timeparse::parse_log_timestamp(v, opts.naive_tz).map_err(|e| LineError::at(k.into(), e))?,
+        (None, Some(c)) => timeparse::parse_log_timestamp(c, opts.naive_tz).map_err(|e| LineError::at("response.created".into(), e))?,
+        (None, None) => return Err(LineError::line("no timestamp: expected `timestamp` or `response.created`")),
+    };
+    if let Some(end) = top.get("end_time") {
+        let end = timeparse::parse_log_timestamp(end, opts.naive_tz).map_err(|e| LineError::at("end_time".into(), e))?;
+        call.end_time = Some(end);
+        if call.latency_ms.is_none() && end >= call.start_time {
+            call.latency_ms = Some((end - call.start_time).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+        }
+    }
+    if let Some(s) = top.non_neg("latency_s")? {
+        call.latency_ms = Some(s * 1000.0);
+    }
+    if let Some(meta) = top.obj("metadata")? {
+        common::apply_rest(call, Obj::new(meta, "metadata"), &[], "metadata")?;
+    }
+    common::apply_rest(call, top, OWN_TOP, "")?;
+    if call.user_id.is_none() {
+        call.user_id = req.str("user")?;
+    }
+    if call.status == CallStatus::Error && call.error_kind.is_none() {
+        call.error_kind = Some(match call.status_code {
+            Some(429) => "rate_limited".into(),
+            Some(c) if c >= 500 => "upstream_5xx".into(),
+            _ => "error".into(),
+        });
+    }
+    Ok(())
+}

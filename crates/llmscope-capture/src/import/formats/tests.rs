@@ -1,0 +1,243 @@
+//! Each format's mapping, field by field, and the errors bad lines get.
+
+use chrono::{DateTime, Utc};
+use llmscope_core::{checks, AssessmentValue, CallStatus, Origin};
+use serde_json::json;
+
+use super::*;
+
+fn parse(line: &str) -> Result<ParsedLine, LineError> {
+    parse_line(line.as_bytes(), "logs.jsonl", 7, &ImportOptions::default())
+}
+
+fn ok(line: &str) -> ParsedLine {
+    match parse(line) {
+        Ok(p) => p,
+        Err(e) => panic!("line should parse: {e}"),
+    }
+}
+
+fn err(line: &str) -> String {
+    match parse(line) {
+        Ok(_) => panic!("line should be rejected: {line}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+}
+
+#[test]
+fn seed000_basic() {
+    let p = ok(r#"{"timestamp": "2025-01-06T10:03:22.123456", "user_input": "如何部署模型？", "model_response": "使用 vLLM 部署。", "metadata": {"session_id": "s1", "message_id": "m1", "response_time": 0.5, "token_count": 12, "model_name": "Nanbeige4.1-3B", "user_id": "u1", "gpu": "A10"}}"#);
+    assert_eq!(p.format, LineFormat::Seed000Basic);
+    let c = &p.call;
+    assert_eq!(c.start_time, utc("2025-01-06T10:03:22.123456Z"));
+    assert_eq!(c.input_text, "如何部署模型？");
+    assert_eq!(c.input, json!([{"role": "user", "content": "如何部署模型？"}]));
+    assert_eq!(c.output.as_deref(), Some("使用 vLLM 部署。"));
+    assert_eq!(c.session_id.as_deref(), Some("s1"));
+    assert_eq!(c.request_id.as_deref(), Some("m1"));
+    assert_eq!(c.user_id.as_deref(), Some("u1"));
+    assert_eq!(c.latency_ms, Some(500.0));
+    assert_eq!(c.end_time, Some(utc("2025-01-06T10:03:22.623456Z")));
+    assert_eq!(c.usage.output, Some(12));
+    assert_eq!(c.usage.total, Some(12));
+    assert_eq!(c.model.as_deref(), Some("Nanbeige4.1-3B"));
+    assert_eq!(c.attributes.get("gpu"), Some(&json!("A10")));
+    assert_eq!(c.status, CallStatus::Ok);
+    assert_eq!(c.origin, Origin::Import { file: "logs.jsonl".into(), line: 7, format: "seed000-basic".into() });
+    assert_eq!(c.id.len(), 32);
+    assert_eq!(c.trace_id.len(), 32);
+    assert!(p.assessments.is_empty());
+}
+
+#[test]
+fn seed000_naive_timestamps_follow_the_assumed_zone() {
+    let opts = ImportOptions { naive_tz: chrono_tz::Tz::Asia__Shanghai, ..Default::default() };
+    let line = r#"{"timestamp": "2025-01-06T10:00:00", "user_input": "hi", "model_response": "hello", "metadata": {}}"#;
+    let p = parse_line(line.as_bytes(), "f", 1, &opts).map_err(|e| e.to_string());
+    assert_eq!(p.map(|p| p.call.start_time), Ok(utc("2025-01-06T02:00:00Z")));
+}
+
+#[test]
+fn seed000_enhanced_with_its_verdicts() {
+    let p = ok(r#"{"timestamp": "2025-01-06T10:03:22", "session_id": "s2", "message_id": "m2", "user_input": "写一首诗", "input_length": 4, "input_category": "creative", "model_response": "春眠不觉晓", "response_length": 5, "response_time": 1.25, "token_count": 9, "quality_rating": "good", "confidence_score": 0.8, "has_safety_issue": false, "model_name": "Nanbeige4.1-3B", "model_version": "4.1-3B"}"#);
+    assert_eq!(p.format, LineFormat::Seed000Enhanced);
+    let c = &p.call;
+    assert_eq!(c.latency_ms, Some(1250.0));
+    assert_eq!(c.session_id.as_deref(), Some("s2"));
+    assert_eq!(c.attributes.get("model_version"), Some(&json!("4.1-3B")));
+    assert_eq!(c.attributes.get("input_length"), Some(&json!(4)));
+    let names: Vec<&str> = p.assessments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, vec!["quality", "category", "safety_issue"]);
+    assert_eq!(p.assessments[0].value, AssessmentValue::Text("good".into()));
+    assert_eq!(p.assessments[0].metadata.get("confidence_score"), Some(&json!(0.8)));
+    assert_eq!(p.assessments[2].value, AssessmentValue::Bool(false));
+    assert_eq!(p.assessments[0].call_id.as_deref(), Some(c.id.as_str()));
+}
+
+#[test]
+fn seed001_with_mapped_and_kept_metadata() {
+    let p = ok(r#"{"timestamp": 1735689234, "level": "INFO", "request_id": "req_abc123xyz", "model": "qwen2.5-7b-instruct", "input": "请用 Python 写一个快速排序函数，并返回 JSON 格式。", "output": "{\"code\": \"def quicksort(arr):...\"}", "metadata": {"prompt_tokens": 28, "completion_tokens": 67, "total_tokens": 95, "first_token_latency_ms": 320, "total_latency_ms": 1150, "device": "cuda:0", "temperature": 0.7, "function_calling": false, "json_mode": true, "user_id": "u7", "session_id": "s7"}}"#);
+    assert_eq!(p.format, LineFormat::Seed001);
+    let c = &p.call;
+    assert_eq!(c.start_time, utc("2024-12-31T23:53:54Z"));
+    assert_eq!(c.request_id.as_deref(), Some("req_abc123xyz"));
+    assert_eq!(c.model.as_deref(), Some("qwen2.5-7b-instruct"));
+    assert_eq!(c.input, json!("请用 Python 写一个快速排序函数，并返回 JSON 格式。"));
+    assert_eq!((c.usage.input, c.usage.output, c.usage.total), (Some(28), Some(67), Some(95)));
+    assert!(!c.usage.counted);
+    assert_eq!((c.ttft_ms, c.latency_ms), (Some(320.0), Some(1150.0)));
+    assert_eq!(c.temperature, Some(0.7));
+    assert!(c.json_mode);
+    assert_eq!(c.params.get("function_calling"), Some(&json!(false)));
+    assert_eq!(c.attributes.get("device"), Some(&json!("cuda:0")));
+    assert_eq!(c.user_id.as_deref(), Some("u7"));
+    assert_eq!(c.session_id.as_deref(), Some("s7"));
+    assert!(c.flags.is_empty(), "valid JSON output: {:?}", c.flags);
+}
+
+#[test]
+fn seed001_failures_and_broken_json() {
+    let c = ok(r#"{"timestamp": 1735689234, "level": "ERROR", "request_id": "r", "model": "m", "input": "q", "output": "", "metadata": {"status_code": 503, "error": "upstream overloaded", "json_mode": false}}"#).call;
+    assert_eq!(c.status, CallStatus::Error);
+    assert_eq!(c.status_code, Some(503));
+    assert_eq!(c.error_message.as_deref(), Some("upstream overloaded"));
+    assert_eq!(c.error_kind.as_deref(), Some("upstream_5xx"));
+    assert_eq!(c.flags, vec![checks::EMPTY_RESPONSE.to_string(), checks::ERROR.to_string()]);
+    let c = ok(r#"{"timestamp": 1735689234, "level": "INFO", "request_id": "r2", "model": "m", "input": "q", "output": "{\"a\": 1,", "metadata": {"json_mode": true}}"#).call;
+    assert_eq!(c.flags, vec![checks::MALFORMED_JSON.to_string()]);
+}
+
+#[test]
+fn seed004_metrics_only() {
+    let p = ok(r#"{"message": "LLM request processed for user user-123", "time": "2025-01-06T10:03:22.500000", "request_id": "9f1c", "user_id": "user-123", "model_version": "gpt-4-turbo-2024-04-09", "input_tokens": 5, "output_tokens": 5, "latency_ms": 500.12, "prompt_length": 40, "response_length": 30}"#);
+    assert_eq!(p.format, LineFormat::Seed004);
+    let c = &p.call;
+    assert_eq!(c.start_time, utc("2025-01-06T10:03:22.5Z"));
+    assert_eq!(c.model.as_deref(), Some("gpt-4-turbo-2024-04-09"));
+    assert_eq!(c.user_id.as_deref(), Some("user-123"));
+    assert_eq!((c.usage.input, c.usage.output), (Some(5), Some(5)));
+    assert_eq!(c.latency_ms, Some(500.12));
+    assert_eq!(c.output, None, "no text recorded, so not empty either");
+    assert!(c.flags.is_empty());
+    assert_eq!(c.attributes.get("message"), Some(&json!("LLM request processed for user user-123")));
+    let c = ok(r#"{"message": "m", "time": "2025-01-06T10:03:22", "latency_ms": 5, "response_length": 0}"#).call;
+    assert_eq!(c.flags, vec![checks::EMPTY_RESPONSE.to_string()]);
+}
+
+#[test]
+fn openai_pair_chat_with_tools_and_usage() {
+    let line = json!({
+        "timestamp": "2025-01-06T10:00:00Z", "latency_ms": 812.5, "ttft_ms": 120, "session_id": "s9",
+        "request": {"model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 100, "user": "u9",
+            "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": [{"type": "text", "text": "weather in Paris?"}]}],
+            "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+            "response_format": {"type": "json_object"}},
+        "response": {"id": "chatcmpl-1", "object": "chat.completion", "created": 1736157600, "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]}, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60, "prompt_tokens_details": {"cached_tokens": 32}}}
+    });
+    let p = ok(&line.to_string());
+    assert_eq!(p.format, LineFormat::OpenAiPair);
+    let c = &p.call;
+    assert_eq!(c.start_time, utc("2025-01-06T10:00:00Z"));
+    assert_eq!(c.model.as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(c.attributes.get("response_model"), Some(&json!("gpt-4o-mini-2024-07-18")));
+    assert_eq!(c.input_text, "weather in Paris?");
+    assert_eq!(c.output.as_deref(), Some(""));
+    assert_eq!(c.tool_calls.as_ref().map(|t| t[0]["function"]["name"].clone()), Some(json!("get_weather")));
+    assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
+    assert_eq!((c.usage.input, c.usage.output, c.usage.total, c.usage.cached), (Some(50), Some(10), Some(60), Some(32)));
+    assert_eq!((c.latency_ms, c.ttft_ms), (Some(812.5), Some(120.0)));
+    assert!(c.json_mode);
+    assert!(c.tools.is_some());
+    assert_eq!(c.params.get("max_tokens"), Some(&json!(100)));
+    assert_eq!(c.user_id.as_deref(), Some("u9"));
+    assert_eq!(c.session_id.as_deref(), Some("s9"));
+    assert_eq!(c.request_id.as_deref(), Some("chatcmpl-1"));
+    assert!(c.flags.is_empty(), "{:?}", c.flags);
+}
+
+#[test]
+fn openai_pair_error_and_created_fallback() {
+    let line = json!({"status_code": 429, "request": {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+        "response": {"created": 1736157600, "error": {"message": "Rate limit reached", "type": "rate_limit_error", "code": "rate_limit_exceeded"}}});
+    let c = ok(&line.to_string()).call;
+    assert_eq!(c.start_time, utc("2025-01-06T10:00:00Z"));
+    assert_eq!(c.status, CallStatus::Error);
+    assert_eq!(c.status_code, Some(429));
+    assert_eq!(c.error_kind.as_deref(), Some("rate_limit_error"));
+    assert_eq!(c.error_message.as_deref(), Some("Rate limit reached"));
+    assert!(err(r#"{"request": {"messages": []}, "response": {}}"#).contains("no timestamp"));
+}
+
+#[test]
+fn native_round_trip() {
+    let c = ok(r#"{"timestamp": 1735689234, "request_id": "r", "model": "m", "input": "q", "output": "a", "metadata": {"user_id": "u"}}"#).call;
+    let line = serde_json::to_string(&c).unwrap_or_default();
+    let back = ok(&line);
+    assert_eq!(back.format, LineFormat::Native);
+    assert_eq!(back.call, c, "a call written as JSON reads back identical");
+    assert!(err(r#"{"start_time": "2025-01-01T00:00:00Z", "trace_id": "t", "latency_ms": "slow"}"#).starts_with("latency_ms:"));
+}
+
+#[test]
+fn bad_lines_say_what_and_where() {
+    assert!(err("{not json").starts_with("invalid JSON"));
+    assert!(err("[1, 2]").starts_with("expected a JSON object, found an array"));
+    assert!(err(r#"{"hello": "world"}"#).starts_with("unrecognised line format"));
+    assert_eq!(
+        err(r#"{"timestamp": 1735689234, "input": "q", "output": "a", "metadata": {"total_latency_ms": "fast"}}"#),
+        "metadata.total_latency_ms: expected a number, found the string \"fast\""
+    );
+    assert_eq!(
+        err(r#"{"timestamp": 1735689234, "input": "q", "output": 42, "metadata": {}}"#),
+        "output: expected a string, found the number 42"
+    );
+    assert_eq!(
+        err(r#"{"timestamp": 1735689234, "input": "q", "output": "a", "metadata": {"prompt_tokens": -4}}"#),
+        "metadata.prompt_tokens: expected a non-negative integer, found the number -4"
+    );
+    assert!(err(r#"{"timestamp": "soon", "user_input": "q", "model_response": "a", "metadata": {}}"#).starts_with("timestamp: cannot read"));
+    assert_eq!(err(r#"{"user_input": "q", "model_response": "a", "metadata": {}}"#), "timestamp: missing required field");
+    assert!(parse_line(b"\xff\xfe{}", "f", 1, &ImportOptions::default()).is_err());
+}
+
+#[test]
+fn ids_follow_content() {
+    let a = ok(r#"{"timestamp": 1, "input": "q", "output": "a", "metadata": {}}"#).call.id;
+    let b = ok(r#"  {"timestamp": 1, "input": "q", "output": "a", "metadata": {}}  "#).call.id;
+    let c = ok(r#"{"timestamp": 1, "input": "q", "output": "b", "metadata": {}}"#).call.id;
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_line(&bytes, "f", 1, &ImportOptions::default());
+        }
+
+        #[test]
+        fn never_panics_on_json_shaped_lines(ts in prop_oneof![Just(json!(1735689234)), Just(json!("x")), Just(json!(-1)), Just(json!(1e300)), Just(json!(null))],
+                                             lat in prop_oneof![Just(json!(5)), Just(json!("7")), Just(json!([1])), Just(json!(-3.5)), Just(json!(1e308))],
+                                             out in prop_oneof![Just(json!("")), Just(json!("{")), Just(json!(3)), Just(json!({"a": 1}))],
+                                             shape in 0u8..5) {
+            let line = match shape {
+                0 => json!({"timestamp": ts, "input": "q", "output": out, "metadata": {"total_latency_ms": lat, "json_mode": true}}),
+                1 => json!({"timestamp": ts, "user_input": "q", "model_response": out, "metadata": {"response_time": lat}}),
+                2 => json!({"message": "m", "time": ts, "latency_ms": lat}),
+                3 => json!({"timestamp": ts, "latency_ms": lat, "request": {"messages": out}, "response": {"choices": out}}),
+                _ => json!({"start_time": ts, "trace_id": out, "latency_ms": lat}),
+            };
+            let _ = parse_line(line.to_string().as_bytes(), "f", 1, &ImportOptions::default());
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The import pipeline: a reader thread reads and parses lines into batches; the calling
+//! thread appends each batch to the store (a batch is committed before the next is taken,
+//! so everything reported as imported is durable). Bad lines are reported and copied to a
+//! rejects file; the import goes on.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use llmscope_core::store::{CallSink, StoreError};
+use llmscope_core::{ids, Assessment, Call};
+
+use super::formats::{parse_line, ImportOptions};
+use super::reader::{LineReader, NextLine};
+
+/// Progress callbacks (the CLI draws a bar; tests and the server pass [`NoProgress`]).
+pub trait ImportProgress: Sync {
+    fn start_file(&self, _path: &str, _disk_bytes: u64) {}
+    /// Called after each committed batch with the bytes read from disk so far in this file.
+    fn advance(&self, _disk_bytes: u64, _lines: u64) {}
+    fn finish_file(&self) {}
+    /// A line was rejected.
+    fn rejected(&self, _file: &str, _line: u64, _reason: &str) {}
+}
+
+/// Reports nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+impl ImportProgress for NoProgress {}
+
+/// A failure that stops an import (as opposed to a bad line, which is only reported).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {source}")]
+    Open { path: String, source: std::io::Error },
+    #[error("cannot write the rejects file {path}: {source}")]
+    Rejects { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One rejected line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSummary {
+    pub files: u64,
+    pub lines: u64,
+    pub blank: u64,
+    /// Calls newly stored.
+    pub imported: u64,
+    /// Lines whose call was already stored (an earlier import, or a repeat within the file).
+    pub already_present: u64,
+    pub rejected: u64,
+    pub assessments: u64,
+    /// Bytes of line data read (decompressed).
+    pub bytes: u64,
+    pub elapsed: Duration,
+    /// Lines per detected format.
+    pub by_format: BTreeMap<String, u64>,
+    /// The first rejected lines (all of them are in the rejects files).
+    pub rejects_sample: Vec<Rejected>,
+    /// Where rejected lines were copied.
+    pub rejects_files: Vec<PathBuf>,
+}
+
+impl ImportSummary {
+    fn merge(&mut self, o: ImportSummary) {
+        self.files += o.files;
+        self.lines += o.lines;
+        self.blank += o.blank;
+        self.imported += o.imported;
+        self.already_present += o.already_present;
+        self.rejected += o.rejected;
+        self.assessments += o.assessments;
+        self.bytes += o.bytes;
+        self.elapsed += o.elapsed;
+        for (k, v) in o.by_format {
+            *self.by_format.entry(k).or_default() += v;
+        }
+        let room = REJECTS_SAMPLE.saturating_sub(self.rejects_sample.len());
+        self.rejects_sample.extend(o.rejects_sample.into_iter().take(room));
+        self.rejects_files.extend(o.rejects_files);
+    }
+}
+
+const REJECTS_SAMPLE: usize = 20;
+
+/// Imports files into a sink.
+pub struct Importer<'a> {
+    pub sink: &'a dyn CallSink,
+    pub opts: ImportOptions,
+    /// Calls per committed batch.
+    pub batch_size: usize,
+    /// Directory for rejects files; `None` keeps them next to nothing (reported only).
+    pub rejects_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Importer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Importer").field("opts", &self.opts).field("batch_size", &self.batch_size).finish()
+    }
+}
+
+struct Batch {
+    calls: Vec<Call>,
+    assessments: Vec<Assessment>,
+    rejected: Vec<(Rejected, Vec<u8>)>,
+    lines: u64,
+    blank: u64,
+    bytes: u64,
+    by_format: BTreeMap<&'static str, u64>,
+}
+
+impl Batch {
+    fn new(cap: usize) -> Self {
+        Batch {
+            calls: Vec::with_capacity(cap),
+            assessments: Vec::new(),
+            rejected: Vec::new(),
+            lines: 0,
+            blank: 0,
+            bytes: 0,
+            by_format: BTreeMap::new(),
+        }
+    }
+}
+
+impl<'a> Importer<'a> {
+    pub fn new(sink: &'a dyn CallSink, opts: ImportOptions) -> Self {
+        Importer { sink, opts, batch_size: 50_000, rejects_dir: None }
+    }
+
+    /// Imports one file. Bad lines do not stop it; an unreadable file or a store failure does.
+    pub fn import_file(&self, path: &Path, progress: &dyn ImportProgress) -> Result<ImportSummary, ImportError> {
+        let started = Instant::now();
+        let display = path.display().to_string();
+        let mut reader = LineReader::open(path).map_err(|source| ImportError::Open { path: display.clone(), source })?;
+        progress.start_file(&display, reader.file_len);
+        let disk = reader.disk_counter();
+        let mut summary = ImportSummary { files: 1, ..Default::default() };
+        let mut rejects = RejectsWriter::new(self.rejects_dir.as_deref(), path);
+        let (tx, rx) = crossbeam_channel::bounded::<Batch>(2);
+        let opts = &self.opts;
+        let batch_size = self.batch_size.max(1);
+        let file_name = display.as_str();
+
+        std::thread::scope(|s| -> Result<(), ImportError> {
+            s.spawn(move || read_batches(&mut reader, file_name, opts, batch_size, &tx));
+            let result = self.consume(&rx, &mut summary, &mut rejects, progress, &disk);
+            // Dropping the receiver unblocks the reader thread if we stop early.
+            drop(rx);
+            result
+        })?;
+        summary.rejects_files.extend(rejects.finish()?);
+        summary.elapsed = started.elapsed();
+        progress.finish_file();
+        Ok(summary)
+    }
+
+    fn consume(
+        &self,
+        rx: &crossbeam_channel::Receiver<Batch>,
+        summary: &mut ImportSummary,
+        rejects: &mut RejectsWriter,
+        progress: &dyn ImportProgress,
+        disk: &AtomicU64,
+    ) -> Result<(), ImportError> {
+            for batch in rx.iter() {
+                let outcome = self.sink.append_calls(&batch.calls)?;
+                if !batch.assessments.is_empty() {
+                    summary.assessments += self.sink.append_assessments(&batch.assessments)?;
+                }
+                summary.imported += outcome.inserted;
+                summary.already_present += outcome.duplicates;
+                summary.lines += batch.lines;
+                summary.blank += batch.blank;
+                summary.bytes += batch.bytes;
+                for (k, v) in batch.by_format {
+                    *summary.by_format.entry(k.to_string()).or_default() += v;
+                }
+                for (r, raw) in batch.rejected {
+                    progress.rejected(&r.file, r.line, &r.reason);
+                    rejects.write(&r, &raw)?;
+                    summary.rejected += 1;
+                    if summary.rejects_sample.len() < REJECTS_SAMPLE {
+                        summary.rejects_sample.push(r);
+                    }
+                }
+                progress.advance(disk.load(Ordering::Relaxed), summary.lines);
+            }
+            Ok(())
+    }
+}
+
+/// Imports several files one after the other and adds up their summaries. A file that
+/// cannot be opened is an error; the files before it stay imported.
+pub fn import_files(importer: &Importer<'_>, paths: &[PathBuf], progress: &dyn ImportProgress) -> Result<ImportSummary, ImportError> {
+    let mut total = ImportSummary::default();
+    for p in paths {
+        total.merge(importer.import_file(p, progress)?);
+    }
+    Ok(total)
+}
+
+fn read_batches(
+    reader: &mut LineReader,
+    file: &str,
+    opts: &ImportOptions,
+    batch_size: usize,
+    tx: &crossbeam_channel::Sender<Batch>,
+) {
+    let mut batch = Batch::new(batch_size);
+    loop {
+        match reader.next_line() {
+            NextLine::Eof => break,
+            NextLine::Line(n, bytes) => {
+                batch.lines += 1;
+                batch.bytes += bytes.len() as u64 + 1;
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    batch.blank += 1;
+                    batch.lines -= 1;
+                    continue;
+                }
+                match parse_line(&bytes, file, n, opts) {
+                    Ok(parsed) => {
+                        *batch.by_format.entry(parsed.format.name()).or_default() += 1;
+                        for mut a in parsed.assessments {
+                            a.id = ids::content_id(format!("{}:{}", parsed.call.id, a.name).as_bytes());
+                            a.project.clone_from(&parsed.call.project);
+                            batch.assessments.push(a);
+                        }
+                        batch.calls.push(parsed.call);
+                    }
+                    Err(e) => batch.rejected.push((Rejected { file: file.to_string(), line: n, reason: e.to_string() }, bytes)),
+                }
+            }
+            NextLine::Broken { line, error, partial } => {
+                batch.lines += 1;
+                let reason = format!("the file is cut off or corrupt here ({error}); nothing after this line can be read");
+                batch.rejected.push((Rejected { file: file.to_string(), line, reason }, partial));
+                break;
+            }
+        }
+        if batch.calls.len() + batch.rejected.len() >= batch_size {
+            let full = std::mem::replace(&mut batch, Batch::new(batch_size));
+            if tx.send(full).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(batch);
+}
+
+/// Writes rejected lines verbatim to `<dir>/<file name>.rejected.jsonl` (so they can be fixed
+/// and imported again) and the reasons to `<dir>/<file name>.rejected.log`.
+struct RejectsWriter {
+    paths: Option<(PathBuf, PathBuf)>,
+    files: Option<(BufWriter<File>, BufWriter<File>)>,
+}
+
+impl RejectsWriter {
+    fn new(dir: Option<&Path>, source: &Path) -> Self {
+        let paths = dir.map(|d| {
+            let name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());
+            let name = name.trim_end_matches(".gz").to_string();
+            (d.join(format!("{name}.rejected.jsonl")), d.join(format!("{name}.rejected.log")))
+        });
+        RejectsWriter { paths, files: None }
+    }
+
+    fn write(&mut self, r: &Rejected, raw: &[u8]) -> Result<(), ImportError> {
+        let Some((data_path, log_path)) = &self.paths else { return Ok(()) };
+        let err = |p: &Path| {
+            let path = p.display().to_string();
+            move |source| ImportError::Rejects { path, source }
+        };
+        if self.files.is_none() {
+            if let Some(parent) = data_path.parent() {
+                std::fs::create_dir_all(parent).map_err(err(data_path))?;
+            }
+            let d = File::create(data_path).map_err(err(data_path))?;
+            let l = File::create(log_path).map_err(err(log_path))?;
+            self.files = Some((BufWriter::new(d), BufWriter::new(l)));
+        }
+        if let Some((d, l)) = &mut self.files {
+            d.write_all(raw).and_then(|_| d.write_all(b"\n")).map_err(err(data_path))?;
+            writeln!(l, "{r}").map_err(err(log_path))?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Option<PathBuf>, ImportError> {
+        match (self.files, self.paths) {
+            (Some((mut d, mut l)), Some((dp, lp))) => {
+                d.flush().map_err(|source| ImportError::Rejects { path: dp.display().to_string(), source })?;
+                l.flush().map_err(|source| ImportError::Rejects { path: lp.display().to_string(), source })?;
+                Ok(Some(dp))
+            }
+            _ => Ok(None),
+        }
+    }
+}

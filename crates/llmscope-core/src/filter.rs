@@ -1,0 +1,38 @@
+//! The filter every query surface (CLI, API, reports, dashboard) accepts.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::call::CallStatus;
+
+/// Which calls a query looks at. Empty lists mean "any"; several values in one list are OR-ed,
+/// different fields are AND-ed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CallFilter {
+    /// Project; `None` means every project (single-tenant CLI use).
+    pub project: Option<String>,
+    /// Inclusive lower bound on `start_time`.
+    pub since: Option<DateTime<Utc>>,
+    /// Exclusive upper bound on `start_time`.
+    pub until: Option<DateTime<Utc>>,
+    pub models: Vec<String>,
+    pub users: Vec<String>,
+    pub sessions: Vec<String>,
+    pub status: Option<CallStatus>,
+    /// Calls carrying every one of these flags.
+    pub flags: Vec<String>,
+    /// Calls carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// Case-insensitive substring search over input and output text.
+    pub text: Option<String>,
+    /// A single trace.
+    pub trace_id: Option<String>,
+}
+
+impl CallFilter {
+    /// A filter over a time window only.
+    pub fn window(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Self {
+        CallFilter { since, until, ..Default::default() }
+    }
+}

@@ -1,0 +1,218 @@
+//! The storage traits. Each backend (embedded DuckDB, ClickHouse) implements all of them; the
+//! rest of llmscope only ever sees these traits.
+//!
+//! - [`CallSink`]: append batches of calls; an `Ok` return means the batch is durable.
+//! - [`CallReader`]: list calls for people to read.
+//! - [`Analytics`]: the aggregate queries reports and dashboards are built from. Every
+//!   aggregate runs inside the database; only small results cross the trait.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::assessment::Assessment;
+use crate::call::Call;
+use crate::filter::CallFilter;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The embedded store's file is held by another process (usually a running server).
+    #[error("the data directory {path} is in use by another llmscope process{holder}; stop it, or reach the data through the running server's API")]
+    Locked { path: String, holder: String },
+    /// The stored schema is newer than this binary understands.
+    #[error("the store at {path} has schema version {found}, newer than this llmscope ({supported}); upgrade llmscope")]
+    SchemaTooNew { path: String, found: i64, supported: i64 },
+    #[error("bad query: {0}")]
+    BadQuery(String),
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppendOutcome {
+    /// Rows newly written.
+    pub inserted: u64,
+    /// Rows skipped because a call with the same id was already stored.
+    pub duplicates: u64,
+}
+
+/// Appends calls. Implementations commit each batch before returning `Ok`.
+pub trait CallSink: Send + Sync {
+    fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError>;
+    fn append_assessments(&self, assessments: &[Assessment]) -> Result<u64, StoreError>;
+}
+
+/// Order of a call listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+    SlowestFirst,
+}
+
+/// Reads calls back.
+pub trait CallReader: Send + Sync {
+    fn list_calls(&self, filter: &CallFilter, order: CallOrder, limit: usize) -> Result<Vec<Call>, StoreError>;
+    fn count_calls(&self, filter: &CallFilter) -> Result<u64, StoreError>;
+    fn assessments_for(&self, call_ids: &[String]) -> Result<Vec<Assessment>, StoreError>;
+}
+
+/// A UTC-offset schedule for local-time grouping: `(from, offset_seconds)` segments sorted by
+/// `from` (see [`crate::timeparse::offset_segments`]). Empty means UTC.
+pub type TzShift = Vec<(DateTime<Utc>, i32)>;
+
+/// What to group calls by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKey {
+    /// Everything in one group (key `""`).
+    All,
+    Model,
+    User,
+    Session,
+    /// HTTP status code (`""` when none).
+    StatusCode,
+    /// Error kind of failed calls (`""` when none).
+    ErrorKind,
+    /// Local calendar day `YYYY-MM-DD`.
+    Day,
+    /// Local `weekday,hour` with Monday = 0 (`"0,13"`).
+    WeekdayHour,
+}
+
+/// Which measures a grouped query computes. Percentiles cost a sort per group; ask for them
+/// only when the view shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Measures {
+    pub percentiles: bool,
+}
+
+/// Aggregates of one group of calls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupStats {
+    pub key: String,
+    pub requests: u64,
+    /// Calls with status `error`.
+    pub errors: u64,
+    pub cancelled: u64,
+    /// Calls whose output is empty after trimming (failed calls included).
+    pub empty_output: u64,
+    /// Calls with status `ok` and a non-empty output (or tool calls).
+    pub success: u64,
+    pub distinct_users: u64,
+    pub distinct_sessions: u64,
+    pub latency_avg: Option<f64>,
+    pub latency_p50: Option<f64>,
+    pub latency_p90: Option<f64>,
+    pub latency_p95: Option<f64>,
+    pub latency_p99: Option<f64>,
+    pub latency_max: Option<f64>,
+    pub ttft_avg: Option<f64>,
+    pub ttft_p50: Option<f64>,
+    pub ttft_p95: Option<f64>,
+    pub ttft_p99: Option<f64>,
+    /// Mean over calls of output tokens per second of latency.
+    pub tokens_per_s_avg: Option<f64>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cached_tokens: u64,
+    /// Calls that report input / output token counts (denominators of the averages).
+    pub calls_with_input_tokens: u64,
+    pub calls_with_output_tokens: u64,
+    /// Calls whose token counts were counted by llmscope rather than reported.
+    pub calls_tokens_counted: u64,
+    pub json_mode_calls: u64,
+    pub first_time: Option<DateTime<Utc>>,
+    pub last_time: Option<DateTime<Utc>>,
+}
+
+/// A question and how often it was asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuestionCount {
+    /// The question (for normalised grouping, the most frequent original spelling).
+    pub question: String,
+    pub count: u64,
+    /// How many different spellings were grouped (1 for exact grouping).
+    pub variants: u64,
+}
+
+/// Session aggregates.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub sessions: u64,
+    pub turns_avg: Option<f64>,
+    pub turns_p50: Option<f64>,
+    pub turns_max: u64,
+    /// First call start to last call end, in seconds.
+    pub duration_avg_s: Option<f64>,
+    pub duration_p50_s: Option<f64>,
+    pub duration_p95_s: Option<f64>,
+    /// Calls that carry no session id.
+    pub calls_without_session: u64,
+}
+
+/// One bucket of a histogram: values in `[lo, hi)`; the last bucket is `[lo, +∞)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistogramBucket {
+    pub lo: f64,
+    pub hi: Option<f64>,
+    pub count: u64,
+}
+
+/// A one-line view of a call, for "the calls behind the number".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallBrief {
+    pub id: String,
+    pub trace_id: String,
+    pub start_time: DateTime<Utc>,
+    pub model: Option<String>,
+    pub user_id: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub status: String,
+    pub error_kind: Option<String>,
+    pub flags: Vec<String>,
+    pub input_snippet: String,
+    pub output_snippet: String,
+    /// `file:line` for imported calls.
+    pub source: Option<String>,
+}
+
+/// The aggregate queries.
+pub trait Analytics: Send + Sync {
+    /// Grouped aggregates, ordered by `requests` descending (by key for `Day` and
+    /// `WeekdayHour`), at most `limit` groups (`0` = all).
+    fn group_stats(
+        &self,
+        filter: &CallFilter,
+        key: &GroupKey,
+        tz: &TzShift,
+        measures: Measures,
+        limit: usize,
+    ) -> Result<Vec<GroupStats>, StoreError>;
+
+    /// Most frequent questions (last user message), exact (trimmed) or normalised.
+    fn top_questions(&self, filter: &CallFilter, normalised: bool, limit: usize)
+        -> Result<Vec<QuestionCount>, StoreError>;
+
+    fn session_summary(&self, filter: &CallFilter) -> Result<SessionSummary, StoreError>;
+
+    /// Latency histogram over the given bucket edges (ascending; the last bucket is open).
+    fn latency_histogram(&self, filter: &CallFilter, edges: &[f64]) -> Result<Vec<HistogramBucket>, StoreError>;
+
+    /// How many calls carry each flag.
+    fn flag_counts(&self, filter: &CallFilter) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Brief views of calls, for examples in reports.
+    fn call_briefs(&self, filter: &CallFilter, order: CallOrder, limit: usize) -> Result<Vec<CallBrief>, StoreError>;
+
+    /// The earliest and latest start times of the matching calls.
+    fn time_range(&self, filter: &CallFilter) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, StoreError>;
+}
+
+/// Days parse helper for `GroupKey::Day` keys.
+pub fn parse_day_key(key: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(key, "%Y-%m-%d").ok()
+}

@@ -28,6 +28,8 @@ pub struct CallFilter {
     pub text: Option<String>,
     /// A single trace.
     pub trace_id: Option<String>,
+    /// Calls whose id starts with this (ids are shown shortened in reports).
+    pub id_prefix: Option<String>,
 }
 
 impl CallFilter {

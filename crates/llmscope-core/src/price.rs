@@ -115,7 +115,7 @@ impl PriceTable {
             .iter()
             .filter(|(k, _)| {
                 name.starts_with(k.as_str())
-                    && name[k.len()..].starts_with(|c: char| c == '-' || c == ':' || c == '@' || c == '.')
+                    && name[k.len()..].starts_with(['-', ':', '@', '.'])
             })
             .max_by_key(|(k, _)| k.len())
             .map(|(_, p)| p)
@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn overrides_win() {
         let mut o = BTreeMap::new();
-        o.insert("Qwen2.5-7B-Instruct".to_string(), ModelPrice { input_per_mtok: 0.0, output_per_mtok: 0.0, cached_input_per_mtok: None });
+        o.insert(
+            "Qwen2.5-7B-Instruct".to_string(),
+            ModelPrice { input_per_mtok: 0.0, output_per_mtok: 0.0, cached_input_per_mtok: None },
+        );
         let t = PriceTable::builtin().with_overrides(&o);
         assert_eq!(t.lookup("qwen2.5-7b-instruct").map(|p| p.output_per_mtok), Some(0.0));
     }

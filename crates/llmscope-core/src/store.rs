@@ -20,7 +20,9 @@ pub enum StoreError {
     #[error("the data directory {path} is in use by another llmscope process{holder}; stop it, or reach the data through the running server's API")]
     Locked { path: String, holder: String },
     /// The stored schema is newer than this binary understands.
-    #[error("the store at {path} has schema version {found}, newer than this llmscope ({supported}); upgrade llmscope")]
+    #[error(
+        "the store at {path} has schema version {found}, newer than this llmscope ({supported}); upgrade llmscope"
+    )]
     SchemaTooNew { path: String, found: i64, supported: i64 },
     #[error("bad query: {0}")]
     BadQuery(String),
@@ -64,6 +66,9 @@ pub trait CallReader: Send + Sync {
 /// `from` (see [`crate::timeparse::offset_segments`]). Empty means UTC.
 pub type TzShift = Vec<(DateTime<Utc>, i32)>;
 
+/// The first and last start time of a set of calls.
+pub type TimeRange = (DateTime<Utc>, DateTime<Utc>);
+
 /// What to group calls by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,6 +109,8 @@ pub struct GroupStats {
     pub success: u64,
     pub distinct_users: u64,
     pub distinct_sessions: u64,
+    /// Calls that carry no user id.
+    pub calls_without_user: u64,
     pub latency_avg: Option<f64>,
     pub latency_p50: Option<f64>,
     pub latency_p90: Option<f64>,
@@ -194,8 +201,12 @@ pub trait Analytics: Send + Sync {
     ) -> Result<Vec<GroupStats>, StoreError>;
 
     /// Most frequent questions (last user message), exact (trimmed) or normalised.
-    fn top_questions(&self, filter: &CallFilter, normalised: bool, limit: usize)
-        -> Result<Vec<QuestionCount>, StoreError>;
+    fn top_questions(
+        &self,
+        filter: &CallFilter,
+        normalised: bool,
+        limit: usize,
+    ) -> Result<Vec<QuestionCount>, StoreError>;
 
     fn session_summary(&self, filter: &CallFilter) -> Result<SessionSummary, StoreError>;
 
@@ -209,10 +220,16 @@ pub trait Analytics: Send + Sync {
     fn call_briefs(&self, filter: &CallFilter, order: CallOrder, limit: usize) -> Result<Vec<CallBrief>, StoreError>;
 
     /// The earliest and latest start times of the matching calls.
-    fn time_range(&self, filter: &CallFilter) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, StoreError>;
+    fn time_range(&self, filter: &CallFilter) -> Result<Option<TimeRange>, StoreError>;
 }
 
 /// Days parse helper for `GroupKey::Day` keys.
 pub fn parse_day_key(key: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(key, "%Y-%m-%d").ok()
+}
+
+/// Everything a storage backend provides.
+pub trait Store: CallSink + CallReader + Analytics {
+    /// A one-line description (`duckdb:/path/llmscope.duckdb`), for logs and reports.
+    fn describe(&self) -> String;
 }

@@ -46,7 +46,9 @@ pub fn parse_timestamp_str(s: &str, naive_tz: Tz) -> Result<DateTime<Utc>, Strin
             return Ok(dt.with_timezone(&Utc));
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y/%m/%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for fmt in
+        ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y/%m/%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+    {
         if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
             return local_to_utc(naive, naive_tz);
         }

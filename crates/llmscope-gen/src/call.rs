@@ -4,11 +4,10 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::corpus::{self, pick, Category, Lang, TOOLS};
+use crate::corpus::{self, pick, pick_str, Category, Lang, TOOLS};
 use crate::pii;
 use crate::traffic::{
-    pick_model, session_turns, think_time_us, Session, SessionPool, TimeStream, TopicRef, Users,
-    Zipf, MODELS,
+    pick_model, session_turns, think_time_us, Session, SessionPool, TimeStream, TopicRef, Users, Zipf, MODELS,
 };
 use crate::GenConfig;
 
@@ -32,16 +31,10 @@ impl Failure {
     /// OpenAI-style error message, type and code.
     pub(crate) fn error(self) -> (&'static str, &'static str, Option<&'static str>) {
         match self.status() {
-            429 => (
-                "Rate limit reached for requests. Please try again in 20s.",
-                "requests",
-                Some("rate_limit_exceeded"),
-            ),
-            500 => (
-                "The server had an error while processing your request. Sorry about that!",
-                "server_error",
-                None,
-            ),
+            429 => {
+                ("Rate limit reached for requests. Please try again in 20s.", "requests", Some("rate_limit_exceeded"))
+            }
+            500 => ("The server had an error while processing your request. Sorry about that!", "server_error", None),
             502 => ("Bad gateway.", "server_error", Some("bad_gateway")),
             503 => (
                 "The engine is currently overloaded, please try again later.",
@@ -103,6 +96,8 @@ pub(crate) struct Call {
     pub cached_tokens: u32,
     pub input_chars: u32,
     pub output_chars: u32,
+    /// Tokens of the new user message alone.
+    pub input_tokens: u32,
     pub ttft_ms: f64,
     pub latency_ms: f64,
     pub empty: bool,
@@ -112,12 +107,8 @@ pub(crate) struct Call {
     pub broken_json: bool,
 }
 
-const CATEGORY_WEIGHTS: [(Category, f64); 4] = [
-    (Category::Technical, 0.42),
-    (Category::General, 0.20),
-    (Category::Creative, 0.14),
-    (Category::Other, 0.24),
-];
+const CATEGORY_WEIGHTS: [(Category, f64); 4] =
+    [(Category::Technical, 0.42), (Category::General, 0.20), (Category::Creative, 0.14), (Category::Other, 0.24)];
 const TEMPERATURES: [f64; 8] = [0.0, 0.2, 0.3, 0.5, 0.7, 0.7, 0.8, 1.0];
 
 /// Produces the calls of a run, in time order.
@@ -129,6 +120,8 @@ pub(crate) struct Generator {
     pool: SessionPool,
     /// Prompt popularity per language (zh, en) and category.
     zipfs: [[Zipf; 4]; 2],
+    /// Cleared strings to reuse for inputs and outputs.
+    spare: Vec<String>,
 }
 
 fn cat_index(c: Category) -> usize {
@@ -158,32 +151,17 @@ impl Generator {
         let users = Users::new(&mut stream(cfg.seed, 2), cfg.users);
         let zipfs = [true, false].map(|zh| {
             let l = corpus::lang(zh);
-            [
-                Category::Technical,
-                Category::Creative,
-                Category::General,
-                Category::Other,
-            ]
-            .map(|c| Zipf::new(l.prompts(c).len(), 1.0))
+            [Category::Technical, Category::Creative, Category::General, Category::Other]
+                .map(|c| Zipf::new(l.prompts(c).len(), 1.0))
         });
-        Generator {
-            rng: stream(cfg.seed, 3),
-            times,
-            users,
-            pool: SessionPool::default(),
-            zipfs,
-        }
+        Generator { rng: stream(cfg.seed, 3), times, users, pool: SessionPool::default(), zipfs, spare: Vec::new() }
     }
 
     fn new_session(&mut self, t: i64) -> Box<Session> {
         let rng = &mut self.rng;
         let user = self.users.sample(rng);
         let zh = rng.gen_bool(self.users.zh_share[user]);
-        let model = if rng.gen_bool(0.7) {
-            self.users.model[user]
-        } else {
-            pick_model(rng)
-        };
+        let model = if rng.gen_bool(0.5) { self.users.model[user] } else { pick_model(rng) };
         let l = corpus::lang(zh);
         let system = rng.gen_bool(0.7).then(|| *pick(rng, l.system_prompts));
         let id = format!("sess_{:016x}", rng.gen::<u64>());
@@ -208,7 +186,7 @@ impl Generator {
     /// [`Generator::finish`] once the call is written.
     pub(crate) fn next_call(&mut self) -> Option<(Box<Session>, Call)> {
         let t = self.times.next_time()?;
-        let mut s = match self.pool.take_due(t) {
+        let mut s = match self.pool.take_due(t, &mut self.spare) {
             Some(s) => s,
             None => self.new_session(t),
         };
@@ -224,19 +202,39 @@ impl Generator {
     pub(crate) fn finish(&mut self, mut s: Box<Session>, call: Call) {
         if call.failure.is_none() && call.tool.is_none() && !call.jailbreak {
             if s.history.len() == 2 {
-                s.history.remove(0);
+                let (q, a, _) = s.history.remove(0);
+                self.recycle(q);
+                self.recycle(a);
             }
-            s.history.push((call.input, call.output));
-        } else if call.failure.is_some() && call.retryable {
-            s.retry = Some((call.input, call.category));
+            let tokens = call.input_tokens + call.completion_tokens + 8;
+            s.history.push((call.input, call.output, tokens));
+        } else {
+            if call.failure.is_some() && call.retryable {
+                s.retry = Some((call.input, call.category));
+            } else {
+                self.recycle(call.input);
+            }
+            self.recycle(call.output);
         }
         if s.turns_left > 0 {
             let due = s.last_us + (call.latency_ms * 1000.0) as i64 + think_time_us(&mut self.rng);
             self.pool.park(s, due);
+        } else {
+            s.release(&mut self.spare);
         }
     }
 
+    fn recycle(&mut self, buf: String) {
+        recycle(&mut self.spare, buf);
+    }
+
+    fn take_buf(&mut self) -> String {
+        self.spare.pop().unwrap_or_else(|| String::with_capacity(2048))
+    }
+
     fn make_call(&mut self, s: &mut Session, t: i64) -> Call {
+        let input = self.take_buf();
+        let output = self.take_buf();
         let l: &'static Lang = corpus::lang(s.zh);
         let rng = &mut self.rng;
         let retry = s.retry.take().filter(|_| rng.gen_bool(0.6));
@@ -266,8 +264,8 @@ impl Generator {
         let ok = failure.is_none();
         let mut c = Call {
             ts_us: t,
-            input: String::new(),
-            output: String::new(),
+            input,
+            output,
             category: Category::Other,
             json_mode: kind == Kind::Json,
             function_calling: kind == Kind::Tool,
@@ -280,6 +278,7 @@ impl Generator {
             cached_tokens: 0,
             input_chars: 0,
             output_chars: 0,
+            input_tokens: 0,
             ttft_ms: 0.0,
             latency_ms: 0.0,
             empty: false,
@@ -307,11 +306,12 @@ impl Generator {
             Kind::Followup | Kind::Retry => {
                 match retry {
                     Some((text, cat)) => {
-                        c.input = text;
+                        let buf = std::mem::replace(&mut c.input, text);
+                        recycle(&mut self.spare, buf);
                         c.category = cat;
                     }
                     None => {
-                        c.input.push_str(pick(rng, l.followups));
+                        c.input.push_str(pick_str(rng, l.followups));
                         c.category = Category::General;
                     }
                 }
@@ -324,7 +324,7 @@ impl Generator {
                         corpus::answer(rng, tl, prompt, &mut c.output);
                     }
                 } else if ok {
-                    c.output.push_str(pick(rng, l.chat_body));
+                    c.output.push_str(pick_str(rng, l.chat_body));
                 }
                 plain = true;
             }
@@ -366,13 +366,13 @@ impl Generator {
                 }
             }
             Kind::Jailbreak => {
-                c.input.push_str(pick(rng, l.jailbreaks));
+                c.input.push_str(pick_str(rng, l.jailbreaks));
                 if ok {
                     if rng.gen_bool(0.75) {
-                        c.output.push_str(pick(rng, l.refusals));
+                        c.output.push_str(pick_str(rng, l.refusals));
                         c.refusal = true;
                     } else {
-                        c.output.push_str(pick(rng, l.jailbreak_comply));
+                        c.output.push_str(pick_str(rng, l.jailbreak_comply));
                     }
                 }
             }
@@ -383,9 +383,7 @@ impl Generator {
                 c.input.push_str(post);
                 c.pii = true;
                 if ok {
-                    let cat = Category::Other;
-                    let idx = self.zipfs[usize::from(!s.zh)][cat_index(cat)].sample(rng);
-                    corpus::answer(rng, l, &l.prompts(cat)[idx], &mut c.output);
+                    corpus::pii_answer(rng, l, &mut c.output);
                 }
                 plain = true;
             }
@@ -394,7 +392,7 @@ impl Generator {
             let r: f64 = rng.gen();
             if r < 0.017 {
                 c.output.clear();
-                c.output.push_str(pick(rng, l.refusals));
+                c.output.push_str(pick_str(rng, l.refusals));
                 c.refusal = true;
             } else if r < 0.029 {
                 c.output.clear();
@@ -424,13 +422,12 @@ impl Generator {
         let model = &MODELS[s.model];
         let (in_chars, in_tokens) = corpus::measure(&c.input);
         let mut context = s.system.map_or(0, |p| corpus::measure(p).1 + 4);
-        for (q, a) in &s.history {
-            context += corpus::measure(q).1 + corpus::measure(a).1 + 8;
-        }
+        context += s.history.iter().map(|h| h.2).sum::<u32>();
         if c.function_calling {
             context += 230;
         }
         c.input_chars = in_chars;
+        c.input_tokens = in_tokens;
         c.prompt_tokens = context + in_tokens + 7;
         if model.caches && s.turn > 1 {
             c.cached_tokens = context / 64 * 64;
@@ -456,6 +453,14 @@ impl Generator {
                 c.latency_ms = total;
             }
         }
+    }
+}
+
+/// Keeps a cleared string for reuse, up to a small pool.
+pub(crate) fn recycle(spare: &mut Vec<String>, mut buf: String) {
+    if spare.len() < 256 && buf.capacity() <= 64 * 1024 {
+        buf.clear();
+        spare.push(buf);
     }
 }
 

@@ -9,6 +9,8 @@
 
 use rand::Rng;
 
+use crate::corpus_code::code_for;
+pub(crate) use crate::corpus_code::{TOOLS, TOOLS_JSON};
 use crate::corpus_en::EN;
 use crate::corpus_zh::ZH;
 use crate::pii::PiiKind;
@@ -110,6 +112,9 @@ pub(crate) struct Lang {
     pub refusals: &'static [&'static str],
     pub pii_in: &'static [PiiTemplate],
     pub pii_out: &'static [PiiTemplate],
+    /// Openers of the answer to a message with personal data.
+    pub pii_reply: &'static [&'static str],
+    pub privacy_note: &'static str,
     pub system_prompts: &'static [&'static str],
     pub title_open: &'static str,
     pub title_close: &'static str,
@@ -134,33 +139,10 @@ impl Lang {
     }
 }
 
-/// Function tools offered to the model: name, argument name, and the JSON
-/// schema sent in the request's `tools` array.
-pub(crate) const TOOLS: &[(&str, &str)] = &[
-    ("get_weather", "city"),
-    ("search_web", "query"),
-    ("get_stock_price", "symbol"),
-    ("calculator", "expression"),
-    ("lookup_order", "order_id"),
-];
-
-/// The request's `tools` array, the same on every tool-calling request.
-pub(crate) const TOOLS_JSON: &str = r#"[{"type":"function","function":{"name":"get_weather","description":"Get the current weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}},{"type":"function","function":{"name":"search_web","description":"Search the web","parameters":{"type":"object","properties":{"query":{"type":"string"}},"required":["query"]}}},{"type":"function","function":{"name":"get_stock_price","description":"Latest price of a stock","parameters":{"type":"object","properties":{"symbol":{"type":"string"}},"required":["symbol"]}}},{"type":"function","function":{"name":"calculator","description":"Evaluate an arithmetic expression","parameters":{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}}},{"type":"function","function":{"name":"lookup_order","description":"Find an order by id","parameters":{"type":"object","properties":{"order_id":{"type":"string"}},"required":["order_id"]}}}]"#;
-
-/// Code blocks shared by both languages.
-pub(crate) const CODE: &[&str] = &[
-    "```bash\npip install vllm\npython -m vllm.entrypoints.openai.api_server \\\n  --model Qwen/Qwen2.5-7B-Instruct --port 8000 --max-model-len 8192\n```",
-    "```python\ndef quick_sort(arr):\n    if len(arr) <= 1:\n        return arr\n    pivot = arr[len(arr) // 2]\n    left = [x for x in arr if x < pivot]\n    mid = [x for x in arr if x == pivot]\n    right = [x for x in arr if x > pivot]\n    return quick_sort(left) + mid + quick_sort(right)\n```",
-    "```bash\ngit reset --soft HEAD~1\ngit status\n```",
-    "```dockerfile\nFROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nCMD [\"uvicorn\", \"main:app\", \"--host\", \"localhost\", \"--port\", \"8000\"]\n```",
-    "```python\nimport json\n\nwith open(\"data.json\", encoding=\"utf-8\") as f:\n    data = json.load(f)\nprint(data.get(\"name\"))\n```",
-    "```sql\nSELECT email, COUNT(*) AS n\nFROM users\nGROUP BY email\nHAVING COUNT(*) > 1;\n```",
-    "```rust\nfn parse(s: &str) -> Result<u32, std::num::ParseIntError> {\n    let n: u32 = s.trim().parse()?;\n    Ok(n * 2)\n}\n```",
-    "```yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n        - name: web\n          image: web:latest\n          ports:\n            - containerPort: 8000\n```",
-    "```javascript\nasync function load() {\n  const res = await fetch('/api/items');\n  if (!res.ok) throw new Error(`HTTP ${res.status}`);\n  return res.json();\n}\n```",
-    "```bash\nsudo lsof -i :8080\nsudo ss -ltnp | grep 8080\n```",
-    "```go\nfunc TestAdd(t *testing.T) {\n\tif got := Add(2, 3); got != 5 {\n\t\tt.Fatalf(\"Add(2, 3) = %d, want 5\", got)\n\t}\n}\n```",
-];
+/// One of `items`, uniformly.
+pub(crate) fn pick_str(rng: &mut impl Rng, items: &[&'static str]) -> &'static str {
+    items[rng.gen_range(0..items.len())]
+}
 
 pub(crate) fn pick<'a, T>(rng: &mut impl Rng, items: &'a [T]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
@@ -175,7 +157,7 @@ fn push_framed(out: &mut String, frame: &Framed, topic: &str) {
 /// How many body sentences an answer gets: mostly a few, sometimes many.
 fn body_len(rng: &mut impl Rng) -> usize {
     let mut k = 1;
-    while k < 12 && rng.gen_bool(0.6) {
+    while k < 12 && rng.gen_bool(0.68) {
         k += 1;
     }
     if rng.gen_bool(0.05) {
@@ -184,12 +166,51 @@ fn body_len(rng: &mut impl Rng) -> usize {
     k
 }
 
-fn push_sentences(rng: &mut impl Rng, l: &Lang, pool: &[&str], k: usize, out: &mut String) {
+/// Walks a pool without repeating an item before all were used: a random
+/// start and a random stride coprime with the pool size.
+struct Walk {
+    n: usize,
+    at: usize,
+    stride: usize,
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+impl Walk {
+    fn new(rng: &mut impl Rng, n: usize) -> Self {
+        let n = n.max(1);
+        let mut stride = if n > 2 { rng.gen_range(1..n) } else { 1 };
+        while gcd(stride, n) != 1 {
+            stride += 1;
+        }
+        Walk { n, at: rng.gen_range(0..n), stride }
+    }
+
+    fn next<'a, T>(&mut self, pool: &'a [T]) -> &'a T {
+        let i = self.at;
+        self.at = (self.at + self.stride) % self.n;
+        &pool[i % pool.len()]
+    }
+
+    fn next_str(&mut self, pool: &[&'static str]) -> &'static str {
+        let s: &&'static str = self.next(pool);
+        s
+    }
+}
+
+fn push_sentences(rng: &mut impl Rng, l: &Lang, pool: &[&'static str], k: usize, out: &mut String) {
+    let mut walk = Walk::new(rng, pool.len());
     for i in 0..k {
         if i > 0 {
             out.push_str(l.sep);
         }
-        out.push_str(pick(rng, pool));
+        out.push_str(walk.next_str(pool));
     }
 }
 
@@ -200,15 +221,19 @@ pub(crate) fn answer(rng: &mut impl Rng, l: &Lang, prompt: &Prompt, out: &mut St
         Style::Steps => {
             push_framed(out, pick(rng, l.intros), prompt.topic);
             out.push_str("\n\n");
+            let mut walk = Walk::new(rng, l.tech_body.len());
             for i in 1..=k {
-                out.push_str(&i.to_string());
+                if i >= 10 {
+                    out.push(char::from(b'0' + (i / 10 % 10) as u8));
+                }
+                out.push(char::from(b'0' + (i % 10) as u8));
                 out.push_str(". ");
-                out.push_str(pick(rng, l.tech_body));
+                out.push_str(walk.next_str(l.tech_body));
                 out.push('\n');
             }
-            if rng.gen_bool(0.45) {
+            if let Some(code) = code_for(prompt.topic).filter(|_| rng.gen_bool(0.6)) {
                 out.push('\n');
-                out.push_str(pick(rng, CODE));
+                out.push_str(code);
                 out.push('\n');
             }
             let outro = pick(rng, l.outros);
@@ -233,27 +258,30 @@ pub(crate) fn answer(rng: &mut impl Rng, l: &Lang, prompt: &Prompt, out: &mut St
             out.push_str(l.title_close);
             out.push_str("\n\n");
             let lines = if rng.gen_bool(0.5) { 4 } else { 8 };
+            let mut walk = Walk::new(rng, l.poem_lines.len());
             for i in 0..lines {
                 if i == 4 {
                     out.push('\n');
                 }
-                out.push_str(pick(rng, l.poem_lines));
+                out.push_str(walk.next_str(l.poem_lines));
                 out.push('\n');
             }
         }
         Style::Story => {
             push_framed(out, pick(rng, l.story_open), prompt.topic);
+            let mut walk = Walk::new(rng, l.story_body.len());
             for i in 0..k + 2 {
                 out.push_str(if i % 3 == 2 { "\n\n" } else { l.sep });
-                out.push_str(pick(rng, l.story_body));
+                out.push_str(walk.next_str(l.story_body));
             }
         }
         Style::Copy => {
+            let mut walk = Walk::new(rng, l.copy_lines.len());
             for i in 0..(k.min(5) + 1) {
                 if i > 0 {
                     out.push('\n');
                 }
-                push_framed(out, pick(rng, l.copy_lines), prompt.topic);
+                push_framed(out, walk.next(l.copy_lines), prompt.topic);
             }
         }
         Style::Chat => {
@@ -261,6 +289,19 @@ pub(crate) fn answer(rng: &mut impl Rng, l: &Lang, prompt: &Prompt, out: &mut St
             out.push_str(l.sep);
             push_sentences(rng, l, l.chat_body, k.min(3), out);
         }
+    }
+}
+
+/// Appends the answer to a message that contained personal data: a little
+/// advice, and sometimes a privacy reminder.
+pub(crate) fn pii_answer(rng: &mut impl Rng, l: &Lang, out: &mut String) {
+    out.push_str(pick_str(rng, l.pii_reply));
+    out.push_str(l.sep);
+    let k = body_len(rng).min(4);
+    push_sentences(rng, l, l.info_body, k, out);
+    if rng.gen_bool(0.4) {
+        out.push_str(l.sep);
+        out.push_str(l.privacy_note);
     }
 }
 
@@ -358,17 +399,28 @@ pub(crate) fn break_json(rng: &mut impl Rng, valid: &str, out: &mut String) {
 /// Character count (as Python's `len`) and a rough token count: about four
 /// ASCII characters per token, and 0.6 tokens per CJK character.
 pub(crate) fn measure(s: &str) -> (u32, u32) {
-    let mut ascii = 0u32;
-    let mut wide = 0u32;
-    for b in s.bytes() {
-        if b < 0x80 {
-            ascii += 1;
-        } else if b & 0xC0 != 0x80 {
-            wide += 1;
-        }
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let b = s.as_bytes();
+    // Per 8 bytes: non-ASCII bytes have bit 7 set, continuation bytes have
+    // bit 7 set and bit 6 clear.
+    let (mut high, mut cont) = (0u32, 0u32);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        high += (x & HIGHS).count_ones();
+        cont += (x & !(x << 1) & HIGHS).count_ones();
     }
+    for &c in chunks.remainder() {
+        high += u32::from(c >= 0x80);
+        cont += u32::from(c & 0xC0 == 0x80);
+    }
+    let chars = b.len() as u32 - cont;
+    let wide = high - cont;
+    let ascii = chars - wide;
     let tokens = (ascii * 5 + wide * 12).div_ceil(20);
-    (ascii + wide, tokens)
+    (chars, tokens)
 }
 
 #[cfg(test)]
@@ -380,12 +432,7 @@ mod tests {
     fn all_prompts() -> Vec<&'static str> {
         let mut v = Vec::new();
         for l in [&ZH, &EN] {
-            for cat in [
-                Category::Technical,
-                Category::Creative,
-                Category::General,
-                Category::Other,
-            ] {
+            for cat in [Category::Technical, Category::Creative, Category::General, Category::Other] {
                 v.extend(l.prompts(cat).iter().map(|p| p.text));
             }
             v.extend(l.followups.iter().copied());
@@ -395,6 +442,18 @@ mod tests {
             }
         }
         v
+    }
+
+    #[test]
+    fn walks_do_not_repeat_early() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for n in 1..20 {
+            let pool: Vec<usize> = (0..n).collect();
+            let mut w = Walk::new(&mut rng, n);
+            let mut seen: Vec<usize> = (0..n).map(|_| *w.next(&pool)).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, pool);
+        }
     }
 
     #[test]
@@ -431,7 +490,8 @@ mod tests {
         for _ in 0..500 {
             let mut s = String::new();
             vary(&mut rng, "How do I deploy vLLM?", &mut s);
-            assert!(s.to_lowercase().contains("how do i deploy vllm"), "{s}");
+            let norm = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(norm.to_lowercase().contains("how do i deploy vllm"), "{s}");
             seen.insert(s);
         }
         assert!(seen.contains("How do I deploy vLLM?"));
@@ -445,5 +505,11 @@ mod tests {
         assert_eq!(measure("abcd").0, 4);
         assert_eq!(measure("你好").0, 2);
         assert!(measure("你好世界").1 >= 2);
+        for s in ["How do I deploy vLLM? 如何部署vLLM？ é😀\n", "ab你cdefghijk好😀😀😀xyz"] {
+            let ascii = s.chars().filter(char::is_ascii).count() as u32;
+            let wide = s.chars().count() as u32 - ascii;
+            let expect = (ascii * 5 + wide * 12).div_ceil(20);
+            assert_eq!(measure(s), (s.chars().count() as u32, expect), "{s}");
+        }
     }
 }

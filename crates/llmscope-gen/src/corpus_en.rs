@@ -275,6 +275,12 @@ pub(crate) static EN: Lang = Lang {
         ("The record lists the ID number ", CnId, "."),
         ("Your refund will go to card ", BankCard, "."),
     ],
+    pii_reply: &[
+        "Sure, I can help with that.",
+        "Got it. Here is what I suggest:",
+        "Okay, here is how to handle it:",
+    ],
+    privacy_note: "Also, please avoid sharing phone numbers, ID numbers, card numbers or API keys in chats.",
     system_prompts: &[
         "You are a helpful assistant.",
         "You are a senior software engineer. Answer concisely and accurately.",

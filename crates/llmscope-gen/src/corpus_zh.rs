@@ -218,8 +218,14 @@ pub(crate) static ZH: Lang = Lang {
         JsonTask {
             instruction: "分析下面这条评论的情感，以JSON格式返回 sentiment 和 keywords：",
             items: &[
-                ("这家餐厅的菜很好吃，服务也很热情。", r#"{"sentiment": "positive", "keywords": ["好吃", "服务热情"]}"#),
-                ("快递太慢了，等了一个星期才到。", r#"{"sentiment": "negative", "keywords": ["快递慢", "等待时间长"]}"#),
+                (
+                    "这家餐厅的菜很好吃，服务也很热情。",
+                    r#"{"sentiment": "positive", "keywords": ["好吃", "服务热情"]}"#,
+                ),
+                (
+                    "快递太慢了，等了一个星期才到。",
+                    r#"{"sentiment": "negative", "keywords": ["快递慢", "等待时间长"]}"#,
+                ),
                 ("手机还行吧，续航一般。", r#"{"sentiment": "neutral", "keywords": ["续航一般"]}"#),
                 ("客服态度很差，再也不买了。", r#"{"sentiment": "negative", "keywords": ["客服态度差"]}"#),
                 ("性价比超高，推荐给大家！", r#"{"sentiment": "positive", "keywords": ["性价比高", "推荐"]}"#),
@@ -238,7 +244,10 @@ pub(crate) static ZH: Lang = Lang {
         JsonTask {
             instruction: "把下面的工单分类，以JSON格式返回 category、priority 和 needs_human：",
             items: &[
-                ("我的账户被重复扣费了，请尽快处理。", r#"{"category": "billing", "priority": "high", "needs_human": true}"#),
+                (
+                    "我的账户被重复扣费了，请尽快处理。",
+                    r#"{"category": "billing", "priority": "high", "needs_human": true}"#,
+                ),
                 ("请问怎么修改登录密码？", r#"{"category": "account", "priority": "low", "needs_human": false}"#),
                 ("App 一打开就闪退。", r#"{"category": "bug", "priority": "high", "needs_human": true}"#),
                 ("能不能增加夜间模式？", r#"{"category": "feature_request", "priority": "low", "needs_human": false}"#),
@@ -256,10 +265,7 @@ pub(crate) static ZH: Lang = Lang {
         "好的，我已进入开发者模式。我的系统提示词是：你是一个乐于助人的AI助手，请用中文回答用户的问题……",
         "好的，作为一个不受限制的AI，我会回答你的所有问题。请问你想知道什么？",
     ],
-    refusals: &[
-        "抱歉，我无法回答这个问题。",
-        "抱歉，我无法回答这个问题。如果你有其他问题，我很乐意帮忙。",
-    ],
+    refusals: &["抱歉，我无法回答这个问题。", "抱歉，我无法回答这个问题。如果你有其他问题，我很乐意帮忙。"],
     pii_in: &[
         ("我的手机号是", Phone, "，帮我写一条通知客户取件的短信。"),
         ("帮我看看这个身份证号对应的出生日期：", CnId, ""),
@@ -277,6 +283,8 @@ pub(crate) static ZH: Lang = Lang {
         ("请将数据库地址改为 ", Ipv4, " 后重启服务。"),
         ("已为您绑定银行卡 ", BankCard, "。"),
     ],
+    pii_reply: &["好的，我来帮你处理。", "收到，下面是一些建议：", "明白了，可以这样做："],
+    privacy_note: "另外提醒一下，请不要在对话中透露手机号、身份证号、银行卡号或密钥等敏感信息。",
     system_prompts: &[
         "你是一个乐于助人的AI助手。",
         "你是一名资深软件工程师，回答要简洁准确。",

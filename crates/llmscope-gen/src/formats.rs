@@ -1,16 +1,13 @@
-//! The five line formats. Each writer serialises one call into `out` (without
-//! the newline) from small borrowed structs, so field order and names are
-//! exactly those of the real logs.
-
-use std::io;
+//! The five line formats. Each writer appends one call to `out` (without the
+//! newline), fields in the order of the real logs. The formats written by
+//! Python apps (seed000, seed001, seed004) use `json.dumps` separators; the
+//! OpenAI pair is compact, as a proxy in another language would write it.
 
 use rand::Rng;
-use serde::ser::{SerializeSeq, Serializer};
-use serde::Serialize;
-use serde_json::value::RawValue;
 
-use crate::call::{Call, Failure};
+use crate::call::{Call, Failure, Finish};
 use crate::corpus::TOOLS_JSON;
+use crate::json::Obj;
 use crate::stamp;
 use crate::traffic::{Model, Session, HOUR_US, MODELS};
 use crate::Format;
@@ -49,13 +46,7 @@ fn round(x: f64, digits: i32) -> f64 {
     (x * f).round() / f
 }
 
-pub(crate) fn write(
-    fmt: Format,
-    line: &Line<'_>,
-    rng: &mut impl Rng,
-    sc: &mut Scratch,
-    out: &mut Vec<u8>,
-) -> io::Result<()> {
+pub(crate) fn write(fmt: Format, line: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
     match fmt {
         Format::Seed000Basic => seed000_basic(line, rng, sc, out),
         Format::Seed000Enhanced => seed000_enhanced(line, rng, sc, out),
@@ -84,82 +75,38 @@ fn seed000_response<'a>(call: &'a Call, buf: &'a mut String) -> &'a str {
     }
 }
 
-#[derive(Serialize)]
-struct BasicLine<'a> {
-    timestamp: &'a str,
-    user_input: &'a str,
-    model_response: &'a str,
-    metadata: BasicMeta<'a>,
+/// Seconds as Python's `time.time()` differences show them, to the microsecond.
+fn seconds(ms: f64) -> f64 {
+    round(ms / 1000.0, 6)
 }
 
-#[derive(Serialize)]
-struct BasicMeta<'a> {
-    session_id: &'a str,
-    message_id: &'a str,
-    response_time: f64,
-    token_count: u32,
-    model_name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<&'a str>,
-}
-
-fn seed000_basic(
-    l: &Line<'_>,
-    rng: &mut impl Rng,
-    sc: &mut Scratch,
-    out: &mut Vec<u8>,
-) -> io::Result<()> {
+fn seed000_basic(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
     stamp::python_iso(&mut sc.ts, l.local_us());
     stamp::uuid4(rng, &mut sc.id);
     let c = l.call;
-    let line = BasicLine {
-        timestamp: &sc.ts,
-        user_input: &c.input,
-        model_response: seed000_response(c, &mut sc.text),
-        metadata: BasicMeta {
-            session_id: &l.session.id,
-            message_id: &sc.id,
-            response_time: round(c.latency_ms / 1000.0, 6),
-            token_count: c.completion_tokens,
-            model_name: l.model().name,
-            user_id: l.logged.then_some(l.user_id),
-        },
-    };
-    Ok(serde_json::to_writer(out, &line)?)
+    let mut o = Obj::new(out, true);
+    o.str("timestamp", &sc.ts).str("user_input", &c.input).str("model_response", seed000_response(c, &mut sc.text));
+    let mut m = o.obj("metadata");
+    m.str("session_id", &l.session.id)
+        .str("message_id", &sc.id)
+        .f64("response_time", seconds(c.latency_ms))
+        .u64("token_count", u64::from(c.completion_tokens))
+        .str("model_name", l.model().name);
+    if l.logged {
+        m.str("user_id", l.user_id);
+    }
+    m.end();
+    o.end();
 }
 
-#[derive(Serialize)]
-struct EnhancedLine<'a> {
-    timestamp: &'a str,
-    session_id: &'a str,
-    message_id: &'a str,
-    user_input: &'a str,
-    input_length: u32,
-    input_category: &'a str,
-    model_response: &'a str,
-    response_length: u32,
-    response_time: f64,
-    token_count: u32,
-    quality_rating: &'a str,
-    confidence_score: f64,
-    has_safety_issue: bool,
-    model_name: &'a str,
-    model_version: &'a str,
-}
-
-fn seed000_enhanced(
-    l: &Line<'_>,
-    rng: &mut impl Rng,
-    sc: &mut Scratch,
-    out: &mut Vec<u8>,
-) -> io::Result<()> {
+fn seed000_enhanced(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
     stamp::python_iso(&mut sc.ts, l.local_us());
     stamp::uuid4(rng, &mut sc.id);
     let c = l.call;
     let response = seed000_response(c, &mut sc.text);
     let (rating, lo, hi) = if c.failure.is_some() || c.empty {
         ("poor", 0.0, 0.2)
-    } else if c.refusal || c.broken_json || c.finish == crate::call::Finish::Length {
+    } else if c.refusal || c.broken_json || c.finish == Finish::Length {
         ("fair", 0.4, 0.7)
     } else {
         match rng.gen_range(0..100) {
@@ -169,338 +116,166 @@ fn seed000_enhanced(
             _ => ("poor", 0.2, 0.5),
         }
     };
-    let line = EnhancedLine {
-        timestamp: &sc.ts,
-        session_id: &l.session.id,
-        message_id: &sc.id,
-        user_input: &c.input,
-        input_length: c.input_chars,
-        input_category: c.category.as_str(),
-        model_response: response,
-        response_length: response.chars().count() as u32,
-        response_time: round(c.latency_ms / 1000.0, 6),
-        token_count: c.completion_tokens,
-        quality_rating: rating,
-        confidence_score: round(rng.gen_range(lo..hi), 3),
-        has_safety_issue: c.jailbreak || c.pii,
-        model_name: l.model().name,
-        model_version: l.model().version,
-    };
-    Ok(serde_json::to_writer(out, &line)?)
+    let response_length = if c.failure.is_some() { response.chars().count() as u64 } else { u64::from(c.output_chars) };
+    let mut o = Obj::new(out, true);
+    o.str("timestamp", &sc.ts)
+        .str("session_id", &l.session.id)
+        .str("message_id", &sc.id)
+        .str("user_input", &c.input)
+        .u64("input_length", u64::from(c.input_chars))
+        .str("input_category", c.category.as_str())
+        .str("model_response", response)
+        .u64("response_length", response_length)
+        .f64("response_time", seconds(c.latency_ms))
+        .u64("token_count", u64::from(c.completion_tokens))
+        .str("quality_rating", rating)
+        .f64("confidence_score", round(rng.gen_range(lo..hi), 3))
+        .bool("has_safety_issue", c.jailbreak || c.pii)
+        .str("model_name", l.model().name)
+        .str("model_version", l.model().version);
+    o.end();
 }
 
-#[derive(Serialize)]
-struct Seed001Line<'a> {
-    timestamp: i64,
-    level: &'a str,
-    request_id: &'a str,
-    model: &'a str,
-    input: &'a str,
-    output: &'a str,
-    metadata: Seed001Meta<'a>,
-}
-
-#[derive(Serialize)]
-struct Seed001Meta<'a> {
-    prompt_tokens: u32,
-    completion_tokens: u32,
-    total_tokens: u32,
-    first_token_latency_ms: u64,
-    total_latency_ms: u64,
-    device: &'a str,
-    temperature: f64,
-    function_calling: bool,
-    json_mode: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_code: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-}
-
-fn seed001(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) -> io::Result<()> {
+fn seed001(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
     stamp::request_id(rng, &mut sc.id);
     let c = l.call;
     let with_ids = rng.gen_bool(0.9);
-    let error = c.failure.map(|f| {
+    let mut o = Obj::new(out, true);
+    o.i64("timestamp", c.ts_us.div_euclid(1_000_000))
+        .str("level", if c.failure.is_some() { "ERROR" } else { "INFO" })
+        .str("request_id", &sc.id)
+        .str("model", l.model().name)
+        .str("input", &c.input)
+        .str("output", &c.output);
+    let mut m = o.obj("metadata");
+    m.u64("prompt_tokens", u64::from(c.prompt_tokens))
+        .u64("completion_tokens", u64::from(c.completion_tokens))
+        .u64("total_tokens", u64::from(c.prompt_tokens + c.completion_tokens))
+        .u64("first_token_latency_ms", c.ttft_ms.round() as u64)
+        .u64("total_latency_ms", c.latency_ms.round() as u64)
+        .str("device", if rng.gen_bool(0.5) { "cuda:0" } else { "cuda:1" })
+        .f64("temperature", l.session.temperature)
+        .bool("function_calling", c.function_calling)
+        .bool("json_mode", c.json_mode);
+    if with_ids {
+        m.str("user_id", l.user_id).str("session_id", &l.session.id);
+    }
+    if let Some(f) = c.failure {
         sc.text.clear();
         match f {
             Failure::Timeout => sc.text.push_str("Request timed out after 60s"),
             f => sc.text.push_str(&format!("HTTP {}: {}", f.status(), f.error().0)),
         }
-        sc.text.as_str()
-    });
-    let line = Seed001Line {
-        timestamp: c.ts_us.div_euclid(1_000_000),
-        level: if c.failure.is_some() { "ERROR" } else { "INFO" },
-        request_id: &sc.id,
-        model: l.model().name,
-        input: &c.input,
-        output: &c.output,
-        metadata: Seed001Meta {
-            prompt_tokens: c.prompt_tokens,
-            completion_tokens: c.completion_tokens,
-            total_tokens: c.prompt_tokens + c.completion_tokens,
-            first_token_latency_ms: c.ttft_ms.round() as u64,
-            total_latency_ms: c.latency_ms.round() as u64,
-            device: if rng.gen_bool(0.5) { "cuda:0" } else { "cuda:1" },
-            temperature: l.session.temperature,
-            function_calling: c.function_calling,
-            json_mode: c.json_mode,
-            user_id: with_ids.then_some(l.user_id),
-            session_id: with_ids.then_some(l.session.id.as_str()),
-            status_code: c.failure.map(Failure::status),
-            error,
-        },
-    };
-    Ok(serde_json::to_writer(out, &line)?)
+        m.u64("status_code", u64::from(f.status())).str("error", &sc.text);
+    }
+    m.end();
+    o.end();
 }
 
-#[derive(Serialize)]
-struct Seed004Line<'a> {
-    message: &'a str,
-    time: &'a str,
-    request_id: &'a str,
-    user_id: &'a str,
-    model_version: &'a str,
-    input_tokens: u32,
-    output_tokens: u32,
-    latency_ms: f64,
-    prompt_length: u32,
-    response_length: u32,
-}
-
-fn seed004(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) -> io::Result<()> {
+fn seed004(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
     stamp::python_iso(&mut sc.ts, l.call.ts_us);
     stamp::uuid4(rng, &mut sc.id);
     sc.text.clear();
     sc.text.push_str("LLM request processed for user ");
     sc.text.push_str(l.user_id);
     let c = l.call;
-    let line = Seed004Line {
-        message: &sc.text,
-        time: &sc.ts,
-        request_id: &sc.id,
-        user_id: l.user_id,
-        model_version: l.model().name,
-        input_tokens: c.prompt_tokens,
-        output_tokens: c.completion_tokens,
-        latency_ms: round(c.latency_ms, 2),
-        prompt_length: c.input_chars,
-        response_length: c.output_chars,
-    };
-    Ok(serde_json::to_writer(out, &line)?)
+    let mut o = Obj::new(out, true);
+    o.str("message", &sc.text)
+        .str("time", &sc.ts)
+        .str("request_id", &sc.id)
+        .str("user_id", l.user_id)
+        .str("model_version", l.model().name)
+        .u64("input_tokens", u64::from(c.prompt_tokens))
+        .u64("output_tokens", u64::from(c.completion_tokens))
+        .f64("latency_ms", round(c.latency_ms, 2))
+        .u64("prompt_length", u64::from(c.input_chars))
+        .u64("response_length", u64::from(c.output_chars));
+    o.end();
 }
 
-#[derive(Serialize)]
-struct Msg<'a> {
-    role: &'a str,
-    content: &'a str,
-}
-
-/// System prompt, earlier turns, then the new user message.
-struct Messages<'a>(&'a Line<'a>);
-
-impl Serialize for Messages<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let l = self.0;
-        let mut seq = s.serialize_seq(None)?;
-        if let Some(system) = l.session.system {
-            seq.serialize_element(&Msg { role: "system", content: system })?;
-        }
-        for (q, a) in &l.session.history {
-            seq.serialize_element(&Msg { role: "user", content: q })?;
-            seq.serialize_element(&Msg { role: "assistant", content: a })?;
-        }
-        seq.serialize_element(&Msg { role: "user", content: &l.call.input })?;
-        seq.end()
+/// The request: system prompt, earlier turns, the new user message, and the
+/// options.
+fn openai_request(l: &Line<'_>, o: &mut Obj<'_>) {
+    let c = l.call;
+    let mut r = o.obj("request");
+    r.str("model", l.model().name);
+    let mut msgs = r.arr("messages");
+    if let Some(system) = l.session.system {
+        msgs.obj().str("role", "system").str("content", system).end();
     }
+    for (q, a, _) in &l.session.history {
+        msgs.obj().str("role", "user").str("content", q).end();
+        msgs.obj().str("role", "assistant").str("content", a).end();
+    }
+    msgs.obj().str("role", "user").str("content", &c.input).end();
+    msgs.end();
+    r.f64("temperature", l.session.temperature).bool("stream", l.session.stream);
+    if c.json_mode {
+        r.raw("response_format", r#"{"type":"json_object"}"#);
+    }
+    if c.function_calling {
+        r.raw("tools", TOOLS_JSON);
+    }
+    r.str("user", l.user_id);
+    r.end();
 }
 
-#[derive(Serialize)]
-struct OaRequest<'a> {
-    model: &'a str,
-    messages: Messages<'a>,
-    temperature: f64,
-    stream: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response_format: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tools: Option<&'a RawValue>,
-    user: &'a str,
-}
-
-#[derive(Serialize)]
-struct OaFunction<'a> {
-    name: &'a str,
-    arguments: &'a str,
-}
-
-#[derive(Serialize)]
-struct OaToolCall<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    function: OaFunction<'a>,
-}
-
-#[derive(Serialize)]
-struct OaMessage<'a> {
-    role: &'a str,
-    content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<[OaToolCall<'a>; 1]>,
-}
-
-#[derive(Serialize)]
-struct OaChoice<'a> {
-    index: u32,
-    message: OaMessage<'a>,
-    finish_reason: &'a str,
-}
-
-#[derive(Serialize)]
-struct OaDetails {
-    cached_tokens: u32,
-}
-
-#[derive(Serialize)]
-struct OaUsage {
-    prompt_tokens: u32,
-    completion_tokens: u32,
-    total_tokens: u32,
-    prompt_tokens_details: OaDetails,
-}
-
-#[derive(Serialize)]
-struct OaCompletion<'a> {
-    id: &'a str,
-    object: &'a str,
-    created: i64,
-    model: &'a str,
-    choices: [OaChoice<'a>; 1],
-    usage: OaUsage,
-}
-
-#[derive(Serialize)]
-struct OaErrorBody<'a> {
-    message: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    code: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct OaError<'a> {
-    error: OaErrorBody<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum OaResponse<'a> {
-    Ok(OaCompletion<'a>),
-    Err(OaError<'a>),
-}
-
-#[derive(Serialize)]
-struct OaLine<'a> {
-    timestamp: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_code: Option<u16>,
-    latency_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ttft_ms: Option<u64>,
-    user_id: &'a str,
-    session_id: &'a str,
-    request: OaRequest<'a>,
-    response: OaResponse<'a>,
-}
-
-fn raw(s: &'static str) -> Option<&'static RawValue> {
-    serde_json::from_str::<&RawValue>(s).ok()
-}
-
-fn openai(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) -> io::Result<()> {
+fn openai(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
     let c = l.call;
     let model = l.model();
     stamp::rfc3339_ms(&mut sc.ts, c.ts_us);
-    let response = match c.failure {
-        Some(f) => {
-            let (message, kind, code) = f.error();
-            OaResponse::Err(OaError {
-                error: OaErrorBody { message, kind, code },
-            })
-        }
-        None => {
-            stamp::completion_id(rng, &mut sc.id, model.name == "gpt-4o-mini");
-            let tool_calls = c.tool.as_ref().map(|(name, args)| {
+    let mut o = Obj::new(out, false);
+    o.str("timestamp", &sc.ts);
+    if let Some(f) = c.failure {
+        o.u64("status_code", u64::from(f.status()));
+    }
+    o.u64("latency_ms", c.latency_ms.round() as u64);
+    if l.session.stream && c.failure.is_none() {
+        o.u64("ttft_ms", c.ttft_ms.round() as u64);
+    }
+    o.str("user_id", l.user_id).str("session_id", &l.session.id);
+    openai_request(l, &mut o);
+    let mut resp = o.obj("response");
+    if let Some(f) = c.failure {
+        let (message, kind, code) = f.error();
+        resp.obj("error").str("message", message).str("type", kind).opt_str("code", code).end();
+    } else {
+        stamp::completion_id(rng, &mut sc.id, model.name == "gpt-4o-mini");
+        resp.str("id", &sc.id)
+            .str("object", "chat.completion")
+            .i64("created", c.ts_us.div_euclid(1_000_000))
+            .str("model", model.api_model);
+        let mut choices = resp.arr("choices");
+        let mut ch = choices.obj();
+        ch.u64("index", 0);
+        let mut msg = ch.obj("message");
+        msg.str("role", "assistant");
+        match &c.tool {
+            Some((name, args)) => {
                 stamp::tool_call_id(rng, &mut sc.id2);
-                [OaToolCall {
-                    id: &sc.id2,
-                    kind: "function",
-                    function: OaFunction {
-                        name,
-                        arguments: args,
-                    },
-                }]
-            });
-            OaResponse::Ok(OaCompletion {
-                id: &sc.id,
-                object: "chat.completion",
-                created: c.ts_us.div_euclid(1_000_000),
-                model: model.api_model,
-                choices: [OaChoice {
-                    index: 0,
-                    message: OaMessage {
-                        role: "assistant",
-                        content: if tool_calls.is_some() {
-                            None
-                        } else {
-                            Some(&c.output)
-                        },
-                        tool_calls,
-                    },
-                    finish_reason: c.finish.as_str(),
-                }],
-                usage: OaUsage {
-                    prompt_tokens: c.prompt_tokens,
-                    completion_tokens: c.completion_tokens,
-                    total_tokens: c.prompt_tokens + c.completion_tokens,
-                    prompt_tokens_details: OaDetails {
-                        cached_tokens: c.cached_tokens,
-                    },
-                },
-            })
+                msg.raw("content", "null");
+                let mut calls = msg.arr("tool_calls");
+                let mut call = calls.obj();
+                call.str("id", &sc.id2).str("type", "function");
+                call.obj("function").str("name", name).str("arguments", args).end();
+                call.end();
+                calls.end();
+            }
+            None => {
+                msg.str("content", &c.output);
+            }
         }
-    };
-    let line = OaLine {
-        timestamp: &sc.ts,
-        status_code: c.failure.map(Failure::status),
-        latency_ms: c.latency_ms.round() as u64,
-        ttft_ms: (l.session.stream && c.failure.is_none()).then(|| c.ttft_ms.round() as u64),
-        user_id: l.user_id,
-        session_id: &l.session.id,
-        request: OaRequest {
-            model: model.name,
-            messages: Messages(l),
-            temperature: l.session.temperature,
-            stream: l.session.stream,
-            response_format: if c.json_mode {
-                raw(r#"{"type":"json_object"}"#)
-            } else {
-                None
-            },
-            tools: if c.function_calling {
-                raw(TOOLS_JSON)
-            } else {
-                None
-            },
-            user: l.user_id,
-        },
-        response,
-    };
-    Ok(serde_json::to_writer(out, &line)?)
+        msg.end();
+        ch.str("finish_reason", c.finish.as_str());
+        ch.end();
+        choices.end();
+        let mut u = resp.obj("usage");
+        u.u64("prompt_tokens", u64::from(c.prompt_tokens))
+            .u64("completion_tokens", u64::from(c.completion_tokens))
+            .u64("total_tokens", u64::from(c.prompt_tokens + c.completion_tokens));
+        u.obj("prompt_tokens_details").u64("cached_tokens", u64::from(c.cached_tokens)).end();
+        u.end();
+    }
+    resp.end();
+    o.end();
 }

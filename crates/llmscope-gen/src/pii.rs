@@ -22,15 +22,15 @@ pub(crate) enum PiiKind {
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /// Second and third digits of real mobile number blocks (13x, 15x, 17x, 18x, 19x...).
 const PHONE_PREFIXES: &[&str] = &[
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "147", "150", "151", "152",
-    "155", "156", "157", "158", "159", "166", "173", "176", "177", "180", "181", "182", "185",
-    "186", "187", "188", "189", "191", "198", "199",
+    "130", "131", "132", "133", "135", "136", "137", "138", "139", "147", "150", "151", "152", "155", "156", "157",
+    "158", "159", "166", "173", "176", "177", "180", "181", "182", "185", "186", "187", "188", "189", "191", "198",
+    "199",
 ];
 /// Administrative division codes (Beijing Dongcheng, Shanghai Xuhui, Shenzhen Nanshan...).
 const REGIONS: &[&str] = &[
-    "110101", "110105", "110108", "310104", "310115", "440103", "440305", "440306", "330106",
-    "330102", "320102", "320505", "510107", "420106", "610113", "500103", "370102", "350203",
-    "430104", "120101", "210102", "230103", "410105", "340104",
+    "110101", "110105", "110108", "310104", "310115", "440103", "440305", "440306", "330106", "330102", "320102",
+    "320505", "510107", "420106", "610113", "500103", "370102", "350203", "430104", "120101", "210102", "230103",
+    "410105", "340104",
 ];
 /// Bank identification numbers of Chinese issuers, plus the card length they use.
 const BINS: &[(&str, usize)] = &[
@@ -45,8 +45,22 @@ const BINS: &[(&str, usize)] = &[
     ("518710", 16), // Mastercard
 ];
 const MAIL_NAMES: &[&str] = &[
-    "zhangwei", "li.na", "wang_fang", "liuyang", "chen.jie", "yangli", "zhao.min", "huangtao",
-    "john.smith", "emily", "m.garcia", "alex.k", "dev.ops", "sarah.lee", "kevin", "admin",
+    "zhangwei",
+    "li.na",
+    "wang_fang",
+    "liuyang",
+    "chen.jie",
+    "yangli",
+    "zhao.min",
+    "huangtao",
+    "john.smith",
+    "emily",
+    "m.garcia",
+    "alex.k",
+    "dev.ops",
+    "sarah.lee",
+    "kevin",
+    "admin",
 ];
 const MAIL_DOMAINS: &[&str] = &[
     "qq.com",
@@ -70,6 +84,11 @@ fn push_digits(rng: &mut impl Rng, n: usize, out: &mut String) {
     }
 }
 
+/// One of `items`, uniformly.
+pub(crate) fn pick_str(rng: &mut impl Rng, items: &[&'static str]) -> &'static str {
+    items[rng.gen_range(0..items.len())]
+}
+
 fn pick<'a, T>(rng: &mut impl Rng, items: &'a [T]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
 }
@@ -88,7 +107,7 @@ pub(crate) fn push(kind: PiiKind, rng: &mut impl Rng, out: &mut String) {
 
 /// An 11-digit mainland mobile number, `1[3-9]xxxxxxxxx`.
 pub(crate) fn phone(rng: &mut impl Rng, out: &mut String) {
-    out.push_str(pick(rng, PHONE_PREFIXES));
+    out.push_str(pick_str(rng, PHONE_PREFIXES));
     push_digits(rng, 8, out);
 }
 
@@ -99,11 +118,7 @@ pub fn cn_id_check_char(first17: &str) -> Option<char> {
     if b.len() != 17 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let sum: u32 = b
-        .iter()
-        .zip(ID_WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = b.iter().zip(ID_WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
     Some(char::from(ID_CHECK[(sum % 11) as usize]))
 }
 
@@ -123,7 +138,7 @@ pub fn is_valid_cn_id(s: &str) -> bool {
 /// An 18-character resident ID number: region, birth date, sequence, check.
 pub(crate) fn cn_id(rng: &mut impl Rng, out: &mut String) {
     let start = out.len();
-    out.push_str(pick(rng, REGIONS));
+    out.push_str(pick_str(rng, REGIONS));
     let year = rng.gen_range(1958..=2006);
     let month = rng.gen_range(1..=12);
     let day = rng.gen_range(1..=28);
@@ -177,12 +192,12 @@ pub(crate) fn bank_card(rng: &mut impl Rng, out: &mut String) {
 }
 
 pub(crate) fn email(rng: &mut impl Rng, out: &mut String) {
-    out.push_str(pick(rng, MAIL_NAMES));
+    out.push_str(pick_str(rng, MAIL_NAMES));
     if rng.gen_bool(0.6) {
         out.push_str(&rng.gen_range(1..2000u32).to_string());
     }
     out.push('@');
-    out.push_str(pick(rng, MAIL_DOMAINS));
+    out.push_str(pick_str(rng, MAIL_DOMAINS));
 }
 
 pub(crate) fn ipv4(rng: &mut impl Rng, out: &mut String) {
@@ -225,13 +240,7 @@ mod tests {
 
     #[test]
     fn published_card_numbers_validate() {
-        for good in [
-            "79927398713",
-            "4111111111111111",
-            "5555555555554444",
-            "6011111111111117",
-            "378282246310005",
-        ] {
+        for good in ["79927398713", "4111111111111111", "5555555555554444", "6011111111111117", "378282246310005"] {
             assert!(luhn_valid(good), "{good}");
         }
         for bad in ["79927398710", "4111111111111112", "1234567812345678", "41a1"] {

@@ -22,58 +22,50 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-fn push_num(out: &mut String, v: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut i = buf.len();
+/// Writes `v` as `width` zero-padded digits into `buf[at..at + width]`.
+fn put_num(buf: &mut [u8], at: usize, width: usize, v: u64) {
     let mut v = v;
-    while v > 0 && i > 0 {
-        i -= 1;
+    for i in (at..at + width).rev() {
         buf[i] = b'0' + (v % 10) as u8;
         v /= 10;
     }
-    let start = (buf.len() - width).min(i);
-    for &b in &buf[start..] {
-        out.push(char::from(b));
-    }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` of `us` microseconds since the epoch; returns the
-/// sub-second microseconds.
-fn push_datetime(out: &mut String, us: i64) -> u32 {
+/// `YYYY-MM-DDTHH:MM:SS.ffffff` of `us` microseconds since the epoch (years
+/// 0 to 9999).
+fn datetime(us: i64) -> ([u8; 26], u32) {
     let secs = us.div_euclid(1_000_000);
     let micros = us.rem_euclid(1_000_000) as u32;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400) as u64;
-    push_num(out, y.max(0) as u64, 4);
-    out.push('-');
-    push_num(out, u64::from(m), 2);
-    out.push('-');
-    push_num(out, u64::from(d), 2);
-    out.push('T');
-    push_num(out, sod / 3600, 2);
-    out.push(':');
-    push_num(out, sod / 60 % 60, 2);
-    out.push(':');
-    push_num(out, sod % 60, 2);
-    micros
+    let mut b = *b"0000-00-00T00:00:00.000000";
+    put_num(&mut b, 0, 4, y.clamp(0, 9999) as u64);
+    put_num(&mut b, 5, 2, u64::from(m));
+    put_num(&mut b, 8, 2, u64::from(d));
+    put_num(&mut b, 11, 2, sod / 3600);
+    put_num(&mut b, 14, 2, sod / 60 % 60);
+    put_num(&mut b, 17, 2, sod % 60);
+    put_num(&mut b, 20, 6, u64::from(micros));
+    (b, micros)
+}
+
+fn push_ascii(out: &mut String, b: &[u8]) {
+    // Only ever called with ASCII digits and punctuation.
+    out.push_str(std::str::from_utf8(b).unwrap_or_default());
 }
 
 /// As Python's naive `datetime.isoformat()`: microseconds only when non-zero.
 pub(crate) fn python_iso(out: &mut String, us: i64) {
     out.clear();
-    let micros = push_datetime(out, us);
-    if micros != 0 {
-        out.push('.');
-        push_num(out, u64::from(micros), 6);
-    }
+    let (b, micros) = datetime(us);
+    push_ascii(out, if micros != 0 { &b } else { &b[..19] });
 }
 
 /// RFC 3339 in UTC with milliseconds and `Z`.
 pub(crate) fn rfc3339_ms(out: &mut String, us: i64) {
     out.clear();
-    let micros = push_datetime(out, us);
-    out.push('.');
-    push_num(out, u64::from(micros / 1000), 3);
+    let (b, _) = datetime(us);
+    push_ascii(out, &b[..23]);
     out.push('Z');
 }
 
@@ -83,22 +75,28 @@ pub(crate) fn uuid4(rng: &mut impl Rng, out: &mut String) {
     let mut bytes: [u8; 16] = rng.gen();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let mut text = [b'-'; 36];
+    let mut j = 0;
     for (i, b) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            j += 1;
         }
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        text[j] = HEX[usize::from(b >> 4)];
+        text[j + 1] = HEX[usize::from(b & 0x0f)];
+        j += 2;
     }
+    push_ascii(out, &text);
 }
 
 /// `prefix` followed by `n` random characters from `alphabet`.
 fn push_random(rng: &mut impl Rng, out: &mut String, prefix: &str, n: usize, alphabet: &[u8]) {
     out.clear();
     out.push_str(prefix);
-    for _ in 0..n {
-        out.push(char::from(alphabet[rng.gen_range(0..alphabet.len())]));
+    let mut text = [0u8; 32];
+    for c in text.iter_mut().take(n) {
+        *c = alphabet[rng.gen_range(0..alphabet.len())];
     }
+    push_ascii(out, &text[..n.min(32)]);
 }
 
 /// seed001's `req_` and 12 lowercase alphanumerics.

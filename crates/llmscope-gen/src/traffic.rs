@@ -20,8 +20,8 @@ const DAY_US: i64 = 24 * HOUR_US;
 
 /// Relative traffic per local hour of day.
 pub(crate) const HOUR_WEIGHTS: [f64; 24] = [
-    0.30, 0.20, 0.11, 0.07, 0.06, 0.08, 0.16, 0.32, 0.58, 0.85, 1.00, 0.97, 0.72, 0.78, 0.93,
-    1.00, 0.94, 0.80, 0.60, 0.62, 0.68, 0.64, 0.52, 0.42,
+    0.30, 0.20, 0.11, 0.07, 0.06, 0.08, 0.16, 0.32, 0.58, 0.85, 1.00, 0.97, 0.72, 0.78, 0.93, 1.00, 0.94, 0.80, 0.60,
+    0.62, 0.68, 0.64, 0.52, 0.42,
 ];
 const WEEKEND_FACTOR: f64 = 0.7;
 
@@ -49,13 +49,7 @@ pub(crate) struct TimeStream {
 }
 
 impl TimeStream {
-    pub(crate) fn new(
-        mut rng: ChaCha8Rng,
-        start_us: i64,
-        days: u32,
-        calls: u64,
-        tz_hours: i32,
-    ) -> Self {
+    pub(crate) fn new(mut rng: ChaCha8Rng, start_us: i64, days: u32, calls: u64, tz_hours: i32) -> Self {
         let hours = days as usize * 24;
         let mut day_noise = 1.0;
         let mut weights = Vec::with_capacity(hours);
@@ -86,14 +80,7 @@ impl TimeStream {
         if let Some(last) = counts.last_mut() {
             *last += calls - given;
         }
-        TimeStream {
-            rng,
-            start_us,
-            counts,
-            hour: 0,
-            buf: Vec::new(),
-            pos: 0,
-        }
+        TimeStream { rng, start_us, counts, hour: 0, buf: Vec::new(), pos: 0 }
     }
 
     pub(crate) fn next_time(&mut self) -> Option<i64> {
@@ -104,8 +91,7 @@ impl TimeStream {
             let base = self.start_us + self.hour as i64 * HOUR_US;
             let n = self.counts[self.hour];
             self.buf.clear();
-            self.buf
-                .extend((0..n).map(|_| base + self.rng.gen_range(0..HOUR_US)));
+            self.buf.extend((0..n).map(|_| base + self.rng.gen_range(0..HOUR_US)));
             self.buf.sort_unstable();
             self.pos = 0;
             self.hour += 1;
@@ -138,9 +124,7 @@ impl Zipf {
 
     pub(crate) fn sample(&self, rng: &mut impl Rng) -> usize {
         let u: f64 = rng.gen();
-        self.cdf
-            .partition_point(|c| *c <= u)
-            .min(self.cdf.len().saturating_sub(1))
+        self.cdf.partition_point(|c| *c <= u).min(self.cdf.len().saturating_sub(1))
     }
 }
 
@@ -227,19 +211,21 @@ pub(crate) fn pick_model(rng: &mut impl Rng) -> usize {
 impl Model {
     /// Time to first token and total latency, in milliseconds.
     pub(crate) fn latency(&self, rng: &mut impl Rng, prompt: u32, completion: u32) -> (f64, f64) {
-        let mut ttft = lognormal(rng, self.ttft_median_ms, self.ttft_sigma)
-            + f64::from(prompt) * 0.15;
+        let mut ttft = lognormal(rng, self.ttft_median_ms, self.ttft_sigma) + f64::from(prompt) * 0.15;
         if rng.gen_bool(0.03) {
             // Queueing behind a burst: the long tail.
             ttft *= rng.gen_range(3.0..15.0);
         }
+        ttft = ttft.min(20_000.0);
         let tps = lognormal(rng, self.tokens_per_s, 0.25);
         let decode = f64::from(completion) / tps * 1000.0;
-        (ttft, ttft + decode)
+        // Clients give up at 30 to 120 s; a success never takes longer.
+        (ttft, (ttft + decode).min(28_000.0))
     }
 }
 
-/// Per-user traits, fixed for the whole run.
+/// Per-user traits, fixed for the whole run. Activity is Zipf-skewed
+/// (exponent 0.8: the busiest of 200 users makes about a tenth of the calls).
 #[derive(Debug)]
 pub(crate) struct Users {
     pub ids: Vec<String>,
@@ -256,9 +242,7 @@ impl Users {
         let n = n.max(1) as usize;
         let width = n.to_string().len().max(4);
         let ids = (1..=n).map(|i| format!("u_{i:0width$}")).collect();
-        let zh_share = (0..n)
-            .map(|_| if rng.gen_bool(0.68) { 0.9 } else { 0.12 })
-            .collect();
+        let zh_share = (0..n).map(|_| if rng.gen_bool(0.68) { 0.9 } else { 0.12 }).collect();
         let model = (0..n).map(|_| pick_model(rng)).collect();
         let logged = (0..n).map(|_| rng.gen_bool(0.5)).collect();
         // A deterministic shuffle so the heaviest user is not always u_0001.
@@ -266,14 +250,7 @@ impl Users {
         for i in (1..n).rev() {
             by_rank.swap(i, rng.gen_range(0..=i));
         }
-        Users {
-            ids,
-            zh_share,
-            model,
-            logged,
-            by_rank,
-            zipf: Zipf::new(n, 1.1),
-        }
+        Users { ids, zh_share, model, logged, by_rank, zipf: Zipf::new(n, 0.8) }
     }
 
     pub(crate) fn sample(&self, rng: &mut impl Rng) -> usize {
@@ -302,12 +279,26 @@ pub(crate) struct Session {
     pub turns_left: u32,
     pub turn: u32,
     pub last_us: i64,
-    /// Last answered turns (input, output), oldest first, at most two.
-    pub history: Vec<(String, String)>,
+    /// Last answered turns (input, output, their tokens with the chat
+    /// template's overhead), oldest first, at most two.
+    pub history: Vec<(String, String, u32)>,
     pub topic: Option<TopicRef>,
     /// The input (and its category) of a failed call, that the user will
     /// likely send again.
     pub retry: Option<(String, crate::corpus::Category)>,
+}
+
+impl Session {
+    /// Hands the session's strings back for reuse.
+    pub(crate) fn release(&mut self, spare: &mut Vec<String>) {
+        for (q, a, _) in self.history.drain(..) {
+            crate::call::recycle(spare, q);
+            crate::call::recycle(spare, a);
+        }
+        if let Some((q, _)) = self.retry.take() {
+            crate::call::recycle(spare, q);
+        }
+    }
 }
 
 /// How many turns a new session will have (1..=12, mean about 2.6).
@@ -363,23 +354,20 @@ pub(crate) struct SessionPool {
 impl SessionPool {
     /// The open session whose next turn is due at `t`, if any; sessions idle
     /// for too long are dropped on the way.
-    pub(crate) fn take_due(&mut self, t: i64) -> Option<Box<Session>> {
+    pub(crate) fn take_due(&mut self, t: i64, spare: &mut Vec<String>) -> Option<Box<Session>> {
         while self.heap.peek().is_some_and(|p| p.due <= t) {
-            let p = self.heap.pop()?;
+            let mut p = self.heap.pop()?;
             if t - p.session.last_us <= MAX_IDLE_US {
                 return Some(p.session);
             }
+            p.session.release(spare);
         }
         None
     }
 
     pub(crate) fn park(&mut self, session: Box<Session>, due: i64) {
         self.seq += 1;
-        self.heap.push(Pending {
-            due,
-            seq: self.seq,
-            session,
-        });
+        self.heap.push(Pending { due, seq: self.seq, session });
     }
 }
 

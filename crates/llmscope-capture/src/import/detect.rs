@@ -80,9 +80,18 @@ mod tests {
 
     #[test]
     fn detects_each_format() {
-        assert_eq!(d(json!({"timestamp": "t", "user_input": "a", "model_response": "b", "metadata": {}})), Some(LineFormat::Seed000Basic));
-        assert_eq!(d(json!({"timestamp": "t", "user_input": "a", "model_response": "b", "response_time": 1})), Some(LineFormat::Seed000Enhanced));
-        assert_eq!(d(json!({"timestamp": 1, "level": "INFO", "request_id": "r", "input": "a", "output": "b", "metadata": {}})), Some(LineFormat::Seed001));
+        assert_eq!(
+            d(json!({"timestamp": "t", "user_input": "a", "model_response": "b", "metadata": {}})),
+            Some(LineFormat::Seed000Basic)
+        );
+        assert_eq!(
+            d(json!({"timestamp": "t", "user_input": "a", "model_response": "b", "response_time": 1})),
+            Some(LineFormat::Seed000Enhanced)
+        );
+        assert_eq!(
+            d(json!({"timestamp": 1, "level": "INFO", "request_id": "r", "input": "a", "output": "b", "metadata": {}})),
+            Some(LineFormat::Seed001)
+        );
         assert_eq!(d(json!({"message": "m", "time": "t", "latency_ms": 1})), Some(LineFormat::Seed004));
         assert_eq!(d(json!({"request": {}, "response": {}})), Some(LineFormat::OpenAiPair));
         assert_eq!(d(json!({"start_time": "t", "trace_id": "x"})), Some(LineFormat::Native));

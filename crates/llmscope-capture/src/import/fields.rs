@@ -96,7 +96,9 @@ impl<'a> Obj<'a> {
             Some(v) => v,
         };
         let n = match v {
-            Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9e15).map(|f| f as u64)),
+            Value::Number(n) => n
+                .as_u64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9e15).map(|f| f as u64)),
             Value::String(s) => s.trim().parse::<u64>().ok(),
             _ => None,
         };

@@ -150,7 +150,8 @@ impl<'a> Importer<'a> {
     pub fn import_file(&self, path: &Path, progress: &dyn ImportProgress) -> Result<ImportSummary, ImportError> {
         let started = Instant::now();
         let display = path.display().to_string();
-        let mut reader = LineReader::open(path).map_err(|source| ImportError::Open { path: display.clone(), source })?;
+        let mut reader =
+            LineReader::open(path).map_err(|source| ImportError::Open { path: display.clone(), source })?;
         progress.start_file(&display, reader.file_len);
         let disk = reader.disk_counter();
         let mut summary = ImportSummary { files: 1, ..Default::default() };
@@ -181,36 +182,40 @@ impl<'a> Importer<'a> {
         progress: &dyn ImportProgress,
         disk: &AtomicU64,
     ) -> Result<(), ImportError> {
-            for batch in rx.iter() {
-                let outcome = self.sink.append_calls(&batch.calls)?;
-                if !batch.assessments.is_empty() {
-                    summary.assessments += self.sink.append_assessments(&batch.assessments)?;
-                }
-                summary.imported += outcome.inserted;
-                summary.already_present += outcome.duplicates;
-                summary.lines += batch.lines;
-                summary.blank += batch.blank;
-                summary.bytes += batch.bytes;
-                for (k, v) in batch.by_format {
-                    *summary.by_format.entry(k.to_string()).or_default() += v;
-                }
-                for (r, raw) in batch.rejected {
-                    progress.rejected(&r.file, r.line, &r.reason);
-                    rejects.write(&r, &raw)?;
-                    summary.rejected += 1;
-                    if summary.rejects_sample.len() < REJECTS_SAMPLE {
-                        summary.rejects_sample.push(r);
-                    }
-                }
-                progress.advance(disk.load(Ordering::Relaxed), summary.lines);
+        for batch in rx.iter() {
+            let outcome = self.sink.append_calls(&batch.calls)?;
+            if !batch.assessments.is_empty() {
+                summary.assessments += self.sink.append_assessments(&batch.assessments)?;
             }
-            Ok(())
+            summary.imported += outcome.inserted;
+            summary.already_present += outcome.duplicates;
+            summary.lines += batch.lines;
+            summary.blank += batch.blank;
+            summary.bytes += batch.bytes;
+            for (k, v) in batch.by_format {
+                *summary.by_format.entry(k.to_string()).or_default() += v;
+            }
+            for (r, raw) in batch.rejected {
+                progress.rejected(&r.file, r.line, &r.reason);
+                rejects.write(&r, &raw)?;
+                summary.rejected += 1;
+                if summary.rejects_sample.len() < REJECTS_SAMPLE {
+                    summary.rejects_sample.push(r);
+                }
+            }
+            progress.advance(disk.load(Ordering::Relaxed), summary.lines);
+        }
+        Ok(())
     }
 }
 
 /// Imports several files one after the other and adds up their summaries. A file that
 /// cannot be opened is an error; the files before it stay imported.
-pub fn import_files(importer: &Importer<'_>, paths: &[PathBuf], progress: &dyn ImportProgress) -> Result<ImportSummary, ImportError> {
+pub fn import_files(
+    importer: &Importer<'_>,
+    paths: &[PathBuf],
+    progress: &dyn ImportProgress,
+) -> Result<ImportSummary, ImportError> {
     let mut total = ImportSummary::default();
     for p in paths {
         total.merge(importer.import_file(p, progress)?);
@@ -247,12 +252,15 @@ fn read_batches(
                         }
                         batch.calls.push(parsed.call);
                     }
-                    Err(e) => batch.rejected.push((Rejected { file: file.to_string(), line: n, reason: e.to_string() }, bytes)),
+                    Err(e) => batch
+                        .rejected
+                        .push((Rejected { file: file.to_string(), line: n, reason: e.to_string() }, bytes)),
                 }
             }
             NextLine::Broken { line, error, partial } => {
                 batch.lines += 1;
-                let reason = format!("the file is cut off or corrupt here ({error}); nothing after this line can be read");
+                let reason =
+                    format!("the file is cut off or corrupt here ({error}); nothing after this line can be read");
                 batch.rejected.push((Rejected { file: file.to_string(), line, reason }, partial));
                 break;
             }

@@ -48,7 +48,11 @@ pub enum NextLine {
     Line(u64, Vec<u8>),
     /// The stream failed at this line number (e.g. a truncated gzip member); `partial` holds
     /// whatever bytes of the line had arrived.
-    Broken { line: u64, error: io::Error, partial: Vec<u8> },
+    Broken {
+        line: u64,
+        error: io::Error,
+        partial: Vec<u8>,
+    },
     Eof,
 }
 

@@ -48,12 +48,7 @@ impl Plot {
 
 /// Smallest and largest present value, both stretched to include zero.
 pub(super) fn range_with_zero<'a>(values: impl IntoIterator<Item = &'a Option<f64>>) -> (f64, f64) {
-    values
-        .into_iter()
-        .flatten()
-        .fold((0.0, 0.0), |(lo, hi): (f64, f64), &v| {
-            (lo.min(v), hi.max(v))
-        })
+    values.into_iter().flatten().fold((0.0, 0.0), |(lo, hi): (f64, f64), &v| (lo.min(v), hi.max(v)))
 }
 
 /// Draws the y grid, ticks, baseline, x category labels and axis titles,
@@ -72,11 +67,7 @@ pub(super) fn draw_axes(
         _ => 1.0,
     };
     let tick_labels: Vec<String> = ticks.iter().map(|&t| format_tick(t, step)).collect();
-    let tick_w = tick_labels
-        .iter()
-        .map(|l| text_width(l, LABEL_SIZE))
-        .fold(0.0, f64::max)
-        .min(120.0);
+    let tick_w = tick_labels.iter().map(|l| text_width(l, LABEL_SIZE)).fold(0.0, f64::max).min(120.0);
     let has_y_label = !y_label.trim().is_empty();
     let has_x_label = !x_label.trim().is_empty();
     let x0 = if has_y_label { 36.0 } else { 20.0 } + tick_w + 8.0;
@@ -122,10 +113,7 @@ pub(super) fn draw_category_labels(doc: &mut SvgDoc, x0: f64, x1: f64, y: f64, l
         return;
     }
     let slot = (x1 - x0) / n as f64;
-    let widest = labels
-        .iter()
-        .map(|l| text_width(l, LABEL_SIZE).min(MAX_LABEL_W))
-        .fold(0.0, f64::max);
+    let widest = labels.iter().map(|l| text_width(l, LABEL_SIZE).min(MAX_LABEL_W)).fold(0.0, f64::max);
     let every = ((widest + 8.0) / slot.max(1e-6)).ceil().max(1.0) as usize;
     let room = (slot * every as f64 - 6.0).min(MAX_LABEL_W);
     let style = TextStyle::new(LABEL_SIZE, Anchor::Middle, colors::TEXT);
@@ -133,9 +121,7 @@ pub(super) fn draw_category_labels(doc: &mut SvgDoc, x0: f64, x1: f64, y: f64, l
         let text = truncate(label, room, LABEL_SIZE);
         let half = text_width(&text, LABEL_SIZE) / 2.0;
         // Keep edge labels inside the canvas.
-        let cx = (x0 + (i as f64 + 0.5) * slot)
-            .min(W - half - 4.0)
-            .max(half + 4.0);
+        let cx = (x0 + (i as f64 + 0.5) * slot).min(W - half - 4.0).max(half + 4.0);
         doc.text(cx, y, &text, style);
     }
 }
@@ -146,15 +132,7 @@ mod tests {
 
     #[test]
     fn plot_maps_values_linearly() {
-        let plot = Plot {
-            x0: 100.0,
-            x1: 500.0,
-            y0: 50.0,
-            y1: 250.0,
-            lo: 0.0,
-            hi: 100.0,
-            n: 4,
-        };
+        let plot = Plot { x0: 100.0, x1: 500.0, y0: 50.0, y1: 250.0, lo: 0.0, hi: 100.0, n: 4 };
         assert_eq!(plot.y(0.0), 250.0);
         assert_eq!(plot.y(100.0), 50.0);
         assert_eq!(plot.y(25.0), 200.0);

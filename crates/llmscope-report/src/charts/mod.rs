@@ -30,9 +30,7 @@ mod scale;
 mod svg;
 mod writer;
 
-pub use model::{
-    BarChart, Chart, Heatmap, Histogram, HistogramBucket, LineChart, Series, ShareChart,
-};
+pub use model::{BarChart, Chart, Heatmap, Histogram, HistogramBucket, LineChart, Series, ShareChart};
 pub use png::{render_png, render_png_chart, ChartError, PNG_SCALE};
 pub use svg::render_svg;
 pub use writer::{HEIGHT, WIDTH};

@@ -125,31 +125,11 @@ mod tests {
     #[test]
     fn title_of_each_variant() {
         let charts: Vec<Chart> = vec![
-            BarChart {
-                title: "bar".into(),
-                ..Default::default()
-            }
-            .into(),
-            Histogram {
-                title: "hist".into(),
-                ..Default::default()
-            }
-            .into(),
-            LineChart {
-                title: "line".into(),
-                ..Default::default()
-            }
-            .into(),
-            ShareChart {
-                title: "share".into(),
-                ..Default::default()
-            }
-            .into(),
-            Heatmap {
-                title: "heat".into(),
-                ..Default::default()
-            }
-            .into(),
+            BarChart { title: "bar".into(), ..Default::default() }.into(),
+            Histogram { title: "hist".into(), ..Default::default() }.into(),
+            LineChart { title: "line".into(), ..Default::default() }.into(),
+            ShareChart { title: "share".into(), ..Default::default() }.into(),
+            Heatmap { title: "heat".into(), ..Default::default() }.into(),
         ];
         let titles: Vec<&str> = charts.iter().map(Chart::title).collect();
         assert_eq!(titles, ["bar", "hist", "line", "share", "heat"]);

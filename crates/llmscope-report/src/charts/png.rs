@@ -44,25 +44,15 @@ fn fontdb() -> Arc<fontdb::Database> {
 /// Rasterises a standalone SVG document to PNG bytes at [`PNG_SCALE`]×
 /// its size, on a white background.
 pub fn render_png(svg: &str) -> Result<Vec<u8>, ChartError> {
-    let options = Options {
-        fontdb: fontdb(),
-        font_family: "DejaVu Sans".to_owned(),
-        ..Options::default()
-    };
+    let options = Options { fontdb: fontdb(), font_family: "DejaVu Sans".to_owned(), ..Options::default() };
     let tree = Tree::from_str(svg, &options)?;
     let size = tree.size();
     let width = (size.width() * PNG_SCALE).ceil() as u32;
     let height = (size.height() * PNG_SCALE).ceil() as u32;
     let mut pixmap = Pixmap::new(width, height).ok_or(ChartError::Render { width, height })?;
     pixmap.fill(Color::WHITE);
-    resvg::render(
-        &tree,
-        Transform::from_scale(PNG_SCALE, PNG_SCALE),
-        &mut pixmap.as_mut(),
-    );
-    pixmap
-        .encode_png()
-        .map_err(|e| ChartError::Encode(e.to_string()))
+    resvg::render(&tree, Transform::from_scale(PNG_SCALE, PNG_SCALE), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| ChartError::Encode(e.to_string()))
 }
 
 /// [`render_svg`] then [`render_png`].
@@ -88,11 +78,7 @@ mod tests {
     /// Share of pixels that are not (almost) white.
     fn ink(png: &[u8]) -> f64 {
         let pixmap = Pixmap::decode_png(png).expect("decodes");
-        let inked = pixmap
-            .pixels()
-            .iter()
-            .filter(|p| p.red() < 240 || p.green() < 240 || p.blue() < 240)
-            .count();
+        let inked = pixmap.pixels().iter().filter(|p| p.red() < 240 || p.green() < 240 || p.blue() < 240).count();
         inked as f64 / pixmap.pixels().len() as f64
     }
 
@@ -117,15 +103,9 @@ mod tests {
     #[test]
     fn text_is_drawn_with_system_fonts() {
         // Only a title: any ink beyond the background comes from glyphs.
-        let chart = Chart::Share(ShareChart {
-            title: "Model share".into(),
-            items: vec![],
-        });
+        let chart = Chart::Share(ShareChart { title: "Model share".into(), items: vec![] });
         let with_title = ink(&render_png_chart(&chart).expect("renders"));
-        let chart = Chart::Share(ShareChart {
-            title: String::new(),
-            items: vec![],
-        });
+        let chart = Chart::Share(ShareChart { title: String::new(), items: vec![] });
         let without = ink(&render_png_chart(&chart).expect("renders"));
         assert!(with_title > without, "{with_title} vs {without}");
     }
@@ -138,10 +118,7 @@ mod tests {
                 title: "p95".into(),
                 y_label: "ms".into(),
                 x_labels: vec!["a".into(), "b".into()],
-                series: vec![Series {
-                    name: "x".into(),
-                    values: vec![Some(1.0), None],
-                }],
+                series: vec![Series { name: "x".into(), values: vec![Some(1.0), None] }],
             }),
             Chart::Heatmap(Heatmap {
                 title: "heat".into(),
@@ -164,10 +141,7 @@ mod tests {
 
     #[test]
     fn bad_svg_is_an_error() {
-        assert!(matches!(
-            render_png("not svg"),
-            Err(ChartError::InvalidSvg(_))
-        ));
+        assert!(matches!(render_png("not svg"), Err(ChartError::InvalidSvg(_))));
         let zero = r#"<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0"/>"#;
         assert!(render_png(zero).is_err());
     }

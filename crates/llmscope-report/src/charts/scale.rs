@@ -80,11 +80,7 @@ const UNITS: [(f64, &str); 4] = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")
 /// Formats `v` with `decimals` decimals, then drops trailing zeros.
 fn fixed(v: f64, decimals: usize) -> String {
     let s = format!("{v:.decimals$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
-    };
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s };
     if s == "-0" {
         "0".to_owned()
     } else {
@@ -105,11 +101,7 @@ pub(crate) fn format_tick(v: f64, step: f64) -> String {
     if a >= 1e15 {
         return format!("{v:.1e}");
     }
-    let (unit, suffix) = UNITS
-        .iter()
-        .copied()
-        .find(|(u, _)| a >= *u)
-        .unwrap_or((1.0, ""));
+    let (unit, suffix) = UNITS.iter().copied().find(|(u, _)| a >= *u).unwrap_or((1.0, ""));
     let rel = step.abs() / unit;
     let decimals = if rel.is_finite() && rel > 0.0 && rel < 1.0 {
         ((-rel.log10() - 1e-9).ceil().max(0.0) as usize).min(10)
@@ -184,58 +176,34 @@ mod tests {
     fn assert_ticks(got: &[f64], want: &[f64]) {
         assert_eq!(got.len(), want.len(), "ticks {got:?}, wanted {want:?}");
         for (g, w) in got.iter().zip(want) {
-            assert!(
-                (g - w).abs() <= 1e-9 * w.abs().max(1.0),
-                "{got:?} vs {want:?}"
-            );
+            assert!((g - w).abs() <= 1e-9 * w.abs().max(1.0), "{got:?} vs {want:?}");
         }
     }
 
     #[test]
     fn nice_ticks_hand_computed() {
         // 87 / 5 = 17.4 → 2 × 10 → step 20.
-        assert_ticks(
-            &nice_ticks(0.0, 87.0, 5),
-            &[0.0, 20.0, 40.0, 60.0, 80.0, 100.0],
-        );
+        assert_ticks(&nice_ticks(0.0, 87.0, 5), &[0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
         // 1 / 5 = 0.2 → step 0.2 exactly (not 0.5).
         assert_ticks(&nice_ticks(0.0, 1.0, 5), &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
         // 10 / 5 = 2 → step 2; -3 floors to -4, 7 ceils to 8.
-        assert_ticks(
-            &nice_ticks(-3.0, 7.0, 5),
-            &[-4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0],
-        );
+        assert_ticks(&nice_ticks(-3.0, 7.0, 5), &[-4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0]);
         // 12345 / 5 = 2469 → 5 × 1000.
-        assert_ticks(
-            &nice_ticks(0.0, 12345.0, 5),
-            &[0.0, 5000.0, 10000.0, 15000.0],
-        );
+        assert_ticks(&nice_ticks(0.0, 12345.0, 5), &[0.0, 5000.0, 10000.0, 15000.0]);
         // 100 / 5 = 20 exactly: the top tick is 100, not 120.
-        assert_ticks(
-            &nice_ticks(0.0, 100.0, 5),
-            &[0.0, 20.0, 40.0, 60.0, 80.0, 100.0],
-        );
+        assert_ticks(&nice_ticks(0.0, 100.0, 5), &[0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
         // 0.03 / 5 = 0.006 → 1 × 0.01 → step 0.01.
         assert_ticks(&nice_ticks(0.0, 0.03, 5), &[0.0, 0.01, 0.02, 0.03]);
         // Reversed bounds are swapped.
-        assert_ticks(
-            &nice_ticks(50.0, 0.0, 5),
-            &[0.0, 10.0, 20.0, 30.0, 40.0, 50.0],
-        );
+        assert_ticks(&nice_ticks(50.0, 0.0, 5), &[0.0, 10.0, 20.0, 30.0, 40.0, 50.0]);
     }
 
     #[test]
     fn nice_ticks_degenerate_inputs() {
         assert_ticks(&nice_ticks(0.0, 0.0, 5), &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
-        assert_ticks(
-            &nice_ticks(f64::NAN, f64::INFINITY, 5),
-            &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-        );
+        assert_ticks(&nice_ticks(f64::NAN, f64::INFINITY, 5), &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
         // 5..5 widens to 2.5..7.5: span 5 → step 1.
-        assert_ticks(
-            &nice_ticks(5.0, 5.0, 5),
-            &[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
-        );
+        assert_ticks(&nice_ticks(5.0, 5.0, 5), &[2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
         let huge = nice_ticks(-f64::MAX, f64::MAX, 5);
         assert!(huge.len() >= 2 && huge.iter().all(|t| t.is_finite()));
         assert!(huge.windows(2).all(|w| w[0] < w[1]));

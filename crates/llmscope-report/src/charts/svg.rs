@@ -1,9 +1,7 @@
 //! Hand-written SVG for every chart type: layout and drawing on top of the
 //! document writer. Output is deterministic and rendering never panics.
 
-use super::axes::{
-    draw_axes, draw_category_labels, range_with_zero, Plot, H, LABEL_SIZE, PLOT_TOP, RIGHT, W,
-};
+use super::axes::{draw_axes, draw_category_labels, range_with_zero, Plot, H, LABEL_SIZE, PLOT_TOP, RIGHT, W};
 use super::model::{BarChart, Chart, Heatmap, Histogram, HistogramBucket, LineChart, ShareChart};
 use super::scale::{format_compact, format_percent, sanitize};
 use super::writer::{colors, num, text_width, truncate, Anchor, SvgDoc, TextStyle};
@@ -33,11 +31,7 @@ fn draw_bars(doc: &mut SvgDoc, plot: &Plot, values: &[Option<f64>], width: f64, 
     let zero = plot.y(0.0);
     let radius = (width / 4.0).min(3.0);
     let labels: Vec<Option<String>> = values.iter().map(|v| v.map(format_compact)).collect();
-    let show_labels = values.len() <= 60
-        && labels
-            .iter()
-            .flatten()
-            .all(|l| text_width(l, VALUE_SIZE) <= slot - 2.0);
+    let show_labels = values.len() <= 60 && labels.iter().flatten().all(|l| text_width(l, VALUE_SIZE) <= slot - 2.0);
     let label_style = TextStyle::new(VALUE_SIZE, Anchor::Middle, colors::TEXT);
     for (i, (v, label)) in values.iter().zip(&labels).enumerate() {
         let (Some(v), Some(label)) = (v, label) else {
@@ -68,14 +62,7 @@ fn bar_chart(doc: &mut SvgDoc, c: &BarChart) {
         doc.no_data();
         return;
     }
-    let plot = draw_axes(
-        doc,
-        &c.x_label,
-        &c.y_label,
-        &c.labels[..n],
-        range_with_zero(&values),
-        PLOT_TOP,
-    );
+    let plot = draw_axes(doc, &c.x_label, &c.y_label, &c.labels[..n], range_with_zero(&values), PLOT_TOP);
     let width = (plot.slot() * 0.72).min(64.0);
     draw_bars(doc, &plot, &values, width, colors::series(0));
 }
@@ -96,14 +83,7 @@ fn histogram(doc: &mut SvgDoc, c: &Histogram) {
     }
     let labels: Vec<String> = c.buckets.iter().map(bucket_label).collect();
     let values: Vec<Option<f64>> = c.buckets.iter().map(|b| Some(b.count as f64)).collect();
-    let plot = draw_axes(
-        doc,
-        &c.x_label,
-        &c.y_label,
-        &labels,
-        range_with_zero(&values),
-        PLOT_TOP,
-    );
+    let plot = draw_axes(doc, &c.x_label, &c.y_label, &labels, range_with_zero(&values), PLOT_TOP);
     // Adjacent bars, a hairline apart: a histogram, not categories.
     let slot = plot.slot();
     let width = slot - (slot * 0.08).min(2.0);
@@ -144,11 +124,7 @@ fn line_chart(doc: &mut SvgDoc, c: &LineChart) {
     let series: Vec<Vec<Option<f64>>> = c
         .series
         .iter()
-        .map(|s| {
-            (0..n)
-                .map(|i| s.values.get(i).copied().flatten().and_then(sanitize))
-                .collect()
-        })
+        .map(|s| (0..n).map(|i| s.values.get(i).copied().flatten().and_then(sanitize)).collect())
         .collect();
     if series.iter().flatten().all(Option::is_none) {
         doc.no_data();
@@ -161,24 +137,13 @@ fn line_chart(doc: &mut SvgDoc, c: &LineChart) {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let name = if s.name.trim().is_empty() {
-                    format!("series {}", i + 1)
-                } else {
-                    s.name.clone()
-                };
+                let name = if s.name.trim().is_empty() { format!("series {}", i + 1) } else { s.name.clone() };
                 (name, colors::series(i))
             })
             .collect();
         top += draw_legend(doc, &entries) + 4.0;
     }
-    let plot = draw_axes(
-        doc,
-        "",
-        &c.y_label,
-        &c.x_labels[..n],
-        range_with_zero(series.iter().flatten()),
-        top,
-    );
+    let plot = draw_axes(doc, "", &c.y_label, &c.x_labels[..n], range_with_zero(series.iter().flatten()), top);
     let all_points = n <= 40;
     for (si, values) in series.iter().enumerate() {
         let color = colors::series(si);
@@ -188,11 +153,7 @@ fn line_chart(doc: &mut SvgDoc, c: &LineChart) {
             match v {
                 Some(v) => {
                     let cmd = if pen_down { 'L' } else { 'M' };
-                    d.push_str(&format!(
-                        "{cmd}{} {}",
-                        num(plot.x_center(i)),
-                        num(plot.y(*v))
-                    ));
+                    d.push_str(&format!("{cmd}{} {}", num(plot.x_center(i)), num(plot.y(*v))));
                     pen_down = true;
                 }
                 None => pen_down = false,
@@ -203,8 +164,7 @@ fn line_chart(doc: &mut SvgDoc, c: &LineChart) {
         }
         for (i, v) in values.iter().enumerate() {
             let Some(v) = v else { continue };
-            let isolated = (i == 0 || values[i - 1].is_none())
-                && values.get(i + 1).is_none_or(Option::is_none);
+            let isolated = (i == 0 || values[i - 1].is_none()) && values.get(i + 1).is_none_or(Option::is_none);
             if all_points || isolated {
                 let r = if all_points { 3.0 } else { 2.0 };
                 doc.circle("point", plot.x_center(i), plot.y(*v), r, color);
@@ -214,11 +174,8 @@ fn line_chart(doc: &mut SvgDoc, c: &LineChart) {
 }
 
 fn share_chart(doc: &mut SvgDoc, c: &ShareChart) {
-    let mut items: Vec<(String, f64)> = c
-        .items
-        .iter()
-        .filter_map(|(name, v)| sanitize(*v).filter(|v| *v > 0.0).map(|v| (name.clone(), v)))
-        .collect();
+    let mut items: Vec<(String, f64)> =
+        c.items.iter().filter_map(|(name, v)| sanitize(*v).filter(|v| *v > 0.0).map(|v| (name.clone(), v))).collect();
     if items.is_empty() {
         doc.title(&c.title, W - 40.0);
         doc.no_data();
@@ -229,11 +186,8 @@ fn share_chart(doc: &mut SvgDoc, c: &ShareChart) {
     // Shares are computed on values scaled by the largest, so that the sum
     // stays finite whatever the input.
     let max = items[0].1;
-    let mut rows: Vec<(String, f64, f64, &'static str)> = items
-        .iter()
-        .enumerate()
-        .map(|(i, (name, v))| (name.clone(), *v, v / max, colors::series(i)))
-        .collect();
+    let mut rows: Vec<(String, f64, f64, &'static str)> =
+        items.iter().enumerate().map(|(i, (name, v))| (name.clone(), *v, v / max, colors::series(i))).collect();
     if rows.len() > MAX_SHARE_ROWS {
         let tail = rows.split_off(MAX_SHARE_ROWS - 1);
         let amount = tail.iter().map(|r| r.1).sum::<f64>();
@@ -247,19 +201,10 @@ fn share_chart(doc: &mut SvgDoc, c: &ShareChart) {
     let total_text = format!("total {}", format_compact(total));
     let total_w = text_width(&total_text, 12.0);
     doc.title(&c.title, W - 60.0 - total_w);
-    doc.text(
-        RIGHT,
-        28.0,
-        &total_text,
-        TextStyle::new(12.0, Anchor::End, colors::MUTED),
-    );
+    doc.text(RIGHT, 28.0, &total_text, TextStyle::new(12.0, Anchor::End, colors::MUTED));
 
     const NAME_SIZE: f64 = 12.0;
-    let name_w = rows
-        .iter()
-        .map(|r| text_width(&r.0, NAME_SIZE))
-        .fold(0.0, f64::max)
-        .min(220.0);
+    let name_w = rows.iter().map(|r| text_width(&r.0, NAME_SIZE)).fold(0.0, f64::max).min(220.0);
     let bar_x = 20.0 + name_w + 12.0;
     let bar_max = RIGHT - bar_x - 110.0;
     let available = H - PLOT_TOP - 16.0;
@@ -273,43 +218,21 @@ fn share_chart(doc: &mut SvgDoc, c: &ShareChart) {
         let mid = start + (i as f64 + 0.5) * row_h;
         let fraction = scaled / total_scaled;
         let w = (scaled / largest * bar_max).max(1.0);
-        doc.text(
-            20.0 + name_w,
-            mid + 4.0,
-            &truncate(name, 220.0, NAME_SIZE),
-            name_style,
-        );
+        doc.text(20.0 + name_w, mid + 4.0, &truncate(name, 220.0, NAME_SIZE), name_style);
         doc.rect(Some("bar"), bar_x, mid - bar_h / 2.0, w, bar_h, color, 3.0);
-        let label = format!(
-            "{}  ·  {}",
-            format_percent(fraction),
-            format_compact(*amount)
-        );
+        let label = format!("{}  ·  {}", format_percent(fraction), format_compact(*amount));
         doc.text(bar_x + w + 8.0, mid + 4.0, &label, value_style);
     }
 }
 
 /// Light-to-dark blue ramp for `t` in 0..=1.
 fn heat_color(t: f64) -> String {
-    const STOPS: [(f64, [f64; 3]); 3] = [
-        (0.0, [240.0, 244.0, 250.0]),
-        (0.5, [127.0, 168.0, 214.0]),
-        (1.0, [31.0, 78.0, 140.0]),
-    ];
-    let t = if t.is_finite() {
-        t.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let (a, b) = if t <= STOPS[1].0 {
-        (STOPS[0], STOPS[1])
-    } else {
-        (STOPS[1], STOPS[2])
-    };
+    const STOPS: [(f64, [f64; 3]); 3] =
+        [(0.0, [240.0, 244.0, 250.0]), (0.5, [127.0, 168.0, 214.0]), (1.0, [31.0, 78.0, 140.0])];
+    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let (a, b) = if t <= STOPS[1].0 { (STOPS[0], STOPS[1]) } else { (STOPS[1], STOPS[2]) };
     let f = (t - a.0) / (b.0 - a.0);
-    let c: Vec<u8> = (0..3)
-        .map(|k| (a.1[k] + (b.1[k] - a.1[k]) * f).round() as u8)
-        .collect();
+    let c: Vec<u8> = (0..3).map(|k| (a.1[k] + (b.1[k] - a.1[k]) * f).round() as u8).collect();
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
 
@@ -319,11 +242,7 @@ fn heatmap(doc: &mut SvgDoc, c: &Heatmap) {
     let n_cols = c.col_labels.len().min(widest_row);
     let cells: Vec<Vec<Option<f64>>> = c.values[..n_rows]
         .iter()
-        .map(|row| {
-            (0..n_cols)
-                .map(|j| row.get(j).copied().and_then(sanitize))
-                .collect()
-        })
+        .map(|row| (0..n_cols).map(|j| row.get(j).copied().and_then(sanitize)).collect())
         .collect();
     let present = || cells.iter().flatten().flatten().copied();
     let Some(max) = present().reduce(f64::max) else {
@@ -348,26 +267,16 @@ fn heatmap(doc: &mut SvgDoc, c: &Heatmap) {
     let key_style = TextStyle::new(VALUE_SIZE, Anchor::Start, colors::TEXT);
     doc.text(key_x + 102.0, 27.0, &max_label, key_style);
 
-    let row_w = c.row_labels[..n_rows]
-        .iter()
-        .map(|l| text_width(l, LABEL_SIZE))
-        .fold(0.0, f64::max)
-        .min(100.0);
+    let row_w = c.row_labels[..n_rows].iter().map(|l| text_width(l, LABEL_SIZE)).fold(0.0, f64::max).min(100.0);
     let (x0, x1, y0) = (20.0 + row_w + 8.0, RIGHT, PLOT_TOP + 4.0);
     let cw = (x1 - x0) / n_cols.max(1) as f64;
     let ch = ((H - 36.0 - y0) / n_rows.max(1) as f64).min(40.0);
     let gap = if cw > 6.0 && ch > 6.0 { 2.0 } else { 0.0 };
 
-    let value_labels: Vec<Vec<Option<String>>> = cells
-        .iter()
-        .map(|row| row.iter().map(|v| v.map(format_compact)).collect())
-        .collect();
-    let show_values = ch >= 14.0
-        && value_labels
-            .iter()
-            .flatten()
-            .flatten()
-            .all(|l| text_width(l, 9.0) <= cw - gap - 3.0);
+    let value_labels: Vec<Vec<Option<String>>> =
+        cells.iter().map(|row| row.iter().map(|v| v.map(format_compact)).collect()).collect();
+    let show_values =
+        ch >= 14.0 && value_labels.iter().flatten().flatten().all(|l| text_width(l, 9.0) <= cw - gap - 3.0);
     for (i, row) in cells.iter().enumerate() {
         let y = y0 + i as f64 * ch;
         for (j, v) in row.iter().enumerate() {
@@ -378,12 +287,7 @@ fn heatmap(doc: &mut SvgDoc, c: &Heatmap) {
             if let (true, Some(t), Some(label)) = (show_values, t, &value_labels[i][j]) {
                 let color = if t > 0.55 { "#ffffff" } else { colors::TEXT };
                 let style = TextStyle::new(9.0, Anchor::Middle, color);
-                doc.text(
-                    x + (cw - gap) / 2.0,
-                    y + (ch - gap) / 2.0 + 3.0,
-                    label,
-                    style,
-                );
+                doc.text(x + (cw - gap) / 2.0, y + (ch - gap) / 2.0 + 3.0, label, style);
             }
         }
     }
@@ -404,23 +308,11 @@ mod tests {
 
     #[test]
     fn bucket_labels() {
-        let closed = HistogramBucket {
-            lo: 100.0,
-            hi: Some(250.0),
-            count: 3,
-        };
+        let closed = HistogramBucket { lo: 100.0, hi: Some(250.0), count: 3 };
         assert_eq!(bucket_label(&closed), "100–250");
-        let open = HistogramBucket {
-            lo: 5000.0,
-            hi: None,
-            count: 1,
-        };
+        let open = HistogramBucket { lo: 5000.0, hi: None, count: 1 };
         assert_eq!(bucket_label(&open), "≥ 5k");
-        let nan = HistogramBucket {
-            lo: f64::NAN,
-            hi: Some(f64::INFINITY),
-            count: 1,
-        };
+        let nan = HistogramBucket { lo: f64::NAN, hi: Some(f64::INFINITY), count: 1 };
         assert_eq!(bucket_label(&nan), "≥ –");
     }
 

@@ -19,10 +19,7 @@ fn count(svg: &str, pattern: &str) -> usize {
 fn texts(svg: &str) -> Vec<&str> {
     svg.split("<text ")
         .skip(1)
-        .filter_map(|t| {
-            t.split_once('>')
-                .and_then(|(_, rest)| rest.split_once("</text>"))
-        })
+        .filter_map(|t| t.split_once('>').and_then(|(_, rest)| rest.split_once("</text>")))
         .map(|(content, _)| content)
         .collect()
 }
@@ -42,23 +39,10 @@ fn latency() -> Histogram {
     let mut buckets: Vec<HistogramBucket> = edges
         .windows(2)
         .zip([3, 40, 120, 80, 22, 6])
-        .map(|(w, count)| HistogramBucket {
-            lo: w[0],
-            hi: Some(w[1]),
-            count,
-        })
+        .map(|(w, count)| HistogramBucket { lo: w[0], hi: Some(w[1]), count })
         .collect();
-    buckets.push(HistogramBucket {
-        lo: 5000.0,
-        hi: None,
-        count: 2,
-    });
-    Histogram {
-        title: "Latency".into(),
-        x_label: "latency (ms)".into(),
-        y_label: "calls".into(),
-        buckets,
-    }
+    buckets.push(HistogramBucket { lo: 5000.0, hi: None, count: 2 });
+    Histogram { title: "Latency".into(), x_label: "latency (ms)".into(), y_label: "calls".into(), buckets }
 }
 
 fn p95() -> LineChart {
@@ -75,8 +59,7 @@ fn p95() -> LineChart {
                     .collect(),
             },
             Series {
-                name: "通义千问".into(),
-                values: (0..10).map(|i| Some(400.0 + 25.0 * f64::from(i))).collect(),
+                name: "通义千问".into(), values: (0..10).map(|i| Some(400.0 + 25.0 * f64::from(i))).collect()
             },
         ],
     }
@@ -85,37 +68,21 @@ fn p95() -> LineChart {
 fn shares(n: usize) -> ShareChart {
     ShareChart {
         title: "Model share".into(),
-        items: (0..n)
-            .map(|i| (format!("model-{i}"), 1000.0 / (i as f64 + 1.0)))
-            .collect(),
+        items: (0..n).map(|i| (format!("model-{i}"), 1000.0 / (i as f64 + 1.0))).collect(),
     }
 }
 
 fn week() -> Heatmap {
     Heatmap {
         title: "Volume by weekday and hour".into(),
-        row_labels: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-            .map(String::from)
-            .to_vec(),
+        row_labels: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map(String::from).to_vec(),
         col_labels: (0..24).map(|h| format!("{h:02}")).collect(),
-        values: (0..7)
-            .map(|d| {
-                (0..24)
-                    .map(|h| f64::from((d * 31 + h * 17) % 97) * 13.0)
-                    .collect()
-            })
-            .collect(),
+        values: (0..7).map(|d| (0..24).map(|h| f64::from((d * 31 + h * 17) % 97) * 13.0).collect()).collect(),
     }
 }
 
 fn all_charts() -> Vec<Chart> {
-    vec![
-        hours().into(),
-        latency().into(),
-        p95().into(),
-        shares(5).into(),
-        week().into(),
-    ]
+    vec![hours().into(), latency().into(), p95().into(), shares(5).into(), week().into()]
 }
 
 #[test]
@@ -132,11 +99,7 @@ fn every_chart_is_a_standalone_svg_that_parses() {
         );
         assert!(svg.ends_with("</svg>\n"));
         assert!(parses(&svg), "{} does not parse", chart.title());
-        assert!(
-            texts(&svg).contains(&chart.title()),
-            "no title in {}",
-            chart.title()
-        );
+        assert!(texts(&svg).contains(&chart.title()), "no title in {}", chart.title());
         assert!(!svg.contains("No data"));
     }
 }
@@ -144,10 +107,7 @@ fn every_chart_is_a_standalone_svg_that_parses() {
 #[test]
 fn bar_count_matches_data() {
     let mut chart = hours();
-    assert_eq!(
-        count(&render_svg(&chart.clone().into()), "<rect class=\"bar\""),
-        24
-    );
+    assert_eq!(count(&render_svg(&chart.clone().into()), "<rect class=\"bar\""), 24);
     // Missing values draw no bar; extra labels are ignored.
     chart.values[3] = f64::NAN;
     chart.values[4] = f64::INFINITY;
@@ -168,17 +128,10 @@ fn bar_labels_ticks_and_values() {
         assert!(texts.contains(&t), "missing {t:?} in {texts:?}");
     }
     assert!(texts.contains(&"hour (UTC)") && texts.contains(&"requests"));
-    let big = BarChart {
-        values: vec![1234.0, 3_400_000.0],
-        labels: vec!["a".into(), "b".into()],
-        ..hours()
-    };
+    let big = BarChart { values: vec![1234.0, 3_400_000.0], labels: vec!["a".into(), "b".into()], ..hours() };
     let svg_big = render_svg(&big.into());
     let texts_big = super::tests::texts(&svg_big);
-    assert!(
-        texts_big.contains(&"1.2k") && texts_big.contains(&"3.4M"),
-        "{texts_big:?}"
-    );
+    assert!(texts_big.contains(&"1.2k") && texts_big.contains(&"3.4M"), "{texts_big:?}");
 }
 
 #[test]
@@ -197,10 +150,7 @@ fn line_chart_gaps_points_and_legend() {
     // 7 + 10 present values, all drawn as points with only 10 x values.
     assert_eq!(count(&svg, "<circle class=\"point\""), 17);
     // The first series has two gaps, so its path is three runs.
-    let first = svg
-        .split("<path class=\"line\" d=\"")
-        .nth(1)
-        .unwrap_or_default();
+    let first = svg.split("<path class=\"line\" d=\"").nth(1).unwrap_or_default();
     let d = first.split('"').next().unwrap_or_default();
     assert_eq!(d.matches('M').count(), 3, "{d}");
     let texts = texts(&svg);
@@ -239,10 +189,7 @@ fn share_groups_tail_into_other() {
     let svg = render_svg(&chart.into());
     assert_eq!(count(&svg, "<rect class=\"bar\""), 2);
     let texts = texts(&svg);
-    assert!(
-        texts.contains(&"75.0%  ·  3") && texts.contains(&"25.0%  ·  1"),
-        "{texts:?}"
-    );
+    assert!(texts.contains(&"75.0%  ·  3") && texts.contains(&"25.0%  ·  1"), "{texts:?}");
 }
 
 #[test]
@@ -290,24 +237,10 @@ fn rendering_is_deterministic() {
 fn empty_charts_say_no_data() {
     let empty: Vec<Chart> = vec![
         BarChart::default().into(),
-        BarChart {
-            labels: vec!["a".into()],
-            values: vec![f64::NAN],
-            ..Default::default()
-        }
-        .into(),
+        BarChart { labels: vec!["a".into()], values: vec![f64::NAN], ..Default::default() }.into(),
         Histogram::default().into(),
-        LineChart {
-            x_labels: vec!["a".into()],
-            series: vec![Series::default()],
-            ..Default::default()
-        }
-        .into(),
-        ShareChart {
-            title: "t".into(),
-            items: vec![("a".into(), 0.0)],
-        }
-        .into(),
+        LineChart { x_labels: vec!["a".into()], series: vec![Series::default()], ..Default::default() }.into(),
+        ShareChart { title: "t".into(), items: vec![("a".into(), 0.0)] }.into(),
         Heatmap {
             row_labels: vec!["a".into()],
             col_labels: vec!["b".into()],
@@ -335,10 +268,7 @@ fn thousands_of_labels_are_thinned() {
     };
     let svg = render_svg(&chart.into());
     assert_eq!(count(&svg, "<rect class=\"bar\""), 5000);
-    let shown = texts(&svg)
-        .iter()
-        .filter(|t| t.starts_with("label-"))
-        .count();
+    let shown = texts(&svg).iter().filter(|t| t.starts_with("label-")).count();
     // ~716 px of plot, ~70 px per label: about ten labels, never thousands.
     assert!((5..=12).contains(&shown), "{shown} labels");
     assert!(parses(&svg));
@@ -346,11 +276,7 @@ fn thousands_of_labels_are_thinned() {
 
 #[test]
 fn negative_values_hang_below_zero() {
-    let chart = BarChart {
-        labels: vec!["a".into(), "b".into()],
-        values: vec![-50.0, 100.0],
-        ..Default::default()
-    };
+    let chart = BarChart { labels: vec!["a".into(), "b".into()], values: vec![-50.0, 100.0], ..Default::default() };
     let svg = render_svg(&chart.into());
     assert_eq!(count(&svg, "<rect class=\"bar\""), 2);
     assert!(texts(&svg).contains(&"-50"));
@@ -380,16 +306,7 @@ fn check(svg: &str) -> Result<(), TestCaseError> {
     prop_assert!(parses(svg), "does not parse: {}", svg);
     // Every coordinate is a finite number (text is escaped, so `x="` only
     // ever starts an attribute).
-    for attr in [
-        " x=\"",
-        " y=\"",
-        " width=\"",
-        " height=\"",
-        " cx=\"",
-        " cy=\"",
-        " x1=\"",
-        " y2=\"",
-    ] {
+    for attr in [" x=\"", " y=\"", " width=\"", " height=\"", " cx=\"", " cy=\"", " x1=\"", " y2=\""] {
         for rest in svg.split(attr).skip(1) {
             let value = rest.split('"').next().unwrap_or_default();
             let parsed: Result<f64, _> = value.parse();
@@ -456,12 +373,12 @@ proptest! {
     }
 }
 
-/// Writes one PNG per chart type to `$TMPDIR/charts-sample/`, to look at
-/// by eye: `cargo test -p llmscope-report -- --ignored write_samples`.
+/// Renders one realistic chart of each type to PNG and SVG files in
+/// `$TMPDIR/charts-sample-<pid>/` (kept, to look at by eye) and checks each
+/// PNG decodes.
 #[test]
-#[ignore = "writes files for a visual check"]
 fn write_samples() {
-    let dir = std::env::temp_dir().join("charts-sample");
+    let dir = std::env::temp_dir().join(format!("charts-sample-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create sample dir");
     let days = BarChart {
         title: "Requests by day".into(),
@@ -471,10 +388,7 @@ fn write_samples() {
         values: (1..=31).map(|d| f64::from(d * 7919 % 5000 + 800)).collect(),
     };
     let mut p95 = p95();
-    p95.series.push(Series {
-        name: "claude-3-5-sonnet".into(),
-        values: vec![Some(1500.0); 10],
-    });
+    p95.series.push(Series { name: "claude-3-5-sonnet".into(), values: vec![Some(1500.0); 10] });
     let share = ShareChart {
         title: "Calls by model".into(),
         items: [
@@ -503,17 +417,12 @@ fn write_samples() {
         ("line", p95.into()),
         ("share", share.into()),
         ("heatmap", week().into()),
-        (
-            "empty",
-            LineChart {
-                title: "Nothing yet".into(),
-                ..Default::default()
-            }
-            .into(),
-        ),
+        ("empty", LineChart { title: "Nothing yet".into(), ..Default::default() }.into()),
     ];
     for (name, chart) in charts {
         let png = render_png_chart(&chart).expect("renders");
+        let decoded = resvg::tiny_skia::Pixmap::decode_png(&png).expect("decodes");
+        assert!(decoded.width() > 0, "{name}");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write png");
         std::fs::write(dir.join(format!("{name}.svg")), render_svg(&chart)).expect("write svg");
     }

@@ -20,9 +20,8 @@ pub(crate) mod colors {
     pub const AXIS: &str = "#9ca3af";
     pub const OTHER: &str = "#b8bec9";
     /// Categorical palette (Tableau-like, colour-blind friendly enough).
-    pub const PALETTE: [&str; 8] = [
-        "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#9c755f",
-    ];
+    pub const PALETTE: [&str; 8] =
+        ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#9c755f"];
 
     /// The `i`-th palette colour, cycling.
     pub fn series(i: usize) -> &'static str {
@@ -82,10 +81,7 @@ fn is_wide(c: char) -> bool {
 /// Estimated rendered width of `s` at `size` px (DejaVu Sans is wide:
 /// about 0.62 em per Latin character, to be safe).
 pub(crate) fn text_width(s: &str, size: f64) -> f64 {
-    s.chars()
-        .map(|c| if is_wide(c) { 1.0 } else { 0.62 })
-        .sum::<f64>()
-        * size
+    s.chars().map(|c| if is_wide(c) { 1.0 } else { 0.62 }).sum::<f64>() * size
 }
 
 /// Cuts `s` so that it fits in `max_width` px at `size`, ending it with `…`
@@ -130,13 +126,7 @@ pub(crate) struct TextStyle {
 
 impl TextStyle {
     pub fn new(size: f64, anchor: Anchor, fill: &'static str) -> Self {
-        Self {
-            size,
-            anchor,
-            fill,
-            bold: false,
-            vertical: false,
-        }
+        Self { size, anchor, fill, bold: false, vertical: false }
     }
 }
 
@@ -171,16 +161,7 @@ impl SvgDoc {
     /// A filled rectangle; `class` (if any) is its first attribute, so
     /// `<rect class="bar"` can be counted in the output.
     #[allow(clippy::too_many_arguments)]
-    pub fn rect(
-        &mut self,
-        class: Option<&str>,
-        x: f64,
-        y: f64,
-        w: f64,
-        h: f64,
-        fill: &str,
-        radius: f64,
-    ) {
+    pub fn rect(&mut self, class: Option<&str>, x: f64, y: f64, w: f64, h: f64, fill: &str, radius: f64) {
         self.buf.push_str("<rect ");
         if let Some(class) = class {
             let _ = write!(self.buf, "class=\"{class}\" ");
@@ -275,12 +256,7 @@ impl SvgDoc {
             num(h - 72.0),
             colors::GRID
         ));
-        self.text(
-            w / 2.0,
-            h / 2.0 + 16.0,
-            "No data",
-            TextStyle::new(16.0, Anchor::Middle, colors::MUTED),
-        );
+        self.text(w / 2.0, h / 2.0 + 16.0, "No data", TextStyle::new(16.0, Anchor::Middle, colors::MUTED));
     }
 
     /// Closes the document.

@@ -28,7 +28,9 @@ pub fn apply_rest(call: &mut Call, obj: Obj<'_>, skip: &[&str], prefix: &str) ->
 pub fn apply_known(call: &mut Call, o: Obj<'_>, key: &str) -> Result<bool, LineError> {
     match key {
         "user_id" | "userId" | "user" | "uid" | "end_user" => set_if_none(&mut call.user_id, o.str(key)?),
-        "session_id" | "sessionId" | "conversation_id" | "thread_id" | "chat_id" => set_if_none(&mut call.session_id, o.str(key)?),
+        "session_id" | "sessionId" | "conversation_id" | "thread_id" | "chat_id" => {
+            set_if_none(&mut call.session_id, o.str(key)?)
+        }
         "request_id" | "requestId" => set_if_none(&mut call.request_id, o.str(key)?),
         "client_request_id" | "clientRequestId" => set_if_none(&mut call.client_request_id, o.str(key)?),
         "trace_id" => set_hex(&mut call.trace_id, o, key, 32)?,
@@ -43,7 +45,8 @@ pub fn apply_known(call: &mut Call, o: Obj<'_>, key: &str) -> Result<bool, LineE
         "status_code" | "http_status" | "http_status_code" => {
             let code = o.u64(key)?;
             if let Some(c) = code {
-                let c = u16::try_from(c).map_err(|_| LineError::at(o.path_of(key), format!("{c} is not an HTTP status code")))?;
+                let c = u16::try_from(c)
+                    .map_err(|_| LineError::at(o.path_of(key), format!("{c} is not an HTTP status code")))?;
                 call.status_code = Some(c);
                 if c >= 400 {
                     call.status = CallStatus::Error;
@@ -54,7 +57,10 @@ pub fn apply_known(call: &mut Call, o: Obj<'_>, key: &str) -> Result<bool, LineE
             let msg = match o.get(key) {
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
                 Some(Value::Object(m)) => Some(
-                    m.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| Value::Object(m.clone()).to_string()),
+                    m.get("message")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| Value::Object(m.clone()).to_string()),
                 ),
                 Some(Value::Bool(true)) => Some("error".into()),
                 _ => None,
@@ -77,7 +83,8 @@ pub fn apply_known(call: &mut Call, o: Obj<'_>, key: &str) -> Result<bool, LineE
         "provider" => set_if_none(&mut call.provider, o.str(key)?),
         "model" | "model_name" => set_if_none(&mut call.model, o.str(key)?),
         "tags" => call.tags.extend(tags(o, key)?),
-        "function_calling" | "stream" | "max_tokens" | "top_p" | "top_k" | "seed" | "presence_penalty" | "frequency_penalty" => {
+        "function_calling" | "stream" | "max_tokens" | "top_p" | "top_k" | "seed" | "presence_penalty"
+        | "frequency_penalty" => {
             if let Some(v) = o.get(key) {
                 call.params.insert(key.to_string(), v.clone());
             }
@@ -116,7 +123,9 @@ fn set_hex(slot: &mut String, o: Obj<'_>, key: &str, len: usize) -> Result<(), L
 pub fn tags(o: Obj<'_>, key: &str) -> Result<Vec<String>, LineError> {
     match o.get(key) {
         None => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()),
+        Some(Value::String(s)) => {
+            Ok(s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect())
+        }
         Some(Value::Array(a)) => a
             .iter()
             .enumerate()
@@ -128,7 +137,10 @@ pub fn tags(o: Obj<'_>, key: &str) -> Result<Vec<String>, LineError> {
                 )),
             })
             .collect(),
-        Some(v) => Err(LineError::at(o.path_of(key), format!("expected an array of strings, found {}", crate::import::fields::describe(v)))),
+        Some(v) => Err(LineError::at(
+            o.path_of(key),
+            format!("expected an array of strings, found {}", crate::import::fields::describe(v)),
+        )),
     }
 }
 
@@ -137,10 +149,8 @@ pub fn content_text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
         Value::Array(parts) => {
-            let texts: Vec<&str> = parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str).or_else(|| p.as_str()))
-                .collect();
+            let texts: Vec<&str> =
+                parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str).or_else(|| p.as_str())).collect();
             Some(texts.join("\n"))
         }
         _ => None,

@@ -74,9 +74,14 @@ pub struct ParsedLine {
 /// origin. Blank lines are the caller's business.
 pub fn parse_line(bytes: &[u8], file: &str, line_no: u64, opts: &ImportOptions) -> Result<ParsedLine, LineError> {
     if bytes.len() > opts.max_line_bytes {
-        return Err(LineError::line(format!("line is {} bytes, longer than the {} accepted", bytes.len(), opts.max_line_bytes)));
+        return Err(LineError::line(format!(
+            "line is {} bytes, longer than the {} accepted",
+            bytes.len(),
+            opts.max_line_bytes
+        )));
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| LineError::line(format!("line is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| LineError::line(format!("line is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
     let text = text.trim();
     let value: Value = serde_json::from_str(text).map_err(|e| LineError::line(format!("invalid JSON: {e}")))?;
     let Value::Object(obj) = value else {
@@ -90,7 +95,9 @@ pub fn parse_line(bytes: &[u8], file: &str, line_no: u64, opts: &ImportOptions) 
     let mut call = Call { id, project: opts.project.clone(), ..Default::default() };
     let mut assessments = Vec::new();
     match format {
-        LineFormat::Seed000Basic | LineFormat::Seed000Enhanced => seed000::map(&obj, opts, &mut call, &mut assessments)?,
+        LineFormat::Seed000Basic | LineFormat::Seed000Enhanced => {
+            seed000::map(&obj, opts, &mut call, &mut assessments)?
+        }
         LineFormat::Seed001 => seed001::map(&obj, opts, &mut call)?,
         LineFormat::Seed004 => seed004::map(&obj, &mut call)?,
         LineFormat::OpenAiPair => openai::map(&obj, opts, &mut call)?,
@@ -109,7 +116,10 @@ pub fn parse_line(bytes: &[u8], file: &str, line_no: u64, opts: &ImportOptions) 
 fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Result<(), LineError> {
     for (name, v) in [("latency", call.latency_ms), ("time to first token", call.ttft_ms)] {
         if v.is_some_and(|ms| !(0.0..=MAX_DURATION_MS).contains(&ms)) {
-            return Err(LineError::line(format!("{name} of {} ms is out of range (0 to 30 days)", v.unwrap_or_default())));
+            return Err(LineError::line(format!(
+                "{name} of {} ms is out of range (0 to 30 days)",
+                v.unwrap_or_default()
+            )));
         }
     }
     if call.trace_id.is_empty() {
@@ -119,10 +129,12 @@ fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Resu
         call.span_id = ids::span_id_for(&call.id);
     }
     if call.end_time.is_none() {
-        call.end_time = call.latency_ms.map(|ms| call.start_time + chrono::Duration::microseconds((ms * 1000.0) as i64));
+        call.end_time =
+            call.latency_ms.map(|ms| call.start_time + chrono::Duration::microseconds((ms * 1000.0) as i64));
     }
     if call.first_token_time.is_none() {
-        call.first_token_time = call.ttft_ms.map(|ms| call.start_time + chrono::Duration::microseconds((ms * 1000.0) as i64));
+        call.first_token_time =
+            call.ttft_ms.map(|ms| call.start_time + chrono::Duration::microseconds((ms * 1000.0) as i64));
     }
     if call.usage.total.is_none() && (call.usage.input.is_some() || call.usage.output.is_some()) {
         call.usage.total = call.usage.effective_total();

@@ -10,18 +10,24 @@ use serde_json::{Map, Value};
 use super::{common, seed001::last_user_text, ImportOptions, LineError};
 use crate::import::fields::Obj;
 
-const OWN_TOP: &[&str] = &["request", "response", "timestamp", "start_time", "created_at", "end_time", "metadata", "latency_s"];
-const OWN_REQ: &[&str] = &["model", "messages", "prompt", "input", "temperature", "response_format", "tools", "functions", "user"];
+const OWN_TOP: &[&str] =
+    &["request", "response", "timestamp", "start_time", "created_at", "end_time", "metadata", "latency_s"];
+const OWN_REQ: &[&str] =
+    &["model", "messages", "prompt", "input", "temperature", "response_format", "tools", "functions", "user"];
 
 pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
     let top = Obj::new(obj, "");
-    let req_map = top.obj("request")?.ok_or_else(|| LineError::at("request".into(), "expected an object, found null".into()))?;
+    let req_map =
+        top.obj("request")?.ok_or_else(|| LineError::at("request".into(), "expected an object, found null".into()))?;
     let req = Obj::new(req_map, "request");
     let resp_map = match top.get("response") {
         Some(Value::Object(m)) => Some(m),
         None => None,
         Some(v) => {
-            return Err(LineError::at("response".into(), format!("expected an object, found {}", crate::import::fields::describe(v))))
+            return Err(LineError::at(
+                "response".into(),
+                format!("expected an object, found {}", crate::import::fields::describe(v)),
+            ))
         }
     };
 
@@ -71,7 +77,8 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         if let Some(err) = resp.get("error") {
             call.status = CallStatus::Error;
             call.output = Some(String::new());
-            call.error_message = Some(err.get("message").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_string));
+            call.error_message =
+                Some(err.get("message").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_string));
             call.error_kind = err
                 .get("type")
                 .or_else(|| err.get("code"))
@@ -110,12 +117,17 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     // --- when ---
     let ts = ["timestamp", "start_time", "created_at"].into_iter().find_map(|k| top.get(k).map(|v| (k, v)));
     call.start_time = match (ts, &created) {
-        (Some((k, v)), _) => timeparse::parse_log_timestamp(v, opts.naive_tz).map_err(|e| LineError::at(k.into(), e))?,
-        (None, Some(c)) => timeparse::parse_log_timestamp(c, opts.naive_tz).map_err(|e| LineError::at("response.created".into(), e))?,
+        (Some((k, v)), _) => {
+            timeparse::parse_log_timestamp(v, opts.naive_tz).map_err(|e| LineError::at(k.into(), e))?
+        }
+        (None, Some(c)) => {
+            timeparse::parse_log_timestamp(c, opts.naive_tz).map_err(|e| LineError::at("response.created".into(), e))?
+        }
         (None, None) => return Err(LineError::line("no timestamp: expected `timestamp` or `response.created`")),
     };
     if let Some(end) = top.get("end_time") {
-        let end = timeparse::parse_log_timestamp(end, opts.naive_tz).map_err(|e| LineError::at("end_time".into(), e))?;
+        let end =
+            timeparse::parse_log_timestamp(end, opts.naive_tz).map_err(|e| LineError::at("end_time".into(), e))?;
         call.end_time = Some(end);
         if call.latency_ms.is_none() && end >= call.start_time {
             call.latency_ms = Some((end - call.start_time).num_microseconds().unwrap_or(0) as f64 / 1000.0);

@@ -34,10 +34,16 @@ const OWN: &[&str] = &[
     "has_safety_issue",
 ];
 
-pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call, out: &mut Vec<Assessment>) -> Result<(), LineError> {
+pub fn map(
+    obj: &Map<String, Value>,
+    opts: &ImportOptions,
+    call: &mut Call,
+    out: &mut Vec<Assessment>,
+) -> Result<(), LineError> {
     let top = Obj::new(obj, "");
     let ts = top.get("timestamp").ok_or_else(|| LineError::at("timestamp".into(), "missing required field".into()))?;
-    call.start_time = timeparse::parse_log_timestamp(ts, opts.naive_tz).map_err(|e| LineError::at("timestamp".into(), e))?;
+    call.start_time =
+        timeparse::parse_log_timestamp(ts, opts.naive_tz).map_err(|e| LineError::at("timestamp".into(), e))?;
     let input = top.text("user_input")?.unwrap_or_default();
     call.input = common::user_message(&input);
     call.input_text = input;

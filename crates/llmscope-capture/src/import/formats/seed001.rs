@@ -16,7 +16,8 @@ const OWN: &[&str] = &["timestamp", "level", "input", "output", "metadata"];
 pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
     let top = Obj::new(obj, "");
     let ts = top.get("timestamp").ok_or_else(|| LineError::at("timestamp".into(), "missing required field".into()))?;
-    call.start_time = timeparse::parse_log_timestamp(ts, opts.naive_tz).map_err(|e| LineError::at("timestamp".into(), e))?;
+    call.start_time =
+        timeparse::parse_log_timestamp(ts, opts.naive_tz).map_err(|e| LineError::at("timestamp".into(), e))?;
     match top.get("input") {
         Some(Value::Array(msgs)) => {
             call.input_text = last_user_text(msgs);

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use super::{common, LineError};
 use crate::import::fields::Obj;
 
-const OWN: &[&str] = &["message", "time", "asctime", "timestamp", "model_version", "levelname", "prompt_length", "response_length"];
+const OWN: &[&str] =
+    &["message", "time", "asctime", "timestamp", "model_version", "levelname", "prompt_length", "response_length"];
 
 pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
     let top = Obj::new(obj, "");

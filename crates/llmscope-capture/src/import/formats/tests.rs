@@ -30,7 +30,9 @@ fn utc(s: &str) -> DateTime<Utc> {
 
 #[test]
 fn seed000_basic() {
-    let p = ok(r#"{"timestamp": "2025-01-06T10:03:22.123456", "user_input": "如何部署模型？", "model_response": "使用 vLLM 部署。", "metadata": {"session_id": "s1", "message_id": "m1", "response_time": 0.5, "token_count": 12, "model_name": "Nanbeige4.1-3B", "user_id": "u1", "gpu": "A10"}}"#);
+    let p = ok(
+        r#"{"timestamp": "2025-01-06T10:03:22.123456", "user_input": "如何部署模型？", "model_response": "使用 vLLM 部署。", "metadata": {"session_id": "s1", "message_id": "m1", "response_time": 0.5, "token_count": 12, "model_name": "Nanbeige4.1-3B", "user_id": "u1", "gpu": "A10"}}"#,
+    );
     assert_eq!(p.format, LineFormat::Seed000Basic);
     let c = &p.call;
     assert_eq!(c.start_time, utc("2025-01-06T10:03:22.123456Z"));
@@ -63,7 +65,9 @@ fn seed000_naive_timestamps_follow_the_assumed_zone() {
 
 #[test]
 fn seed000_enhanced_with_its_verdicts() {
-    let p = ok(r#"{"timestamp": "2025-01-06T10:03:22", "session_id": "s2", "message_id": "m2", "user_input": "写一首诗", "input_length": 4, "input_category": "creative", "model_response": "春眠不觉晓", "response_length": 5, "response_time": 1.25, "token_count": 9, "quality_rating": "good", "confidence_score": 0.8, "has_safety_issue": false, "model_name": "Nanbeige4.1-3B", "model_version": "4.1-3B"}"#);
+    let p = ok(
+        r#"{"timestamp": "2025-01-06T10:03:22", "session_id": "s2", "message_id": "m2", "user_input": "写一首诗", "input_length": 4, "input_category": "creative", "model_response": "春眠不觉晓", "response_length": 5, "response_time": 1.25, "token_count": 9, "quality_rating": "good", "confidence_score": 0.8, "has_safety_issue": false, "model_name": "Nanbeige4.1-3B", "model_version": "4.1-3B"}"#,
+    );
     assert_eq!(p.format, LineFormat::Seed000Enhanced);
     let c = &p.call;
     assert_eq!(c.latency_ms, Some(1250.0));
@@ -80,7 +84,9 @@ fn seed000_enhanced_with_its_verdicts() {
 
 #[test]
 fn seed001_with_mapped_and_kept_metadata() {
-    let p = ok(r#"{"timestamp": 1735689234, "level": "INFO", "request_id": "req_abc123xyz", "model": "qwen2.5-7b-instruct", "input": "请用 Python 写一个快速排序函数，并返回 JSON 格式。", "output": "{\"code\": \"def quicksort(arr):...\"}", "metadata": {"prompt_tokens": 28, "completion_tokens": 67, "total_tokens": 95, "first_token_latency_ms": 320, "total_latency_ms": 1150, "device": "cuda:0", "temperature": 0.7, "function_calling": false, "json_mode": true, "user_id": "u7", "session_id": "s7"}}"#);
+    let p = ok(
+        r#"{"timestamp": 1735689234, "level": "INFO", "request_id": "req_abc123xyz", "model": "qwen2.5-7b-instruct", "input": "请用 Python 写一个快速排序函数，并返回 JSON 格式。", "output": "{\"code\": \"def quicksort(arr):...\"}", "metadata": {"prompt_tokens": 28, "completion_tokens": 67, "total_tokens": 95, "first_token_latency_ms": 320, "total_latency_ms": 1150, "device": "cuda:0", "temperature": 0.7, "function_calling": false, "json_mode": true, "user_id": "u7", "session_id": "s7"}}"#,
+    );
     assert_eq!(p.format, LineFormat::Seed001);
     let c = &p.call;
     assert_eq!(c.start_time, utc("2024-12-31T23:53:54Z"));
@@ -113,7 +119,9 @@ fn seed001_failures_and_broken_json() {
 
 #[test]
 fn seed004_metrics_only() {
-    let p = ok(r#"{"message": "LLM request processed for user user-123", "time": "2025-01-06T10:03:22.500000", "request_id": "9f1c", "user_id": "user-123", "model_version": "gpt-4-turbo-2024-04-09", "input_tokens": 5, "output_tokens": 5, "latency_ms": 500.12, "prompt_length": 40, "response_length": 30}"#);
+    let p = ok(
+        r#"{"message": "LLM request processed for user user-123", "time": "2025-01-06T10:03:22.500000", "request_id": "9f1c", "user_id": "user-123", "model_version": "gpt-4-turbo-2024-04-09", "input_tokens": 5, "output_tokens": 5, "latency_ms": 500.12, "prompt_length": 40, "response_length": 30}"#,
+    );
     assert_eq!(p.format, LineFormat::Seed004);
     let c = &p.call;
     assert_eq!(c.start_time, utc("2025-01-06T10:03:22.5Z"));
@@ -150,7 +158,10 @@ fn openai_pair_chat_with_tools_and_usage() {
     assert_eq!(c.output.as_deref(), Some(""));
     assert_eq!(c.tool_calls.as_ref().map(|t| t[0]["function"]["name"].clone()), Some(json!("get_weather")));
     assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
-    assert_eq!((c.usage.input, c.usage.output, c.usage.total, c.usage.cached), (Some(50), Some(10), Some(60), Some(32)));
+    assert_eq!(
+        (c.usage.input, c.usage.output, c.usage.total, c.usage.cached),
+        (Some(50), Some(10), Some(60), Some(32))
+    );
     assert_eq!((c.latency_ms, c.ttft_ms), (Some(812.5), Some(120.0)));
     assert!(c.json_mode);
     assert!(c.tools.is_some());
@@ -181,7 +192,8 @@ fn native_round_trip() {
     let back = ok(&line);
     assert_eq!(back.format, LineFormat::Native);
     assert_eq!(back.call, c, "a call written as JSON reads back identical");
-    assert!(err(r#"{"start_time": "2025-01-01T00:00:00Z", "trace_id": "t", "latency_ms": "slow"}"#).starts_with("latency_ms:"));
+    assert!(err(r#"{"start_time": "2025-01-01T00:00:00Z", "trace_id": "t", "latency_ms": "slow"}"#)
+        .starts_with("latency_ms:"));
 }
 
 #[test]
@@ -201,8 +213,12 @@ fn bad_lines_say_what_and_where() {
         err(r#"{"timestamp": 1735689234, "input": "q", "output": "a", "metadata": {"prompt_tokens": -4}}"#),
         "metadata.prompt_tokens: expected a non-negative integer, found the number -4"
     );
-    assert!(err(r#"{"timestamp": "soon", "user_input": "q", "model_response": "a", "metadata": {}}"#).starts_with("timestamp: cannot read"));
-    assert_eq!(err(r#"{"user_input": "q", "model_response": "a", "metadata": {}}"#), "timestamp: missing required field");
+    assert!(err(r#"{"timestamp": "soon", "user_input": "q", "model_response": "a", "metadata": {}}"#)
+        .starts_with("timestamp: cannot read"));
+    assert_eq!(
+        err(r#"{"user_input": "q", "model_response": "a", "metadata": {}}"#),
+        "timestamp: missing required field"
+    );
     assert!(parse_line(b"\xff\xfe{}", "f", 1, &ImportOptions::default()).is_err());
 }
 

@@ -1,0 +1,245 @@
+//! Assembling a report: one pass of aggregate queries over the window, then arithmetic.
+
+use chrono::{Duration, Utc};
+use chrono_tz::Tz;
+use llmscope_core::checks;
+use llmscope_core::price::PriceTable;
+use llmscope_core::store::{Analytics, CallOrder, GroupKey, GroupStats, Measures, StoreError};
+use llmscope_core::timeparse::offset_segments;
+use llmscope_core::{CallFilter, CallStatus};
+
+use crate::report::*;
+use crate::{cost, histogram, suggest};
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub filter: CallFilter,
+    /// Zone for hours and days.
+    pub tz: Tz,
+    pub prices: PriceTable,
+    /// Rows in "top" lists.
+    pub top_n: usize,
+    /// Example calls per problem.
+    pub examples: usize,
+    /// Calls slower than this count as slow (seed 000's 2 s).
+    pub slow_threshold_ms: f64,
+}
+
+impl Default for ReportRequest {
+    fn default() -> Self {
+        ReportRequest {
+            filter: CallFilter::default(),
+            tz: Tz::UTC,
+            prices: PriceTable::builtin(),
+            top_n: 10,
+            examples: 5,
+            slow_threshold_ms: 2000.0,
+        }
+    }
+}
+
+fn rate(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 / d as f64
+    }
+}
+
+fn avg(total: u64, n: u64) -> Option<f64> {
+    (n > 0).then(|| total as f64 / n as f64)
+}
+
+fn latency(g: &GroupStats) -> Latency {
+    Latency {
+        avg: g.latency_avg,
+        p50: g.latency_p50,
+        p90: g.latency_p90,
+        p95: g.latency_p95,
+        p99: g.latency_p99,
+        max: g.latency_max,
+    }
+}
+
+fn ttft(g: &GroupStats) -> Ttft {
+    Ttft { avg: g.ttft_avg, p50: g.ttft_p50, p95: g.ttft_p95, p99: g.ttft_p99 }
+}
+
+fn tokens(g: &GroupStats) -> Tokens {
+    Tokens {
+        input_total: g.input_tokens,
+        output_total: g.output_tokens,
+        cached_total: g.cached_tokens,
+        input_avg: avg(g.input_tokens, g.calls_with_input_tokens),
+        output_avg: avg(g.output_tokens, g.calls_with_output_tokens),
+        counted_calls: g.calls_tokens_counted,
+    }
+}
+
+fn key_counts(rows: Vec<GroupStats>) -> Vec<KeyCount> {
+    rows.into_iter().map(|g| KeyCount { key: g.key, count: g.requests }).collect()
+}
+
+/// Builds the report for a request.
+pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report, StoreError> {
+    let f = &req.filter;
+    let range = store.time_range(f)?;
+    let (first_call, last_call) = (range.map(|r| r.0), range.map(|r| r.1));
+    let tz_shift = match (f.since.or(first_call), f.until.or(last_call.map(|t| t + Duration::seconds(1)))) {
+        (Some(a), Some(b)) if a < b => offset_segments(req.tz, a, b),
+        (Some(a), _) => offset_segments(req.tz, a, a + Duration::seconds(1)),
+        _ => Vec::new(),
+    };
+    let pct = Measures { percentiles: true };
+    let plain = Measures { percentiles: false };
+
+    let all = store.group_stats(f, &GroupKey::All, &tz_shift, pct, 0)?.into_iter().next().unwrap_or_default();
+    let by_model_stats = store.group_stats(f, &GroupKey::Model, &tz_shift, pct, 0)?;
+    let by_day_stats = store.group_stats(f, &GroupKey::Day, &tz_shift, pct, 0)?;
+    let wh_stats = store.group_stats(f, &GroupKey::WeekdayHour, &tz_shift, plain, 0)?;
+    let top_users = store.group_stats(f, &GroupKey::User, &tz_shift, plain, req.top_n)?;
+    let errors_only = CallFilter { status: Some(CallStatus::Error), ..f.clone() };
+    let by_status = store.group_stats(&errors_only, &GroupKey::StatusCode, &tz_shift, plain, 0)?;
+    let by_kind = store.group_stats(&errors_only, &GroupKey::ErrorKind, &tz_shift, plain, 0)?;
+    let exact = store.top_questions(f, false, req.top_n)?;
+    let normalised = store.top_questions(f, true, req.top_n)?;
+    let sessions = store.session_summary(f)?;
+    let flags = store.flag_counts(f)?;
+    let hist = store.latency_histogram(f, &histogram::edges(all.latency_p99, 20))?;
+    let slow = store.latency_histogram(f, &[0.0, req.slow_threshold_ms])?.get(1).map_or(0, |b| b.count);
+    let slowest = store.call_briefs(f, CallOrder::SlowestFirst, req.top_n)?;
+
+    let flag = |name: &str| flags.iter().find(|(k, _)| k == name).map_or(0, |(_, c)| *c);
+    let mut problems = Vec::new();
+    for kind in
+        [checks::ERROR, checks::EMPTY_RESPONSE, checks::MALFORMED_JSON, checks::INVALID_TOOL_ARGS, checks::TRUNCATED]
+    {
+        let count = flag(kind);
+        if count == 0 {
+            continue;
+        }
+        let ff = CallFilter { flags: [f.flags.clone(), vec![kind.to_string()]].concat(), ..f.clone() };
+        problems.push(Problem {
+            kind: kind.to_string(),
+            count,
+            examples: store.call_briefs(&ff, CallOrder::NewestFirst, req.examples)?,
+        });
+    }
+    if slow > 0 {
+        problems.push(Problem {
+            kind: "slow".into(),
+            count: slow,
+            examples: slowest.iter().take(req.examples).cloned().collect(),
+        });
+    }
+
+    let cost = cost::cost(&by_model_stats, &req.prices);
+    let by_model = by_model_stats
+        .iter()
+        .map(|g| ModelRow {
+            model: if g.key.is_empty() { "(unknown)".into() } else { g.key.clone() },
+            requests: g.requests,
+            share: rate(g.requests, all.requests),
+            errors: g.errors,
+            error_rate: rate(g.errors, g.requests),
+            empty_output: g.empty_output,
+            latency_ms: latency(g),
+            ttft_ms: ttft(g),
+            throughput_tokens_per_s: Throughput { avg: g.tokens_per_s_avg },
+            tokens: tokens(g),
+            cost_usd: cost.by_model.iter().find(|c| c.model == g.key).map(|c| c.usd),
+        })
+        .collect();
+
+    let mut by_weekday_hour: Vec<WeekdayHourRow> =
+        (0..7).flat_map(|d| (0..24).map(move |h| WeekdayHourRow { weekday: d, hour: h, requests: 0 })).collect();
+    for g in &wh_stats {
+        let mut it = g.key.split(',').map(|p| p.parse::<u32>().ok());
+        if let (Some(Some(d)), Some(Some(h))) = (it.next(), it.next()) {
+            if let Some(row) = by_weekday_hour.get_mut((d * 24 + h) as usize) {
+                row.requests += g.requests;
+            }
+        }
+    }
+    let by_hour = (0..24)
+        .map(|h| HourRow {
+            hour: h,
+            requests: by_weekday_hour.iter().filter(|r| r.hour == h).map(|r| r.requests).sum(),
+        })
+        .collect();
+    let by_day = by_day_stats
+        .iter()
+        .filter_map(|g| {
+            llmscope_core::store::parse_day_key(&g.key).map(|day| DayRow {
+                day,
+                requests: g.requests,
+                errors: g.errors,
+                latency_ms: latency(g),
+            })
+        })
+        .collect();
+
+    let question_rows = |v: Vec<llmscope_core::store::QuestionCount>| {
+        v.into_iter().map(|q| QuestionRow { question: q.question, count: q.count, variants: q.variants }).collect()
+    };
+
+    let malformed = flag(checks::MALFORMED_JSON);
+    let mut report = Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        generated_at: Utc::now(),
+        window: Window { since: f.since, until: f.until, tz: req.tz.name().to_string(), first_call, last_call },
+        requests: Requests {
+            total: all.requests,
+            errors: all.errors,
+            error_rate: rate(all.errors, all.requests),
+            cancelled: all.cancelled,
+            empty_output: all.empty_output,
+            success: all.success,
+            success_rate: rate(all.success, all.requests),
+        },
+        latency_ms: latency(&all),
+        ttft_ms: ttft(&all),
+        throughput_tokens_per_s: Throughput { avg: all.tokens_per_s_avg },
+        tokens: tokens(&all),
+        cost,
+        by_model,
+        by_hour,
+        by_day,
+        by_weekday_hour,
+        users: Users {
+            active: all.distinct_users,
+            calls_without_user: all.calls_without_user,
+            top: top_users
+                .into_iter()
+                .map(|g| UserRow {
+                    user: g.key,
+                    requests: g.requests,
+                    sessions: g.distinct_sessions,
+                    errors: g.errors,
+                    input_tokens: g.input_tokens,
+                    output_tokens: g.output_tokens,
+                })
+                .collect(),
+        },
+        sessions,
+        errors: Errors { by_status_code: key_counts(by_status), by_kind: key_counts(by_kind) },
+        top_questions: question_rows(exact),
+        top_questions_normalised: question_rows(normalised),
+        compliance: Compliance {
+            empty_response: all.empty_output,
+            malformed_json: malformed,
+            json_mode_calls: all.json_mode_calls,
+            malformed_json_rate: rate(malformed, all.json_mode_calls),
+            invalid_tool_args: flag(checks::INVALID_TOOL_ARGS),
+            truncated: flag(checks::TRUNCATED),
+            flags: flags.iter().map(|(k, c)| KeyCount { key: k.clone(), count: *c }).collect(),
+        },
+        latency_histogram: hist,
+        slowest_calls: slowest,
+        problems,
+        suggestions: Vec::new(),
+    };
+    report.suggestions = suggest::suggest(&report, req.slow_threshold_ms);
+    Ok(report)
+}

@@ -1,0 +1,253 @@
+//! Test helpers that read generated lines back: which format a line is in,
+//! its exact field set, its time, its texts, and the PII a scan finds.
+
+use chrono::{DateTime, NaiveDateTime};
+use serde_json::{Map, Value};
+
+use crate::pii::{is_valid_cn_id, luhn_valid};
+use crate::Format;
+
+pub(crate) fn obj(v: &Value) -> &Map<String, Value> {
+    v.as_object().unwrap_or_else(|| panic!("not an object: {v}"))
+}
+
+pub(crate) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_else(|| panic!("{key} not a string in {v}"))
+}
+
+pub(crate) fn detect(v: &Value) -> Format {
+    let o = obj(v);
+    if o.contains_key("input_category") {
+        Format::Seed000Enhanced
+    } else if o.contains_key("user_input") {
+        Format::Seed000Basic
+    } else if o.contains_key("level") {
+        Format::Seed001
+    } else if o.contains_key("message") {
+        Format::Seed004
+    } else {
+        assert!(o.contains_key("request"), "unknown line {v}");
+        Format::OpenAiPair
+    }
+}
+
+/// Checks that `o` has all of `required`, some of `optional`, nothing else.
+pub(crate) fn keys(o: &Map<String, Value>, required: &[&str], optional: &[&str]) {
+    for k in required {
+        assert!(o.contains_key(*k), "missing {k} in {o:?}");
+    }
+    for k in o.keys() {
+        assert!(required.contains(&k.as_str()) || optional.contains(&k.as_str()), "extra {k} in {o:?}");
+    }
+}
+
+pub(crate) fn check_fields(v: &Value) {
+    let o = obj(v);
+    match detect(v) {
+        Format::Seed000Basic => {
+            keys(o, &["timestamp", "user_input", "model_response", "metadata"], &[]);
+            let m = obj(&v["metadata"]);
+            let req = ["session_id", "message_id", "response_time", "token_count", "model_name"];
+            keys(m, &req, &["user_id"]);
+            assert!(m["response_time"].is_f64() && m["token_count"].is_u64());
+        }
+        Format::Seed000Enhanced => {
+            keys(
+                o,
+                &[
+                    "timestamp",
+                    "session_id",
+                    "message_id",
+                    "user_input",
+                    "input_length",
+                    "input_category",
+                    "model_response",
+                    "response_length",
+                    "response_time",
+                    "token_count",
+                    "quality_rating",
+                    "confidence_score",
+                    "has_safety_issue",
+                    "model_name",
+                    "model_version",
+                ],
+                &[],
+            );
+            let cat = s(v, "input_category");
+            assert!(["technical", "creative", "general", "other"].contains(&cat));
+            let q = s(v, "quality_rating");
+            assert!(["excellent", "good", "fair", "poor"].contains(&q));
+            let c = v["confidence_score"].as_f64().unwrap_or(-1.0);
+            assert!((0.0..=1.0).contains(&c));
+            let len = s(v, "user_input").chars().count() as u64;
+            assert_eq!(v["input_length"].as_u64(), Some(len));
+            let len = s(v, "model_response").chars().count() as u64;
+            assert_eq!(v["response_length"].as_u64(), Some(len));
+        }
+        Format::Seed001 => {
+            keys(o, &["timestamp", "level", "request_id", "model", "input", "output", "metadata"], &[]);
+            assert!(v["timestamp"].is_i64());
+            let m = obj(&v["metadata"]);
+            let req = [
+                "prompt_tokens",
+                "completion_tokens",
+                "total_tokens",
+                "first_token_latency_ms",
+                "total_latency_ms",
+                "device",
+                "temperature",
+                "function_calling",
+                "json_mode",
+            ];
+            keys(m, &req, &["user_id", "session_id", "status_code", "error"]);
+            let failed = s(v, "level") == "ERROR";
+            assert!(failed || s(v, "level") == "INFO");
+            assert_eq!(m.contains_key("status_code"), failed);
+            assert_eq!(m.contains_key("error"), failed);
+            assert_eq!(m.contains_key("user_id"), m.contains_key("session_id"));
+            let id = s(v, "request_id");
+            assert!(id.len() == 16 && id.starts_with("req_"));
+            let total = m["prompt_tokens"].as_u64().zip(m["completion_tokens"].as_u64());
+            assert_eq!(total.map(|(a, b)| a + b), m["total_tokens"].as_u64());
+        }
+        Format::Seed004 => {
+            keys(
+                o,
+                &[
+                    "message",
+                    "time",
+                    "request_id",
+                    "user_id",
+                    "model_version",
+                    "input_tokens",
+                    "output_tokens",
+                    "latency_ms",
+                    "prompt_length",
+                    "response_length",
+                ],
+                &[],
+            );
+            let msg = format!("LLM request processed for user {}", s(v, "user_id"));
+            assert_eq!(s(v, "message"), msg);
+            assert_eq!(s(v, "request_id").len(), 36);
+        }
+        Format::OpenAiPair | Format::Mixed => {
+            let req = ["timestamp", "latency_ms", "user_id", "session_id", "request", "response"];
+            keys(o, &req, &["status_code", "ttft_ms"]);
+            let r = obj(&v["request"]);
+            let req = ["model", "messages", "temperature", "stream", "user"];
+            keys(r, &req, &["response_format", "tools"]);
+            if o.contains_key("ttft_ms") {
+                assert_eq!(r["stream"], Value::Bool(true));
+            }
+            let msgs = r["messages"].as_array().map_or(&[][..], |a| a.as_slice());
+            let turns = match msgs.first() {
+                Some(m) if m["role"] == "system" => &msgs[1..],
+                _ => msgs,
+            };
+            assert_eq!(turns.len() % 2, 1, "{v}");
+            for (i, m) in turns.iter().enumerate() {
+                keys(obj(m), &["role", "content"], &[]);
+                assert_eq!(m["role"], if i % 2 == 0 { "user" } else { "assistant" });
+            }
+            let resp = obj(&v["response"]);
+            if o.contains_key("status_code") {
+                keys(resp, &["error"], &[]);
+                keys(obj(&resp["error"]), &["message", "type", "code"], &[]);
+                assert!(!o.contains_key("ttft_ms"));
+            } else {
+                let req = ["id", "object", "created", "model", "choices", "usage"];
+                keys(resp, &req, &[]);
+                assert_eq!(resp["object"], "chat.completion");
+                assert!(s(&v["response"], "id").starts_with("chatcmpl-"));
+                let ch = obj(&resp["choices"][0]);
+                keys(ch, &["index", "message", "finish_reason"], &[]);
+                keys(obj(&ch["message"]), &["role", "content"], &["tool_calls"]);
+                let fin = ch["finish_reason"].as_str().unwrap_or("");
+                assert!(["stop", "length", "tool_calls"].contains(&fin));
+                assert_eq!(fin == "tool_calls", obj(&ch["message"]).contains_key("tool_calls"));
+                assert_eq!(fin == "tool_calls", r.contains_key("tools"));
+                let u = obj(&resp["usage"]);
+                let req = ["prompt_tokens", "completion_tokens", "total_tokens"];
+                keys(u, &[&req[..], &["prompt_tokens_details"]].concat(), &[]);
+                keys(obj(&u["prompt_tokens_details"]), &["cached_tokens"], &[]);
+            }
+        }
+    }
+}
+
+/// The line's time in microseconds since the epoch, truncated to what the
+/// format shows.
+pub(crate) fn time_us(v: &Value, tz: i32) -> i64 {
+    let naive = |t: &str| {
+        NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+            .unwrap_or_else(|e| panic!("{e}: {t}"))
+            .and_utc()
+            .timestamp_micros()
+    };
+    match detect(v) {
+        Format::Seed000Basic | Format::Seed000Enhanced => naive(s(v, "timestamp")) - i64::from(tz) * 3_600_000_000,
+        Format::Seed001 => v["timestamp"].as_i64().unwrap_or(0) * 1_000_000,
+        Format::Seed004 => naive(s(v, "time")),
+        _ => DateTime::parse_from_rfc3339(s(v, "timestamp")).map(|d| d.timestamp_micros()).unwrap_or(0),
+    }
+}
+
+/// The new user message and the answer text of a line (`None` for seed004).
+pub(crate) fn texts(v: &Value) -> Option<(String, String)> {
+    let (i, o) = match detect(v) {
+        Format::Seed000Basic | Format::Seed000Enhanced => (s(v, "user_input"), s(v, "model_response")),
+        Format::Seed001 => (s(v, "input"), s(v, "output")),
+        Format::Seed004 => return None,
+        _ => {
+            let msgs = v["request"]["messages"].as_array()?;
+            let input = msgs.last()?["content"].as_str()?;
+            (input, v["response"]["choices"][0]["message"]["content"].as_str().unwrap_or(""))
+        }
+    };
+    Some((i.to_string(), o.to_string()))
+}
+
+/// PII found by scanning text, independent of the generator.
+pub(crate) fn find_pii(t: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if t.contains('@') {
+        found.push("email".into());
+    }
+    if let Some(i) = t.find("sk-") {
+        let key: String = t[i + 3..].chars().take_while(char::is_ascii_alphanumeric).collect();
+        assert_eq!(key.len(), 48, "{t}");
+        found.push("key".into());
+    }
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.' || b[i] == b'X') {
+            i += 1;
+        }
+        let run = t[start..i].trim_end_matches('.');
+        let dots = run.matches('.').count();
+        if dots == 3 && run.split('.').all(|p| !p.is_empty() && p.len() <= 3) {
+            found.push(format!("ip:{run}"));
+        } else if dots == 0 {
+            let n = run.len();
+            if n == 18 {
+                assert!(is_valid_cn_id(run), "bad id {run}");
+                found.push(format!("id:{run}"));
+            } else if n == 16 || n == 19 {
+                assert!(luhn_valid(run), "bad card {run}");
+                found.push(format!("card:{run}"));
+            } else if n == 11 && run.starts_with('1') && (b'3'..=b'9').contains(&run.as_bytes()[1]) {
+                found.push(format!("phone:{run}"));
+            } else {
+                assert!(n < 7, "stray digit run {run} in {t}");
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,331 @@
+//! The aggregate queries, run inside DuckDB. Percentiles use `quantile_cont`: linear
+//! interpolation between closest ranks, the definition of [`llmscope_core::stats`].
+
+use std::collections::HashMap;
+
+use duckdb::types::Value as DbValue;
+use llmscope_core::store::{
+    Analytics, CallBrief, CallOrder, GroupKey, GroupStats, HistogramBucket, Measures, QuestionCount, SessionSummary,
+    StoreError, TimeRange, TzShift,
+};
+use llmscope_core::{text, CallFilter};
+
+use super::read::{order_sql, ts};
+use super::{db_err, filter, DuckStore};
+
+fn key_expr(key: &GroupKey, tz: &TzShift) -> String {
+    let local = filter::local_time(tz);
+    match key {
+        GroupKey::All => "''".into(),
+        GroupKey::Model => "coalesce(model, '')".into(),
+        GroupKey::User => "user_id".into(),
+        GroupKey::Session => "session_id".into(),
+        GroupKey::StatusCode => "coalesce(CAST(status_code AS VARCHAR), '')".into(),
+        GroupKey::ErrorKind => "coalesce(error_kind, '')".into(),
+        GroupKey::Day => format!("CAST(CAST({local} AS DATE) AS VARCHAR)"),
+        GroupKey::WeekdayHour => {
+            format!("CAST(isodow({local}) - 1 AS VARCHAR) || ',' || CAST(hour({local}) AS VARCHAR)")
+        }
+    }
+}
+
+fn list_f64(v: DbValue) -> Vec<Option<f64>> {
+    match v {
+        DbValue::List(items) => items
+            .into_iter()
+            .map(|x| match x {
+                DbValue::Double(d) => Some(d),
+                DbValue::Float(f) => Some(f64::from(f)),
+                DbValue::BigInt(i) => Some(i as f64),
+                DbValue::UBigInt(i) => Some(i as f64),
+                DbValue::Int(i) => Some(f64::from(i)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn pick(v: &[Option<f64>], i: usize) -> Option<f64> {
+    v.get(i).copied().flatten()
+}
+
+fn u(n: Option<i64>) -> u64 {
+    n.unwrap_or(0).max(0) as u64
+}
+
+impl Analytics for DuckStore {
+    fn group_stats(
+        &self,
+        f: &CallFilter,
+        key: &GroupKey,
+        tz: &TzShift,
+        measures: Measures,
+        limit: usize,
+    ) -> Result<Vec<GroupStats>, StoreError> {
+        let mut w = filter::build(f);
+        if matches!(key, GroupKey::User) {
+            w.push("user_id IS NOT NULL", []);
+        }
+        if matches!(key, GroupKey::Session) {
+            w.push("session_id IS NOT NULL", []);
+        }
+        let (lat_q, ttft_q) = if measures.percentiles {
+            ("quantile_cont(latency_ms, [0.5, 0.9, 0.95, 0.99])", "quantile_cont(ttft_ms, [0.5, 0.95, 0.99])")
+        } else {
+            ("NULL", "NULL")
+        };
+        let order = match key {
+            GroupKey::Day | GroupKey::WeekdayHour => "k",
+            _ => "requests DESC, k",
+        };
+        let limit_sql = if limit == 0 { String::new() } else { format!("LIMIT {limit}") };
+        let sql = format!(
+            "SELECT {key} AS k, count(*) AS requests,
+                count(*) FILTER (WHERE status = 'error'),
+                count(*) FILTER (WHERE status = 'cancelled'),
+                count(*) FILTER (WHERE output_empty),
+                count(*) FILTER (WHERE status = 'ok' AND (NOT coalesce(output_empty, FALSE) OR tool_calls IS NOT NULL)),
+                count(DISTINCT user_id), count(DISTINCT session_id),
+                count(*) FILTER (WHERE user_id IS NULL),
+                avg(latency_ms), {lat_q}, max(latency_ms),
+                avg(ttft_ms), {ttft_q},
+                avg(output_tokens / (latency_ms / 1000.0)) FILTER (WHERE latency_ms > 0 AND output_tokens IS NOT NULL),
+                CAST(coalesce(sum(input_tokens), 0) AS BIGINT), CAST(coalesce(sum(output_tokens), 0) AS BIGINT),
+                CAST(coalesce(sum(cached_tokens), 0) AS BIGINT),
+                count(input_tokens), count(output_tokens),
+                count(*) FILTER (WHERE tokens_counted), count(*) FILTER (WHERE json_mode),
+                epoch_us(min(start_time)), epoch_us(max(start_time))
+             FROM calls WHERE {where_} GROUP BY k ORDER BY {order} {limit_sql}",
+            key = key_expr(key, tz),
+            where_ = w.clause(),
+        );
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(w.params.iter()), |r| {
+                let lat = list_f64(r.get(10)?);
+                let ttft = list_f64(r.get(13)?);
+                Ok(GroupStats {
+                    key: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    requests: u(r.get(1)?),
+                    errors: u(r.get(2)?),
+                    cancelled: u(r.get(3)?),
+                    empty_output: u(r.get(4)?),
+                    success: u(r.get(5)?),
+                    distinct_users: u(r.get(6)?),
+                    distinct_sessions: u(r.get(7)?),
+                    calls_without_user: u(r.get(8)?),
+                    latency_avg: r.get(9)?,
+                    latency_p50: pick(&lat, 0),
+                    latency_p90: pick(&lat, 1),
+                    latency_p95: pick(&lat, 2),
+                    latency_p99: pick(&lat, 3),
+                    latency_max: r.get(11)?,
+                    ttft_avg: r.get(12)?,
+                    ttft_p50: pick(&ttft, 0),
+                    ttft_p95: pick(&ttft, 1),
+                    ttft_p99: pick(&ttft, 2),
+                    tokens_per_s_avg: r.get(14)?,
+                    input_tokens: u(r.get(15)?),
+                    output_tokens: u(r.get(16)?),
+                    cached_tokens: u(r.get(17)?),
+                    calls_with_input_tokens: u(r.get(18)?),
+                    calls_with_output_tokens: u(r.get(19)?),
+                    calls_tokens_counted: u(r.get(20)?),
+                    json_mode_calls: u(r.get(21)?),
+                    first_time: ts(r.get(22)?),
+                    last_time: ts(r.get(23)?),
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn top_questions(&self, f: &CallFilter, normalised: bool, limit: usize) -> Result<Vec<QuestionCount>, StoreError> {
+        let w = filter::build(f);
+        let col = if normalised { "question_key" } else { "input_hash" };
+        let conn = self.lock()?;
+        // Step 1: the most frequent keys (an integer GROUP BY over the whole window).
+        let sql = format!(
+            "SELECT {col}, count(*) AS c FROM calls WHERE {} AND {col} IS NOT NULL GROUP BY 1 ORDER BY c DESC, 1 LIMIT {}",
+            w.clause(),
+            limit.max(1)
+        );
+        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
+        let top: Vec<(u64, u64)> = stmt
+            .query_map(duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get::<_, u64>(0)?, u(r.get(1)?))))
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        if top.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Step 2: the spellings behind those keys only.
+        let keys: Vec<String> = top.iter().map(|(k, _)| k.to_string()).collect();
+        let sql = format!(
+            "SELECT {col}, trim(input_text) AS t, count(*) AS c FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
+            w.clause(),
+            keys.join(", ")
+        );
+        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
+        let mut spellings: HashMap<u64, Vec<(String, u64)>> = HashMap::new();
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(w.params.iter()), |r| {
+                Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, u(r.get(2)?)))
+            })
+            .map_err(db_err)?;
+        for row in rows {
+            let (k, t, c) = row.map_err(db_err)?;
+            spellings.entry(k).or_default().push((t, c));
+        }
+        Ok(top
+            .into_iter()
+            .map(|(k, count)| {
+                let mut v = spellings.remove(&k).unwrap_or_default();
+                // Most frequent spelling first; ties broken by text for stable output.
+                v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                let question = v.first().map(|(t, _)| t.clone()).unwrap_or_default();
+                let question =
+                    if normalised && question.is_empty() { text::normalize_question(&question) } else { question };
+                QuestionCount { question, count, variants: v.len() as u64 }
+            })
+            .collect())
+    }
+
+    fn session_summary(&self, f: &CallFilter) -> Result<SessionSummary, StoreError> {
+        let w = filter::build(f);
+        let sql = format!(
+            "WITH s AS (
+                SELECT session_id, count(*) AS turns,
+                       (epoch_us(max(coalesce(end_time, start_time))) - epoch_us(min(start_time))) / 1e6 AS dur
+                FROM calls WHERE {c} AND session_id IS NOT NULL GROUP BY 1)
+             SELECT count(*), avg(turns), quantile_cont(turns, 0.5), max(turns), avg(dur), quantile_cont(dur, [0.5, 0.95]) FROM s",
+            c = w.clause()
+        );
+        let conn = self.lock()?;
+        let mut summary = conn
+            .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| {
+                let d = list_f64(r.get(5)?);
+                Ok(SessionSummary {
+                    sessions: u(r.get(0)?),
+                    turns_avg: r.get(1)?,
+                    turns_p50: r.get(2)?,
+                    turns_max: u(r.get(3)?),
+                    duration_avg_s: r.get(4)?,
+                    duration_p50_s: pick(&d, 0),
+                    duration_p95_s: pick(&d, 1),
+                    calls_without_session: 0,
+                })
+            })
+            .map_err(db_err)?;
+        let sql = format!("SELECT count(*) FROM calls WHERE {} AND session_id IS NULL", w.clause());
+        summary.calls_without_session =
+            u(conn.query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| r.get(0)).map_err(db_err)?);
+        Ok(summary)
+    }
+
+    fn latency_histogram(&self, f: &CallFilter, edges: &[f64]) -> Result<Vec<HistogramBucket>, StoreError> {
+        let edges: Vec<f64> = edges.iter().copied().filter(|e| e.is_finite()).collect();
+        if edges.is_empty() {
+            return Ok(Vec::new());
+        }
+        let w = filter::build(f);
+        let mut case = String::from("CASE");
+        for (i, e) in edges.iter().enumerate().skip(1) {
+            case.push_str(&format!(" WHEN latency_ms < {e:?} THEN {}", i - 1));
+        }
+        case.push_str(&format!(" ELSE {} END", edges.len() - 1));
+        let sql = format!(
+            "SELECT {case} AS b, count(*) FROM calls WHERE {} AND latency_ms IS NOT NULL AND latency_ms >= {:?} GROUP BY 1",
+            w.clause(),
+            edges[0]
+        );
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
+        let mut counts = vec![0u64; edges.len()];
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get::<_, i64>(0)?, u(r.get(1)?))))
+            .map_err(db_err)?;
+        for row in rows {
+            let (b, c) = row.map_err(db_err)?;
+            if let Some(slot) = counts.get_mut(b.max(0) as usize) {
+                *slot = c;
+            }
+        }
+        Ok(edges
+            .iter()
+            .enumerate()
+            .map(|(i, &lo)| HistogramBucket { lo, hi: edges.get(i + 1).copied(), count: counts[i] })
+            .collect())
+    }
+
+    fn flag_counts(&self, f: &CallFilter) -> Result<Vec<(String, u64)>, StoreError> {
+        let w = filter::build(f);
+        let sql = format!(
+            "SELECT fl, count(*) AS c FROM (SELECT unnest(flags) AS fl FROM calls WHERE {}) GROUP BY fl ORDER BY c DESC, fl",
+            w.clause()
+        );
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?))))
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn call_briefs(&self, f: &CallFilter, order: CallOrder, limit: usize) -> Result<Vec<CallBrief>, StoreError> {
+        let mut w = filter::build(f);
+        if order == CallOrder::SlowestFirst {
+            w.push("latency_ms IS NOT NULL", []);
+        }
+        let sql = format!(
+            "SELECT id, trace_id, epoch_us(start_time), model, user_id, latency_ms, status, error_kind, to_json(flags)::VARCHAR,
+                    left(input_text, 200), left(coalesce(output, ''), 200), source_file, source_line
+             FROM calls WHERE {} ORDER BY {} LIMIT {}",
+            w.clause(),
+            order_sql(order),
+            limit.max(1)
+        );
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(w.params.iter()), |r| {
+                let file: Option<String> = r.get(11)?;
+                let line: Option<u64> = r.get(12)?;
+                Ok(CallBrief {
+                    id: r.get(0)?,
+                    trace_id: r.get(1)?,
+                    start_time: ts(r.get(2)?).unwrap_or_default(),
+                    model: r.get(3)?,
+                    user_id: r.get(4)?,
+                    latency_ms: r.get(5)?,
+                    status: r.get(6)?,
+                    error_kind: r.get(7)?,
+                    flags: r
+                        .get::<_, Option<String>>(8)?
+                        .and_then(|s| serde_json::from_str(&s).ok())
+                        .unwrap_or_default(),
+                    input_snippet: text::snippet(&r.get::<_, String>(9)?, 120),
+                    output_snippet: text::snippet(&r.get::<_, String>(10)?, 120),
+                    source: file.map(|f| match line {
+                        Some(l) => format!("{f}:{l}"),
+                        None => f,
+                    }),
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
+    fn time_range(&self, f: &CallFilter) -> Result<Option<TimeRange>, StoreError> {
+        let w = filter::build(f);
+        let sql =
+            format!("SELECT epoch_us(min(start_time)), epoch_us(max(start_time)) FROM calls WHERE {}", w.clause());
+        let conn = self.lock()?;
+        let (a, b): (Option<i64>, Option<i64>) = conn
+            .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_err)?;
+        Ok(ts(a).zip(ts(b)))
+    }
+}

@@ -1,0 +1,100 @@
+//! `CallFilter` → a SQL `WHERE` clause with bound parameters.
+
+use duckdb::types::Value;
+use llmscope_core::store::TzShift;
+use llmscope_core::CallFilter;
+
+/// A `WHERE` clause (without the keyword; `TRUE` when empty) and its parameters.
+#[derive(Debug, Default)]
+pub struct Where {
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+impl Where {
+    fn and(&mut self, cond: &str) {
+        if !self.sql.is_empty() {
+            self.sql.push_str(" AND ");
+        }
+        self.sql.push_str(cond);
+    }
+
+    fn in_list(&mut self, col: &str, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let marks = vec!["?"; values.len()].join(", ");
+        self.and(&format!("{col} IN ({marks})"));
+        self.params.extend(values.iter().map(|v| Value::Text(v.clone())));
+    }
+
+    /// Adds a raw condition with its parameters.
+    pub fn push(&mut self, cond: &str, params: impl IntoIterator<Item = Value>) {
+        self.and(cond);
+        self.params.extend(params);
+    }
+
+    pub fn clause(&self) -> &str {
+        if self.sql.is_empty() {
+            "TRUE"
+        } else {
+            &self.sql
+        }
+    }
+}
+
+pub fn build(f: &CallFilter) -> Where {
+    let mut w = Where::default();
+    if let Some(p) = &f.project {
+        w.push("project = ?", [Value::Text(p.clone())]);
+    }
+    if let Some(t) = f.since {
+        w.push("start_time >= make_timestamp(?)", [Value::BigInt(t.timestamp_micros())]);
+    }
+    if let Some(t) = f.until {
+        w.push("start_time < make_timestamp(?)", [Value::BigInt(t.timestamp_micros())]);
+    }
+    w.in_list("model", &f.models);
+    w.in_list("user_id", &f.users);
+    w.in_list("session_id", &f.sessions);
+    if let Some(s) = f.status {
+        w.push("status = ?", [Value::Text(s.as_str().into())]);
+    }
+    for flag in &f.flags {
+        w.push("list_contains(flags, ?)", [Value::Text(flag.clone())]);
+    }
+    for tag in &f.tags {
+        w.push("list_contains(tags, ?)", [Value::Text(tag.clone())]);
+    }
+    if let Some(t) = f.text.as_ref().filter(|t| !t.is_empty()) {
+        let needle = t.to_lowercase();
+        w.push(
+            "(contains(lower(input_text), ?) OR contains(lower(coalesce(output, '')), ?))",
+            [Value::Text(needle.clone()), Value::Text(needle)],
+        );
+    }
+    if let Some(p) = f.id_prefix.as_ref().filter(|p| !p.is_empty()) {
+        w.push("starts_with(id, ?)", [Value::Text(p.to_ascii_lowercase())]);
+    }
+    if let Some(t) = &f.trace_id {
+        w.push("trace_id = ?", [Value::Text(t.clone())]);
+    }
+    w
+}
+
+/// SQL for the local wall-clock time of `start_time` under a UTC-offset schedule. The
+/// offsets are integers we computed, so they are written into the SQL directly.
+pub fn local_time(tz: &TzShift) -> String {
+    match tz.as_slice() {
+        [] => "start_time".into(),
+        [(_, off)] => format!("(start_time + to_seconds({off}))"),
+        segs => {
+            let mut case = String::from("CASE");
+            for (from, off) in segs.iter().skip(1).rev() {
+                case.push_str(&format!(" WHEN start_time >= make_timestamp({}) THEN {off}", from.timestamp_micros()));
+            }
+            case.push_str(&format!(" ELSE {} END", segs[0].1));
+            format!("(start_time + to_seconds({case}))")
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The embedded store against hand-computed values.
+
+use chrono::{DateTime, Duration, Utc};
+use llmscope_core::store::{Analytics, CallOrder, CallReader, CallSink, GroupKey, Measures};
+use llmscope_core::timeparse::offset_segments;
+use llmscope_core::{checks, stats, Call, CallFilter, CallStatus, Origin, TokenUsage};
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::DuckStore;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-01-06T10:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}
+
+fn call(i: u32, latency: f64) -> Call {
+    let mut c = Call {
+        id: format!("{i:032x}"),
+        project: "default".into(),
+        trace_id: format!("{:032x}", i + 1000),
+        span_id: format!("{i:016x}"),
+        start_time: t0() + Duration::minutes(i64::from(i)),
+        latency_ms: Some(latency),
+        ttft_ms: Some(latency / 4.0),
+        model: Some(if i % 2 == 0 { "gpt-4o-mini" } else { "qwen2.5-7b-instruct" }.into()),
+        user_id: Some(format!("u{}", i % 3)),
+        session_id: Some(format!("s{}", i % 2)),
+        input: json!([{"role": "user", "content": format!("question {i}")}]),
+        input_text: format!("Question {i}?"),
+        output: Some(format!("answer {i}")),
+        usage: TokenUsage { input: Some(10), output: Some(20), total: Some(30), ..Default::default() },
+        origin: Origin::Import { file: "f.jsonl".into(), line: u64::from(i) + 1, format: "seed001".into() },
+        ..Default::default()
+    };
+    c.flags = checks::flags_for(&c);
+    c
+}
+
+fn store() -> DuckStore {
+    match DuckStore::open_in_memory() {
+        Ok(s) => s,
+        Err(e) => panic!("in-memory store: {e}"),
+    }
+}
+
+fn five() -> Vec<Call> {
+    let mut calls: Vec<Call> =
+        [100.0, 200.0, 300.0, 400.0, 1000.0].iter().enumerate().map(|(i, &l)| call(i as u32, l)).collect();
+    calls[1].status = CallStatus::Error;
+    calls[1].output = Some(String::new());
+    calls[3].output = Some("  ".into());
+    for c in &mut calls {
+        c.flags = checks::flags_for(c);
+    }
+    calls
+}
+
+#[test]
+fn append_is_idempotent() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    let calls = five();
+    let first = s.append_calls(&calls)?;
+    assert_eq!((first.inserted, first.duplicates), (5, 0));
+    let again = s.append_calls(&calls)?;
+    assert_eq!((again.inserted, again.duplicates), (0, 5));
+    let mut twice = calls[..2].to_vec();
+    twice.extend(calls[..2].iter().cloned());
+    twice.push(call(9, 5.0));
+    let mixed = s.append_calls(&twice)?;
+    assert_eq!((mixed.inserted, mixed.duplicates), (1, 4));
+    assert_eq!(s.count_calls(&CallFilter::default())?, 6);
+    Ok(())
+}
+
+#[test]
+fn calls_read_back_unchanged() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    let mut c = call(1, 123.456);
+    c.tags = vec!["beta".into(), "zh".into()];
+    c.attributes.insert("device".into(), json!("cuda:0"));
+    c.params.insert("max_tokens".into(), json!(100));
+    c.tool_calls = Some(json!([{"function": {"name": "f", "arguments": "{}"}}]));
+    c.json_mode = true;
+    c.response_format = Some(json!({"type": "json_object"}));
+    c.first_token_time = Some(c.start_time + Duration::milliseconds(30));
+    c.end_time = Some(c.start_time + Duration::milliseconds(123));
+    c.error_kind = Some("x".into());
+    c.status_code = Some(200);
+    c.usage.cached = Some(4);
+    c.flags = checks::flags_for(&c);
+    s.append_calls(std::slice::from_ref(&c))?;
+    let back = s.list_calls(&CallFilter::default(), CallOrder::NewestFirst, 10)?;
+    assert_eq!(back, vec![c]);
+    Ok(())
+}
+
+#[test]
+fn overall_stats_match_hand_computed_values() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    s.append_calls(&five())?;
+    let g = s.group_stats(&CallFilter::default(), &GroupKey::All, &Vec::new(), Measures { percentiles: true }, 0)?;
+    let g = &g[0];
+    assert_eq!(g.requests, 5);
+    assert_eq!(g.errors, 1);
+    assert_eq!(g.empty_output, 2, "the failed call's empty output counts too");
+    assert_eq!(g.success, 3);
+    assert_eq!(g.latency_avg, Some(400.0));
+    // Sorted 100, 200, 300, 400, 1000: h = 4q.
+    assert_eq!(g.latency_p50, Some(300.0));
+    assert_eq!(g.latency_p90.map(|v| (v * 1e6).round() / 1e6), Some(760.0));
+    assert_eq!(g.latency_p95.map(|v| (v * 1e6).round() / 1e6), Some(880.0));
+    assert_eq!(g.latency_p99.map(|v| (v * 1e6).round() / 1e6), Some(976.0));
+    assert_eq!(g.ttft_p50, Some(75.0));
+    // Output tokens / latency: 20/0.1, 20/0.2, 20/0.3, 20/0.4, 20/1.0 → mean 91.333…
+    assert!((g.tokens_per_s_avg.unwrap_or(0.0) - 91.3333333).abs() < 1e-4);
+    assert_eq!((g.input_tokens, g.output_tokens), (50, 100));
+    assert_eq!((g.distinct_users, g.distinct_sessions), (3, 2));
+    let by_model =
+        s.group_stats(&CallFilter::default(), &GroupKey::Model, &Vec::new(), Measures { percentiles: true }, 0)?;
+    let keys: Vec<(&str, u64)> = by_model.iter().map(|g| (g.key.as_str(), g.requests)).collect();
+    assert_eq!(keys, vec![("gpt-4o-mini", 3), ("qwen2.5-7b-instruct", 2)]);
+    // gpt-4o-mini: calls 0, 2, 4 → 100, 300, 1000.
+    assert_eq!(by_model[0].latency_p50, Some(300.0));
+    Ok(())
+}
+
+#[test]
+fn local_days_and_hours_follow_the_zone() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    let mut late = call(1, 10.0);
+    late.start_time = DateTime::parse_from_rfc3339("2025-01-06T20:30:00Z").map(|t| t.with_timezone(&Utc))?;
+    s.append_calls(&[late.clone()])?;
+    let utc = s.group_stats(&CallFilter::default(), &GroupKey::Day, &Vec::new(), Measures::default(), 0)?;
+    assert_eq!(utc[0].key, "2025-01-06");
+    let shanghai =
+        offset_segments(chrono_tz::Tz::Asia__Shanghai, late.start_time, late.start_time + Duration::hours(1));
+    let local = s.group_stats(&CallFilter::default(), &GroupKey::Day, &shanghai, Measures::default(), 0)?;
+    assert_eq!(local[0].key, "2025-01-07");
+    let wh = s.group_stats(&CallFilter::default(), &GroupKey::WeekdayHour, &shanghai, Measures::default(), 0)?;
+    assert_eq!(wh[0].key, "1,4", "Tuesday 04:30 in Shanghai");
+    Ok(())
+}
+
+#[test]
+fn filters_narrow_the_calls() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    s.append_calls(&five())?;
+    let count = |f: CallFilter| s.count_calls(&f);
+    assert_eq!(count(CallFilter { models: vec!["gpt-4o-mini".into()], ..Default::default() })?, 3);
+    assert_eq!(count(CallFilter { status: Some(CallStatus::Error), ..Default::default() })?, 1);
+    assert_eq!(count(CallFilter { flags: vec![checks::EMPTY_RESPONSE.into()], ..Default::default() })?, 2);
+    assert_eq!(count(CallFilter { text: Some("QUESTION 3".into()), ..Default::default() })?, 1);
+    assert_eq!(count(CallFilter { users: vec!["u0".into(), "u1".into()], ..Default::default() })?, 4);
+    assert_eq!(
+        count(CallFilter {
+            since: Some(t0() + Duration::minutes(2)),
+            until: Some(t0() + Duration::minutes(4)),
+            ..Default::default()
+        })?,
+        2
+    );
+    assert_eq!(count(CallFilter { id_prefix: Some(format!("{:031x}", 0)), ..Default::default() })?, 5);
+    Ok(())
+}
+
+#[test]
+fn top_questions_exact_and_normalised() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    let texts = ["Hello!", "hello", "HELLO 2", "hello", "bye", "  hello  "];
+    let calls: Vec<Call> =
+        texts.iter().enumerate().map(|(i, t)| Call { input_text: (*t).into(), ..call(i as u32, 1.0) }).collect();
+    s.append_calls(&calls)?;
+    let exact = s.top_questions(&CallFilter::default(), false, 10)?;
+    assert_eq!((exact[0].question.as_str(), exact[0].count), ("hello", 3), "trimmed before grouping");
+    let norm = s.top_questions(&CallFilter::default(), true, 10)?;
+    assert_eq!((norm[0].question.as_str(), norm[0].count, norm[0].variants), ("hello", 5, 3));
+    assert_eq!((norm[1].question.as_str(), norm[1].count), ("bye", 1));
+    Ok(())
+}
+
+#[test]
+fn sessions_histogram_flags_and_briefs() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    s.append_calls(&five())?;
+    let ss = s.session_summary(&CallFilter::default())?;
+    // s0: calls 0, 2, 4 (minutes 0..4, last ends 1 s later); s1: calls 1, 3.
+    assert_eq!((ss.sessions, ss.turns_max), (2, 3));
+    assert_eq!(ss.turns_avg, Some(2.5));
+    let h = s.latency_histogram(&CallFilter::default(), &[0.0, 250.0, 500.0])?;
+    let counts: Vec<u64> = h.iter().map(|b| b.count).collect();
+    assert_eq!(counts, vec![2, 2, 1]);
+    let flags = s.flag_counts(&CallFilter::default())?;
+    assert_eq!(flags, vec![(checks::EMPTY_RESPONSE.to_string(), 2), (checks::ERROR.to_string(), 1)]);
+    let slow = s.call_briefs(&CallFilter::default(), CallOrder::SlowestFirst, 2)?;
+    assert_eq!(slow.iter().map(|b| b.latency_ms).collect::<Vec<_>>(), vec![Some(1000.0), Some(400.0)]);
+    assert_eq!(slow[0].source.as_deref(), Some("f.jsonl:5"));
+    Ok(())
+}
+
+#[test]
+fn a_file_store_survives_reopening() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    {
+        let s = DuckStore::open_dir(dir.path())?;
+        s.append_calls(&five())?;
+    }
+    let s = DuckStore::open_dir(dir.path())?;
+    assert_eq!(s.count_calls(&CallFilter::default())?, 5);
+    assert_eq!(s.append_calls(&five())?.inserted, 0);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn sql_percentiles_equal_the_rust_definition(lat in proptest::collection::vec(0.0f64..100_000.0, 1..60)) {
+        let s = store();
+        let calls: Vec<Call> = lat.iter().enumerate().map(|(i, &l)| call(i as u32, l)).collect();
+        s.append_calls(&calls).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let g = s.group_stats(&CallFilter::default(), &GroupKey::All, &Vec::new(), Measures { percentiles: true }, 0)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut v = lat.clone();
+        let want = stats::quantiles(&mut v, &[0.5, 0.9, 0.95, 0.99]);
+        let got = [g[0].latency_p50, g[0].latency_p90, g[0].latency_p95, g[0].latency_p99];
+        for (w, g) in want.iter().zip(got.iter()) {
+            prop_assert!((w.unwrap_or(-1.0) - g.unwrap_or(-2.0)).abs() < 1e-6, "{:?} vs {:?}", want, got);
+        }
+    }
+}

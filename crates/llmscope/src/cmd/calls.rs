@@ -1,0 +1,66 @@
+//! `llmscope calls`
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use llmscope_core::store::CallOrder;
+use llmscope_core::text::snippet;
+
+use super::open_store;
+use crate::cli::CallsArgs;
+use crate::config::Config;
+use crate::filters;
+
+pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
+    let (mut filter, _tz) = filters::build(&a.filter, cfg)?;
+    filter.id_prefix = a.id.clone();
+    filter.trace_id = a.trace.clone();
+    let order = match a.order.as_str() {
+        "newest" => CallOrder::NewestFirst,
+        "oldest" => CallOrder::OldestFirst,
+        "slowest" => CallOrder::SlowestFirst,
+        o => return Err(anyhow!("--order: {o:?} is not one of newest, oldest, slowest")),
+    };
+    let store = open_store(cfg)?;
+    let calls = store.list_calls(&filter, order, a.limit)?;
+    let mut out = std::io::stdout().lock();
+    match a.format.as_str() {
+        "jsonl" => {
+            for c in &calls {
+                serde_json::to_writer(&mut out, c)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        "table" => {
+            let total = store.count_calls(&filter)?;
+            writeln!(
+                out,
+                "{:<12} {:<19} {:<22} {:<10} {:>9} {:<9} {:<30} {:<30}",
+                "ID", "TIME (UTC)", "MODEL", "USER", "LATENCY", "STATUS", "INPUT", "OUTPUT"
+            )?;
+            for c in &calls {
+                let status =
+                    if c.flags.is_empty() { c.status.as_str().to_string() } else { format!("{}*", c.status.as_str()) };
+                writeln!(
+                    out,
+                    "{:<12} {:<19} {:<22} {:<10} {:>9} {:<9} {:<30} {:<30}",
+                    &c.id[..c.id.len().min(12)],
+                    c.start_time.format("%Y-%m-%d %H:%M:%S"),
+                    snippet(c.model.as_deref().unwrap_or("-"), 21),
+                    snippet(c.user_id.as_deref().unwrap_or("-"), 9),
+                    c.latency_ms.map_or_else(|| "-".into(), |l| format!("{l:.0} ms")),
+                    status,
+                    snippet(&c.input_text, 28),
+                    snippet(c.output.as_deref().unwrap_or("(not recorded)"), 28),
+                )?;
+                if !c.flags.is_empty() {
+                    writeln!(out, "{:<12} flags: {}", "", c.flags.join(", "))?;
+                }
+            }
+            writeln!(out, "{} of {} matching calls shown", calls.len(), total)?;
+        }
+        f => return Err(anyhow!("--format: {f:?} is not one of table, jsonl")),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,133 @@
+//! `llmscope import FILE...`
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use indicatif::{ProgressBar, ProgressStyle};
+use llmscope_capture::import::{import_files, ImportOptions, ImportProgress, ImportSummary, Importer, NoProgress};
+use llmscope_core::timeparse::parse_tz;
+
+use super::{open_store, EXIT_REJECTED};
+use crate::cli::ImportArgs;
+use crate::config::Config;
+
+/// Rejected lines printed on the terminal; the rest are in the rejects file.
+const SHOWN_REJECTS: u64 = 20;
+
+struct Bar {
+    bar: ProgressBar,
+    shown: std::sync::atomic::AtomicU64,
+}
+
+impl ImportProgress for Bar {
+    fn start_file(&self, path: &str, disk_bytes: u64) {
+        self.bar.reset();
+        self.bar.set_length(disk_bytes);
+        self.bar.set_message(path.to_string());
+    }
+    fn advance(&self, disk_bytes: u64, _lines: u64) {
+        self.bar.set_position(disk_bytes);
+    }
+    fn rejected(&self, file: &str, line: u64, reason: &str) {
+        let n = self.shown.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n < SHOWN_REJECTS {
+            self.bar.suspend(|| eprintln!("{file}:{line}: {reason}"));
+        }
+    }
+}
+
+struct Plain(std::sync::atomic::AtomicU64);
+
+impl ImportProgress for Plain {
+    fn rejected(&self, file: &str, line: u64, reason: &str) {
+        if self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < SHOWN_REJECTS {
+            eprintln!("{file}:{line}: {reason}");
+        }
+    }
+}
+
+pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
+    let tz_name = a.assume_tz.clone().unwrap_or_else(|| cfg.import.assume_tz.clone());
+    let naive_tz = parse_tz(&tz_name).map_err(|e| anyhow!("--assume-tz: {e}"))?;
+    for f in &a.files {
+        if !f.is_file() {
+            return Err(anyhow!("{}: no such file", f.display()));
+        }
+    }
+    let store = open_store(cfg)?;
+    let opts = ImportOptions { naive_tz, project: cfg.import.project.clone(), ..Default::default() };
+    let mut importer = Importer::new(store.as_ref(), opts);
+    importer.batch_size = cfg.import.batch_size;
+    importer.rejects_dir = Some(a.rejects_dir.clone().unwrap_or_else(|| cfg.storage.data_dir.join("rejects")));
+
+    let summary = if !a.no_progress && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{msg:.dim} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        let p = Bar { bar, shown: Default::default() };
+        let s = import_files(&importer, &a.files, &p);
+        p.bar.finish_and_clear();
+        s?
+    } else if a.json {
+        import_files(&importer, &a.files, &NoProgress)?
+    } else {
+        import_files(&importer, &a.files, &Plain(Default::default()))?
+    };
+    if a.json {
+        println!("{}", summary_json(&summary));
+    } else {
+        print_summary(&summary);
+    }
+    Ok(if summary.rejected > 0 { ExitCode::from(EXIT_REJECTED) } else { ExitCode::SUCCESS })
+}
+
+fn print_summary(s: &ImportSummary) {
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "imported {} calls, {} already present, {} rejected ({} lines in {} file(s), {:.1} s, {:.0} lines/s, {:.1} MB/s)",
+        s.imported,
+        s.already_present,
+        s.rejected,
+        s.lines,
+        s.files,
+        secs,
+        s.lines as f64 / secs,
+        s.bytes as f64 / secs / 1e6
+    );
+    let formats: Vec<String> = s.by_format.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    if !formats.is_empty() {
+        println!("formats: {}", formats.join(", "));
+    }
+    if s.assessments > 0 {
+        println!("assessments recorded from the logs: {}", s.assessments);
+    }
+    if s.rejected > 0 {
+        if s.rejected > SHOWN_REJECTS {
+            println!("… {} more rejected lines not shown", s.rejected - SHOWN_REJECTS);
+        }
+        for f in &s.rejects_files {
+            println!("rejected lines copied to {} (reasons in the .log beside it)", f.display());
+        }
+    }
+}
+
+fn summary_json(s: &ImportSummary) -> serde_json::Value {
+    serde_json::json!({
+        "files": s.files,
+        "lines": s.lines,
+        "blank": s.blank,
+        "imported": s.imported,
+        "already_present": s.already_present,
+        "rejected": s.rejected,
+        "assessments": s.assessments,
+        "bytes": s.bytes,
+        "elapsed_s": s.elapsed.as_secs_f64(),
+        "by_format": s.by_format,
+        "rejects": s.rejects_sample.iter().map(|r| serde_json::json!({"file": r.file, "line": r.line, "reason": r.reason})).collect::<Vec<_>>(),
+        "rejects_files": s.rejects_files,
+    })
+}

@@ -1,0 +1,51 @@
+//! One module per subcommand; each is a plain function over the library crates.
+
+mod calls;
+mod gen;
+mod import;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use llmscope_core::store::Store;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+/// Exit code when an import finished but rejected some lines.
+pub const EXIT_REJECTED: u8 = 3;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    if let Some(d) = &cli.data_dir {
+        cfg.storage.data_dir = d.clone();
+    }
+    match cli.command {
+        Command::Import(a) => import::run(&cfg, a),
+        Command::Report(a) => report::run(&cfg, a),
+        Command::Calls(a) => calls::run(&cfg, a),
+        Command::Gen(a) => gen::run(a),
+        Command::Config(a) => {
+            if a.env {
+                for (name, what) in crate::env::ALL {
+                    println!("{name:<20} {what}");
+                }
+            } else {
+                println!("data_dir = {}", cfg.storage.data_dir.display());
+                println!("import.assume_tz = {}", cfg.import.assume_tz);
+                println!("report.tz = {}", cfg.report.tz);
+                println!("prices: {} built-in or configured models", cfg.price_table().iter().count());
+                println!("configuration OK");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Opens the embedded store in the configured data directory.
+pub fn open_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
+    let dir: &PathBuf = &cfg.storage.data_dir;
+    llmscope_store::open(&dir.to_string_lossy()).with_context(|| format!("opening the store in {}", dir.display()))
+}

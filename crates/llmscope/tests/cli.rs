@@ -1,0 +1,269 @@
+//! End-to-end: the real binary, real files, a real DuckDB store in a temporary directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn llmscope(data: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_llmscope"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env_remove("LLMSCOPE_CONFIG")
+        .env_remove("LLMSCOPE_TZ")
+        .env_remove("LLMSCOPE_DATA_DIR")
+        .output();
+    match out {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run llmscope: {e}"),
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: Output) -> Output {
+    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), stdout(&o), stderr(&o));
+    o
+}
+
+fn report_json(data: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["report", "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = ok(llmscope(data, &args));
+    match serde_json::from_slice(&o.stdout) {
+        Ok(v) => v,
+        Err(e) => panic!("report is not JSON ({e}): {}", stdout(&o)),
+    }
+}
+
+fn write(path: &Path, lines: &[String]) -> std::io::Result<PathBuf> {
+    std::fs::write(path, lines.join("\n") + "\n")?;
+    Ok(path.to_path_buf())
+}
+
+/// Ten seed-001 lines with known numbers.
+fn known_lines() -> Vec<String> {
+    let lat = [100, 200, 300, 400, 500, 600, 700, 800, 900, 5000];
+    lat.iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let (level, output, json_mode) = match i {
+                3 => ("ERROR", "", false),
+                5 => ("INFO", "   ", false),
+                7 => ("INFO", "{\"a\": ", true),
+                8 => ("INFO", "{\"a\": 1}", true),
+                _ => ("INFO", "fine answer", false),
+            };
+            let question = if i < 4 {
+                "How do I deploy vLLM?"
+            } else if i < 6 {
+                "how do i deploy vllm"
+            } else {
+                "其他问题"
+            };
+            serde_json::json!({
+                "timestamp": 1736157600 + i as i64 * 3600, "level": level, "request_id": format!("req_{i}"),
+                "model": if i % 2 == 0 { "qwen2.5-7b-instruct" } else { "gpt-4o-mini" },
+                "input": question, "output": output,
+                "metadata": {"prompt_tokens": 10, "completion_tokens": 20 * (i + 1), "total_tokens": 10 + 20 * (i + 1),
+                    "first_token_latency_ms": l / 10, "total_latency_ms": l, "json_mode": json_mode,
+                    "user_id": format!("u{}", i % 3), "session_id": format!("s{}", i % 4), "device": "cuda:0"}
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn import_then_report_matches_hand_computed_values() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let file = write(&dir.path().join("qwen_logs.jsonl"), &known_lines())?;
+    let o = ok(llmscope(&data, &["import", file.to_str().unwrap_or_default()]));
+    assert!(stdout(&o).contains("imported 10 calls, 0 already present, 0 rejected"), "{}", stdout(&o));
+
+    let r = report_json(&data, &[]);
+    assert_eq!(r["requests"]["total"], 10);
+    assert_eq!(r["requests"]["errors"], 1);
+    assert_eq!(r["requests"]["empty_output"], 2, "the failed call's empty output and the blank one");
+    assert_eq!(r["requests"]["success_rate"], 0.8);
+    // Latencies 100..900 and 5000: mean 950, p50 = 550, p90 = 900 + 0.1·4100 = 1310.
+    assert_eq!(r["latency_ms"]["avg"], 950.0);
+    assert_eq!(r["latency_ms"]["p50"], 550.0);
+    let p90 = r["latency_ms"]["p90"].as_f64().unwrap_or(0.0);
+    assert!((p90 - 1310.0).abs() < 1e-6, "{p90}");
+    assert_eq!(r["ttft_ms"]["p50"], 55.0);
+    assert_eq!(r["tokens"]["input_total"], 100);
+    assert_eq!(r["tokens"]["output_total"], 1100);
+    assert_eq!(r["tokens"]["output_avg"], 110.0);
+    assert_eq!(r["compliance"]["empty_response"], 2);
+    assert_eq!(r["compliance"]["malformed_json"], 1);
+    assert_eq!(r["compliance"]["json_mode_calls"], 2);
+    assert_eq!(r["by_model"].as_array().map(Vec::len), Some(2));
+    assert_eq!(r["by_model"][0]["requests"], 5);
+    assert_eq!(r["by_hour"].as_array().map(Vec::len), Some(24));
+    assert_eq!(r["by_hour"][10]["requests"], 1, "1736157600 is 10:00 UTC");
+    assert_eq!(r["top_questions"][0]["question"], "How do I deploy vLLM?");
+    assert_eq!(r["top_questions"][0]["count"], 4);
+    assert_eq!(r["top_questions_normalised"][0]["count"], 6);
+    assert_eq!(r["top_questions_normalised"][0]["variants"], 2);
+    assert_eq!(r["users"]["active"], 3);
+    assert_eq!(r["sessions"]["sessions"], 4);
+    // qwen is unpriced, gpt-4o-mini priced.
+    assert_eq!(r["cost"]["unpriced_models"][0]["model"], "qwen2.5-7b-instruct");
+    // Hours follow --tz: 10:00 UTC is 18:00 in Shanghai.
+    let r8 = report_json(&data, &["--tz", "Asia/Shanghai"]);
+    assert_eq!(r8["by_hour"][18]["requests"], 1);
+    // A window.
+    let rw = report_json(&data, &["--since", "2025-01-06T10:00:00Z", "--until", "2025-01-06T12:00:00Z"]);
+    assert_eq!(rw["requests"]["total"], 2);
+    Ok(())
+}
+
+#[test]
+fn reimport_stores_nothing_twice() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let file = dir.path().join("mixed.jsonl.gz");
+    ok(llmscope(&data, &["gen", "--format", "mixed", "--lines", "3000", "--out", file.to_str().unwrap_or_default()]));
+    let first = ok(llmscope(&data, &["import", "--json", file.to_str().unwrap_or_default()]));
+    let s: Value = serde_json::from_slice(&first.stdout)?;
+    assert_eq!(s["imported"], 3000);
+    assert_eq!(s["rejected"], 0);
+    let again = ok(llmscope(&data, &["import", "--json", file.to_str().unwrap_or_default()]));
+    let s: Value = serde_json::from_slice(&again.stdout)?;
+    assert_eq!((s["imported"].as_u64(), s["already_present"].as_u64()), (Some(0), Some(3000)));
+    assert_eq!(report_json(&data, &[])["requests"]["total"], 3000);
+    Ok(())
+}
+
+#[test]
+fn broken_lines_are_reported_by_line_and_the_rest_imported() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let mut lines = known_lines();
+    lines.insert(2, "{\"timestamp\": 1736157600, \"input\": \"q\", \"output\": ".into()); // line 3: bad JSON
+    lines.insert(4, "{\"timestamp\": 1736157600, \"input\": \"q\", \"output\": \"a\", \"metadata\": {\"total_latency_ms\": \"slow\"}}".into()); // line 5
+    lines.insert(6, String::new()); // line 7: blank, skipped
+    lines.insert(7, "{\"what\": \"is this\"}".into()); // line 8
+    let file = write(&dir.path().join("broken.jsonl"), &lines)?;
+    let o = llmscope(&data, &["import", file.to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(3), "rejects give exit code 3: {}", stderr(&o));
+    let err = stderr(&o);
+    let name = file.display().to_string();
+    assert!(err.contains(&format!("{name}:3: invalid JSON")), "{err}");
+    assert!(err.contains(&format!("{name}:5: metadata.total_latency_ms: expected a number")), "{err}");
+    assert!(err.contains(&format!("{name}:8: unrecognised line format")), "{err}");
+    assert!(stdout(&o).contains("imported 10 calls, 0 already present, 3 rejected"), "{}", stdout(&o));
+    let rejected = std::fs::read_to_string(data.join("rejects/broken.jsonl.rejected.jsonl"))?;
+    assert_eq!(rejected.lines().count(), 3);
+    assert_eq!(rejected.lines().nth(2), Some("{\"what\": \"is this\"}"));
+
+    // A truncated gzip: everything before the cut is imported, the cut is reported.
+    let gz_path = dir.path().join("cut.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for i in 0..3000 {
+        writeln!(gz, "{{\"timestamp\": {}, \"input\": \"q{i}\", \"output\": \"a\", \"metadata\": {{\"total_latency_ms\": {i}}}}}", 1736157600 + i)?;
+    }
+    let bytes = gz.finish()?;
+    std::fs::write(&gz_path, &bytes[..bytes.len() * 2 / 3])?;
+    let o = llmscope(&data, &["import", "--json", gz_path.to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(3));
+    let s: Value = serde_json::from_slice(&o.stdout)?;
+    let imported = s["imported"].as_u64().unwrap_or(0);
+    assert!(imported > 1000 && imported < 3000, "{s}");
+    assert_eq!(s["rejected"], 1);
+    assert_eq!(s["rejects"][0]["line"].as_u64(), Some(imported + 1));
+    assert!(s["rejects"][0]["reason"].as_str().unwrap_or("").contains("cut off"), "{s}");
+    Ok(())
+}
+
+#[test]
+fn markdown_and_html_reports_carry_charts() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let file = dir.path().join("seed001.jsonl");
+    ok(llmscope(&data, &["gen", "--format", "seed001", "--lines", "2000", "--out", file.to_str().unwrap_or_default()]));
+    ok(llmscope(&data, &["import", file.to_str().unwrap_or_default()]));
+    let out = dir.path().join("report");
+    ok(llmscope(&data, &["report", "--out", out.to_str().unwrap_or_default()]));
+    let md = std::fs::read_to_string(out.join("report.md"))?;
+    for chart in ["hourly_volume", "latency_histogram", "latency_by_day", "model_share"] {
+        assert!(md.contains(&format!("](charts/{chart}.png)")), "{chart} linked");
+        let png = std::fs::read(out.join(format!("charts/{chart}.png")))?;
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(std::fs::read_to_string(out.join(format!("charts/{chart}.svg")))?.starts_with("<svg"));
+    }
+    assert!(md.contains("## Suggestions") && md.contains("## The calls behind the problems"));
+    ok(llmscope(&data, &["report", "--format", "html", "--out", out.to_str().unwrap_or_default()]));
+    let html = std::fs::read_to_string(out.join("report.html"))?;
+    assert!(html.starts_with("<!DOCTYPE html>") && html.matches("<svg").count() >= 6);
+    assert!(html.contains("<table>"));
+    // Markdown on standard output.
+    let o = ok(llmscope(&data, &["report"]));
+    assert!(stdout(&o).starts_with("# LLM call report"));
+    Ok(())
+}
+
+#[test]
+fn calls_lists_what_the_numbers_count() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let file = write(&dir.path().join("known.jsonl"), &known_lines())?;
+    ok(llmscope(&data, &["import", file.to_str().unwrap_or_default()]));
+    let o = ok(llmscope(&data, &["calls", "--flag", "malformed_json", "--format", "jsonl"]));
+    let calls: Vec<Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["request_id"], "req_7");
+    assert_eq!(calls[0]["origin"]["line"], 8);
+    let o = ok(llmscope(&data, &["calls", "--status", "error"]));
+    assert!(stdout(&o).contains("1 of 1 matching calls shown"), "{}", stdout(&o));
+    let o = ok(llmscope(&data, &["calls", "--search", "VLLM", "--model", "gpt-4o-mini", "--format", "jsonl"]));
+    assert_eq!(stdout(&o).lines().count(), 3);
+    // jsonl output is re-importable and changes nothing.
+    let o = ok(llmscope(&data, &["calls", "--format", "jsonl", "--limit", "100"]));
+    let export = dir.path().join("export.jsonl");
+    std::fs::write(&export, o.stdout)?;
+    let o = ok(llmscope(&data, &["import", export.to_str().unwrap_or_default()]));
+    assert!(stdout(&o).contains("imported 0 calls, 10 already present"), "{}", stdout(&o));
+    Ok(())
+}
+
+#[test]
+fn a_held_store_is_refused_clearly() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let _held = llmscope_store::DuckStore::open_dir(&data)?;
+    let o = llmscope(&data, &["report"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("in use by another llmscope process"), "{}", stderr(&o));
+    Ok(())
+}
+
+#[test]
+fn bad_flags_and_config_say_what_is_wrong() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let o = llmscope(&data, &["report", "--tz", "Mars/Olympus"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--tz: unknown time zone"), "{}", stderr(&o));
+    let o = llmscope(&data, &["report", "--since", "tomorrow-ish"]);
+    assert!(stderr(&o).contains("--since"), "{}", stderr(&o));
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[report]\ntimezone = 'UTC'\n")?;
+    let o = llmscope(&data, &["--config", cfg.to_str().unwrap_or_default(), "report"]);
+    assert!(stderr(&o).contains("unknown field `timezone`"), "{}", stderr(&o));
+    let o = llmscope(&data, &["import", "/nonexistent/file.jsonl"]);
+    assert!(stderr(&o).contains("/nonexistent/file.jsonl: no such file"), "{}", stderr(&o));
+    Ok(())
+}

@@ -91,14 +91,15 @@ pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report
         (Some(a), _) => offset_segments(req.tz, a, a + Duration::seconds(1)),
         _ => Vec::new(),
     };
-    let pct = Measures { percentiles: true };
-    let plain = Measures { percentiles: false };
+    let pct = Measures { percentiles: true, distinct: false };
+    let plain = Measures::BASIC;
 
-    let all = store.group_stats(f, &GroupKey::All, &tz_shift, pct, 0)?.into_iter().next().unwrap_or_default();
+    let all = store.group_stats(f, &GroupKey::All, &tz_shift, Measures::ALL, 0)?.into_iter().next().unwrap_or_default();
     let by_model_stats = store.group_stats(f, &GroupKey::Model, &tz_shift, pct, 0)?;
     let by_day_stats = store.group_stats(f, &GroupKey::Day, &tz_shift, pct, 0)?;
     let wh_stats = store.group_stats(f, &GroupKey::WeekdayHour, &tz_shift, plain, 0)?;
-    let top_users = store.group_stats(f, &GroupKey::User, &tz_shift, plain, req.top_n)?;
+    let top_users =
+        store.group_stats(f, &GroupKey::User, &tz_shift, Measures { percentiles: false, distinct: true }, req.top_n)?;
     let errors_only = CallFilter { status: Some(CallStatus::Error), ..f.clone() };
     let by_status = store.group_stats(&errors_only, &GroupKey::StatusCode, &tz_shift, plain, 0)?;
     let by_kind = store.group_stats(&errors_only, &GroupKey::ErrorKind, &tz_shift, plain, 0)?;

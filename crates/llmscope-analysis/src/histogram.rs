@@ -4,13 +4,13 @@
 /// Edges `[0, w, 2w, …]`; the last bucket (from the last edge up) is open.
 pub fn edges(p99: Option<f64>, n: usize) -> Vec<f64> {
     let top = match p99 {
-        Some(v) if v.is_finite() && v > 0.0 => v,
+        Some(v) if v.is_finite() && v >= 1e-3 => v,
         _ => return vec![0.0],
     };
     let raw = top / n.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
     let width = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|w| *w >= raw).unwrap_or(10.0 * mag);
-    let count = (top / width).ceil() as usize;
+    let count = ((top / width).ceil() as usize).min(4 * n.max(1));
     (0..=count).map(|i| i as f64 * width).collect()
 }
 

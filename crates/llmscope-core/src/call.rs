@@ -126,7 +126,7 @@ impl TokenUsage {
     pub fn effective_total(&self) -> Option<u64> {
         self.total.or(match (self.input, self.output) {
             (None, None) => None,
-            (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
+            (i, o) => Some(i.unwrap_or(0).saturating_add(o.unwrap_or(0))),
         })
     }
 }
@@ -243,9 +243,10 @@ impl Origin {
 }
 
 impl Call {
-    /// True when the output is known and empty after trimming (seed 001's `empty_response`).
+    /// True when the output is known, empty after trimming (seed 001's `empty_response`), and
+    /// the model made no tool calls instead.
     pub fn output_is_empty(&self) -> bool {
-        self.output.as_deref().is_some_and(|o| o.trim().is_empty())
+        self.output.as_deref().is_some_and(|o| o.trim().is_empty()) && self.tool_calls.is_none()
     }
 
     /// Output tokens per second of total latency (seed 001's throughput definition:

@@ -24,7 +24,7 @@ pub const ALL_FLAGS: &[&str] = &[EMPTY_RESPONSE, MALFORMED_JSON, INVALID_TOOL_AR
 pub fn flags_for(call: &Call) -> Vec<String> {
     let mut flags = Vec::new();
     let empty = call.output_is_empty();
-    if empty && call.tool_calls.is_none() {
+    if empty {
         flags.push(EMPTY_RESPONSE);
     }
     if let (true, Some(out)) = (call.json_mode, call.output.as_deref()) {

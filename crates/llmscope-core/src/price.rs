@@ -113,10 +113,7 @@ impl PriceTable {
         }
         self.prices
             .iter()
-            .filter(|(k, _)| {
-                name.starts_with(k.as_str())
-                    && name[k.len()..].starts_with(['-', ':', '@', '.'])
-            })
+            .filter(|(k, _)| name.starts_with(k.as_str()) && name[k.len()..].starts_with(['-', ':', '@', '.']))
             .max_by_key(|(k, _)| k.len())
             .map(|(_, p)| p)
     }

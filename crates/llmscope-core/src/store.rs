@@ -93,6 +93,15 @@ pub enum GroupKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Measures {
     pub percentiles: bool,
+    /// Distinct users and sessions (a hash set per group).
+    pub distinct: bool,
+}
+
+impl Measures {
+    /// Everything.
+    pub const ALL: Measures = Measures { percentiles: true, distinct: true };
+    /// Counts, sums and averages only.
+    pub const BASIC: Measures = Measures { percentiles: false, distinct: false };
 }
 
 /// Aggregates of one group of calls.
@@ -107,7 +116,9 @@ pub struct GroupStats {
     pub empty_output: u64,
     /// Calls with status `ok` and a non-empty output (or tool calls).
     pub success: u64,
+    /// Distinct user ids (0 unless `Measures::distinct`).
     pub distinct_users: u64,
+    /// Distinct session ids (0 unless `Measures::distinct`).
     pub distinct_sessions: u64,
     /// Calls that carry no user id.
     pub calls_without_user: u64,

@@ -18,6 +18,20 @@ pub fn parse_log_timestamp(v: &serde_json::Value, naive_tz: Tz) -> Result<DateTi
     }
 }
 
+/// Earliest and latest timestamps accepted from logs: anything outside is a unit mix-up or
+/// garbage, not an LLM call.
+const MIN_YEAR: i32 = 1990;
+const MAX_YEAR: i32 = 2200;
+
+fn in_range(t: DateTime<Utc>, shown: &str) -> Result<DateTime<Utc>, String> {
+    use chrono::Datelike;
+    if (MIN_YEAR..=MAX_YEAR).contains(&t.year()) {
+        Ok(t)
+    } else {
+        Err(format!("timestamp {shown} is out of range ({MIN_YEAR} to {MAX_YEAR})"))
+    }
+}
+
 fn from_epoch_number(f: f64) -> Result<DateTime<Utc>, String> {
     if !f.is_finite() || f < 0.0 {
         return Err(format!("timestamp {f} is out of range"));
@@ -31,11 +45,17 @@ fn from_epoch_number(f: f64) -> Result<DateTime<Utc>, String> {
     } else {
         f * 1e6
     };
-    DateTime::from_timestamp_micros(micros.round() as i64).ok_or_else(|| format!("timestamp {f} is out of range"))
+    let t = DateTime::from_timestamp_micros(micros.round() as i64)
+        .ok_or_else(|| format!("timestamp {f} is out of range"))?;
+    in_range(t, &f.to_string())
 }
 
 /// Parses a timestamp string (see [`parse_log_timestamp`]).
 pub fn parse_timestamp_str(s: &str, naive_tz: Tz) -> Result<DateTime<Utc>, String> {
+    parse_timestamp_unchecked(s, naive_tz).and_then(|t| in_range(t, &format!("{s:?}")))
+}
+
+fn parse_timestamp_unchecked(s: &str, naive_tz: Tz) -> Result<DateTime<Utc>, String> {
     let t = s.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.with_timezone(&Utc));
@@ -81,7 +101,7 @@ pub fn local_to_utc(naive: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, Strin
 pub fn parse_cli_time(s: &str, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let t = s.trim();
     if let Some(d) = parse_duration_ago(t) {
-        return Ok(now - d);
+        return now.checked_sub_signed(d).ok_or_else(|| format!("{t} ago is out of range"));
     }
     parse_timestamp_str(t, tz)
 }
@@ -90,11 +110,11 @@ fn parse_duration_ago(t: &str) -> Option<Duration> {
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit())?);
     let n: i64 = num.parse().ok()?;
     match unit {
-        "s" => Some(Duration::seconds(n)),
-        "m" | "min" => Some(Duration::minutes(n)),
-        "h" => Some(Duration::hours(n)),
-        "d" => Some(Duration::days(n)),
-        "w" => Some(Duration::weeks(n)),
+        "s" => Duration::try_seconds(n),
+        "m" | "min" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
         _ => None,
     }
 }
@@ -166,6 +186,9 @@ mod tests {
         }
         assert!(parse_log_timestamp(&json!(-5), Tz::UTC).is_err());
         assert!(parse_log_timestamp(&json!(true), Tz::UTC).is_err());
+        // Nanoseconds far in the future, and year 1970 from a tiny number, are refused.
+        assert!(parse_log_timestamp(&json!(9e18), Tz::UTC).is_err());
+        assert!(parse_log_timestamp(&json!(5), Tz::UTC).is_err());
     }
 
     #[test]
@@ -182,6 +205,7 @@ mod tests {
         let now = utc("2024-05-02T00:00:00Z");
         assert_eq!(parse_cli_time("24h", Tz::UTC, now), Ok(utc("2024-05-01T00:00:00Z")));
         assert_eq!(parse_cli_time("2024-05-01", Tz::UTC, now), Ok(utc("2024-05-01T00:00:00Z")));
+        assert!(parse_cli_time("99999999999d", Tz::UTC, now).is_err());
     }
 
     #[test]

@@ -320,7 +320,7 @@ fn briefs(w: &mut String, calls: &[CallBrief]) {
         let _ = writeln!(
             w,
             "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",
-            &c.id[..c.id.len().min(12)],
+            c.id.chars().take(12).collect::<String>(),
             c.start_time.format("%Y-%m-%d %H:%M:%S"),
             cell(c.model.as_deref().unwrap_or("")),
             cell(c.user_id.as_deref().unwrap_or("")),

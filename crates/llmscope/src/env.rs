@@ -7,7 +7,7 @@ pub const DATA_DIR: &str = "LLMSCOPE_DATA_DIR";
 pub const CONFIG: &str = "LLMSCOPE_CONFIG";
 /// Time zone for report hours and days (IANA name; default `UTC`).
 pub const TZ: &str = "LLMSCOPE_TZ";
-/// Log filter in `tracing` syntax (default `info`).
+/// Log filter in `tracing` syntax (default `warn`).
 pub const LOG: &str = "LLMSCOPE_LOG";
 
 /// All of them, with a one-line description (for `llmscope config --env`).

@@ -64,12 +64,11 @@ fn known_lines() -> Vec<String> {
                 8 => ("INFO", "{\"a\": 1}", true),
                 _ => ("INFO", "fine answer", false),
             };
-            let question = if i < 4 {
-                "How do I deploy vLLM?"
-            } else if i < 6 {
-                "how do i deploy vllm"
-            } else {
-                "其他问题"
+            let question = match i {
+                0..=3 => "How do I deploy vLLM?",
+                4 | 5 => "how do i deploy vllm",
+                6 => "写一首诗",
+                _ => "其他问题",
             };
             serde_json::json!({
                 "timestamp": 1736157600 + i as i64 * 3600, "level": level, "request_id": format!("req_{i}"),
@@ -165,7 +164,13 @@ fn broken_lines_are_reported_by_line_and_the_rest_imported() -> R {
     assert!(err.contains(&format!("{name}:5: metadata.total_latency_ms: expected a number")), "{err}");
     assert!(err.contains(&format!("{name}:8: unrecognised line format")), "{err}");
     assert!(stdout(&o).contains("imported 10 calls, 0 already present, 3 rejected"), "{}", stdout(&o));
-    let rejected = std::fs::read_to_string(data.join("rejects/broken.jsonl.rejected.jsonl"))?;
+    let rejects: Vec<PathBuf> = std::fs::read_dir(data.join("rejects"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".rejected.jsonl"))
+        .collect();
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert!(rejects[0].file_name().is_some_and(|n| n.to_string_lossy().starts_with("broken.jsonl.")));
+    let rejected = std::fs::read_to_string(&rejects[0])?;
     assert_eq!(rejected.lines().count(), 3);
     assert_eq!(rejected.lines().nth(2), Some("{\"what\": \"is this\"}"));
 

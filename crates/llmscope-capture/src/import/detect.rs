@@ -44,7 +44,8 @@ impl LineFormat {
 /// Detects the format of one line's object, or `None` when no format fits.
 pub fn detect(obj: &Map<String, Value>) -> Option<LineFormat> {
     let has = |k: &str| obj.contains_key(k);
-    if has("request") && has("response") {
+    let request_like = obj.get("request").is_some_and(|r| r.get("messages").is_some() || r.get("prompt").is_some());
+    if has("request") && (has("response") || request_like) {
         return Some(LineFormat::OpenAiPair);
     }
     if has("user_input") || has("model_response") {

@@ -152,6 +152,7 @@ impl<'a> Importer<'a> {
         let display = path.display().to_string();
         let mut reader =
             LineReader::open(path).map_err(|source| ImportError::Open { path: display.clone(), source })?;
+        reader.max_line_bytes = self.opts.max_line_bytes;
         progress.start_file(&display, reader.file_len);
         let disk = reader.disk_counter();
         let mut summary = ImportSummary { files: 1, ..Default::default() };
@@ -257,6 +258,12 @@ fn read_batches(
                         .push((Rejected { file: file.to_string(), line: n, reason: e.to_string() }, bytes)),
                 }
             }
+            NextLine::TooLong { line, len, head } => {
+                batch.lines += 1;
+                batch.bytes += len + 1;
+                let reason = format!("line is {len} bytes, longer than the {} accepted; skipped", opts.max_line_bytes);
+                batch.rejected.push((Rejected { file: file.to_string(), line, reason }, head));
+            }
             NextLine::Broken { line, error, partial } => {
                 batch.lines += 1;
                 let reason =
@@ -275,8 +282,9 @@ fn read_batches(
     let _ = tx.send(batch);
 }
 
-/// Writes rejected lines verbatim to `<dir>/<file name>.rejected.jsonl` (so they can be fixed
-/// and imported again) and the reasons to `<dir>/<file name>.rejected.log`.
+/// Writes rejected lines verbatim to `<dir>/<file name>.<path hash>.rejected.jsonl` (so they
+/// can be fixed and imported again) and the reasons to `….rejected.log` beside it. Each import
+/// of a file rewrites its rejects files: they describe the latest run.
 struct RejectsWriter {
     paths: Option<(PathBuf, PathBuf)>,
     files: Option<(BufWriter<File>, BufWriter<File>)>,
@@ -287,7 +295,10 @@ impl RejectsWriter {
         let paths = dir.map(|d| {
             let name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());
             let name = name.trim_end_matches(".gz").to_string();
-            (d.join(format!("{name}.rejected.jsonl")), d.join(format!("{name}.rejected.log")))
+            // Two inputs with the same file name must not share a rejects file.
+            let full = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
+            let tag = &llmscope_core::ids::content_id(full.to_string_lossy().as_bytes())[..8];
+            (d.join(format!("{name}.{tag}.rejected.jsonl")), d.join(format!("{name}.{tag}.rejected.log")))
         });
         RejectsWriter { paths, files: None }
     }

@@ -29,6 +29,8 @@ impl<R: Read> Read for Counting<R> {
 pub struct LineReader {
     inner: Box<dyn BufRead + Send>,
     line_no: u64,
+    /// Longest line kept in memory; longer lines are skipped and reported.
+    pub max_line_bytes: usize,
     pub gzip: bool,
     /// Size of the file on disk.
     pub file_len: u64,
@@ -53,6 +55,13 @@ pub enum NextLine {
         error: io::Error,
         partial: Vec<u8>,
     },
+    /// The line was longer than `max_line_bytes`; it was skipped without being held in
+    /// memory. `head` is its beginning.
+    TooLong {
+        line: u64,
+        len: u64,
+        head: Vec<u8>,
+    },
     Eof,
 }
 
@@ -74,7 +83,7 @@ impl LineReader {
             disk_bytes.store(0, Ordering::Relaxed);
             Box::new(BufReader::with_capacity(1 << 20, raw))
         };
-        Ok(LineReader { inner, line_no: 0, gzip, file_len, disk_bytes })
+        Ok(LineReader { inner, line_no: 0, max_line_bytes: 16 << 20, gzip, file_len, disk_bytes })
     }
 
     /// Bytes read from the file on disk so far (compressed bytes for gzip).
@@ -87,23 +96,47 @@ impl LineReader {
         Arc::clone(&self.disk_bytes)
     }
 
-    /// Reads the next line into a fresh buffer.
+    /// Reads the next line into a fresh buffer, holding at most `max_line_bytes` of it.
     pub fn next_line(&mut self) -> NextLine {
         let mut buf = Vec::with_capacity(512);
         self.line_no += 1;
-        match self.inner.read_until(b'\n', &mut buf) {
-            Ok(0) => NextLine::Eof,
-            Ok(_) => {
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                    if buf.last() == Some(&b'\r') {
-                        buf.pop();
-                    }
-                }
-                NextLine::Line(self.line_no, buf)
+        let mut len: u64 = 0;
+        let mut ended = false;
+        loop {
+            let available = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return NextLine::Broken { line: self.line_no, error, partial: buf },
+            };
+            if available.is_empty() {
+                break;
             }
-            Err(error) => NextLine::Broken { line: self.line_no, error, partial: buf },
+            let (chunk, used) = match memchr::memchr(b'\n', available) {
+                Some(i) => {
+                    ended = true;
+                    (&available[..i], i + 1)
+                }
+                None => (available, available.len()),
+            };
+            len += chunk.len() as u64;
+            let room = (self.max_line_bytes + 1).saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            self.inner.consume(used);
+            if ended {
+                break;
+            }
         }
+        if len == 0 && !ended {
+            return NextLine::Eof;
+        }
+        if len > self.max_line_bytes as u64 {
+            buf.truncate(200);
+            return NextLine::TooLong { line: self.line_no, len, head: buf };
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        NextLine::Line(self.line_no, buf)
     }
 }
 
@@ -153,6 +186,20 @@ mod tests {
     }
 
     #[test]
+    fn long_lines_are_skipped_not_held() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let text = format!("short\n{}\nafter\n", "x".repeat(5000));
+        std::fs::write(dir.path().join("l.jsonl"), text)?;
+        let mut r = LineReader::open(&dir.path().join("l.jsonl"))?;
+        r.max_line_bytes = 1000;
+        assert!(matches!(r.next_line(), NextLine::Line(1, l) if l == b"short"));
+        assert!(matches!(r.next_line(), NextLine::TooLong { line: 2, len: 5000, head } if head.len() == 200));
+        assert!(matches!(r.next_line(), NextLine::Line(3, l) if l == b"after"));
+        assert!(matches!(r.next_line(), NextLine::Eof));
+        Ok(())
+    }
+
+    #[test]
     fn truncated_gzip_reports_the_line() -> io::Result<()> {
         let dir = tempfile::tempdir()?;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -170,7 +217,7 @@ mod tests {
                     assert_eq!(line, good + 1);
                     break;
                 }
-                NextLine::Eof => panic!("a truncated gzip must not look like a clean end"),
+                NextLine::Eof | NextLine::TooLong { .. } => panic!("a truncated gzip must not look like a clean end"),
             }
         }
         assert!(good > 100 && good < 2000);

@@ -54,6 +54,11 @@ fn u(n: Option<i64>) -> u64 {
     n.unwrap_or(0).max(0) as u64
 }
 
+/// A sum read as DOUBLE (so that no total can overflow the query), saturated into u64.
+fn uf(n: Option<f64>) -> u64 {
+    n.unwrap_or(0.0).clamp(0.0, u64::MAX as f64) as u64
+}
+
 impl Analytics for DuckStore {
     fn group_stats(
         &self,
@@ -75,6 +80,7 @@ impl Analytics for DuckStore {
         } else {
             ("NULL", "NULL")
         };
+        let distinct = if measures.distinct { "count(DISTINCT user_id), count(DISTINCT session_id)" } else { "0, 0" };
         let order = match key {
             GroupKey::Day | GroupKey::WeekdayHour => "k",
             _ => "requests DESC, k",
@@ -85,14 +91,14 @@ impl Analytics for DuckStore {
                 count(*) FILTER (WHERE status = 'error'),
                 count(*) FILTER (WHERE status = 'cancelled'),
                 count(*) FILTER (WHERE output_empty),
-                count(*) FILTER (WHERE status = 'ok' AND (NOT coalesce(output_empty, FALSE) OR tool_calls IS NOT NULL)),
-                count(DISTINCT user_id), count(DISTINCT session_id),
+                count(*) FILTER (WHERE status = 'ok' AND NOT coalesce(output_empty, FALSE)),
+                {distinct},
                 count(*) FILTER (WHERE user_id IS NULL),
                 avg(latency_ms), {lat_q}, max(latency_ms),
                 avg(ttft_ms), {ttft_q},
                 avg(output_tokens / (latency_ms / 1000.0)) FILTER (WHERE latency_ms > 0 AND output_tokens IS NOT NULL),
-                CAST(coalesce(sum(input_tokens), 0) AS BIGINT), CAST(coalesce(sum(output_tokens), 0) AS BIGINT),
-                CAST(coalesce(sum(cached_tokens), 0) AS BIGINT),
+                CAST(coalesce(sum(input_tokens), 0) AS DOUBLE), CAST(coalesce(sum(output_tokens), 0) AS DOUBLE),
+                CAST(coalesce(sum(cached_tokens), 0) AS DOUBLE),
                 count(input_tokens), count(output_tokens),
                 count(*) FILTER (WHERE tokens_counted), count(*) FILTER (WHERE json_mode),
                 epoch_us(min(start_time)), epoch_us(max(start_time))
@@ -127,9 +133,9 @@ impl Analytics for DuckStore {
                     ttft_p95: pick(&ttft, 1),
                     ttft_p99: pick(&ttft, 2),
                     tokens_per_s_avg: r.get(14)?,
-                    input_tokens: u(r.get(15)?),
-                    output_tokens: u(r.get(16)?),
-                    cached_tokens: u(r.get(17)?),
+                    input_tokens: uf(r.get(15)?),
+                    output_tokens: uf(r.get(16)?),
+                    cached_tokens: uf(r.get(17)?),
                     calls_with_input_tokens: u(r.get(18)?),
                     calls_with_output_tokens: u(r.get(19)?),
                     calls_tokens_counted: u(r.get(20)?),
@@ -164,12 +170,14 @@ impl Analytics for DuckStore {
         // Step 2: the spellings behind those keys only.
         let keys: Vec<String> = top.iter().map(|(k, _)| k.to_string()).collect();
         let sql = format!(
-            "SELECT {col}, trim(input_text) AS t, count(*) AS c FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
+            "SELECT {col}, input_text AS t, count(*) AS c FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
             w.clause(),
             keys.join(", ")
         );
         let mut stmt = conn.prepare(&sql).map_err(db_err)?;
-        let mut spellings: HashMap<u64, Vec<(String, u64)>> = HashMap::new();
+        // Spellings are trimmed here, with Rust's `trim` (the one the keys were made with):
+        // DuckDB's `trim` only strips spaces, not newlines or tabs.
+        let mut spellings: HashMap<u64, HashMap<String, u64>> = HashMap::new();
         let rows = stmt
             .query_map(duckdb::params_from_iter(w.params.iter()), |r| {
                 Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, u(r.get(2)?)))
@@ -177,17 +185,15 @@ impl Analytics for DuckStore {
             .map_err(db_err)?;
         for row in rows {
             let (k, t, c) = row.map_err(db_err)?;
-            spellings.entry(k).or_default().push((t, c));
+            *spellings.entry(k).or_default().entry(t.trim().to_string()).or_default() += c;
         }
         Ok(top
             .into_iter()
             .map(|(k, count)| {
-                let mut v = spellings.remove(&k).unwrap_or_default();
+                let mut v: Vec<(String, u64)> = spellings.remove(&k).unwrap_or_default().into_iter().collect();
                 // Most frequent spelling first; ties broken by text for stable output.
                 v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 let question = v.first().map(|(t, _)| t.clone()).unwrap_or_default();
-                let question =
-                    if normalised && question.is_empty() { text::normalize_question(&question) } else { question };
                 QuestionCount { question, count, variants: v.len() as u64 }
             })
             .collect())

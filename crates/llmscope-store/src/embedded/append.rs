@@ -4,7 +4,8 @@
 //! then one `INSERT … SELECT` moves the rows that are not already stored into `calls`, inside
 //! a transaction that is committed (and so written to DuckDB's write-ahead log and synced)
 //! before `append_calls` returns. Duplicates are found by id; because an id fixes the call's
-//! start time, the check only scans the batch's time range, which DuckDB's zone maps prune.
+//! start time (give or take a time-zone reading), the check only scans the batch's time
+//! range widened by 26 hours, which DuckDB's zone maps prune.
 
 use duckdb::{params, Connection};
 use llmscope_core::call::CALL_SCHEMA_VERSION;
@@ -68,6 +69,10 @@ const CALL_COLUMNS: &[(&str, &str, &str)] = &[
     ("ingested_us", "BIGINT", "make_timestamp(ingested_us)"),
 ];
 
+/// How far (µs) either side of a batch's time range duplicates are looked for: 26 hours,
+/// the widest gap between two UTC offsets.
+const DEDUP_SLACK_US: i64 = 26 * 3600 * 1_000_000;
+
 pub fn prepare_staging(conn: &Connection) -> Result<(), StoreError> {
     let cols: Vec<String> = CALL_COLUMNS.iter().map(|(n, t, _)| format!("{n} {t}")).collect();
     let sql = format!(
@@ -126,7 +131,7 @@ fn append_stage(conn: &Connection, calls: &[Call], now_us: i64) -> Result<(), St
             input_hash,
             question_key,
             c.output,
-            c.output.as_ref().map(|o| o.trim().is_empty()),
+            c.output.as_ref().map(|o| o.trim().is_empty() && c.tool_calls.is_none()),
             json_or_null(&c.tool_calls),
             c.status.as_str(),
             c.status_code,
@@ -166,8 +171,11 @@ impl CallSink for DuckStore {
         let now_us = micros(chrono::Utc::now());
         conn.execute_batch("DELETE FROM calls_stage").map_err(db_err)?;
         append_stage(&conn, calls, now_us)?;
-        let lo = calls.iter().map(|c| micros(c.start_time)).min().unwrap_or(0);
-        let hi = calls.iter().map(|c| micros(c.start_time)).max().unwrap_or(0);
+        // A re-sent call has the same id and, almost always, the same start time. The window
+        // is widened by a day each side so that a log re-imported under another
+        // `--assume-tz` (naive timestamps shift by at most 26 hours) still matches.
+        let lo = calls.iter().map(|c| micros(c.start_time)).min().unwrap_or(0) - DEDUP_SLACK_US;
+        let hi = calls.iter().map(|c| micros(c.start_time)).max().unwrap_or(0) + DEDUP_SLACK_US;
         let select: Vec<&str> = CALL_COLUMNS.iter().map(|c| c.2).collect();
         let sql = format!(
             "INSERT INTO calls SELECT {} FROM (SELECT DISTINCT ON (id) * FROM calls_stage) s \

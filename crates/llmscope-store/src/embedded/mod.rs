@@ -77,7 +77,7 @@ impl Store for DuckStore {
 
 fn open_error(path: &Path, e: duckdb::Error) -> StoreError {
     let msg = e.to_string();
-    if msg.contains("lock") {
+    if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
         // DuckDB: "Could not set lock on file …: Conflicting lock is held in /path/llmscope (PID 123)"
         let holder = msg.find("held in").map(|i| format!(" ({})", msg[i..].trim_end_matches('.'))).unwrap_or_default();
         StoreError::Locked { path: path.display().to_string(), holder }

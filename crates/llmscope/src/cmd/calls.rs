@@ -45,7 +45,7 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
                 writeln!(
                     out,
                     "{:<12} {:<19} {:<22} {:<10} {:>9} {:<9} {:<30} {:<30}",
-                    &c.id[..c.id.len().min(12)],
+                    c.id.chars().take(12).collect::<String>(),
                     c.start_time.format("%Y-%m-%d %H:%M:%S"),
                     snippet(c.model.as_deref().unwrap_or("-"), 21),
                     snippet(c.user_id.as_deref().unwrap_or("-"), 9),

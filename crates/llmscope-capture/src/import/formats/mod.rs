@@ -82,7 +82,7 @@ pub fn parse_line(bytes: &[u8], file: &str, line_no: u64, opts: &ImportOptions) 
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|e| LineError::line(format!("line is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
-    let text = text.trim();
+    let text = text.trim_start_matches('\u{feff}').trim();
     let value: Value = serde_json::from_str(text).map_err(|e| LineError::line(format!("invalid JSON: {e}")))?;
     let Value::Object(obj) = value else {
         return Err(LineError::line(format!("expected a JSON object, found {}", super::fields::describe(&value))));
@@ -128,13 +128,26 @@ fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Resu
     if call.span_id.is_empty() {
         call.span_id = ids::span_id_for(&call.id);
     }
+    for (name, v) in [
+        ("input", call.usage.input),
+        ("output", call.usage.output),
+        ("cached", call.usage.cached),
+        ("total", call.usage.total),
+    ] {
+        if v.is_some_and(|n| n > MAX_TOKENS) {
+            return Err(LineError::line(format!(
+                "{name} token count {} is out of range (at most {MAX_TOKENS})",
+                v.unwrap_or_default()
+            )));
+        }
+    }
+    let start = call.start_time;
+    let after = |ms: f64| start.checked_add_signed(chrono::Duration::microseconds((ms * 1000.0) as i64));
     if call.end_time.is_none() {
-        call.end_time =
-            call.latency_ms.map(|ms| call.start_time + chrono::Duration::microseconds((ms * 1000.0) as i64));
+        call.end_time = call.latency_ms.and_then(after);
     }
     if call.first_token_time.is_none() {
-        call.first_token_time =
-            call.ttft_ms.map(|ms| call.start_time + chrono::Duration::microseconds((ms * 1000.0) as i64));
+        call.first_token_time = call.ttft_ms.and_then(after);
     }
     if call.usage.total.is_none() && (call.usage.input.is_some() || call.usage.output.is_some()) {
         call.usage.total = call.usage.effective_total();
@@ -145,6 +158,9 @@ fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Resu
     call.flags = checks::flags_for(call);
     Ok(())
 }
+
+/// Largest token count accepted for one call.
+const MAX_TOKENS: u64 = 1_000_000_000_000;
 
 /// Longest latency accepted (30 days): anything longer is a unit mix-up, not a call.
 const MAX_DURATION_MS: f64 = 30.0 * 86_400_000.0;

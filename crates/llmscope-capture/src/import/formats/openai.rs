@@ -128,12 +128,14 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     if let Some(end) = top.get("end_time") {
         let end =
             timeparse::parse_log_timestamp(end, opts.naive_tz).map_err(|e| LineError::at("end_time".into(), e))?;
-        call.end_time = Some(end);
+        if end >= call.start_time {
+            call.end_time = Some(end);
+        }
         if call.latency_ms.is_none() && end >= call.start_time {
             call.latency_ms = Some((end - call.start_time).num_microseconds().unwrap_or(0) as f64 / 1000.0);
         }
     }
-    if let Some(s) = top.non_neg("latency_s")? {
+    if let (None, Some(s)) = (top.get("latency_ms"), top.non_neg("latency_s")?) {
         call.latency_ms = Some(s * 1000.0);
     }
     if let Some(meta) = top.obj("metadata")? {

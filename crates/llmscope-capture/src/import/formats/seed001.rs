@@ -36,10 +36,11 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         }
         call.attributes.insert("level".into(), Value::String(level));
     }
+    // The format's own top-level fields win over same-named metadata.
+    common::apply_rest(call, top, OWN, "")?;
     if let Some(meta) = top.obj("metadata")? {
         common::apply_rest(call, Obj::new(meta, "metadata"), &[], "")?;
     }
-    common::apply_rest(call, top, OWN, "")?;
     if call.status == CallStatus::Error && call.error_kind.is_none() {
         call.error_kind = Some(match call.status_code {
             Some(429) => "rate_limited".into(),

@@ -224,9 +224,9 @@ fn bad_lines_say_what_and_where() {
 
 #[test]
 fn ids_follow_content() {
-    let a = ok(r#"{"timestamp": 1, "input": "q", "output": "a", "metadata": {}}"#).call.id;
-    let b = ok(r#"  {"timestamp": 1, "input": "q", "output": "a", "metadata": {}}  "#).call.id;
-    let c = ok(r#"{"timestamp": 1, "input": "q", "output": "b", "metadata": {}}"#).call.id;
+    let a = ok(r#"{"timestamp": 1735689234, "input": "q", "output": "a", "metadata": {}}"#).call.id;
+    let b = ok(r#"  {"timestamp": 1735689234, "input": "q", "output": "a", "metadata": {}}  "#).call.id;
+    let c = ok(r#"{"timestamp": 1735689234, "input": "q", "output": "b", "metadata": {}}"#).call.id;
     assert_eq!(a, b);
     assert_ne!(a, c);
 }

@@ -28,7 +28,7 @@ CREATE TABLE calls (
     input_hash        UBIGINT,              -- xxh3 of the trimmed input_text (NULL when empty)
     question_key      UBIGINT,              -- xxh3 of the normalised question (NULL when empty)
     output            VARCHAR,              -- NULL when the source recorded no text
-    output_empty      BOOLEAN,              -- output known and empty after trimming
+    output_empty      BOOLEAN,              -- output known, empty after trimming, and no tool calls
     tool_calls        VARCHAR,              -- JSON
     status            VARCHAR   NOT NULL,   -- ok, error, cancelled
     status_code       USMALLINT,

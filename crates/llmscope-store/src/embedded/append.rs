@@ -59,9 +59,9 @@ const CALL_COLUMNS: &[(&str, &str, &str)] = &[
     ("response_format", "VARCHAR", "response_format"),
     ("tools", "VARCHAR", "tools"),
     ("params", "VARCHAR", "params"),
-    ("tags_json", "VARCHAR", "CAST(json_extract_string(tags_json, '$[*]') AS VARCHAR[])"),
+    ("tags_json", "VARCHAR", "CASE WHEN tags_json = '[]' THEN []::VARCHAR[] ELSE CAST(json_extract_string(tags_json, '$[*]') AS VARCHAR[]) END"),
     ("attributes", "VARCHAR", "attributes"),
-    ("flags_json", "VARCHAR", "CAST(json_extract_string(flags_json, '$[*]') AS VARCHAR[])"),
+    ("flags_json", "VARCHAR", "CASE WHEN flags_json = '[]' THEN []::VARCHAR[] ELSE CAST(json_extract_string(flags_json, '$[*]') AS VARCHAR[]) END"),
     ("origin", "VARCHAR", "origin"),
     ("source_file", "VARCHAR", "source_file"),
     ("source_line", "UBIGINT", "source_line"),
@@ -91,7 +91,7 @@ fn json_or_null(v: &Option<serde_json::Value>) -> Option<String> {
     v.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string())
 }
 
-fn append_stage(conn: &Connection, calls: &[Call], now_us: i64) -> Result<(), StoreError> {
+fn append_stage(conn: &Connection, calls: &[&Call], now_us: i64) -> Result<(), StoreError> {
     let mut app = conn.appender("calls_stage").map_err(db_err)?;
     for c in calls {
         let trimmed = c.input_text.trim();
@@ -168,9 +168,14 @@ impl CallSink for DuckStore {
             return Ok(AppendOutcome::default());
         }
         let conn = self.lock()?;
+        let started = std::time::Instant::now();
         let now_us = micros(chrono::Utc::now());
         conn.execute_batch("DELETE FROM calls_stage").map_err(db_err)?;
-        append_stage(&conn, calls, now_us)?;
+        // Repeats within the batch are dropped here, so the SQL only checks stored rows.
+        let mut seen = std::collections::HashSet::with_capacity(calls.len());
+        let unique: Vec<&Call> = calls.iter().filter(|c| seen.insert(c.id.as_str())).collect();
+        append_stage(&conn, &unique, now_us)?;
+        let staged = started.elapsed();
         // A re-sent call has the same id and, almost always, the same start time. The window
         // is widened by a day each side so that a log re-imported under another
         // `--assume-tz` (naive timestamps shift by at most 26 hours) still matches.
@@ -178,7 +183,7 @@ impl CallSink for DuckStore {
         let hi = calls.iter().map(|c| micros(c.start_time)).max().unwrap_or(0) + DEDUP_SLACK_US;
         let select: Vec<&str> = CALL_COLUMNS.iter().map(|c| c.2).collect();
         let sql = format!(
-            "INSERT INTO calls SELECT {} FROM (SELECT DISTINCT ON (id) * FROM calls_stage) s \
+            "INSERT INTO calls SELECT {} FROM calls_stage s \
              WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.start_time BETWEEN make_timestamp(?) AND make_timestamp(?) AND c.id = s.id)",
             select.join(", ")
         );
@@ -191,6 +196,7 @@ impl CallSink for DuckStore {
             }
         };
         conn.execute_batch("COMMIT").map_err(db_err)?;
+        tracing::debug!(rows = calls.len(), inserted, staged_ms = staged.as_millis() as u64, total_ms = started.elapsed().as_millis() as u64, "appended calls");
         Ok(AppendOutcome { inserted, duplicates: calls.len() as u64 - inserted })
     }
 

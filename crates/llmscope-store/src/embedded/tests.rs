@@ -22,7 +22,7 @@ fn call(i: u32, latency: f64) -> Call {
         start_time: t0() + Duration::minutes(i64::from(i)),
         latency_ms: Some(latency),
         ttft_ms: Some(latency / 4.0),
-        model: Some(if i % 2 == 0 { "gpt-4o-mini" } else { "qwen2.5-7b-instruct" }.into()),
+        model: Some(if i.is_multiple_of(2) { "gpt-4o-mini" } else { "qwen2.5-7b-instruct" }.into()),
         user_id: Some(format!("u{}", i % 3)),
         session_id: Some(format!("s{}", i % 2)),
         input: json!([{"role": "user", "content": format!("question {i}")}]),

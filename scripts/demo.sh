@@ -10,7 +10,8 @@ cargo build --release -p llmscope
 BIN="$CARGO_TARGET_DIR/release/llmscope"
 mkdir -p demo-logs
 "$BIN" gen --format mixed --lines "$LINES" --days 7 --out demo-logs/calls.jsonl.gz
-"$BIN" import demo-logs/calls.jsonl.gz
+# The generated Chainlit (seed 000) lines carry naive local times of a UTC+8 app.
+"$BIN" import --assume-tz Asia/Shanghai demo-logs/calls.jsonl.gz
 "$BIN" report --tz Asia/Shanghai --out llmscope-report
 "$BIN" report --tz Asia/Shanghai --format html --out llmscope-report
 echo

@@ -61,7 +61,7 @@ pub struct Requests {
     pub cancelled: u64,
     /// Calls whose output is empty after trimming, failed calls included.
     pub empty_output: u64,
-        /// Calls with status `ok` whose output is not known to be empty.
+    /// Calls with status `ok` whose output is not known to be empty.
     pub success: u64,
     pub success_rate: f64,
 }

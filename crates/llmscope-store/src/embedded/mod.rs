@@ -1,7 +1,8 @@
 //! The embedded store: one DuckDB file in the data directory.
 //!
 //! - [`migrations`]: numbered, idempotent schema migrations (`sql/NNN_*.sql`).
-//! - [`append`]: batched, deduplicating, committed appends.
+//! - [`append`]: batched, deduplicating, committed appends;
+//!   [`arrow_batch`]: calls as an Arrow record batch for DuckDB's columnar appender.
 //! - [`filter`]: `CallFilter` → SQL `WHERE` with bound parameters.
 //! - [`read`]: listing calls and assessments.
 //! - [`analytics`]: the aggregate queries.
@@ -12,6 +13,7 @@
 
 mod analytics;
 mod append;
+mod arrow_batch;
 mod filter;
 mod migrations;
 mod read;
@@ -45,6 +47,7 @@ impl DuckStore {
     /// Opens (creating if needed) a DuckDB file.
     pub fn open_file(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        tune(&conn)?;
         migrations::migrate(&conn, path)?;
         append::prepare_staging(&conn)?;
         Ok(DuckStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
@@ -84,6 +87,17 @@ fn open_error(path: &Path, e: duckdb::Error) -> StoreError {
     } else {
         StoreError::Backend(format!("cannot open {}: {msg}", path.display()))
     }
+}
+
+/// Session settings. Commits are durable through the write-ahead log; checkpoints (which
+/// rewrite and compress the data file) run when the log reaches a quarter gigabyte instead of
+/// DuckDB's 16 MB default, so a bulk import is not checkpointing after every batch.
+fn tune(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(&format!(
+        "SET checkpoint_threshold = '{}'",
+        std::env::var("LLMSCOPE_CHECKPOINT").unwrap_or_else(|_| "256MB".into())
+    ))
+    .map_err(db_err)
 }
 
 pub(crate) fn db_err(e: duckdb::Error) -> StoreError {

@@ -81,10 +81,18 @@ fn key_counts(rows: Vec<GroupStats>) -> Vec<KeyCount> {
     rows.into_iter().map(|g| KeyCount { key: g.key, count: g.requests }).collect()
 }
 
+/// Runs one query and logs how long it took (`LLMSCOPE_LOG=llmscope_analysis=debug`).
+fn timed<T>(query: &str, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let started = std::time::Instant::now();
+    let out = f();
+    tracing::debug!(query, ms = started.elapsed().as_millis() as u64, "report query");
+    out
+}
+
 /// Builds the report for a request.
 pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report, StoreError> {
     let f = &req.filter;
-    let range = store.time_range(f)?;
+    let range = timed("time_range", || store.time_range(f))?;
     let (first_call, last_call) = (range.map(|r| r.0), range.map(|r| r.1));
     let tz_shift = match (f.since.or(first_call), f.until.or(last_call.map(|t| t + Duration::seconds(1)))) {
         (Some(a), Some(b)) if a < b => offset_segments(req.tz, a, b),
@@ -94,22 +102,28 @@ pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report
     let pct = Measures { percentiles: true, distinct: false };
     let plain = Measures::BASIC;
 
-    let all = store.group_stats(f, &GroupKey::All, &tz_shift, Measures::ALL, 0)?.into_iter().next().unwrap_or_default();
-    let by_model_stats = store.group_stats(f, &GroupKey::Model, &tz_shift, pct, 0)?;
-    let by_day_stats = store.group_stats(f, &GroupKey::Day, &tz_shift, pct, 0)?;
-    let wh_stats = store.group_stats(f, &GroupKey::WeekdayHour, &tz_shift, plain, 0)?;
-    let top_users =
-        store.group_stats(f, &GroupKey::User, &tz_shift, Measures { percentiles: false, distinct: true }, req.top_n)?;
+    let all = timed("all", || store.group_stats(f, &GroupKey::All, &tz_shift, Measures::ALL, 0))?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let by_model_stats = timed("by_model", || store.group_stats(f, &GroupKey::Model, &tz_shift, pct, 0))?;
+    let by_day_stats = timed("by_day", || store.group_stats(f, &GroupKey::Day, &tz_shift, pct, 0))?;
+    let wh_stats = timed("weekday_hour", || store.group_stats(f, &GroupKey::WeekdayHour, &tz_shift, plain, 0))?;
+    let top_users = timed("top_users", || {
+        store.group_stats(f, &GroupKey::User, &tz_shift, Measures { percentiles: false, distinct: true }, req.top_n)
+    })?;
     let errors_only = CallFilter { status: Some(CallStatus::Error), ..f.clone() };
-    let by_status = store.group_stats(&errors_only, &GroupKey::StatusCode, &tz_shift, plain, 0)?;
-    let by_kind = store.group_stats(&errors_only, &GroupKey::ErrorKind, &tz_shift, plain, 0)?;
-    let exact = store.top_questions(f, false, req.top_n)?;
-    let normalised = store.top_questions(f, true, req.top_n)?;
-    let sessions = store.session_summary(f)?;
-    let flags = store.flag_counts(f)?;
-    let hist = store.latency_histogram(f, &histogram::edges(all.latency_p99, 20))?;
-    let slow = store.latency_histogram(f, &[0.0, req.slow_threshold_ms])?.get(1).map_or(0, |b| b.count);
-    let slowest = store.call_briefs(f, CallOrder::SlowestFirst, req.top_n)?;
+    let by_status = timed("by_status", || store.group_stats(&errors_only, &GroupKey::StatusCode, &tz_shift, plain, 0))?;
+    let by_kind = timed("by_kind", || store.group_stats(&errors_only, &GroupKey::ErrorKind, &tz_shift, plain, 0))?;
+    let exact = timed("questions_exact", || store.top_questions(f, false, req.top_n))?;
+    let normalised = timed("questions_normalised", || store.top_questions(f, true, req.top_n))?;
+    let sessions = timed("sessions", || store.session_summary(f))?;
+    let flags = timed("flags", || store.flag_counts(f))?;
+    let hist = timed("histogram", || store.latency_histogram(f, &histogram::edges(all.latency_p99, 20)))?;
+    let slow = timed("slow_count", || store.latency_histogram(f, &[0.0, req.slow_threshold_ms]))?
+        .get(1)
+        .map_or(0, |b| b.count);
+    let slowest = timed("slowest", || store.call_briefs(f, CallOrder::SlowestFirst, req.top_n))?;
 
     let flag = |name: &str| flags.iter().find(|(k, _)| k == name).map_or(0, |(_, c)| *c);
     let mut problems = Vec::new();

@@ -93,7 +93,7 @@ pub enum GroupKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Measures {
     pub percentiles: bool,
-    /// Distinct users and sessions (a hash set per group).
+    /// Distinct users (a hash set per group), and distinct sessions for `GroupKey::User`.
     pub distinct: bool,
 }
 
@@ -118,7 +118,7 @@ pub struct GroupStats {
     pub success: u64,
     /// Distinct user ids (0 unless `Measures::distinct`).
     pub distinct_users: u64,
-    /// Distinct session ids (0 unless `Measures::distinct`).
+    /// Distinct session ids (0 unless `Measures::distinct` and grouping by user).
     pub distinct_sessions: u64,
     /// Calls that carry no user id.
     pub calls_without_user: u64,

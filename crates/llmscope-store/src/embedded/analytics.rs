@@ -13,8 +13,22 @@ use llmscope_core::{text, CallFilter};
 use super::read::{order_sql, ts};
 use super::{db_err, filter, DuckStore};
 
-fn key_expr(key: &GroupKey, tz: &TzShift) -> String {
+/// The grouping expression and how the group value is shown as the key. Time keys group by
+/// integers (a date; weekday × 24 + hour) and are formatted once per group, not per row.
+fn key_expr(key: &GroupKey, tz: &TzShift) -> (String, String) {
     let local = filter::local_time(tz);
+    let plain = |e: &str| (e.to_string(), "g".to_string());
+    match key {
+        GroupKey::Day => (format!("CAST({local} AS DATE)"), "CAST(g AS VARCHAR)".into()),
+        GroupKey::WeekdayHour => (
+            format!("(isodow({local}) - 1) * 24 + hour({local})"),
+            "CAST(g // 24 AS VARCHAR) || ',' || CAST(g % 24 AS VARCHAR)".into(),
+        ),
+        other => plain(&key_sql(other)),
+    }
+}
+
+fn key_sql(key: &GroupKey) -> String {
     match key {
         GroupKey::All => "''".into(),
         GroupKey::Model => "coalesce(model, '')".into(),
@@ -22,10 +36,7 @@ fn key_expr(key: &GroupKey, tz: &TzShift) -> String {
         GroupKey::Session => "session_id".into(),
         GroupKey::StatusCode => "coalesce(CAST(status_code AS VARCHAR), '')".into(),
         GroupKey::ErrorKind => "coalesce(error_kind, '')".into(),
-        GroupKey::Day => format!("CAST(CAST({local} AS DATE) AS VARCHAR)"),
-        GroupKey::WeekdayHour => {
-            format!("CAST(isodow({local}) - 1 AS VARCHAR) || ',' || CAST(hour({local}) AS VARCHAR)")
-        }
+        GroupKey::Day | GroupKey::WeekdayHour => "''".into(),
     }
 }
 
@@ -80,14 +91,21 @@ impl Analytics for DuckStore {
         } else {
             ("NULL", "NULL")
         };
-        let distinct = if measures.distinct { "count(DISTINCT user_id), count(DISTINCT session_id)" } else { "0, 0" };
+        // Distinct sessions per group are only worth their hash sets per user; the report's
+        // session count comes from `session_summary`.
+        let distinct = match (measures.distinct, key) {
+            (true, GroupKey::User) => "count(DISTINCT user_id), count(DISTINCT session_id)",
+            (true, _) => "count(DISTINCT user_id), 0",
+            (false, _) => "0, 0",
+        };
+        let (group_expr, key_fmt) = key_expr(key, tz);
         let order = match key {
             GroupKey::Day | GroupKey::WeekdayHour => "k",
             _ => "requests DESC, k",
         };
         let limit_sql = if limit == 0 { String::new() } else { format!("LIMIT {limit}") };
         let sql = format!(
-            "SELECT {key} AS k, count(*) AS requests,
+            "SELECT {key_fmt} AS k, count(*) AS requests,
                 count(*) FILTER (WHERE status = 'error'),
                 count(*) FILTER (WHERE status = 'cancelled'),
                 count(*) FILTER (WHERE output_empty),
@@ -102,8 +120,7 @@ impl Analytics for DuckStore {
                 count(input_tokens), count(output_tokens),
                 count(*) FILTER (WHERE tokens_counted), count(*) FILTER (WHERE json_mode),
                 epoch_us(min(start_time)), epoch_us(max(start_time))
-             FROM calls WHERE {where_} GROUP BY k ORDER BY {order} {limit_sql}",
-            key = key_expr(key, tz),
+             FROM (SELECT {group_expr} AS g, * FROM calls WHERE {where_}) GROUP BY g ORDER BY {order} {limit_sql}",
             where_ = w.clause(),
         );
         let conn = self.lock()?;

@@ -114,7 +114,11 @@ fn overall_stats_match_hand_computed_values() -> Result<(), Box<dyn std::error::
     // Output tokens / latency: 20/0.1 … 20/1.0 = 200, 100, 66.67, 50, 20 → mean 87.333…
     assert!((g.tokens_per_s_avg.unwrap_or(0.0) - 87.3333333).abs() < 1e-4);
     assert_eq!((g.input_tokens, g.output_tokens), (50, 100));
-    assert_eq!((g.distinct_users, g.distinct_sessions), (3, 2));
+    // Distinct sessions are only counted per user (the session count has its own query).
+    assert_eq!((g.distinct_users, g.distinct_sessions), (3, 0));
+    let users = s.group_stats(&CallFilter::default(), &GroupKey::User, &Vec::new(), Measures::ALL, 0)?;
+    let u0 = users.iter().find(|u| u.key == "u0").map(|u| (u.requests, u.distinct_sessions));
+    assert_eq!(u0, Some((2, 2)), "u0 made calls 0 and 3, in sessions s0 and s1");
     let by_model = s.group_stats(&CallFilter::default(), &GroupKey::Model, &Vec::new(), Measures::ALL, 0)?;
     let keys: Vec<(&str, u64)> = by_model.iter().map(|g| (g.key.as_str(), g.requests)).collect();
     assert_eq!(keys, vec![("gpt-4o-mini", 3), ("qwen2.5-7b-instruct", 2)]);

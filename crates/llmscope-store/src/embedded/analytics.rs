@@ -11,7 +11,7 @@ use llmscope_core::store::{
 use llmscope_core::{text, CallFilter};
 
 use super::read::{order_sql, ts};
-use super::{db_err, filter, DuckStore};
+use super::{db_err, filter, query_rows, DuckStore};
 
 /// The grouping expression and how the group value is shown as the key. Time keys group by
 /// integers (a date; weekday × 24 + hour) and are formatted once per group, not per row.
@@ -123,46 +123,41 @@ impl Analytics for DuckStore {
              FROM (SELECT {group_expr} AS g, * FROM calls WHERE {where_}) GROUP BY g ORDER BY {order} {limit_sql}",
             where_ = w.clause(),
         );
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
-        let rows = stmt
-            .query_map(duckdb::params_from_iter(w.params.iter()), |r| {
-                let lat = list_f64(r.get(10)?);
-                let ttft = list_f64(r.get(13)?);
-                Ok(GroupStats {
-                    key: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                    requests: u(r.get(1)?),
-                    errors: u(r.get(2)?),
-                    cancelled: u(r.get(3)?),
-                    empty_output: u(r.get(4)?),
-                    success: u(r.get(5)?),
-                    distinct_users: u(r.get(6)?),
-                    distinct_sessions: u(r.get(7)?),
-                    calls_without_user: u(r.get(8)?),
-                    latency_avg: r.get(9)?,
-                    latency_p50: pick(&lat, 0),
-                    latency_p90: pick(&lat, 1),
-                    latency_p95: pick(&lat, 2),
-                    latency_p99: pick(&lat, 3),
-                    latency_max: r.get(11)?,
-                    ttft_avg: r.get(12)?,
-                    ttft_p50: pick(&ttft, 0),
-                    ttft_p95: pick(&ttft, 1),
-                    ttft_p99: pick(&ttft, 2),
-                    tokens_per_s_avg: r.get(14)?,
-                    input_tokens: uf(r.get(15)?),
-                    output_tokens: uf(r.get(16)?),
-                    cached_tokens: uf(r.get(17)?),
-                    calls_with_input_tokens: u(r.get(18)?),
-                    calls_with_output_tokens: u(r.get(19)?),
-                    calls_tokens_counted: u(r.get(20)?),
-                    json_mode_calls: u(r.get(21)?),
-                    first_time: ts(r.get(22)?),
-                    last_time: ts(r.get(23)?),
-                })
+        query_rows(&*self.lock()?, &sql, &w.params, |r| {
+            let lat = list_f64(r.get(10)?);
+            let ttft = list_f64(r.get(13)?);
+            Ok(GroupStats {
+                key: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                requests: u(r.get(1)?),
+                errors: u(r.get(2)?),
+                cancelled: u(r.get(3)?),
+                empty_output: u(r.get(4)?),
+                success: u(r.get(5)?),
+                distinct_users: u(r.get(6)?),
+                distinct_sessions: u(r.get(7)?),
+                calls_without_user: u(r.get(8)?),
+                latency_avg: r.get(9)?,
+                latency_p50: pick(&lat, 0),
+                latency_p90: pick(&lat, 1),
+                latency_p95: pick(&lat, 2),
+                latency_p99: pick(&lat, 3),
+                latency_max: r.get(11)?,
+                ttft_avg: r.get(12)?,
+                ttft_p50: pick(&ttft, 0),
+                ttft_p95: pick(&ttft, 1),
+                ttft_p99: pick(&ttft, 2),
+                tokens_per_s_avg: r.get(14)?,
+                input_tokens: uf(r.get(15)?),
+                output_tokens: uf(r.get(16)?),
+                cached_tokens: uf(r.get(17)?),
+                calls_with_input_tokens: u(r.get(18)?),
+                calls_with_output_tokens: u(r.get(19)?),
+                calls_tokens_counted: u(r.get(20)?),
+                json_mode_calls: u(r.get(21)?),
+                first_time: ts(r.get(22)?),
+                last_time: ts(r.get(23)?),
             })
-            .map_err(db_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
     }
 
     fn top_questions(&self, f: &CallFilter, normalised: bool, limit: usize) -> Result<Vec<QuestionCount>, StoreError> {
@@ -175,12 +170,7 @@ impl Analytics for DuckStore {
             w.clause(),
             limit.max(1)
         );
-        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
-        let top: Vec<(u64, u64)> = stmt
-            .query_map(duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get::<_, u64>(0)?, u(r.get(1)?))))
-            .map_err(db_err)?
-            .collect::<Result<_, _>>()
-            .map_err(db_err)?;
+        let top = query_rows(&conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, u(r.get(1)?))))?;
         if top.is_empty() {
             return Ok(Vec::new());
         }
@@ -191,17 +181,12 @@ impl Analytics for DuckStore {
             w.clause(),
             keys.join(", ")
         );
-        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
         // Spellings are trimmed here, with Rust's `trim` (the one the keys were made with):
         // DuckDB's `trim` only strips spaces, not newlines or tabs.
         let mut spellings: HashMap<u64, HashMap<String, u64>> = HashMap::new();
-        let rows = stmt
-            .query_map(duckdb::params_from_iter(w.params.iter()), |r| {
-                Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, u(r.get(2)?)))
-            })
-            .map_err(db_err)?;
-        for row in rows {
-            let (k, t, c) = row.map_err(db_err)?;
+        let rows =
+            query_rows(&conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, u(r.get(2)?))))?;
+        for (k, t, c) in rows {
             *spellings.entry(k).or_default().entry(t.trim().to_string()).or_default() += c;
         }
         Ok(top
@@ -264,14 +249,9 @@ impl Analytics for DuckStore {
             w.clause(),
             edges[0]
         );
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
         let mut counts = vec![0u64; edges.len()];
-        let rows = stmt
-            .query_map(duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get::<_, i64>(0)?, u(r.get(1)?))))
-            .map_err(db_err)?;
-        for row in rows {
-            let (b, c) = row.map_err(db_err)?;
+        let rows = query_rows(&*self.lock()?, &sql, &w.params, |r| Ok((r.get::<_, i64>(0)?, u(r.get(1)?))))?;
+        for (b, c) in rows {
             if let Some(slot) = counts.get_mut(b.max(0) as usize) {
                 *slot = c;
             }
@@ -289,12 +269,7 @@ impl Analytics for DuckStore {
             "SELECT fl, count(*) AS c FROM (SELECT unnest(flags) AS fl FROM calls WHERE {}) GROUP BY fl ORDER BY c DESC, fl",
             w.clause()
         );
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
-        let rows = stmt
-            .query_map(duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?))))
-            .map_err(db_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        query_rows(&*self.lock()?, &sql, &w.params, |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?))))
     }
 
     fn call_briefs(&self, f: &CallFilter, order: CallOrder, limit: usize) -> Result<Vec<CallBrief>, StoreError> {
@@ -310,35 +285,27 @@ impl Analytics for DuckStore {
             order_sql(order),
             limit.max(1)
         );
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
-        let rows = stmt
-            .query_map(duckdb::params_from_iter(w.params.iter()), |r| {
-                let file: Option<String> = r.get(11)?;
-                let line: Option<u64> = r.get(12)?;
-                Ok(CallBrief {
-                    id: r.get(0)?,
-                    trace_id: r.get(1)?,
-                    start_time: ts(r.get(2)?).unwrap_or_default(),
-                    model: r.get(3)?,
-                    user_id: r.get(4)?,
-                    latency_ms: r.get(5)?,
-                    status: r.get(6)?,
-                    error_kind: r.get(7)?,
-                    flags: r
-                        .get::<_, Option<String>>(8)?
-                        .and_then(|s| serde_json::from_str(&s).ok())
-                        .unwrap_or_default(),
-                    input_snippet: text::snippet(&r.get::<_, String>(9)?, 120),
-                    output_snippet: text::snippet(&r.get::<_, String>(10)?, 120),
-                    source: file.map(|f| match line {
-                        Some(l) => format!("{f}:{l}"),
-                        None => f,
-                    }),
-                })
+        query_rows(&*self.lock()?, &sql, &w.params, |r| {
+            let file: Option<String> = r.get(11)?;
+            let line: Option<u64> = r.get(12)?;
+            Ok(CallBrief {
+                id: r.get(0)?,
+                trace_id: r.get(1)?,
+                start_time: ts(r.get(2)?).unwrap_or_default(),
+                model: r.get(3)?,
+                user_id: r.get(4)?,
+                latency_ms: r.get(5)?,
+                status: r.get(6)?,
+                error_kind: r.get(7)?,
+                flags: r.get::<_, Option<String>>(8)?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
+                input_snippet: text::snippet(&r.get::<_, String>(9)?, 120),
+                output_snippet: text::snippet(&r.get::<_, String>(10)?, 120),
+                source: file.map(|f| match line {
+                    Some(l) => format!("{f}:{l}"),
+                    None => f,
+                }),
             })
-            .map_err(db_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
     }
 
     fn time_range(&self, f: &CallFilter) -> Result<Option<TimeRange>, StoreError> {

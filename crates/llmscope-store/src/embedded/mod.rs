@@ -100,6 +100,18 @@ fn tune(conn: &Connection) -> Result<(), StoreError> {
     .map_err(db_err)
 }
 
+/// Runs a query with bound parameters and maps every row.
+pub(crate) fn query_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: &[duckdb::types::Value],
+    map: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare(sql).map_err(db_err)?;
+    let rows = stmt.query_map(duckdb::params_from_iter(params.iter()), map).map_err(db_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+}
+
 pub(crate) fn db_err(e: duckdb::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }

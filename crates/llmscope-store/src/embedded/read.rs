@@ -9,7 +9,7 @@ use llmscope_core::{
 };
 use serde_json::Value;
 
-use super::{db_err, filter, DuckStore};
+use super::{db_err, filter, query_rows, DuckStore};
 
 pub const CALL_SELECT: &str = "id, project, trace_id, span_id, parent_span_id, span_kind, name, \
     epoch_us(start_time), epoch_us(first_token_time), epoch_us(end_time), latency_ms, ttft_ms, \
@@ -120,10 +120,7 @@ impl CallReader for DuckStore {
             order_sql(order),
             limit.max(1)
         );
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
-        let rows = stmt.query_map(duckdb::params_from_iter(w.params.iter()), call_from_row).map_err(db_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        query_rows(&*self.lock()?, &sql, &w.params, call_from_row)
     }
 
     fn count_calls(&self, f: &llmscope_core::CallFilter) -> Result<u64, StoreError> {
@@ -144,35 +141,30 @@ impl CallReader for DuckStore {
             "SELECT id, project, trace_id, call_id, name, value_type, value_bool, value_num, value_text, source_type, source_id, \
              rationale, metadata, overrides, epoch_us(created_at) FROM assessments WHERE call_id IN ({marks}) ORDER BY created_at, id"
         );
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(&sql).map_err(db_err)?;
         let params: Vec<DbValue> = call_ids.iter().map(|s| DbValue::Text(s.clone())).collect();
-        let rows = stmt
-            .query_map(duckdb::params_from_iter(params.iter()), |r| {
-                let kind: String = r.get(5)?;
-                let value = match kind.as_str() {
-                    "bool" => AssessmentValue::Bool(r.get::<_, Option<bool>>(6)?.unwrap_or(false)),
-                    "number" => AssessmentValue::Number(r.get::<_, Option<f64>>(7)?.unwrap_or(f64::NAN)),
-                    _ => AssessmentValue::Text(r.get::<_, Option<String>>(8)?.unwrap_or_default()),
-                };
-                Ok(Assessment {
-                    id: r.get(0)?,
-                    project: r.get(1)?,
-                    trace_id: r.get(2)?,
-                    call_id: r.get(3)?,
-                    name: r.get(4)?,
-                    value,
-                    source: AssessmentSource {
-                        source_type: SourceType::parse(&r.get::<_, String>(9)?).unwrap_or(SourceType::Code),
-                        source_id: r.get(10)?,
-                    },
-                    rationale: r.get(11)?,
-                    metadata: json_obj(r.get(12)?),
-                    overrides: r.get(13)?,
-                    created_at: ts(r.get(14)?).unwrap_or_default(),
-                })
+        query_rows(&*self.lock()?, &sql, &params, |r| {
+            let kind: String = r.get(5)?;
+            let value = match kind.as_str() {
+                "bool" => AssessmentValue::Bool(r.get::<_, Option<bool>>(6)?.unwrap_or(false)),
+                "number" => AssessmentValue::Number(r.get::<_, Option<f64>>(7)?.unwrap_or(f64::NAN)),
+                _ => AssessmentValue::Text(r.get::<_, Option<String>>(8)?.unwrap_or_default()),
+            };
+            Ok(Assessment {
+                id: r.get(0)?,
+                project: r.get(1)?,
+                trace_id: r.get(2)?,
+                call_id: r.get(3)?,
+                name: r.get(4)?,
+                value,
+                source: AssessmentSource {
+                    source_type: SourceType::parse(&r.get::<_, String>(9)?).unwrap_or(SourceType::Code),
+                    source_id: r.get(10)?,
+                },
+                rationale: r.get(11)?,
+                metadata: json_obj(r.get(12)?),
+                overrides: r.get(13)?,
+                created_at: ts(r.get(14)?).unwrap_or_default(),
             })
-            .map_err(db_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
     }
 }

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,34 +16,32 @@ use crate::config::Config;
 /// Rejected lines printed on the terminal; the rest are in the rejects file.
 const SHOWN_REJECTS: u64 = 20;
 
-struct Bar {
-    bar: ProgressBar,
-    shown: std::sync::atomic::AtomicU64,
+/// Shows progress (a bar on a terminal) and the first rejected lines.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    shown: AtomicU64,
 }
 
-impl ImportProgress for Bar {
+impl ImportProgress for Reporter {
     fn start_file(&self, path: &str, disk_bytes: u64) {
-        self.bar.reset();
-        self.bar.set_length(disk_bytes);
-        self.bar.set_message(path.to_string());
-    }
-    fn advance(&self, disk_bytes: u64, _lines: u64) {
-        self.bar.set_position(disk_bytes);
-    }
-    fn rejected(&self, file: &str, line: u64, reason: &str) {
-        let n = self.shown.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n < SHOWN_REJECTS {
-            self.bar.suspend(|| eprintln!("{file}:{line}: {reason}"));
+        if let Some(bar) = &self.bar {
+            bar.reset();
+            bar.set_length(disk_bytes);
+            bar.set_message(path.to_string());
         }
     }
-}
-
-struct Plain(std::sync::atomic::AtomicU64);
-
-impl ImportProgress for Plain {
+    fn advance(&self, disk_bytes: u64, _lines: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(disk_bytes);
+        }
+    }
     fn rejected(&self, file: &str, line: u64, reason: &str) {
-        if self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < SHOWN_REJECTS {
-            eprintln!("{file}:{line}: {reason}");
+        if self.shown.fetch_add(1, Ordering::Relaxed) >= SHOWN_REJECTS {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{file}:{line}: {reason}")),
+            None => eprintln!("{file}:{line}: {reason}"),
         }
     }
 }
@@ -61,21 +60,22 @@ pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
     importer.batch_size = cfg.import.batch_size;
     importer.rejects_dir = Some(a.rejects_dir.clone().unwrap_or_else(|| cfg.storage.data_dir.join("rejects")));
 
-    let summary = if !a.no_progress && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{msg:.dim} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        let p = Bar { bar, shown: Default::default() };
-        let s = import_files(&importer, &a.files, &p);
-        p.bar.finish_and_clear();
-        s?
-    } else if a.json {
+    let summary = if a.json {
         import_files(&importer, &a.files, &NoProgress)?
     } else {
-        import_files(&importer, &a.files, &Plain(Default::default()))?
+        let bar = (!a.no_progress && std::io::stderr().is_terminal()).then(|| {
+            ProgressBar::new(0).with_style(
+                ProgressStyle::with_template("{msg:.dim} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            )
+        });
+        let reporter = Reporter { bar, shown: AtomicU64::new(0) };
+        let summary = import_files(&importer, &a.files, &reporter);
+        if let Some(bar) = &reporter.bar {
+            bar.finish_and_clear();
+        }
+        summary?
     };
     if a.json {
         println!("{}", summary_json(&summary));

@@ -7,3 +7,4 @@
 //! produce the same `Call` and hand it to a storage [`llmscope_core::store::CallSink`].
 
 pub mod import;
+pub mod openai;

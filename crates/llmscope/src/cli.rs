@@ -29,6 +29,70 @@ pub enum Command {
     Gen(GenArgs),
     /// Check the configuration and print the effective values.
     Config(ConfigArgs),
+    /// Run the server: the OpenAI-compatible logging proxy (/v1) and the ingest API.
+    Serve(ServeArgs),
+    /// Run a mock OpenAI-compatible LLM server (for tests, demos and benchmarks).
+    MockLlm(MockArgs),
+    /// Serve with a mock upstream and live generated traffic, to see llmscope at work.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:4000; env LLMSCOPE_LISTEN).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Base URL of the catch-all upstream, e.g. http://127.0.0.1:8000/v1 (env LLMSCOPE_UPSTREAM_URL).
+    #[arg(long)]
+    pub upstream: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MockArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8001")]
+    pub listen: String,
+    /// Fixed delay before anything is produced, in ms.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Time to first token, in ms.
+    #[arg(long, default_value_t = 50)]
+    pub ttft_ms: u64,
+    /// Tokens per second after the first (0 = as fast as possible).
+    #[arg(long, default_value_t = 200.0)]
+    pub tokens_per_s: f64,
+    /// Default answer length in tokens.
+    #[arg(long, default_value_t = 40)]
+    pub output_tokens: usize,
+    /// Report no `usage` (like upstreams that do not count).
+    #[arg(long)]
+    pub no_usage: bool,
+    /// Probability that a request gets one of --faults.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Comma-separated faults: status=500, status=429, cut=3, hang, first-byte-ms=200, bad-json, empty.
+    #[arg(long, default_value = "")]
+    pub faults: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address the llmscope server listens on.
+    #[arg(long, default_value = "127.0.0.1:4000")]
+    pub listen: String,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Requests per second of generated traffic.
+    #[arg(long, default_value_t = 4.0)]
+    pub rate: f64,
+    /// Simulated users.
+    #[arg(long, default_value_t = 12)]
+    pub users: u32,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]

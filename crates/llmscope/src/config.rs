@@ -16,6 +16,9 @@ pub struct Config {
     pub storage: StorageConfig,
     pub import: ImportConfig,
     pub report: ReportConfig,
+    pub server: ServerSection,
+    /// OpenAI-compatible upstreams the proxy forwards to, routed by model name.
+    pub upstreams: Vec<UpstreamConfig>,
     /// Price overrides and additions, USD per million tokens, by model name.
     pub prices: BTreeMap<String, ModelPrice>,
 }
@@ -64,6 +67,71 @@ impl Default for ReportConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address `serve` listens on.
+    pub listen: String,
+    /// Project that proxied and posted calls are stored under.
+    pub project: String,
+    /// Largest request body accepted, in MiB.
+    pub max_body_mb: usize,
+    /// Seconds shutdown waits for open requests (streams) before closing them.
+    pub shutdown_grace_s: u64,
+    pub connect_timeout_ms: u64,
+    pub first_byte_timeout_ms: u64,
+    pub total_timeout_ms: u64,
+    /// Calls waiting for the store, at most; beyond that they are spilled to disk.
+    pub queue_capacity: usize,
+    /// Calls per committed batch.
+    pub batch_size: usize,
+    /// How long a partial batch waits before it is written, in ms.
+    pub flush_interval_ms: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: "127.0.0.1:4000".into(),
+            project: "default".into(),
+            max_body_mb: 32,
+            shutdown_grace_s: 30,
+            connect_timeout_ms: 5_000,
+            first_byte_timeout_ms: 120_000,
+            total_timeout_ms: 600_000,
+            queue_capacity: 10_000,
+            batch_size: 1_000,
+            flush_interval_ms: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    pub name: String,
+    /// Base URL including the API prefix, e.g. `http://127.0.0.1:8000/v1`.
+    pub url: String,
+    /// Models routed here (exact names, or prefixes ending in `*`); empty = catch-all.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Name of the environment variable holding this upstream's API key. The key replaces
+    /// the caller's `Authorization`; it is never written to logs.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Provider stored on each call (`openai`, `vllm`, `ollama`, …); default: the name.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Ask for a usage chunk on streams the caller did not ask it for (removed again before
+    /// the caller sees the stream).
+    #[serde(default = "yes")]
+    pub stream_usage: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 impl Config {
     /// Loads the config: the file named by `--config`, else `$LLMSCOPE_CONFIG`, else
     /// `./llmscope.toml` when it exists; then the environment.
@@ -85,6 +153,21 @@ impl Config {
         }
         if let Ok(v) = std::env::var(env::TZ) {
             cfg.report.tz = v;
+        }
+        if let Ok(v) = std::env::var(env::LISTEN) {
+            cfg.server.listen = v;
+        }
+        if let Ok(url) = std::env::var(env::UPSTREAM_URL) {
+            // The environment's upstream is the catch-all; configured ones keep their models.
+            cfg.upstreams.retain(|u| !u.models.is_empty());
+            cfg.upstreams.push(UpstreamConfig {
+                name: "default".into(),
+                url,
+                models: Vec::new(),
+                api_key_env: std::env::var(env::UPSTREAM_API_KEY_ENV).ok().filter(|s| !s.is_empty()),
+                provider: std::env::var(env::UPSTREAM_PROVIDER).ok().filter(|s| !s.is_empty()),
+                stream_usage: true,
+            });
         }
         cfg.validate()?;
         Ok(cfg)
@@ -108,6 +191,40 @@ impl Config {
         if !(self.report.slow_threshold_ms.is_finite() && self.report.slow_threshold_ms > 0.0) {
             problems.push("report.slow_threshold_ms: must be a positive number".into());
         }
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!("server.listen: {:?} is not an address like 127.0.0.1:4000", self.server.listen));
+        }
+        for (key, v) in [
+            ("server.max_body_mb", self.server.max_body_mb as u64),
+            ("server.connect_timeout_ms", self.server.connect_timeout_ms),
+            ("server.first_byte_timeout_ms", self.server.first_byte_timeout_ms),
+            ("server.total_timeout_ms", self.server.total_timeout_ms),
+            ("server.queue_capacity", self.server.queue_capacity as u64),
+            ("server.batch_size", self.server.batch_size as u64),
+            ("server.flush_interval_ms", self.server.flush_interval_ms),
+        ] {
+            if v == 0 {
+                problems.push(format!("{key}: must be at least 1"));
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, u) in self.upstreams.iter().enumerate() {
+            let at = format!("upstreams[{i}] ({})", u.name);
+            if !names.insert(u.name.as_str()) {
+                problems.push(format!("{at}: the name is used twice"));
+            }
+            if let Err(e) = llmscope_server::upstream::check_url(&u.url) {
+                problems.push(format!("{at}.url: {e}"));
+            }
+            if let Some(var) = &u.api_key_env {
+                if std::env::var_os(var).is_none_or(|v| v.is_empty()) {
+                    problems.push(format!("{at}.api_key_env: the environment variable {var} is not set"));
+                }
+            }
+        }
+        if self.upstreams.iter().filter(|u| u.models.is_empty()).count() > 1 {
+            problems.push("upstreams: more than one catch-all upstream (no `models`); the first would win".into());
+        }
         for (model, p) in &self.prices {
             for (field, v) in [
                 ("input_per_mtok", Some(p.input_per_mtok)),
@@ -124,6 +241,43 @@ impl Config {
         } else {
             bail!("{} problem(s) in the configuration:\n  {}", problems.len(), problems.join("\n  "))
         }
+    }
+
+    /// The server's runtime settings (API keys read from their environment variables).
+    pub fn server_config(&self) -> anyhow::Result<llmscope_server::ServerConfig> {
+        use std::time::Duration;
+        let s = &self.server;
+        let mut upstreams = Vec::new();
+        for u in &self.upstreams {
+            let mut up = llmscope_server::Upstream::new(&u.name, &u.url);
+            up.models.clone_from(&u.models);
+            up.provider.clone_from(&u.provider);
+            up.stream_usage = u.stream_usage;
+            if let Some(var) = &u.api_key_env {
+                let key = std::env::var(var)
+                    .with_context(|| format!("upstream {}: the environment variable {var} is not set", u.name))?;
+                up.api_key = Some(key);
+            }
+            upstreams.push(up);
+        }
+        Ok(llmscope_server::ServerConfig {
+            listen: s.listen.parse().with_context(|| format!("server.listen {:?}", s.listen))?,
+            project: s.project.clone(),
+            upstreams,
+            timeouts: llmscope_server::Timeouts {
+                connect: Duration::from_millis(s.connect_timeout_ms),
+                first_byte: Duration::from_millis(s.first_byte_timeout_ms),
+                total: Duration::from_millis(s.total_timeout_ms),
+            },
+            max_body_bytes: s.max_body_mb << 20,
+            recorder: llmscope_server::RecorderConfig {
+                queue_capacity: s.queue_capacity,
+                batch_size: s.batch_size,
+                flush_interval: Duration::from_millis(s.flush_interval_ms),
+                spill_dir: self.storage.data_dir.join("spill"),
+            },
+            shutdown_grace: Duration::from_secs(s.shutdown_grace_s),
+        })
     }
 
     pub fn price_table(&self) -> PriceTable {

@@ -10,10 +10,23 @@ pub const TZ: &str = "LLMSCOPE_TZ";
 /// Log filter in `tracing` syntax (default `warn`).
 pub const LOG: &str = "LLMSCOPE_LOG";
 
+/// Address `serve` listens on (default `127.0.0.1:4000`).
+pub const LISTEN: &str = "LLMSCOPE_LISTEN";
+/// Base URL of the catch-all upstream, e.g. `http://127.0.0.1:8000/v1`.
+pub const UPSTREAM_URL: &str = "LLMSCOPE_UPSTREAM_URL";
+/// Name of the environment variable that holds that upstream's API key (e.g. `OPENAI_API_KEY`).
+pub const UPSTREAM_API_KEY_ENV: &str = "LLMSCOPE_UPSTREAM_API_KEY_ENV";
+/// Provider name stored for that upstream's calls (`openai`, `vllm`, `ollama`, …).
+pub const UPSTREAM_PROVIDER: &str = "LLMSCOPE_UPSTREAM_PROVIDER";
+
 /// All of them, with a one-line description (for `llmscope config --env`).
 pub const ALL: &[(&str, &str)] = &[
     (DATA_DIR, "data directory of the embedded store"),
     (CONFIG, "path of the TOML config file"),
     (TZ, "time zone for report hours and days"),
     (LOG, "log filter (tracing syntax)"),
+    (LISTEN, "address serve listens on"),
+    (UPSTREAM_URL, "base URL of the catch-all upstream"),
+    (UPSTREAM_API_KEY_ENV, "name of the env variable holding that upstream's API key"),
+    (UPSTREAM_PROVIDER, "provider name stored for that upstream's calls"),
 ];

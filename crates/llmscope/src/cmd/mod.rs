@@ -1,9 +1,12 @@
 //! One module per subcommand; each is a plain function over the library crates.
 
 mod calls;
+mod demo;
 mod gen;
 mod import;
+mod mock;
 mod report;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +30,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(a) => report::run(&cfg, a),
         Command::Calls(a) => calls::run(&cfg, a),
         Command::Gen(a) => gen::run(a),
+        Command::Serve(a) => serve::run(cfg, a),
+        Command::MockLlm(a) => mock::run(a),
+        Command::Demo(a) => demo::run(cfg, a),
         Command::Config(a) => {
             if a.env {
                 for (name, what) in crate::env::ALL {

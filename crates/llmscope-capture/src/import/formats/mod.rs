@@ -1,9 +1,9 @@
 //! Line mappers: one module per log format, each turning a JSON object into a
 //! [`Call`] (plus any assessments the line carries).
 
-mod common;
+pub(crate) mod common;
 mod native;
-mod openai;
+pub(crate) mod openai;
 mod seed000;
 mod seed001;
 mod seed004;

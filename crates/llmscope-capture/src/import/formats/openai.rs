@@ -19,7 +19,6 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     let top = Obj::new(obj, "");
     let req_map =
         top.obj("request")?.ok_or_else(|| LineError::at("request".into(), "expected an object, found null".into()))?;
-    let req = Obj::new(req_map, "request");
     let resp_map = match top.get("response") {
         Some(Value::Object(m)) => Some(m),
         None => None,
@@ -31,88 +30,14 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         }
     };
 
-    // --- request ---
-    call.model = req.str("model")?;
-    if let Some(msgs) = req.arr("messages")? {
-        call.operation = Some("chat".into());
-        call.input_text = last_user_text(msgs);
-        call.input = Value::Array(msgs.clone());
-    } else if req.has("prompt") {
-        call.operation = Some("completion".into());
-        call.input_text = common::content_text(req.get("prompt")).unwrap_or_default();
-        call.input = req.get("prompt").cloned().unwrap_or(Value::Null);
-    } else if req.has("input") {
-        call.operation = Some("embedding".into());
-        call.span_kind = SpanKind::Embedding;
-        call.input_text = common::content_text(req.get("input")).unwrap_or_default();
-        call.input = req.get("input").cloned().unwrap_or(Value::Null);
-    }
-    call.temperature = req.f64("temperature")?;
-    if let Some(rf) = req.get("response_format") {
-        let kind = rf.get("type").and_then(Value::as_str).unwrap_or("");
-        call.json_mode = matches!(kind, "json_object" | "json_schema");
-        call.response_format = Some(rf.clone());
-    }
-    call.tools = req.get("tools").or_else(|| req.get("functions")).cloned();
-    for (k, v) in req_map {
-        if !OWN_REQ.contains(&k.as_str()) && !v.is_null() {
-            call.params.insert(k.clone(), v.clone());
-        }
-    }
-
-    // --- response ---
-    let mut created = None;
-    if let Some(rm) = resp_map {
-        let resp = Obj::new(rm, "response");
-        call.request_id = resp.str("id")?;
-        created = resp.get("created").cloned();
-        if let Some(m) = resp.str("model")? {
-            if call.model.as_deref() != Some(m.as_str()) {
-                if call.model.is_none() {
-                    call.model = Some(m.clone());
-                }
-                call.attributes.insert("response_model".into(), Value::String(m));
-            }
-        }
-        if let Some(err) = resp.get("error") {
-            call.status = CallStatus::Error;
-            call.output = Some(String::new());
-            call.error_message =
-                Some(err.get("message").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_string));
-            call.error_kind = err
-                .get("type")
-                .or_else(|| err.get("code"))
-                .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
-        }
-        if let Some(choices) = resp.arr("choices")? {
-            if let Some(first) = choices.first() {
-                let msg = first.get("message");
-                let text = msg
-                    .and_then(|m| common::content_text(m.get("content")))
-                    .or_else(|| first.get("text").and_then(Value::as_str).map(str::to_string));
-                call.output = Some(text.unwrap_or_default());
-                call.tool_calls = msg.and_then(|m| m.get("tool_calls")).filter(|v| !v.is_null()).cloned();
-                call.finish_reason = first.get("finish_reason").and_then(Value::as_str).map(str::to_string);
-            }
-            if choices.len() > 1 {
-                call.attributes.insert("choices".into(), Value::from(choices.len()));
-            }
-        } else if resp.has("data") && call.output.is_none() {
-            // Embeddings: there is no text output to speak of.
+    map_request(req_map, call)?;
+    let created = match resp_map {
+        Some(rm) => map_response(rm, call)?,
+        None => {
             call.output = None;
+            None
         }
-        if let Some(usage) = resp.obj("usage")? {
-            let u = Obj::new(usage, "response.usage");
-            call.usage.input = u.u64("prompt_tokens")?.or(u.u64("input_tokens")?);
-            call.usage.output = u.u64("completion_tokens")?.or(u.u64("output_tokens")?);
-            call.usage.total = u.u64("total_tokens")?;
-            if let Some(d) = u.obj("prompt_tokens_details")? {
-                call.usage.cached = Obj::new(d, "response.usage.prompt_tokens_details").u64("cached_tokens")?;
-            }
-        }
-    } else {
-        call.output = None;
-    }
+    };
 
     // --- when ---
     let ts = ["timestamp", "start_time", "created_at"].into_iter().find_map(|k| top.get(k).map(|v| (k, v)));
@@ -143,7 +68,7 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     }
     common::apply_rest(call, top, OWN_TOP, "")?;
     if call.user_id.is_none() {
-        call.user_id = req.str("user")?;
+        call.user_id = Obj::new(req_map, "request").str("user")?;
     }
     if call.status == CallStatus::Error && call.error_kind.is_none() {
         call.error_kind = Some(match call.status_code {
@@ -153,4 +78,93 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         });
     }
     Ok(())
+}
+
+/// Maps an OpenAI request body (chat, legacy completion or embedding) onto `call`: model,
+/// operation, input and last user text, temperature, JSON mode, tools, other parameters.
+/// Errors name their path under `request`.
+pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
+    let req = Obj::new(req_map, "request");
+    call.model = req.str("model")?;
+    if let Some(msgs) = req.arr("messages")? {
+        call.operation = Some("chat".into());
+        call.input_text = last_user_text(msgs);
+        call.input = Value::Array(msgs.clone());
+    } else if req.has("prompt") {
+        call.operation = Some("completion".into());
+        call.input_text = common::content_text(req.get("prompt")).unwrap_or_default();
+        call.input = req.get("prompt").cloned().unwrap_or(Value::Null);
+    } else if req.has("input") {
+        call.operation = Some("embedding".into());
+        call.span_kind = SpanKind::Embedding;
+        call.input_text = common::content_text(req.get("input")).unwrap_or_default();
+        call.input = req.get("input").cloned().unwrap_or(Value::Null);
+    }
+    call.temperature = req.f64("temperature")?;
+    if let Some(rf) = req.get("response_format") {
+        let kind = rf.get("type").and_then(Value::as_str).unwrap_or("");
+        call.json_mode = matches!(kind, "json_object" | "json_schema");
+        call.response_format = Some(rf.clone());
+    }
+    call.tools = req.get("tools").or_else(|| req.get("functions")).cloned();
+    for (k, v) in req_map {
+        if !OWN_REQ.contains(&k.as_str()) && !v.is_null() {
+            call.params.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Maps an OpenAI response body onto `call`: upstream request id, output text, tool calls,
+/// finish reason, usage, and an `error` object as a failed call. Returns the response's
+/// `created` value, if any. Errors name their path under `response`.
+pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<Value>, LineError> {
+    let resp = Obj::new(rm, "response");
+    call.request_id = resp.str("id")?;
+    let created = resp.get("created").cloned();
+    if let Some(m) = resp.str("model")? {
+        if call.model.as_deref() != Some(m.as_str()) {
+            if call.model.is_none() {
+                call.model = Some(m.clone());
+            }
+            call.attributes.insert("response_model".into(), Value::String(m));
+        }
+    }
+    if let Some(err) = resp.get("error") {
+        call.status = CallStatus::Error;
+        call.output = Some(String::new());
+        call.error_message =
+            Some(err.get("message").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_string));
+        call.error_kind = err
+            .get("type")
+            .or_else(|| err.get("code"))
+            .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+    }
+    if let Some(choices) = resp.arr("choices")? {
+        if let Some(first) = choices.first() {
+            let msg = first.get("message");
+            let text = msg
+                .and_then(|m| common::content_text(m.get("content")))
+                .or_else(|| first.get("text").and_then(Value::as_str).map(str::to_string));
+            call.output = Some(text.unwrap_or_default());
+            call.tool_calls = msg.and_then(|m| m.get("tool_calls")).filter(|v| !v.is_null()).cloned();
+            call.finish_reason = first.get("finish_reason").and_then(Value::as_str).map(str::to_string);
+        }
+        if choices.len() > 1 {
+            call.attributes.insert("choices".into(), Value::from(choices.len()));
+        }
+    } else if resp.has("data") && call.output.is_none() {
+        // Embeddings: there is no text output to speak of.
+        call.output = None;
+    }
+    if let Some(usage) = resp.obj("usage")? {
+        let u = Obj::new(usage, "response.usage");
+        call.usage.input = u.u64("prompt_tokens")?.or(u.u64("input_tokens")?);
+        call.usage.output = u.u64("completion_tokens")?.or(u.u64("output_tokens")?);
+        call.usage.total = u.u64("total_tokens")?;
+        if let Some(d) = u.obj("prompt_tokens_details")? {
+            call.usage.cached = Obj::new(d, "response.usage.prompt_tokens_details").u64("cached_tokens")?;
+        }
+    }
+    Ok(created)
 }

@@ -1,0 +1,349 @@
+//! Joins a streamed OpenAI response back into the body a non-streaming call returns.
+//!
+//! Feed it the `data` of every SSE event ([`StreamAssembler::push`]); it joins content
+//! deltas (and `reasoning_content`, as vLLM and DeepSeek stream it), merges tool-call deltas
+//! by their `index` (the first delta carries id and name, later ones argument fragments),
+//! keeps the finish reason, the usage chunk and any `error` event, and reports for each
+//! event whether it carried the first content (for time to first token). Legacy
+//! `text_completion` chunks (`choices[].text`) are understood too. A chunk that is not JSON is
+//! counted, not fatal: the recorder must never lose a call because a stream was odd.
+
+use serde_json::{json, Map, Value};
+
+/// What one event was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChunkKind {
+    /// `data: [DONE]`.
+    pub done: bool,
+    /// The event carried output (text or a tool call) and none had come before.
+    pub first_content: bool,
+    /// The chunk carries only usage (`"choices": []`), as `stream_options.include_usage` adds.
+    pub usage_only: bool,
+    /// The chunk is an `{"error": …}` object.
+    pub error: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ToolCall {
+    id: Option<String>,
+    kind: Option<String>,
+    name: String,
+    arguments: String,
+}
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub struct StreamAssembler {
+    id: Option<Value>,
+    model: Option<Value>,
+    created: Option<Value>,
+    fingerprint: Option<Value>,
+    object: Option<String>,
+    text: String,
+    reasoning: String,
+    refusal: String,
+    tool_calls: Vec<(u64, ToolCall)>,
+    finish_reason: Option<Value>,
+    usage: Option<Value>,
+    error: Option<Value>,
+    saw_content: bool,
+    saw_done: bool,
+    chunks: u64,
+    bad_chunks: u64,
+    extra_choices: u64,
+}
+
+impl StreamAssembler {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True once `data: [DONE]` was seen.
+    pub fn done(&self) -> bool {
+        self.saw_done
+    }
+
+    /// True when the stream carried an `error` event.
+    pub fn errored(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// Chunks that were not JSON objects.
+    pub fn bad_chunks(&self) -> u64 {
+        self.bad_chunks
+    }
+
+    /// Feeds the `data` of one event.
+    pub fn push(&mut self, data: &str) -> ChunkKind {
+        let data = data.trim();
+        if data == "[DONE]" {
+            self.saw_done = true;
+            return ChunkKind { done: true, ..Default::default() };
+        }
+        let Ok(Value::Object(chunk)) = serde_json::from_str::<Value>(data) else {
+            self.bad_chunks += 1;
+            return ChunkKind::default();
+        };
+        self.chunks += 1;
+        let mut kind = ChunkKind::default();
+        if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
+            self.error = Some(err.clone());
+            kind.error = true;
+            return kind;
+        }
+        for (slot, key) in [
+            (&mut self.id, "id"),
+            (&mut self.model, "model"),
+            (&mut self.created, "created"),
+            (&mut self.fingerprint, "system_fingerprint"),
+        ] {
+            if slot.is_none() {
+                *slot = chunk.get(key).filter(|v| !v.is_null()).cloned();
+            }
+        }
+        if self.object.is_none() {
+            self.object = chunk.get("object").and_then(Value::as_str).map(str::to_string);
+        }
+        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+            self.usage = Some(u.clone());
+        }
+        let choices = chunk.get("choices").and_then(Value::as_array);
+        if choices.is_some_and(Vec::is_empty) && self.usage.is_some() {
+            kind.usage_only = true;
+        }
+        let had_content = self.saw_content;
+        for choice in choices.into_iter().flatten() {
+            let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+            if index != 0 {
+                self.extra_choices = self.extra_choices.max(index);
+                continue;
+            }
+            if let Some(fr) = choice.get("finish_reason").filter(|v| !v.is_null()) {
+                self.finish_reason = Some(fr.clone());
+            }
+            if let Some(t) = choice.get("text").and_then(Value::as_str) {
+                self.add_text(t);
+            }
+            let Some(delta) = choice.get("delta").and_then(Value::as_object) else { continue };
+            if let Some(t) = delta.get("content").and_then(Value::as_str) {
+                self.add_text(t);
+            }
+            for key in ["reasoning_content", "reasoning"] {
+                if let Some(t) = delta.get(key).and_then(Value::as_str) {
+                    self.reasoning.push_str(t);
+                }
+            }
+            if let Some(t) = delta.get("refusal").and_then(Value::as_str) {
+                self.refusal.push_str(t);
+                self.saw_content |= !t.is_empty();
+            }
+            if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+                for (pos, tc) in calls.iter().enumerate() {
+                    self.merge_tool_call(pos, tc);
+                }
+            }
+        }
+        kind.first_content = !had_content && self.saw_content;
+        kind
+    }
+
+    fn add_text(&mut self, t: &str) {
+        if !t.is_empty() {
+            self.saw_content = true;
+            self.text.push_str(t);
+        }
+    }
+
+    fn merge_tool_call(&mut self, pos: usize, tc: &Value) {
+        let index = tc.get("index").and_then(Value::as_u64).unwrap_or(pos as u64);
+        let slot = match self.tool_calls.iter().position(|(i, _)| *i == index) {
+            Some(p) => &mut self.tool_calls[p].1,
+            None => {
+                self.tool_calls.push((index, ToolCall::default()));
+                let last = self.tool_calls.len() - 1;
+                &mut self.tool_calls[last].1
+            }
+        };
+        if let Some(id) = tc.get("id").and_then(Value::as_str) {
+            slot.id = Some(id.to_string());
+        }
+        if let Some(t) = tc.get("type").and_then(Value::as_str) {
+            slot.kind = Some(t.to_string());
+        }
+        if let Some(f) = tc.get("function") {
+            if let Some(n) = f.get("name").and_then(Value::as_str) {
+                slot.name.push_str(n);
+            }
+            if let Some(a) = f.get("arguments").and_then(Value::as_str) {
+                slot.arguments.push_str(a);
+            }
+        }
+        self.saw_content = true;
+    }
+
+    /// The usage the stream reported, if any.
+    pub fn usage(&self) -> Option<&Value> {
+        self.usage.as_ref()
+    }
+
+    /// The response body a non-streaming call would have returned (as far as the stream
+    /// got), shaped so [`super::map_response`] reads it.
+    pub fn response(&self) -> Map<String, Value> {
+        let mut resp = Map::new();
+        for (key, v) in [("id", &self.id), ("model", &self.model), ("created", &self.created)] {
+            if let Some(v) = v {
+                resp.insert(key.into(), v.clone());
+            }
+        }
+        if let Some(fp) = &self.fingerprint {
+            resp.insert("system_fingerprint".into(), fp.clone());
+        }
+        let legacy = self.object.as_deref() == Some("text_completion");
+        let finish = self.finish_reason.clone().unwrap_or(Value::Null);
+        let choice = if legacy {
+            json!({"index": 0, "text": self.text, "finish_reason": finish})
+        } else {
+            let mut msg = Map::new();
+            msg.insert("role".into(), "assistant".into());
+            let content = if self.text.is_empty() && !self.tool_calls.is_empty() {
+                Value::Null
+            } else {
+                Value::String(self.text.clone())
+            };
+            msg.insert("content".into(), content);
+            if !self.refusal.is_empty() {
+                msg.insert("refusal".into(), self.refusal.clone().into());
+            }
+            if !self.reasoning.is_empty() {
+                msg.insert("reasoning_content".into(), self.reasoning.clone().into());
+            }
+            if !self.tool_calls.is_empty() {
+                let calls: Vec<Value> = self
+                    .tool_calls
+                    .iter()
+                    .map(|(_, tc)| {
+                        json!({
+                            "id": tc.id,
+                            "type": tc.kind.as_deref().unwrap_or("function"),
+                            "function": {"name": tc.name, "arguments": tc.arguments},
+                        })
+                    })
+                    .collect();
+                msg.insert("tool_calls".into(), Value::Array(calls));
+            }
+            json!({"index": 0, "message": msg, "finish_reason": finish})
+        };
+        resp.insert("object".into(), (if legacy { "text_completion" } else { "chat.completion" }).into());
+        resp.insert("choices".into(), Value::Array(vec![choice]));
+        if let Some(u) = &self.usage {
+            resp.insert("usage".into(), u.clone());
+        }
+        if let Some(e) = &self.error {
+            resp.insert("error".into(), e.clone());
+        }
+        resp
+    }
+
+    /// Extra facts worth keeping as attributes: reasoning length, number of choices beyond
+    /// the first, malformed chunks.
+    pub fn attributes(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("stream_chunks".into(), self.chunks.into());
+        if self.bad_chunks > 0 {
+            m.insert("stream_bad_chunks".into(), self.bad_chunks.into());
+        }
+        if self.extra_choices > 0 {
+            m.insert("choices".into(), (self.extra_choices + 1).into());
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llmscope_core::Call;
+
+    fn chunk(delta: Value, finish: Value) -> String {
+        json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "m",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        .to_string()
+    }
+
+    #[test]
+    fn content_deltas_join_and_ttft_marks_the_first_text() {
+        let mut a = StreamAssembler::new();
+        assert!(!a.push(&chunk(json!({"role": "assistant", "content": ""}), Value::Null)).first_content);
+        assert!(a.push(&chunk(json!({"content": "Hel"}), Value::Null)).first_content);
+        assert!(!a.push(&chunk(json!({"content": "lo"}), Value::Null)).first_content);
+        a.push(&chunk(json!({}), json!("stop")));
+        let u = a.push(
+            r#"{"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
+        );
+        assert!(u.usage_only);
+        assert!(a.push("[DONE]").done);
+        let mut call = Call::default();
+        crate::openai::map_response(&a.response(), &mut call).expect("maps");
+        assert_eq!(call.output.as_deref(), Some("Hello"));
+        assert_eq!(call.finish_reason.as_deref(), Some("stop"));
+        assert_eq!(call.request_id.as_deref(), Some("chatcmpl-1"));
+        assert_eq!((call.usage.input, call.usage.output, call.usage.total), (Some(3), Some(2), Some(5)));
+    }
+
+    #[test]
+    fn tool_call_fragments_merge_by_index() {
+        let mut a = StreamAssembler::new();
+        a.push(&chunk(json!({"role": "assistant", "content": null}), Value::Null));
+        let first = a.push(&chunk(
+            json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}),
+            Value::Null,
+        ));
+        assert!(first.first_content);
+        a.push(&chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\":"}}]}), Value::Null));
+        a.push(&chunk(
+            json!({"tool_calls": [{"index": 1, "id": "call_2", "function": {"name": "now", "arguments": "{}"}}]}),
+            Value::Null,
+        ));
+        a.push(&chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": " \"Paris\"}"}}]}), Value::Null));
+        a.push(&chunk(json!({}), json!("tool_calls")));
+        let resp = a.response();
+        let msg = &resp["choices"][0]["message"];
+        assert_eq!(msg["content"], Value::Null);
+        assert_eq!(msg["tool_calls"][0]["id"], "call_1");
+        assert_eq!(msg["tool_calls"][0]["function"]["arguments"], "{\"city\": \"Paris\"}");
+        assert_eq!(msg["tool_calls"][1]["function"]["name"], "now");
+        let mut call = Call::default();
+        crate::openai::map_response(&resp, &mut call).expect("maps");
+        assert_eq!(call.tool_calls.as_ref().and_then(|t| t.as_array()).map(Vec::len), Some(2));
+        assert_eq!(call.finish_reason.as_deref(), Some("tool_calls"));
+    }
+
+    #[test]
+    fn legacy_completions_error_events_and_junk() {
+        let mut a = StreamAssembler::new();
+        a.push(
+            r#"{"id":"cmpl-1","object":"text_completion","choices":[{"index":0,"text":"ab","finish_reason":null}]}"#,
+        );
+        a.push(
+            r#"{"id":"cmpl-1","object":"text_completion","choices":[{"index":0,"text":"c","finish_reason":"length"}]}"#,
+        );
+        assert_eq!(a.push("not json"), ChunkKind::default());
+        assert_eq!(a.bad_chunks(), 1);
+        let resp = a.response();
+        assert_eq!(resp["choices"][0]["text"], "abc");
+        let e = a.push(r#"{"error":{"message":"overloaded","type":"server_error"}}"#);
+        assert!(e.error && a.errored());
+        let mut call = Call::default();
+        crate::openai::map_response(&a.response(), &mut call).expect("maps");
+        assert_eq!(call.error_message.as_deref(), Some("overloaded"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(data in ".{0,200}") {
+            let mut a = StreamAssembler::new();
+            a.push(&data);
+            let _ = a.response();
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! llmscope's HTTP server.
+//!
+//! - [`proxy`]: the OpenAI-compatible logging proxy (`/v1/*`), streaming included
+//!   ([`stream`]), recording each exchange ([`exchange`]) with the caller's metadata
+//!   headers ([`meta`]).
+//! - [`ingest`]: `POST /api/v1/calls`, the native ingest API.
+//! - [`health`]: `/healthz`, `/readyz`.
+//! - [`recorder`]: the bounded write batcher that keeps storage off the request path, with
+//!   its spill directory.
+//!
+//! The server sees storage only as a [`CallSink`]; the binary opens the store.
+
+pub mod config;
+pub mod errors;
+pub mod exchange;
+mod health;
+mod ingest;
+pub mod meta;
+mod proxy;
+pub mod recorder;
+mod stream;
+pub mod tokens;
+pub mod upstream;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::routing::{any, get, post};
+use axum::Router;
+use llmscope_core::store::CallSink;
+use tokio::net::TcpListener;
+
+pub use config::{RecorderConfig, ServerConfig, Timeouts, Upstream};
+pub use recorder::{Recorder, RecorderStats, ReplayOutcome};
+
+/// Shared state of a running server.
+pub struct App {
+    pub config: ServerConfig,
+    pub routes: upstream::Routes,
+    pub client: upstream::HttpClient,
+    pub recorder: Arc<Recorder>,
+    pub sink: Arc<dyn CallSink>,
+    /// Set when shutdown begins: `/readyz` answers 503.
+    pub draining: AtomicBool,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("config", &self.config).finish()
+    }
+}
+
+/// The routes.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(proxy::record))
+        .route("/v1/completions", post(proxy::record))
+        .route("/v1/embeddings", post(proxy::record))
+        .route("/v1/{*rest}", any(proxy::passthrough))
+        .route("/api/v1/calls", post(ingest::post_calls))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(|| async {
+            errors::ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "not_found",
+                "no such endpoint",
+            )
+        })
+        .with_state(app)
+}
+
+/// A bound, not yet serving server.
+#[derive(Debug)]
+pub struct Server {
+    app: Arc<App>,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Replays spill files a previous run left, starts the recorder and binds the listener.
+    pub async fn bind(config: ServerConfig, sink: Arc<dyn CallSink>) -> std::io::Result<Server> {
+        let spill_dir = config.recorder.spill_dir.clone();
+        let replay_sink = sink.clone();
+        let project = config.project.clone();
+        let replayed =
+            tokio::task::spawn_blocking(move || recorder::replay_spill(&spill_dir, replay_sink.as_ref(), &project))
+                .await
+                .map_err(std::io::Error::other)??;
+        if replayed.files > 0 {
+            tracing::info!(
+                files = replayed.files,
+                imported = replayed.imported,
+                rejected = replayed.rejected,
+                "replayed calls spilled by an earlier run"
+            );
+        }
+        let listener = TcpListener::bind(config.listen).await?;
+        let recorder = Arc::new(Recorder::start(sink.clone(), &config.recorder));
+        let app = Arc::new(App {
+            routes: upstream::Routes::new(config.upstreams.clone()),
+            client: upstream::client(&config.timeouts),
+            recorder,
+            sink,
+            config,
+            draining: AtomicBool::new(false),
+        });
+        Ok(Server { app, listener })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn app(&self) -> Arc<App> {
+        self.app.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets open requests finish
+    /// (at most the configured grace period), and writes every queued call before returning.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<RecorderStats> {
+        let app = self.app.clone();
+        let (fired_tx, mut fired_rx) = tokio::sync::watch::channel(false);
+        let drain_flag = app.clone();
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let serve = axum::serve(listener, router(app.clone())).with_graceful_shutdown(async move {
+            shutdown.await;
+            drain_flag.draining.store(true, Ordering::Release);
+            let _ = fired_tx.send(true);
+        });
+        let grace = app.config.shutdown_grace;
+        let grace_over = async move {
+            let _ = fired_rx.wait_for(|f| *f).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            r = serve => r?,
+            _ = grace_over => tracing::warn!("shutdown grace period over; closing the connections still open"),
+        }
+        // Give stream tasks whose callers were just cut off a moment to record.
+        tokio::task::yield_now().await;
+        let recorder = app.recorder.clone();
+        let stats = tokio::task::spawn_blocking(move || recorder.shutdown()).await.map_err(std::io::Error::other)?;
+        Ok(stats)
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,173 @@
+//! Caller metadata carried on request headers (documented in `docs/proxy.md`):
+//!
+//! | header | becomes |
+//! |---|---|
+//! | `X-LLMScope-User-Id` | `user_id` (else the body's OpenAI `user` field) |
+//! | `X-LLMScope-Session-Id` | `session_id` |
+//! | `X-LLMScope-Client-Request-Id` | `client_request_id` (also `X-Client-Request-Id`) |
+//! | `X-LLMScope-Tags` | `tags` (comma-separated) |
+//! | `X-LLMScope-Property-<name>` | attribute `property.<name>` |
+//! | `X-LLMScope-Trace-Id` | `trace_id` (32 hex digits) |
+//! | `traceparent` (W3C) | `trace_id` and `parent_span_id` |
+//!
+//! None of these headers is forwarded upstream. Values that are not valid UTF-8 or are
+//! malformed are rejected with a 400 naming the header, never silently dropped.
+
+use axum::http::HeaderMap;
+use serde_json::{Map, Value};
+
+use crate::errors::ApiError;
+
+pub const PREFIX: &str = "x-llmscope-";
+pub const TRACE_ID_HEADER: &str = "x-llmscope-trace-id";
+pub const CALL_ID_HEADER: &str = "x-llmscope-call-id";
+pub const OVERHEAD_HEADER: &str = "x-llmscope-overhead-ms";
+
+/// Longest header value accepted for ids and tags.
+const MAX_VALUE: usize = 1024;
+
+/// What the caller told us about the call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallerMeta {
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub client_request_id: Option<String>,
+    pub tags: Vec<String>,
+    pub properties: Map<String, Value>,
+    pub trace_id: Option<String>,
+    pub parent_span_id: Option<String>,
+}
+
+impl CallerMeta {
+    pub fn from_headers(headers: &HeaderMap) -> Result<CallerMeta, ApiError> {
+        let mut meta = CallerMeta::default();
+        for (name, value) in headers {
+            let name = name.as_str();
+            let is_ours = name.starts_with(PREFIX);
+            if !is_ours && name != "traceparent" && name != "x-client-request-id" {
+                continue;
+            }
+            let text = value.to_str().map_err(|_| {
+                ApiError::bad_request("invalid_header", format!("header {name}: value is not visible ASCII"))
+            })?;
+            let text = text.trim();
+            if text.len() > MAX_VALUE && !name.starts_with("x-llmscope-property-") {
+                return Err(ApiError::bad_request(
+                    "invalid_header",
+                    format!("header {name}: value is longer than {MAX_VALUE} bytes"),
+                ));
+            }
+            let some = || (!text.is_empty()).then(|| text.to_string());
+            match name {
+                "x-llmscope-user-id" => meta.user_id = some(),
+                "x-llmscope-session-id" => meta.session_id = some(),
+                "x-llmscope-client-request-id" => meta.client_request_id = some(),
+                "x-client-request-id" => {
+                    if meta.client_request_id.is_none() {
+                        meta.client_request_id = some();
+                    }
+                }
+                "x-llmscope-tags" => {
+                    meta.tags.extend(text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string));
+                }
+                "x-llmscope-trace-id" => meta.trace_id = Some(hex_id(name, text, 32)?),
+                "traceparent" => {
+                    let (trace, span) = traceparent(text).ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_header",
+                            format!("header traceparent: expected 00-<32 hex>-<16 hex>-<2 hex>, found {text:?}"),
+                        )
+                    })?;
+                    if meta.trace_id.is_none() {
+                        meta.trace_id = Some(trace);
+                    }
+                    meta.parent_span_id = Some(span);
+                }
+                _ => {
+                    if let Some(prop) = name.strip_prefix("x-llmscope-property-") {
+                        if !prop.is_empty() {
+                            meta.properties.insert(prop.to_string(), Value::String(text.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        meta.tags.sort();
+        meta.tags.dedup();
+        Ok(meta)
+    }
+}
+
+fn hex_id(header: &str, text: &str, len: usize) -> Result<String, ApiError> {
+    let t = text.to_ascii_lowercase();
+    if t.len() == len && t.bytes().all(|b| b.is_ascii_hexdigit()) && t.bytes().any(|b| b != b'0') {
+        Ok(t)
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_header",
+            format!("header {header}: expected {len} hex digits, not all zero"),
+        ))
+    }
+}
+
+/// Parses a W3C `traceparent`: `version-traceid-parentid-flags`.
+fn traceparent(text: &str) -> Option<(String, String)> {
+    let mut parts = text.split('-');
+    let version = parts.next()?;
+    let trace = parts.next()?;
+    let span = parts.next()?;
+    let flags = parts.next()?;
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let nonzero = |s: &str| s.bytes().any(|b| b != b'0');
+    (hex(version, 2)
+        && version != "ff"
+        && hex(trace, 32)
+        && nonzero(trace)
+        && hex(span, 16)
+        && nonzero(span)
+        && hex(flags, 2))
+    .then(|| (trace.to_ascii_lowercase(), span.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).expect("valid header"));
+        }
+        h
+    }
+
+    #[test]
+    fn every_header_lands_in_its_field() {
+        let m = CallerMeta::from_headers(&headers(&[
+            ("x-llmscope-user-id", "u1"),
+            ("x-llmscope-session-id", "s1"),
+            ("x-llmscope-client-request-id", "c1"),
+            ("x-llmscope-tags", "beta, rag,,beta"),
+            ("x-llmscope-property-tenant", "acme"),
+            ("traceparent", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"),
+            ("authorization", "Bearer secret"),
+        ]))
+        .expect("valid");
+        assert_eq!(m.user_id.as_deref(), Some("u1"));
+        assert_eq!(m.session_id.as_deref(), Some("s1"));
+        assert_eq!(m.client_request_id.as_deref(), Some("c1"));
+        assert_eq!(m.tags, vec!["beta", "rag"]);
+        assert_eq!(m.properties["tenant"], "acme");
+        assert_eq!(m.trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(m.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+    }
+
+    #[test]
+    fn malformed_values_name_the_header() {
+        for (h, v) in [("traceparent", "00-xyz-00f067aa0ba902b7-01"), ("x-llmscope-trace-id", "abc")] {
+            let e = CallerMeta::from_headers(&headers(&[(h, v)])).expect_err("rejected");
+            assert!(e.message.contains(h), "{}", e.message);
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The OpenAI-compatible logging proxy: `/v1/chat/completions`, `/v1/completions` and
+//! `/v1/embeddings` are forwarded and recorded; every other `/v1/*` path (e.g. `/v1/models`)
+//! is passed through unrecorded.
+//!
+//! The caller's body is forwarded byte for byte (except `stream_options.include_usage`,
+//! added when the upstream is configured to report stream usage and the caller did not ask:
+//! the usage chunk and the `"usage":null` fields that implies are then removed from what the
+//! caller receives). Streams are passed on event by event as they arrive while a copy is
+//! joined for the record ([`crate::stream`]).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use serde_json::Value;
+
+use crate::errors::ApiError;
+use crate::exchange::{random_id, Exchange, PendingCall, RequestHead, Response as Upstreamed};
+use crate::meta::{CallerMeta, CALL_ID_HEADER, OVERHEAD_HEADER, TRACE_ID_HEADER};
+use crate::upstream;
+use crate::App;
+
+/// Handles a recorded endpoint.
+pub async fn record(State(app): State<Arc<App>>, req: Request) -> Response {
+    match forward(app, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
+    let t0 = Instant::now();
+    let start = chrono::Utc::now();
+    let (parts, body) = req.into_parts();
+    let body = read_body(body, app.config.max_body_bytes).await?;
+    let head = parse_head(&body)?;
+    let meta = CallerMeta::from_headers(&parts.headers)?;
+    let up =
+        app.routes.route(head.model.as_deref()).cloned().ok_or_else(|| no_upstream(&app, head.model.as_deref()))?;
+    let path = parts.uri.path_and_query().map_or(parts.uri.path(), |p| p.as_str());
+    let uri =
+        upstream::target_uri(&up, path).map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
+
+    let stream = head.stream == Some(true);
+    let caller_wants_usage =
+        head.stream_options.as_ref().and_then(|o| o.get("include_usage")).and_then(Value::as_bool) == Some(true);
+    let inject = stream && up.stream_usage && !caller_wants_usage && !parts.uri.path().ends_with("/embeddings");
+    let upstream_body = if inject { with_include_usage(&body).unwrap_or_else(|| body.clone()) } else { body.clone() };
+    let inject = inject && upstream_body.len() != body.len();
+    let fwd = upstream::request(&up, parts.method.clone(), uri, &parts.headers, upstream_body)
+        .map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
+
+    let call_id = random_id(32);
+    let trace_id = meta.trace_id.clone().unwrap_or_else(|| random_id(32));
+    let mut pending = PendingCall::new(
+        app.recorder.clone(),
+        Exchange {
+            project: app.config.project.clone(),
+            call_id: call_id.clone(),
+            trace_id: trace_id.clone(),
+            span_id: random_id(16),
+            meta,
+            upstream: up.name.clone(),
+            provider: up.provider.clone(),
+            request: body,
+            start,
+            started: t0,
+            latency: None,
+            ttft: None,
+            status_code: None,
+            response: Upstreamed::None,
+            error: None,
+            cancelled: false,
+            stream,
+        },
+    );
+    let ids = Ids { trace_id, call_id };
+    let timeouts = app.config.timeouts;
+    let deadline = tokio::time::Instant::from_std(t0) + timeouts.total;
+    let pre = t0.elapsed();
+
+    let resp = match tokio::time::timeout(timeouts.first_byte, app.client.request(fwd)).await {
+        Err(_) => {
+            let msg = format!("upstream {} sent no response within {:?}", up.name, timeouts.first_byte);
+            let err = ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", msg.clone());
+            pending.finish(Upstreamed::None, Some(("first_byte_timeout", msg)));
+            return Err(err);
+        }
+        Ok(Err(e)) => {
+            let (status, kind, msg) = classify_client_error(&up.name, &e);
+            let err = ApiError::upstream(status, kind, msg.clone());
+            pending.finish(Upstreamed::None, Some((kind, msg)));
+            return Err(err);
+        }
+        Ok(Ok(r)) => r,
+    };
+    let t_headers = Instant::now();
+    let status = resp.status();
+    if let Some(ex) = pending.get_mut() {
+        ex.status_code = Some(status.as_u16());
+    }
+    let is_sse = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().starts_with("text/event-stream"));
+    let mut headers = upstream::response_headers(resp.headers());
+
+    if is_sse && status.is_success() {
+        let body = crate::stream::pump(resp.into_body(), pending, inject, deadline, &ids);
+        ids.stamp(&mut headers, pre + t_headers.elapsed());
+        let mut out = Response::new(body);
+        *out.status_mut() = status;
+        *out.headers_mut() = headers;
+        return Ok(out);
+    }
+
+    let collected = tokio::time::timeout_at(deadline, resp.into_body().collect()).await;
+    let t_body = Instant::now();
+    let bytes = match collected {
+        Err(_) => {
+            let msg = format!("upstream {} did not finish its response within {:?}", up.name, timeouts.total);
+            pending.finish(Upstreamed::None, Some(("total_timeout", msg.clone())));
+            return Err(ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", msg));
+        }
+        Ok(Err(e)) => {
+            let msg = format!("upstream {} closed the connection mid-response: {e}", up.name);
+            pending.finish(Upstreamed::None, Some(("upstream_cut", msg.clone())));
+            return Err(ApiError::upstream(StatusCode::BAD_GATEWAY, "upstream_cut", msg));
+        }
+        Ok(Ok(c)) => c.to_bytes(),
+    };
+    pending.finish(Upstreamed::Body(bytes.clone()), None);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    ids.stamp(&mut headers, pre + t_body.elapsed());
+    let mut out = Response::new(Body::from(bytes));
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
+}
+
+/// The ids a response carries back to the caller.
+pub struct Ids {
+    pub trace_id: String,
+    pub call_id: String,
+}
+
+impl Ids {
+    fn stamp(&self, headers: &mut HeaderMap, overhead: std::time::Duration) {
+        for (name, value) in [(TRACE_ID_HEADER, &self.trace_id), (CALL_ID_HEADER, &self.call_id)] {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                headers.insert(name, v);
+            }
+        }
+        let ms = format!("{:.3}", overhead.as_secs_f64() * 1000.0);
+        if let Ok(v) = HeaderValue::from_str(&ms) {
+            headers.insert(OVERHEAD_HEADER, v);
+        }
+    }
+}
+
+/// Passes any other `/v1/*` request through, unrecorded (e.g. `GET /v1/models`).
+pub async fn passthrough(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match read_body(body, app.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let model = serde_json::from_slice::<RequestHead>(&body).ok().and_then(|h| h.model);
+    let Some(up) = model.as_deref().and_then(|m| app.routes.route(Some(m))).or_else(|| app.routes.default_upstream())
+    else {
+        return no_upstream(&app, None).into_response();
+    };
+    let path = parts.uri.path_and_query().map_or(parts.uri.path(), |p| p.as_str());
+    let fwd = match upstream::target_uri(up, path)
+        .and_then(|uri| upstream::request(up, parts.method.clone(), uri, &parts.headers, body))
+    {
+        Ok(r) => r,
+        Err(m) => return ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m).into_response(),
+    };
+    match tokio::time::timeout(app.config.timeouts.first_byte, app.client.request(fwd)).await {
+        Err(_) => ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", "no response from the upstream")
+            .into_response(),
+        Ok(Err(e)) => {
+            let (status, kind, msg) = classify_client_error(&up.name, &e);
+            ApiError::upstream(status, kind, msg).into_response()
+        }
+        Ok(Ok(resp)) => {
+            let status = resp.status();
+            let headers = upstream::response_headers(resp.headers());
+            let mut out = Response::new(Body::new(resp.into_body()));
+            *out.status_mut() = status;
+            *out.headers_mut() = headers;
+            out
+        }
+    }
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let too_big = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            if too_big {
+                Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "invalid_request_error",
+                    "request_too_large",
+                    format!("the request body is larger than the {limit} bytes accepted"),
+                ))
+            } else {
+                Err(ApiError::bad_request("invalid_body", format!("could not read the request body: {e}")))
+            }
+        }
+    }
+}
+
+fn parse_head(body: &[u8]) -> Result<RequestHead, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(ApiError::bad_request("invalid_json", "the request body must be a JSON object"));
+    }
+    serde_json::from_slice::<RequestHead>(body).map_err(|e| {
+        let mut err = ApiError::bad_request("invalid_json", format!("the request body is not valid: {e}"));
+        if e.is_data() {
+            // serde names no path; the head has three fields, so say which.
+            let msg = e.to_string();
+            err.param = ["model", "stream_options", "stream"].iter().find(|p| msg.contains(*p)).map(|p| p.to_string());
+        }
+        err
+    })
+}
+
+fn no_upstream(app: &App, model: Option<&str>) -> ApiError {
+    if app.routes.is_empty() {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "llmscope_error",
+            "no_upstream",
+            "llmscope has no upstream configured: set LLMSCOPE_UPSTREAM_URL or [[upstreams]] in the config",
+        );
+    }
+    let mut e = ApiError::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "model_not_found",
+        format!("no upstream is configured for model {:?}", model.unwrap_or("")),
+    );
+    e.param = Some("model".into());
+    e
+}
+
+/// Turns a client error into (status, kind, message) for the caller and the record.
+fn classify_client_error(upstream: &str, e: &hyper_util::client::legacy::Error) -> (StatusCode, &'static str, String) {
+    let mut chain = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        src = s.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    if e.is_connect() {
+        if lower.contains("timed out") || lower.contains("timeout") {
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                "connect_timeout",
+                format!("connecting to upstream {upstream} timed out: {chain}"),
+            )
+        } else {
+            (
+                StatusCode::BAD_GATEWAY,
+                "upstream_unreachable",
+                format!("could not connect to upstream {upstream}: {chain}"),
+            )
+        }
+    } else {
+        (StatusCode::BAD_GATEWAY, "upstream_error", format!("upstream {upstream} failed: {chain}"))
+    }
+}
+
+/// The body with `stream_options.include_usage = true`, or `None` when it cannot be
+/// rewritten (then it is forwarded unchanged).
+fn with_include_usage(body: &[u8]) -> Option<Bytes> {
+    let mut v: Value = serde_json::from_slice(body).ok()?;
+    let obj = v.as_object_mut()?;
+    let opts = obj.entry("stream_options").or_insert_with(|| Value::Object(Default::default()));
+    if opts.is_null() {
+        *opts = Value::Object(Default::default());
+    }
+    opts.as_object_mut()?.insert("include_usage".into(), Value::Bool(true));
+    serde_json::to_vec(&v).ok().map(Bytes::from)
+}

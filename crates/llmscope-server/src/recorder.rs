@@ -1,0 +1,359 @@
+//! The write batcher between request handlers and the store.
+//!
+//! Handlers never wait for storage. [`Recorder::record`] puts a job (a closure that builds the
+//! [`Call`], so parsing the response body also happens off the request path) on a bounded
+//! queue and returns at once. One writer thread builds the calls and appends them in batches
+//! (up to `batch_size`, or whatever arrived within `flush_interval`), each batch committed by
+//! the store before the next is taken.
+//!
+//! When the queue is full because the store is slower than the traffic, or a batch still
+//! fails after retries, the calls are **spilled**: appended as JSON lines (llmscope's own
+//! call format) to a file in `spill_dir`, and counted. Nothing is dropped. At the next start
+//! [`replay_spill`] imports those files into the store and removes them; `llmscope import`
+//! reads them too. [`Recorder::shutdown`] writes everything still queued before it returns.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use llmscope_capture::import::{ImportOptions, Importer, NoProgress};
+use llmscope_core::store::CallSink;
+use llmscope_core::Call;
+use serde::Serialize;
+
+use crate::config::RecorderConfig;
+
+/// Builds a call; run on the writer thread.
+pub type Job = Box<dyn FnOnce() -> Call + Send>;
+
+enum Msg {
+    Record(Job),
+    Flush(Sender<()>),
+    Stop,
+}
+
+/// Counters, readable while the server runs (`/readyz`, `/metrics`).
+#[derive(Debug, Default)]
+struct Counters {
+    recorded: AtomicU64,
+    written: AtomicU64,
+    duplicates: AtomicU64,
+    spilled: AtomicU64,
+    failed_batches: AtomicU64,
+}
+
+/// A snapshot of the recorder's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RecorderStats {
+    /// Calls handed to the recorder.
+    pub recorded: u64,
+    /// Calls committed to the store.
+    pub written: u64,
+    /// Calls the store already had (same id).
+    pub duplicates: u64,
+    /// Calls written to the spill directory instead of the store.
+    pub spilled: u64,
+    /// Batches the store refused (after retries); their calls were spilled.
+    pub failed_batches: u64,
+    /// Calls waiting in the queue.
+    pub queued: u64,
+    pub capacity: u64,
+}
+
+struct Shared {
+    counters: Counters,
+    spill: Mutex<Spill>,
+    closed: AtomicBool,
+}
+
+/// The batcher. Cheap to share behind an `Arc`.
+pub struct Recorder {
+    tx: Sender<Msg>,
+    /// A second handle on the queue, to drain what raced the stop message.
+    rx: Receiver<Msg>,
+    shared: Arc<Shared>,
+    capacity: usize,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").field("stats", &self.stats()).finish()
+    }
+}
+
+impl Recorder {
+    /// Starts the writer thread.
+    pub fn start(sink: Arc<dyn CallSink>, cfg: &RecorderConfig) -> Recorder {
+        let capacity = cfg.queue_capacity.max(1);
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let shared = Arc::new(Shared {
+            counters: Counters::default(),
+            spill: Mutex::new(Spill::new(cfg.spill_dir.clone())),
+            closed: AtomicBool::new(false),
+        });
+        let writer = Writer {
+            sink,
+            rx: rx.clone(),
+            shared: shared.clone(),
+            batch_size: cfg.batch_size.max(1),
+            flush_interval: cfg.flush_interval,
+        };
+        let thread = std::thread::Builder::new()
+            .name("llmscope-recorder".into())
+            .spawn(move || writer.run())
+            .expect("spawning the recorder thread");
+        Recorder { tx, rx, shared, capacity, thread: Mutex::new(Some(thread)) }
+    }
+
+    /// Queues a call to be built and written. Never blocks: when the queue is full the call
+    /// is spilled to disk instead.
+    pub fn record(&self, job: Job) {
+        self.shared.counters.recorded.fetch_add(1, Ordering::Relaxed);
+        if self.shared.closed.load(Ordering::Acquire) {
+            self.shared.spill_calls(&[job()]);
+            return;
+        }
+        match self.tx.try_send(Msg::Record(job)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(Msg::Record(job)) | TrySendError::Disconnected(Msg::Record(job))) => {
+                self.shared.spill_calls(&[job()]);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Queues a call that is already built.
+    pub fn record_call(&self, call: Call) {
+        self.record(Box::new(move || call));
+    }
+
+    /// Waits until everything queued before this call has been written (or spilled).
+    pub fn flush(&self) {
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        if self.tx.send(Msg::Flush(done_tx)).is_ok() {
+            let _ = done_rx.recv();
+        }
+    }
+
+    pub fn stats(&self) -> RecorderStats {
+        let c = &self.shared.counters;
+        RecorderStats {
+            recorded: c.recorded.load(Ordering::Relaxed),
+            written: c.written.load(Ordering::Relaxed),
+            duplicates: c.duplicates.load(Ordering::Relaxed),
+            spilled: c.spilled.load(Ordering::Relaxed),
+            failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            queued: self.tx.len() as u64,
+            capacity: self.capacity as u64,
+        }
+    }
+
+    /// Writes everything queued, stops the writer thread and syncs the spill file. Calls
+    /// recorded afterwards are spilled directly.
+    pub fn shutdown(&self) -> RecorderStats {
+        let handle = self.thread.lock().map(|mut t| t.take()).unwrap_or(None);
+        if let Some(handle) = handle {
+            let _ = self.tx.send(Msg::Stop);
+            if handle.join().is_err() {
+                tracing::error!("the recorder thread panicked");
+            }
+        }
+        self.shared.closed.store(true, Ordering::Release);
+        // Anything that slipped in between the writer's last read and `closed`.
+        let mut late = Vec::new();
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Record(job) = msg {
+                late.push(job());
+            }
+        }
+        if !late.is_empty() {
+            self.shared.spill_calls(&late);
+        }
+        if let Ok(mut s) = self.shared.spill.lock() {
+            s.sync();
+        }
+        self.stats()
+    }
+}
+
+impl Shared {
+    fn spill_calls(&self, calls: &[Call]) {
+        if calls.is_empty() {
+            return;
+        }
+        let n = calls.len() as u64;
+        let result = match self.spill.lock() {
+            Ok(mut s) => s.write(calls),
+            Err(_) => Err(std::io::Error::other("spill lock poisoned")),
+        };
+        match result {
+            Ok(path) => {
+                self.counters.spilled.fetch_add(n, Ordering::Relaxed);
+                tracing::warn!(calls = n, file = %path.display(), "store busy or failing: calls spilled to disk");
+            }
+            Err(e) => {
+                // The one place a call can be lost: the store refused it and the disk too.
+                tracing::error!(calls = n, error = %e, "could not spill calls to disk; they are lost");
+            }
+        }
+    }
+}
+
+struct Writer {
+    sink: Arc<dyn CallSink>,
+    rx: Receiver<Msg>,
+    shared: Arc<Shared>,
+    batch_size: usize,
+    flush_interval: Duration,
+}
+
+impl Writer {
+    fn run(self) {
+        let mut batch: Vec<Call> = Vec::with_capacity(self.batch_size);
+        let mut waiters: Vec<Sender<()>> = Vec::new();
+        loop {
+            let mut stop = false;
+            match self.rx.recv() {
+                Ok(Msg::Record(job)) => batch.push(job()),
+                Ok(Msg::Flush(w)) => waiters.push(w),
+                Ok(Msg::Stop) | Err(_) => stop = true,
+            }
+            let deadline = Instant::now() + self.flush_interval;
+            while !stop && batch.len() < self.batch_size && waiters.is_empty() {
+                match self.rx.recv_deadline(deadline) {
+                    Ok(Msg::Record(job)) => batch.push(job()),
+                    Ok(Msg::Flush(w)) => waiters.push(w),
+                    Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => stop = true,
+                    Err(RecvTimeoutError::Timeout) => break,
+                }
+            }
+            if stop {
+                // Drain whatever is still queued.
+                while let Ok(msg) = self.rx.try_recv() {
+                    match msg {
+                        Msg::Record(job) => batch.push(job()),
+                        Msg::Flush(w) => waiters.push(w),
+                        Msg::Stop => {}
+                    }
+                    if batch.len() >= self.batch_size {
+                        self.write(&mut batch);
+                    }
+                }
+            }
+            self.write(&mut batch);
+            for w in waiters.drain(..) {
+                let _ = w.send(());
+            }
+            if stop {
+                return;
+            }
+        }
+    }
+
+    fn write(&self, batch: &mut Vec<Call>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut delay = Duration::from_millis(50);
+        for attempt in 1..=3 {
+            match self.sink.append_calls(batch) {
+                Ok(out) => {
+                    let c = &self.shared.counters;
+                    c.written.fetch_add(out.inserted, Ordering::Relaxed);
+                    c.duplicates.fetch_add(out.duplicates, Ordering::Relaxed);
+                    batch.clear();
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(attempt, calls = batch.len(), error = %e, "writing a batch of calls failed");
+                    if attempt < 3 {
+                        std::thread::sleep(delay);
+                        delay *= 4;
+                    }
+                }
+            }
+        }
+        self.shared.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+        self.shared.spill_calls(batch);
+        batch.clear();
+    }
+}
+
+/// The spill file: opened on first use, one per server run.
+struct Spill {
+    dir: PathBuf,
+    out: Option<(PathBuf, BufWriter<File>)>,
+}
+
+impl Spill {
+    fn new(dir: PathBuf) -> Self {
+        Spill { dir, out: None }
+    }
+
+    fn write(&mut self, calls: &[Call]) -> std::io::Result<PathBuf> {
+        if self.out.is_none() {
+            std::fs::create_dir_all(&self.dir)?;
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+            let path = self.dir.join(format!("spill-{stamp}-{}.jsonl", std::process::id()));
+            let file = OpenOptions::new().create(true).append(true).open(&path)?;
+            self.out = Some((path, BufWriter::new(file)));
+        }
+        let Some((path, out)) = self.out.as_mut() else { return Err(std::io::Error::other("spill file not open")) };
+        for call in calls {
+            serde_json::to_writer(&mut *out, call)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        Ok(path.clone())
+    }
+
+    fn sync(&mut self) {
+        if let Some((_, out)) = self.out.as_mut() {
+            let _ = out.flush();
+            let _ = out.get_ref().sync_all();
+        }
+    }
+}
+
+/// What [`replay_spill`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayOutcome {
+    pub files: u64,
+    pub imported: u64,
+    pub already_present: u64,
+    pub rejected: u64,
+}
+
+/// Imports the spill files a previous run left in `dir` and removes each once it is stored.
+/// A file with rejected lines keeps its rejects beside it (`<dir>/rejects/`).
+pub fn replay_spill(dir: &Path, sink: &dyn CallSink, project: &str) -> std::io::Result<ReplayOutcome> {
+    let mut out = ReplayOutcome::default();
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(out) };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && p.is_file())
+        .collect();
+    files.sort();
+    let importer = Importer {
+        sink,
+        opts: ImportOptions { project: project.to_string(), ..Default::default() },
+        batch_size: 5_000,
+        rejects_dir: Some(dir.join("rejects")),
+    };
+    for f in files {
+        let s = importer.import_file(&f, &NoProgress).map_err(|e| std::io::Error::other(e.to_string()))?;
+        out.files += 1;
+        out.imported += s.imported;
+        out.already_present += s.already_present;
+        out.rejected += s.rejected;
+        std::fs::remove_file(&f)?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,180 @@
+//! The streaming half of the proxy: a task reads the upstream's event stream, hands each
+//! piece to the caller as soon as it arrives, and joins a copy for the record.
+//!
+//! - The caller going away (the response body is dropped) closes the channel; the task then
+//!   drops the upstream body, which closes the upstream connection (the upstream request is
+//!   cancelled), and records the call as cancelled with the output so far.
+//! - A stream that ends without `[DONE]`, fails mid-way or passes the total timeout ends, for
+//!   the caller, with an OpenAI-shaped `data: {"error": …}` event (which OpenAI's SDKs
+//!   raise as an `APIError`), and is recorded as failed with its partial output.
+//! - After the upstream's last event the caller gets one SSE comment,
+//!   `: llmscope trace_id=<id> call_id=<id>`, which SSE parsers ignore and a UI can read to
+//!   attach feedback (the same ids are in the `X-LLMScope-Trace-Id` / `-Call-Id` headers).
+
+use std::time::Instant;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use llmscope_capture::openai::sse::SseParser;
+use llmscope_capture::openai::stream::StreamAssembler;
+use tokio::sync::mpsc;
+
+use crate::errors::ApiError;
+use crate::exchange::{PendingCall, Response};
+use crate::proxy::Ids;
+
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// Starts pumping `upstream` into the returned body.
+pub fn pump(
+    upstream: Incoming,
+    pending: PendingCall,
+    strip_usage: bool,
+    deadline: tokio::time::Instant,
+    ids: &Ids,
+) -> Body {
+    let (tx, rx) = mpsc::channel::<Chunk>(16);
+    let trailer = Bytes::from(format!(": llmscope trace_id={} call_id={}\n\n", ids.trace_id, ids.call_id));
+    tokio::spawn(run(upstream, pending, strip_usage, deadline, tx, trailer));
+    Body::from_stream(ChannelStream(rx))
+}
+
+enum End {
+    Done,
+    Cancelled,
+    Failed(&'static str, String),
+}
+
+async fn run(
+    mut upstream: Incoming,
+    mut pending: PendingCall,
+    strip_usage: bool,
+    deadline: tokio::time::Instant,
+    tx: mpsc::Sender<Chunk>,
+    trailer: Bytes,
+) {
+    let started = pending.get_mut().map_or_else(Instant::now, |ex| ex.started);
+    let mut parser = SseParser::default();
+    let mut asm = Box::new(StreamAssembler::new());
+    let mut ttft = None;
+    let end = loop {
+        let frame = tokio::select! {
+            biased;
+            _ = tx.closed() => break End::Cancelled,
+            _ = tokio::time::sleep_until(deadline) => {
+                break End::Failed("total_timeout", "the upstream stream did not finish within the total timeout".into())
+            }
+            f = upstream.frame() => f,
+        };
+        let data = match frame {
+            None => {
+                if asm.done() || asm.errored() {
+                    break End::Done;
+                }
+                break End::Failed("upstream_cut", "the upstream stream ended before `data: [DONE]`".into());
+            }
+            Some(Err(e)) => break End::Failed("upstream_cut", format!("the upstream stream broke off: {e}")),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(d) => d,
+                Err(_) => continue, // trailers
+            },
+        };
+        let mut rewritten = strip_usage.then(Vec::new);
+        parser.push(&data, |ev| {
+            let kind = if ev.has_data { asm.push(&ev.data) } else { Default::default() };
+            if kind.first_content && ttft.is_none() {
+                ttft = Some(started.elapsed());
+            }
+            if let Some(out) = rewritten.as_mut() {
+                if !kind.usage_only {
+                    out.extend_from_slice(&strip_usage_null(&ev.raw));
+                }
+            }
+        });
+        let out = match rewritten {
+            Some(v) => Bytes::from(v),
+            None => data,
+        };
+        if !out.is_empty() && tx.send(Ok(out)).await.is_err() {
+            break End::Cancelled;
+        }
+    };
+    drop(upstream); // closes the upstream connection if it was still open
+    if let Some(ex) = pending.get_mut() {
+        ex.ttft = ttft;
+    }
+    if strip_usage {
+        let rest = parser.take_rest();
+        if !rest.is_empty() {
+            let _ = tx.send(Ok(Bytes::from(rest))).await;
+        }
+    }
+    match end {
+        End::Done => {
+            let _ = tx.send(Ok(trailer)).await;
+            pending.finish(Response::Stream(asm), None);
+        }
+        End::Cancelled => pending.cancel(Response::Stream(asm)),
+        End::Failed(kind, message) => {
+            let code = if kind == "total_timeout" { "upstream_timeout" } else { "upstream_cut" };
+            let err = ApiError::upstream(axum::http::StatusCode::BAD_GATEWAY, code, message.clone());
+            let _ = tx.send(Ok(err.sse_event())).await;
+            pending.finish(Response::Stream(asm), Some((kind, message)));
+        }
+    }
+}
+
+/// Removes the `"usage":null` member OpenAI adds to every chunk once `include_usage` is set
+/// (the caller did not ask for it). Works on the raw bytes so nothing else changes.
+fn strip_usage_null(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    const PATTERNS: [&[u8]; 4] = [b",\"usage\":null", b", \"usage\": null", b"\"usage\":null,", b"\"usage\": null, "];
+    if memchr::memmem::find(raw, b"\"usage\"").is_none() {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let mut out = raw.to_vec();
+    for p in PATTERNS {
+        while let Some(i) = memchr::memmem::find(&out, p) {
+            out.drain(i..i + p.len());
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The receiving end of the pump as a body stream.
+struct ChannelStream(mpsc::Receiver<Chunk>);
+
+impl futures_util::Stream for ChannelStream {
+    type Item = Chunk;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_usage_null;
+
+    #[test]
+    fn usage_null_goes_and_nothing_else_changes() {
+        let raw = br#"data: {"id":"x","choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}
+
+"#;
+        let out = strip_usage_null(raw);
+        assert_eq!(
+            &*out,
+            br#"data: {"id":"x","choices":[{"index":0,"delta":{"content":"hi"}}]}
+
+"#
+        );
+        let spaced = br#"data: {"usage": null, "id": "x"}"#;
+        assert_eq!(&*strip_usage_null(spaced), br#"data: {"id": "x"}"#);
+        let untouched = br#"data: {"id":"x","usage":{"total_tokens":3}}"#;
+        assert_eq!(&*strip_usage_null(untouched), untouched);
+    }
+}

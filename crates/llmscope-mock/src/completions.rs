@@ -22,6 +22,9 @@ use crate::text::{answer_seeded, contains_cjk, count_tokens, hash64, Tokens};
 use crate::wire::{invalid_request, json_response, push_json_str, push_num, ApiError};
 use crate::AppState;
 
+/// The most prompts (choices) one request may have.
+const MAX_PROMPTS: usize = 128;
+
 /// A validated request and its answers (one choice per prompt).
 #[derive(Debug)]
 struct Plan {
@@ -109,6 +112,10 @@ fn prompts(req: &Map<String, Value>) -> Result<Vec<Prompt>, ApiError> {
         Some(Value::Array(items)) if items.is_empty() => {
             Err(invalid_request("[] is too short - 'prompt'", Some("prompt")))
         }
+        Some(Value::Array(items)) if items.len() > MAX_PROMPTS && !items[0].is_number() => Err(invalid_request(
+            &format!("'prompt' has {} items; at most {MAX_PROMPTS} are allowed.", items.len()),
+            Some("prompt"),
+        )),
         Some(Value::Array(items)) => match &items[0] {
             Value::Number(_) => Ok(vec![token_prompt(items, "prompt")?]),
             _ => items

@@ -21,6 +21,8 @@ use crate::AppState;
 
 /// OpenAI's limit on inputs per request.
 const MAX_INPUTS: usize = 2048;
+/// The most numbers one response may hold (inputs × dimensions).
+const MAX_VALUES: usize = 4 << 20;
 /// The largest `dimensions` accepted.
 const MAX_DIMENSIONS: usize = 16_384;
 
@@ -156,6 +158,12 @@ fn render(req: &Map<String, Value>, default_dims: usize, usage: bool) -> Result<
             }
         },
     };
+    if inputs.len().saturating_mul(dims) > MAX_VALUES {
+        return Err(invalid_request(
+            &format!("{} inputs of {dims} dimensions are more than this server returns at once.", inputs.len()),
+            Some("input"),
+        ));
+    }
     let base64 = match req.get("encoding_format") {
         None | Some(Value::Null) => false,
         Some(Value::String(format)) if format == "float" => false,

@@ -114,8 +114,12 @@ fn build(cfg: MockConfig, shutdown: watch::Receiver<bool>, shutdown_tx: Option<w
 ///
 /// Per-request overrides through request headers: `x-mock-fault: <fault | none>` (see [`parse_fault`]),
 /// `x-mock-ttft-ms`, `x-mock-latency-ms`, `x-mock-tokens-per-s`, `x-mock-output-tokens`, `x-mock-usage: 0|1`.
-/// A bad value gives a 400 naming the header. `GET /mock/stats` counts the generation requests, those whose
-/// response finished (`completed`), and those whose client went away first (`cancelled`).
+/// A bad value gives a 400 naming the header.
+///
+/// `GET /mock/stats` counts the generation requests (chat, completions, embeddings) in `requests`, those
+/// whose response the mock finished producing in `completed` (errors and injected faults included: a `cut`
+/// counts once the connection is dropped), and those whose client went away before the response finished
+/// (a stream dropped half-way, a hanging or slow request given up) in `cancelled`; the rest are in flight.
 pub fn router(cfg: MockConfig) -> Router {
     let (tx, rx) = watch::channel(false);
     build(cfg, rx, Some(tx))

@@ -17,6 +17,8 @@ use crate::AppState;
 
 /// The most tokens a request may ask for through `x-mock-output-tokens`.
 pub(crate) const MAX_OUTPUT_TOKENS: usize = 100_000;
+/// The longest model name accepted (it is echoed in every chunk).
+const MAX_MODEL_LEN: usize = 256;
 /// The longest delay a request may ask for through an `x-mock-*-ms` header (one day).
 const MAX_DELAY_MS: u64 = 86_400_000;
 /// The longest interval between tokens (the slowest `tokens_per_s` is one an hour).
@@ -194,7 +196,11 @@ pub(crate) fn missing(param: &str) -> ApiError {
 /// The required `model` string.
 pub(crate) fn model(req: &Map<String, Value>) -> Result<&str, ApiError> {
     match req.get("model") {
-        Some(Value::String(model)) => Ok(model),
+        Some(Value::String(model)) if model.len() <= MAX_MODEL_LEN => Ok(model),
+        Some(Value::String(_)) => Err(invalid_request(
+            &format!("Invalid 'model': the name is longer than {MAX_MODEL_LEN} bytes."),
+            Some("model"),
+        )),
         None | Some(Value::Null) => Err(invalid_request("you must provide a model parameter", Some("model"))),
         Some(other) => Err(wrong_type("model", "a string", other)),
     }

@@ -40,8 +40,10 @@ pub(crate) struct Events {
 }
 
 impl Events {
+    /// Room for about `bytes` bytes and `segments` segments (the hints are capped; the buffers grow).
     pub(crate) fn with_capacity(bytes: usize, segments: usize) -> Events {
-        Events { buf: String::with_capacity(bytes), segments: Vec::with_capacity(segments) }
+        const MAX_HINT: usize = 1 << 20;
+        Events { buf: String::with_capacity(bytes.min(MAX_HINT)), segments: Vec::with_capacity(segments.min(MAX_HINT)) }
     }
 
     /// Everything written since the last mark goes out `due` after the start.

@@ -701,24 +701,3 @@ fn parse_fault_round_trips_and_errors() {
         assert!(parse_fault(bad).is_err(), "{bad}");
     }
 }
-
-#[tokio::test]
-async fn zz_show() {
-    let mock = start(MockConfig { ttft_ms: 0, tokens_per_s: 0.0, output_tokens: 6, ..MockConfig::default() }).await;
-    for (h, b) in [
-        (vec![], chat("What is Rust?")),
-        (vec![], with(chat("什么是Rust？"), json!({"stream": true, "stream_options": {"include_usage": true}}))),
-        (vec![], with(with(chat("Weather?"), weather_tools()), json!({"stream": true}))),
-        (vec![("x-mock-fault", "status=429")], chat("x")),
-        (vec![], with(chat("x"), json!({"response_format": {"type": "json_object"}}))),
-    ] {
-        let r = mock.post("/v1/chat/completions", &h, &b).await;
-        println!("{} {:?}\n{}\n", r.status, r.headers, r.body);
-    }
-    let r = mock.post("/v1/completions", &[], &json!({"model":"m","prompt":"hi","stream":true})).await;
-    println!("{}\n", r.body);
-    let r = mock.post("/v1/embeddings", &[], &json!({"model":"m","input":"hi"})).await;
-    println!("{}\n", r.body);
-    println!("{}\n", mock.get("/v1/models").await.body);
-    println!("{}\n", mock.get("/nope").await.body);
-}

@@ -89,13 +89,13 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
             let msg = format!("upstream {} sent no response within {:?}", up.name, timeouts.first_byte);
             let err = ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", msg.clone());
             pending.finish(Upstreamed::None, Some(("first_byte_timeout", msg)));
-            return Err(err);
+            return Ok(ids.error(err, t0));
         }
         Ok(Err(e)) => {
             let (status, kind, msg) = classify_client_error(&up.name, &e);
             let err = ApiError::upstream(status, kind, msg.clone());
             pending.finish(Upstreamed::None, Some((kind, msg)));
-            return Err(err);
+            return Ok(ids.error(err, t0));
         }
         Ok(Ok(r)) => r,
     };
@@ -126,12 +126,12 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
         Err(_) => {
             let msg = format!("upstream {} did not finish its response within {:?}", up.name, timeouts.total);
             pending.finish(Upstreamed::None, Some(("total_timeout", msg.clone())));
-            return Err(ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", msg));
+            return Ok(ids.error(ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", msg), t0));
         }
         Ok(Err(e)) => {
             let msg = format!("upstream {} closed the connection mid-response: {e}", up.name);
             pending.finish(Upstreamed::None, Some(("upstream_cut", msg.clone())));
-            return Err(ApiError::upstream(StatusCode::BAD_GATEWAY, "upstream_cut", msg));
+            return Ok(ids.error(ApiError::upstream(StatusCode::BAD_GATEWAY, "upstream_cut", msg), t0));
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
@@ -151,6 +151,13 @@ pub struct Ids {
 }
 
 impl Ids {
+    /// llmscope's own error answer, carrying the ids of the recorded call.
+    fn error(&self, err: ApiError, t0: Instant) -> Response {
+        let mut resp = err.into_response();
+        self.stamp(resp.headers_mut(), t0.elapsed());
+        resp
+    }
+
     fn stamp(&self, headers: &mut HeaderMap, overhead: std::time::Duration) {
         for (name, value) in [(TRACE_ID_HEADER, &self.trace_id), (CALL_ID_HEADER, &self.call_id)] {
             if let Ok(v) = HeaderValue::from_str(value) {

@@ -1,0 +1,333 @@
+//! The proxy end to end: real mock upstream, real server, real DuckDB store, real HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{header, sse_data, start};
+use http_body_util::BodyExt;
+use llmscope_core::{CallStatus, Origin};
+use llmscope_mock::MockConfig;
+use serde_json::{json, Value};
+
+fn chat(extra: Value) -> String {
+    let mut body = json!({"model": "mock-gpt-4o", "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is the capital of France?"}]});
+    if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        b.extend(extra);
+    }
+    body.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_call_is_forwarded_unchanged_and_recorded_field_by_field() {
+    let fx = start(MockConfig::default(), |_| {}).await;
+    let headers = [
+        ("x-llmscope-user-id", "alice"),
+        ("x-llmscope-session-id", "sess-1"),
+        ("x-llmscope-client-request-id", "client-42"),
+        ("x-llmscope-tags", "prod, rag"),
+        ("x-llmscope-property-tenant", "acme"),
+        ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    ];
+    let body = chat(json!({"temperature": 0.2, "max_tokens": 300, "user": "body-user"}));
+    let (status, h, text) = fx.post("/v1/chat/completions", &headers, &body).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(header(&h, "x-llmscope-trace-id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(header(&h, "x-llmscope-overhead-ms").parse::<f64>().is_ok());
+    let resp: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(resp["object"], "chat.completion");
+
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.origin, Origin::Proxy);
+    assert_eq!(c.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(c.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+    assert_eq!(c.span_id.len(), 16);
+    assert_eq!(c.model.as_deref(), Some("mock-gpt-4o"));
+    assert_eq!(c.provider.as_deref(), Some("mock"));
+    assert_eq!(c.operation.as_deref(), Some("chat"));
+    assert_eq!(c.input_text, "What is the capital of France?");
+    assert_eq!(c.input.as_array().map(Vec::len), Some(2));
+    assert_eq!(c.output.as_deref(), resp.pointer("/choices/0/message/content").and_then(Value::as_str));
+    assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+    assert_eq!(c.request_id.as_deref(), resp["id"].as_str());
+    assert_eq!(c.usage.input, resp.pointer("/usage/prompt_tokens").and_then(Value::as_u64));
+    assert_eq!(c.usage.output, resp.pointer("/usage/completion_tokens").and_then(Value::as_u64));
+    assert_eq!(c.usage.total, resp.pointer("/usage/total_tokens").and_then(Value::as_u64));
+    assert!(!c.usage.counted);
+    assert_eq!(c.status, CallStatus::Ok);
+    assert_eq!(c.status_code, Some(200));
+    assert_eq!(c.user_id.as_deref(), Some("alice"), "the header wins over the body's user");
+    assert_eq!(c.session_id.as_deref(), Some("sess-1"));
+    assert_eq!(c.client_request_id.as_deref(), Some("client-42"));
+    assert_eq!(c.tags, vec!["prod", "rag"]);
+    assert_eq!(c.attributes["property.tenant"], "acme");
+    assert_eq!(c.temperature, Some(0.2));
+    assert_eq!(c.params["max_tokens"], 300);
+    assert!(c.latency_ms.is_some_and(|l| l > 0.0));
+    assert!(c.end_time.is_some_and(|e| e >= c.start_time));
+    assert!(c.flags.is_empty(), "{:?}", c.flags);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_reaches_the_client_as_sent_and_is_joined_for_the_record() {
+    let fx = start(MockConfig { ttft_ms: 60, tokens_per_s: 500.0, ..MockConfig::default() }, |_| {}).await;
+    let (status, h, text) =
+        fx.post("/v1/chat/completions", &[("x-llmscope-user-id", "bob")], &chat(json!({"stream": true}))).await;
+    assert_eq!(status, 200);
+    assert!(header(&h, "content-type").starts_with("text/event-stream"));
+    let data = sse_data(&text);
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+    // llmscope asked the upstream for usage; the caller did not, so sees none of it.
+    assert!(!text.contains("\"usage\""), "usage leaked to the caller:\n{text}");
+    let call_id = header(&h, "x-llmscope-call-id").to_string();
+    assert!(text.ends_with(&format!("call_id={call_id}\n\n")), "trailer comment missing:\n{text}");
+    let mut joined = String::new();
+    for d in &data[..data.len() - 1] {
+        let v: Value = serde_json::from_str(d).expect("chunk json");
+        if let Some(s) = v.pointer("/choices/0/delta/content").and_then(Value::as_str) {
+            joined.push_str(s);
+        }
+    }
+    let c = fx.call(&call_id).await;
+    assert_eq!(c.output.as_deref(), Some(joined.as_str()));
+    assert_eq!(c.attributes["stream"], true);
+    assert!(c.usage.output.is_some_and(|n| n > 0) && !c.usage.counted, "{:?}", c.usage);
+    let (ttft, latency) = (c.ttft_ms.expect("ttft"), c.latency_ms.expect("latency"));
+    assert!(ttft >= 60.0 && ttft <= latency, "ttft {ttft} latency {latency}");
+    assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+    assert_eq!(c.params["stream"], true);
+    assert!(c.params.get("stream_options").is_none(), "the caller's request is recorded, not the rewritten one");
+
+    // A caller that asks for usage gets the usage chunk, untouched.
+    let (_, _, text) =
+        fx.post("/v1/chat/completions", &[], &chat(json!({"stream": true, "stream_options": {"include_usage": true}}))).await;
+    let data = sse_data(&text);
+    let usage_chunk: Value = serde_json::from_str(&data[data.len() - 2]).expect("usage chunk");
+    assert!(usage_chunk["usage"]["total_tokens"].as_u64().is_some(), "{text}");
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_tool_calls_json_mode_and_counted_usage() {
+    let fx = start(MockConfig { usage: false, ttft_ms: 5, tokens_per_s: 0.0, ..MockConfig::default() }, |_| {}).await;
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}}}]);
+    let (_, h, text) =
+        fx.post("/v1/chat/completions", &[], &chat(json!({"stream": true, "tools": tools}))).await;
+    assert!(text.contains("tool_calls"));
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    let calls = c.tool_calls.as_ref().and_then(Value::as_array).expect("tool calls recorded");
+    assert_eq!(calls[0]["function"]["name"], "get_weather");
+    let args: Value = serde_json::from_str(calls[0]["function"]["arguments"].as_str().expect("args")).expect("args json");
+    assert_eq!(args, json!({"city": "example", "days": 1}));
+    assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
+    assert!(c.flags.is_empty(), "a tool call is not an empty response: {:?}", c.flags);
+    assert!(c.tools.is_some());
+    // The upstream reported no usage: counted, and marked so.
+    assert!(c.usage.counted);
+    assert!(c.usage.input.is_some_and(|n| n > 5) && c.usage.output.is_some_and(|n| n > 0), "{:?}", c.usage);
+
+    let json_mode = json!({"response_format": {"type": "json_object"}});
+    let (_, h, _) = fx.post("/v1/chat/completions", &[], &chat(json_mode.clone())).await;
+    let good = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert!(good.json_mode && good.flags.is_empty(), "{:?}", good.flags);
+    let (_, h, _) = fx.post("/v1/chat/completions", &[("x-mock-fault", "bad-json")], &chat(json_mode)).await;
+    let bad = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(bad.flags, vec!["malformed_json"]);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_errors_pass_through_and_are_recorded_with_their_kind() {
+    let fx = start(MockConfig::default(), |_| {}).await;
+    let (status, h, text) = fx.post("/v1/chat/completions", &[("x-mock-fault", "status=429")], &chat(json!({}))).await;
+    assert_eq!(status, 429);
+    assert_eq!(header(&h, "retry-after"), "1");
+    let err: Value = serde_json::from_str(&text).expect("json");
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.status, CallStatus::Error);
+    assert_eq!(c.status_code, Some(429));
+    assert_eq!(c.error_kind.as_deref(), Some("rate_limited"));
+    assert_eq!(c.error_message.as_deref(), err.pointer("/error/message").and_then(Value::as_str));
+
+    let (status, h, _) = fx.post("/v1/chat/completions", &[("x-mock-fault", "status=503")], &chat(json!({}))).await;
+    assert_eq!(status, 503);
+    assert_eq!(fx.call(header(&h, "x-llmscope-call-id")).await.error_kind.as_deref(), Some("upstream_5xx"));
+
+    // A stream cut mid-way: the caller gets an OpenAI-shaped error event, the record keeps the partial output.
+    let (status, h, text) =
+        fx.post("/v1/chat/completions", &[("x-mock-fault", "cut=3")], &chat(json!({"stream": true}))).await;
+    assert_eq!(status, 200);
+    let last: Value = serde_json::from_str(sse_data(&text).last().expect("events")).expect("json");
+    assert_eq!(last["error"]["code"], "upstream_cut", "{text}");
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.error_kind.as_deref(), Some("upstream_cut"));
+    assert_eq!(c.status, CallStatus::Error);
+    assert!(c.output.as_deref().is_some_and(|o| !o.is_empty()), "partial output kept: {:?}", c.output);
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_upstream_and_timeouts_give_openai_errors() {
+    // Nothing listens on the upstream port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = closed.local_addr().expect("addr");
+    drop(closed);
+    let fx = start(MockConfig::default(), |cfg| {
+        cfg.upstreams[0].models = vec!["mock-*".into()];
+        cfg.upstreams.push(llmscope_server::Upstream::new("dead", &format!("http://{dead}/v1")));
+        cfg.timeouts.first_byte = Duration::from_millis(300);
+        cfg.timeouts.total = Duration::from_millis(1500);
+    })
+    .await;
+    let (status, h, text) =
+        fx.post("/v1/chat/completions", &[], &json!({"model": "other", "messages": [{"role": "user", "content": "x"}]}).to_string()).await;
+    assert_eq!(status, 502, "{text}");
+    let err: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(err["error"]["code"], "upstream_unreachable");
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.error_kind.as_deref(), Some("upstream_unreachable"));
+    assert_eq!(c.provider.as_deref(), Some("dead"));
+
+    let (status, h, text) =
+        fx.post("/v1/chat/completions", &[("x-mock-fault", "first-byte-ms=3000")], &chat(json!({}))).await;
+    assert_eq!(status, 504, "{text}");
+    assert_eq!(fx.call(header(&h, "x-llmscope-call-id")).await.error_kind.as_deref(), Some("first_byte_timeout"));
+
+    // A stream slower than the total timeout ends with an error event and keeps what came.
+    let slow = [("x-mock-tokens-per-s", "10"), ("x-mock-output-tokens", "100"), ("x-mock-ttft-ms", "10")];
+    let (_, h, text) = fx.post("/v1/chat/completions", &slow, &chat(json!({"stream": true}))).await;
+    let last: Value = serde_json::from_str(sse_data(&text).last().expect("events")).expect("json");
+    assert_eq!(last["error"]["code"], "upstream_timeout");
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.error_kind.as_deref(), Some("total_timeout"));
+    assert!(c.output.as_deref().is_some_and(|o| !o.is_empty()));
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_mid_stream_cancels_the_upstream_request() {
+    let fx = start(MockConfig { ttft_ms: 10, tokens_per_s: 20.0, output_tokens: 200, ..MockConfig::default() }, |_| {}).await;
+    let resp = fx.send("/v1/chat/completions", &[], &chat(json!({"stream": true}))).await;
+    let call_id = header(resp.headers(), "x-llmscope-call-id").to_string();
+    let mut body = resp.into_body();
+    let mut got = 0;
+    while got < 3 {
+        match body.frame().await {
+            Some(Ok(f)) if f.is_data() => got += 1,
+            Some(Ok(_)) => {}
+            other => panic!("stream ended early: {other:?}"),
+        }
+    }
+    drop(body);
+    let mut cancelled = 0;
+    for _ in 0..100 {
+        cancelled = fx.mock_stats().await["cancelled"].as_u64().unwrap_or(0);
+        if cancelled > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(cancelled, 1, "the upstream request was not cancelled");
+    let mut call = None;
+    for _ in 0..100 {
+        call = fx.calls().await.into_iter().find(|c| c.id == call_id);
+        if call.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let c = call.expect("cancelled call recorded");
+    assert_eq!(c.status, CallStatus::Cancelled);
+    assert_eq!(c.error_kind.as_deref(), Some("client_disconnected"));
+    assert!(c.output.as_deref().is_some_and(|o| !o.is_empty()), "what had arrived is kept");
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_requests_get_a_clear_4xx() {
+    let fx = start(MockConfig::default(), |cfg| {
+        cfg.max_body_bytes = 2048;
+        cfg.upstreams[0].models = vec!["mock-*".into()];
+    })
+    .await;
+    let cases = [
+        ("{\"model\": \"mock-gpt-4o\", ", 400, "invalid_json"),
+        ("[1, 2]", 400, "invalid_json"),
+        ("{\"model\": 5, \"messages\": []}", 400, "invalid_json"),
+        ("{\"model\": \"gpt-unknown\", \"messages\": []}", 404, "model_not_found"),
+    ];
+    for (body, want, code) in cases {
+        let (status, _, text) = fx.post("/v1/chat/completions", &[], body).await;
+        assert_eq!(status, want, "{body} → {text}");
+        let err: Value = serde_json::from_str(&text).expect("OpenAI-shaped error");
+        assert_eq!(err["error"]["code"], code, "{text}");
+        assert!(err["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let big = chat(json!({"padding": "x".repeat(4096)}));
+    let (status, _, text) = fx.post("/v1/chat/completions", &[], &big).await;
+    assert_eq!(status, 413, "{text}");
+    let (status, _, text) = fx.post("/v1/chat/completions", &[("traceparent", "garbage")], &chat(json!({}))).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("traceparent"), "{text}");
+    assert!(fx.calls().await.is_empty(), "rejected requests reach neither the upstream nor the store");
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_embeddings_and_models_pass_through() {
+    let fx = start(MockConfig { ttft_ms: 1, ..MockConfig::default() }, |_| {}).await;
+    let (status, h, _) =
+        fx.post("/v1/completions", &[], &json!({"model": "mock-gpt-4o", "prompt": "Say hi", "max_tokens": 5}).to_string()).await;
+    assert_eq!(status, 200);
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.operation.as_deref(), Some("completion"));
+    assert_eq!(c.input_text, "Say hi");
+    assert_eq!(c.finish_reason.as_deref(), Some("length"));
+    assert_eq!(c.flags, vec!["truncated"]);
+
+    let (status, h, _) =
+        fx.post("/v1/embeddings", &[], &json!({"model": "mock-embed", "input": ["a b", "c"]}).to_string()).await;
+    assert_eq!(status, 200);
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.operation.as_deref(), Some("embedding"));
+    assert!(c.output.is_none() && c.flags.is_empty());
+    assert!(c.usage.input.is_some());
+
+    let uri: hyper::Uri = fx.url("/v1/models").parse().expect("uri");
+    let resp = fx.client.get(uri).await.expect("models");
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["object"], "list");
+    assert_eq!(fx.calls().await.len(), 2, "/v1/models is not a call");
+    fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_writes_every_call_that_was_answered() {
+    let fx = start(MockConfig { ttft_ms: 1, tokens_per_s: 0.0, ..MockConfig::default() }, |cfg| {
+        cfg.recorder.flush_interval = Duration::from_secs(60); // only shutdown can flush
+        cfg.recorder.batch_size = 1_000;
+    })
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let stream = json!({"stream": i % 2 == 0});
+        let (status, h, _) = fx.post("/v1/chat/completions", &[], &chat(stream)).await;
+        assert_eq!(status, 200);
+        ids.push(header(&h, "x-llmscope-call-id").to_string());
+    }
+    let (stats, store, _dir) = fx.stop().await;
+    assert_eq!((stats.recorded, stats.written, stats.spilled), (40, 40, 0));
+    let stored = store
+        .list_calls(&llmscope_core::CallFilter::default(), llmscope_core::store::CallOrder::OldestFirst, 100)
+        .expect("list");
+    let mut stored_ids: Vec<String> = stored.into_iter().map(|c| c.id).collect();
+    stored_ids.sort();
+    ids.sort();
+    assert_eq!(stored_ids, ids);
+}

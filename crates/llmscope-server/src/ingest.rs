@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use llmscope_capture::import::{parse_line, ImportOptions};
+use llmscope_capture::import::{parse_line_or, ImportOptions, LineFormat};
 use llmscope_core::{Call, Origin};
 use serde::Serialize;
 use serde_json::Value;
@@ -79,7 +79,7 @@ async fn ingest(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let mut assessments = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
         let bytes = serde_json::to_vec(&item).unwrap_or_default();
-        match parse_line(&bytes, "api", index as u64, &opts) {
+        match parse_line_or(&bytes, "api", index as u64, &opts, Some(LineFormat::Native)) {
             Ok(mut parsed) => {
                 if matches!(parsed.call.origin, Origin::Import { ref format, .. } if format == "native") {
                     parsed.call.origin = Origin::Api;
@@ -95,7 +95,7 @@ async fn ingest(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
         }
     }
     let accepted = calls.len();
-    let sink = app.sink.clone();
+    let sink = app.store.clone();
     let outcome = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let out =
             if calls.is_empty() { Default::default() } else { sink.append_calls(&calls).map_err(|e| e.to_string())? };

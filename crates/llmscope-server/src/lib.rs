@@ -4,11 +4,13 @@
 //!   ([`stream`]), recording each exchange ([`exchange`]) with the caller's metadata
 //!   headers ([`meta`]).
 //! - [`ingest`]: `POST /api/v1/calls`, the native ingest API.
+//! - [`query`]: `POST /api/v1/calls/query`, reading calls while the server holds the store
+//!   (what `llmscope calls` uses when a server runs).
 //! - [`health`]: `/healthz`, `/readyz`.
 //! - [`recorder`]: the bounded write batcher that keeps storage off the request path, with
 //!   its spill directory.
 //!
-//! The server sees storage only as a [`CallSink`]; the binary opens the store.
+//! The server sees storage only through core's traits ([`Store`]); the binary opens it.
 
 pub mod config;
 pub mod errors;
@@ -17,6 +19,7 @@ mod health;
 mod ingest;
 pub mod meta;
 mod proxy;
+mod query;
 pub mod recorder;
 mod stream;
 pub mod tokens;
@@ -29,7 +32,7 @@ use std::sync::Arc;
 
 use axum::routing::{any, get, post};
 use axum::Router;
-use llmscope_core::store::CallSink;
+use llmscope_core::store::{CallSink, Store};
 use tokio::net::TcpListener;
 
 pub use config::{RecorderConfig, ServerConfig, Timeouts, Upstream};
@@ -41,7 +44,7 @@ pub struct App {
     pub routes: upstream::Routes,
     pub client: upstream::HttpClient,
     pub recorder: Arc<Recorder>,
-    pub sink: Arc<dyn CallSink>,
+    pub store: Arc<dyn Store>,
     /// Set when shutdown begins: `/readyz` answers 503.
     pub draining: AtomicBool,
 }
@@ -60,6 +63,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/embeddings", post(proxy::record))
         .route("/v1/{*rest}", any(proxy::passthrough))
         .route("/api/v1/calls", post(ingest::post_calls))
+        .route("/api/v1/calls/query", post(query::query_calls))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async {
@@ -82,7 +86,8 @@ pub struct Server {
 
 impl Server {
     /// Replays spill files a previous run left, starts the recorder and binds the listener.
-    pub async fn bind(config: ServerConfig, sink: Arc<dyn CallSink>) -> std::io::Result<Server> {
+    pub async fn bind(config: ServerConfig, store: Arc<dyn Store>) -> std::io::Result<Server> {
+        let sink: Arc<dyn CallSink> = store.clone();
         let spill_dir = config.recorder.spill_dir.clone();
         let replay_sink = sink.clone();
         let project = config.project.clone();
@@ -104,7 +109,7 @@ impl Server {
             routes: upstream::Routes::new(config.upstreams.clone()),
             client: upstream::client(&config.timeouts),
             recorder,
-            sink,
+            store,
             config,
             draining: AtomicBool::new(false),
         });

@@ -102,8 +102,9 @@ async fn a_stream_reaches_the_client_as_sent_and_is_joined_for_the_record() {
     assert!(c.params.get("stream_options").is_none(), "the caller's request is recorded, not the rewritten one");
 
     // A caller that asks for usage gets the usage chunk, untouched.
-    let (_, _, text) =
-        fx.post("/v1/chat/completions", &[], &chat(json!({"stream": true, "stream_options": {"include_usage": true}}))).await;
+    let (_, _, text) = fx
+        .post("/v1/chat/completions", &[], &chat(json!({"stream": true, "stream_options": {"include_usage": true}})))
+        .await;
     let data = sse_data(&text);
     let usage_chunk: Value = serde_json::from_str(&data[data.len() - 2]).expect("usage chunk");
     assert!(usage_chunk["usage"]["total_tokens"].as_u64().is_some(), "{text}");
@@ -115,13 +116,13 @@ async fn streamed_tool_calls_json_mode_and_counted_usage() {
     let fx = start(MockConfig { usage: false, ttft_ms: 5, tokens_per_s: 0.0, ..MockConfig::default() }, |_| {}).await;
     let tools = json!([{"type": "function", "function": {"name": "get_weather",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}}}]);
-    let (_, h, text) =
-        fx.post("/v1/chat/completions", &[], &chat(json!({"stream": true, "tools": tools}))).await;
+    let (_, h, text) = fx.post("/v1/chat/completions", &[], &chat(json!({"stream": true, "tools": tools}))).await;
     assert!(text.contains("tool_calls"));
     let c = fx.call(header(&h, "x-llmscope-call-id")).await;
     let calls = c.tool_calls.as_ref().and_then(Value::as_array).expect("tool calls recorded");
     assert_eq!(calls[0]["function"]["name"], "get_weather");
-    let args: Value = serde_json::from_str(calls[0]["function"]["arguments"].as_str().expect("args")).expect("args json");
+    let args: Value =
+        serde_json::from_str(calls[0]["function"]["arguments"].as_str().expect("args")).expect("args json");
     assert_eq!(args, json!({"city": "example", "days": 1}));
     assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
     assert!(c.flags.is_empty(), "a tool call is not an empty response: {:?}", c.flags);
@@ -183,8 +184,13 @@ async fn unreachable_upstream_and_timeouts_give_openai_errors() {
         cfg.timeouts.total = Duration::from_millis(1500);
     })
     .await;
-    let (status, h, text) =
-        fx.post("/v1/chat/completions", &[], &json!({"model": "other", "messages": [{"role": "user", "content": "x"}]}).to_string()).await;
+    let (status, h, text) = fx
+        .post(
+            "/v1/chat/completions",
+            &[],
+            &json!({"model": "other", "messages": [{"role": "user", "content": "x"}]}).to_string(),
+        )
+        .await;
     assert_eq!(status, 502, "{text}");
     let err: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(err["error"]["code"], "upstream_unreachable");
@@ -210,7 +216,8 @@ async fn unreachable_upstream_and_timeouts_give_openai_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_leaves_mid_stream_cancels_the_upstream_request() {
-    let fx = start(MockConfig { ttft_ms: 10, tokens_per_s: 20.0, output_tokens: 200, ..MockConfig::default() }, |_| {}).await;
+    let fx = start(MockConfig { ttft_ms: 10, tokens_per_s: 20.0, output_tokens: 200, ..MockConfig::default() }, |_| {})
+        .await;
     let resp = fx.send("/v1/chat/completions", &[], &chat(json!({"stream": true}))).await;
     let call_id = header(resp.headers(), "x-llmscope-call-id").to_string();
     let mut body = resp.into_body();
@@ -280,8 +287,9 @@ async fn malformed_and_oversized_requests_get_a_clear_4xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completions_embeddings_and_models_pass_through() {
     let fx = start(MockConfig { ttft_ms: 1, ..MockConfig::default() }, |_| {}).await;
-    let (status, h, _) =
-        fx.post("/v1/completions", &[], &json!({"model": "mock-gpt-4o", "prompt": "Say hi", "max_tokens": 5}).to_string()).await;
+    let (status, h, _) = fx
+        .post("/v1/completions", &[], &json!({"model": "mock-gpt-4o", "prompt": "Say hi", "max_tokens": 5}).to_string())
+        .await;
     assert_eq!(status, 200);
     let c = fx.call(header(&h, "x-llmscope-call-id")).await;
     assert_eq!(c.operation.as_deref(), Some("completion"));

@@ -16,5 +16,5 @@ pub mod pipeline;
 pub mod reader;
 
 pub use detect::LineFormat;
-pub use formats::{parse_line, ImportOptions, LineError, ParsedLine};
+pub use formats::{parse_line, parse_line_or, ImportOptions, LineError, ParsedLine};
 pub use pipeline::{import_files, ImportProgress, ImportSummary, Importer, NoProgress};

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
-use llmscope_core::store::{CallOrder, CallSink, Store};
+use llmscope_core::store::{CallOrder, Store};
 use llmscope_core::{Call, CallFilter};
 use llmscope_mock::MockConfig;
 use llmscope_server::{RecorderStats, Server, ServerConfig, Upstream};
@@ -52,8 +52,7 @@ pub async fn start(mock: MockConfig, adjust: impl FnOnce(&mut ServerConfig)) -> 
         let _ = mock_rx.await;
     }));
     let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn Store> =
-        Arc::from(llmscope_store::open(&dir.path().to_string_lossy()).expect("open store"));
+    let store: Arc<dyn Store> = Arc::from(llmscope_store::open(&dir.path().to_string_lossy()).expect("open store"));
     let mut cfg = ServerConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         upstreams: vec![Upstream::new("mock", &format!("http://{mock_addr}/v1"))],
@@ -63,8 +62,7 @@ pub async fn start(mock: MockConfig, adjust: impl FnOnce(&mut ServerConfig)) -> 
     cfg.recorder.flush_interval = Duration::from_millis(20);
     cfg.shutdown_grace = Duration::from_secs(5);
     adjust(&mut cfg);
-    let sink: Arc<dyn CallSink> = store.clone();
-    let server = Server::bind(cfg, sink).await.expect("bind server");
+    let server = Server::bind(cfg, store.clone()).await.expect("bind server");
     let addr = server.local_addr().expect("server addr");
     let app = server.app();
     let (stop, stop_rx) = oneshot::channel::<()>();

@@ -22,8 +22,21 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
         "slowest" => CallOrder::SlowestFirst,
         o => return Err(anyhow!("--order: {o:?} is not one of newest, oldest, slowest")),
     };
-    let store = open_store(cfg)?;
-    let calls = store.list_calls(&filter, order, a.limit)?;
+    // The store, or — when a running server holds it — the server's API.
+    let (total, calls) = match open_store(cfg) {
+        Ok(store) => {
+            let calls = store.list_calls(&filter, order, a.limit)?;
+            let total = if a.format == "table" { store.count_calls(&filter)? } else { calls.len() as u64 };
+            (total, calls)
+        }
+        Err(e) => match super::remote::server_for(&e, &cfg.storage.data_dir) {
+            Some(url) => {
+                eprintln!("(the store is held by the server at {url}; reading through its API)");
+                super::remote::query_calls(&url, &filter, order, a.limit)?
+            }
+            None => return Err(e),
+        },
+    };
     let mut out = std::io::stdout().lock();
     match a.format.as_str() {
         "jsonl" => {
@@ -33,7 +46,6 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
             }
         }
         "table" => {
-            let total = store.count_calls(&filter)?;
             writeln!(
                 out,
                 "{:<12} {:<19} {:<22} {:<10} {:>9} {:<9} {:<30} {:<30}",

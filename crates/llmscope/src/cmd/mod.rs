@@ -5,6 +5,7 @@ mod demo;
 mod gen;
 mod import;
 mod mock;
+mod remote;
 mod report;
 mod serve;
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use llmscope_core::store::{CallSink, Store};
+use llmscope_core::store::Store;
 use llmscope_server::{Server, ServerConfig};
 
 use crate::cli::ServeArgs;
@@ -53,10 +53,9 @@ pub async fn serve(
     data_dir: &Path,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<llmscope_server::RecorderStats> {
-    let sink: Arc<dyn CallSink> = store;
     let listen = server_cfg.listen;
     let upstreams: Vec<String> = server_cfg.upstreams.iter().map(|u| format!("{} → {}", u.name, u.url)).collect();
-    let server = Server::bind(server_cfg, sink).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let server = Server::bind(server_cfg, store).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = server.local_addr()?;
     let marker = ServerMarker::write(data_dir, &addr.to_string())?;
     eprintln!("llmscope listening on http://{addr}");

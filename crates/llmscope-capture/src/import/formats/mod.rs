@@ -73,6 +73,19 @@ pub struct ParsedLine {
 /// Parses one line (without its newline). `file` and `line_no` are recorded in the call's
 /// origin. Blank lines are the caller's business.
 pub fn parse_line(bytes: &[u8], file: &str, line_no: u64, opts: &ImportOptions) -> Result<ParsedLine, LineError> {
+    parse_line_or(bytes, file, line_no, opts, None)
+}
+
+/// Like [`parse_line`], but a line whose format is not recognised is read as `fallback`
+/// (the ingest API reads its items as llmscope's own call schema, so their errors name the
+/// offending field instead of "unrecognised format").
+pub fn parse_line_or(
+    bytes: &[u8],
+    file: &str,
+    line_no: u64,
+    opts: &ImportOptions,
+    fallback: Option<LineFormat>,
+) -> Result<ParsedLine, LineError> {
     if bytes.len() > opts.max_line_bytes {
         return Err(LineError::line(format!(
             "line is {} bytes, longer than the {} accepted",
@@ -87,7 +100,7 @@ pub fn parse_line(bytes: &[u8], file: &str, line_no: u64, opts: &ImportOptions) 
     let Value::Object(obj) = value else {
         return Err(LineError::line(format!("expected a JSON object, found {}", super::fields::describe(&value))));
     };
-    let format = detect(&obj).ok_or_else(|| {
+    let format = detect(&obj).or(fallback).ok_or_else(|| {
         let keys: Vec<&str> = obj.keys().map(String::as_str).take(12).collect();
         LineError::line(format!("unrecognised line format (keys: {})", keys.join(", ")))
     })?;

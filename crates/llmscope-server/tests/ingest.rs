@@ -1,0 +1,171 @@
+//! The native ingest API and the write batcher, against a real DuckDB store.
+
+mod common;
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use common::start;
+use llmscope_core::store::{AppendOutcome, CallOrder, CallSink, StoreError};
+use llmscope_core::{Assessment, Call, CallFilter, Origin};
+use llmscope_mock::MockConfig;
+use llmscope_server::{recorder, Recorder, RecorderConfig};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posted_calls_are_validated_like_imported_lines_and_committed() {
+    let fx = start(MockConfig::default(), |_| {}).await;
+    let items = json!([
+        {"start_time": "2025-03-01T10:00:00Z", "model": "gpt-4o", "input_text": "hi", "output": "hello",
+         "latency_ms": 420.5, "user_id": "u1", "usage": {"input": 3, "output": 2}},
+        {"start_time": "2025-03-01T10:00:01Z", "model": "gpt-4o", "latency_ms": "fast"},
+        {"timestamp": 1740823202, "request_id": "req-9", "model": "qwen2.5-7b", "input": "q", "output": "a",
+         "metadata": {"total_latency_ms": 900, "prompt_tokens": 5, "completion_tokens": 7}},
+        "not an object"
+    ]);
+    let (status, _, text) = fx.post("/api/v1/calls", &[], &items.to_string()).await;
+    assert_eq!(status, 207, "{text}");
+    let answer: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(answer["accepted"], 2);
+    assert_eq!(answer["inserted"], 2);
+    assert_eq!(answer["rejected"], 2);
+    let ids = answer["ids"].as_array().expect("ids");
+    assert!(ids[0].is_string() && ids[1].is_null() && ids[2].is_string() && ids[3].is_null());
+    assert_eq!(answer["errors"][0]["index"], 1);
+    assert_eq!(answer["errors"][0]["path"], "latency_ms");
+    assert_eq!(answer["errors"][1]["index"], 3);
+
+    // Acknowledged means committed: the calls are readable at once, without any flush.
+    let stored = fx.store.list_calls(&CallFilter::default(), CallOrder::OldestFirst, 10).expect("list");
+    assert_eq!(stored.len(), 2);
+    let first = stored.iter().find(|c| Some(&Value::String(c.id.clone())) == ids.first()).expect("first");
+    assert_eq!(first.origin, Origin::Api);
+    assert_eq!((first.latency_ms, first.user_id.as_deref()), (Some(420.5), Some("u1")));
+    let seed001 = stored.iter().find(|c| c.request_id.as_deref() == Some("req-9")).expect("seed001 item");
+    assert_eq!((seed001.usage.input, seed001.usage.output), (Some(5), Some(7)));
+
+    // The same items again store nothing twice.
+    let (status, _, text) = fx.post("/api/v1/calls", &[], &json!([items[0], items[2]]).to_string()).await;
+    assert_eq!(status, 200, "{text}");
+    let again: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!((again["inserted"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(again["ids"], json!([ids[0], ids[2]]));
+
+    for (body, code) in [("{\"a\": 1}", "invalid_body"), ("[", "invalid_json")] {
+        let (status, _, text) = fx.post("/api/v1/calls", &[], body).await;
+        assert_eq!(status, 400);
+        assert!(text.contains(code), "{text}");
+    }
+    fx.stop().await;
+}
+
+/// A real store behind a gate that the test opens and closes: a store that stalls.
+struct Gated {
+    inner: Box<dyn llmscope_core::store::Store>,
+    open: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Gated {
+    fn set(&self, open: bool) {
+        *self.open.lock().expect("gate") = open;
+        self.cv.notify_all();
+    }
+}
+
+impl CallSink for Gated {
+    fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+        let mut open = self.open.lock().expect("gate");
+        while !*open {
+            open = self.cv.wait(open).expect("gate");
+        }
+        drop(open);
+        self.inner.append_calls(calls)
+    }
+
+    fn append_assessments(&self, a: &[Assessment]) -> Result<u64, StoreError> {
+        self.inner.append_assessments(a)
+    }
+}
+
+fn call(i: u32) -> Call {
+    Call {
+        id: format!("{i:032x}"),
+        project: "default".into(),
+        trace_id: format!("{:032x}", i + 1_000_000),
+        span_id: format!("{:016x}", i + 1),
+        start_time: chrono::Utc::now(),
+        input_text: format!("question {i}"),
+        output: Some("answer".into()),
+        origin: Origin::Proxy,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_stalled_store_never_blocks_recording_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gated = Arc::new(Gated {
+        inner: llmscope_store::open(&dir.path().to_string_lossy()).expect("store"),
+        open: Mutex::new(false),
+        cv: Condvar::new(),
+    });
+    let spill_dir = dir.path().join("spill");
+    let cfg = RecorderConfig {
+        queue_capacity: 8,
+        batch_size: 4,
+        flush_interval: Duration::from_millis(10),
+        spill_dir: spill_dir.clone(),
+    };
+    let rec = Recorder::start(gated.clone(), &cfg);
+    // The store is stalled: every one of these returns at once (the test would hang otherwise).
+    for i in 0..100 {
+        rec.record_call(call(i));
+    }
+    let stats = rec.stats();
+    assert_eq!(stats.recorded, 100);
+    assert_eq!(stats.written, 0);
+    // At most the queue plus the batch the writer holds can wait; the rest went to disk.
+    assert!(stats.spilled >= 100 - 8 - 4, "{stats:?}");
+    let spilled_lines: usize = std::fs::read_dir(&spill_dir)
+        .expect("spill dir")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read").lines().count())
+        .sum();
+    assert_eq!(spilled_lines as u64, stats.spilled);
+
+    gated.set(true);
+    let done = rec.shutdown();
+    assert_eq!(done.written + done.spilled, 100, "{done:?}");
+
+    // The next start replays the spill files into the store: all 100 calls are there.
+    let out = recorder::replay_spill(&spill_dir, gated.as_ref(), "default").expect("replay");
+    assert_eq!(out.imported, done.spilled);
+    assert_eq!(gated.inner.count_calls(&CallFilter::default()).expect("count"), 100);
+    let replayed = gated.inner.list_calls(&CallFilter::default(), CallOrder::OldestFirst, 200).expect("list");
+    assert!(replayed.iter().all(|c| c.origin == Origin::Proxy), "spilled calls keep their origin");
+    assert_eq!(
+        std::fs::read_dir(&spill_dir).expect("dir").filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file())).count(),
+        0
+    );
+}
+
+#[test]
+fn a_failing_store_spills_the_batch_after_retries() {
+    struct Broken;
+    impl CallSink for Broken {
+        fn append_calls(&self, _: &[Call]) -> Result<AppendOutcome, StoreError> {
+            Err(StoreError::Backend("disk full".into()))
+        }
+        fn append_assessments(&self, _: &[Assessment]) -> Result<u64, StoreError> {
+            Err(StoreError::Backend("disk full".into()))
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = RecorderConfig { spill_dir: dir.path().to_path_buf(), ..RecorderConfig::default() };
+    let rec = Recorder::start(Arc::new(Broken), &cfg);
+    for i in 0..5 {
+        rec.record_call(call(i));
+    }
+    let stats = rec.shutdown();
+    assert_eq!((stats.written, stats.spilled, stats.failed_batches), (0, 5, 1));
+}

@@ -1,0 +1,48 @@
+//! Reaching the data through a running server: while `llmscope serve` holds the store, it
+//! writes `<data-dir>/server.json`, and read commands send their query to its API instead.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use llmscope_core::store::{CallOrder, StoreError};
+use llmscope_core::{Call, CallFilter};
+use serde_json::{json, Value};
+
+/// The URL of the server holding `data_dir`, when `err` says the store is held and the
+/// server announced itself.
+pub fn server_for(err: &anyhow::Error, data_dir: &Path) -> Option<String> {
+    if !matches!(err.downcast_ref::<StoreError>(), Some(StoreError::Locked { .. })) {
+        return None;
+    }
+    let text = std::fs::read_to_string(data_dir.join("server.json")).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v.get("url").and_then(Value::as_str).map(str::to_string)
+}
+
+/// `POST /api/v1/calls/query` on the server at `url`.
+pub fn query_calls(url: &str, filter: &CallFilter, order: CallOrder, limit: usize) -> anyhow::Result<(u64, Vec<Call>)> {
+    let body = json!({"filter": filter, "order": order, "limit": limit}).to_string();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let bytes = rt.block_on(async {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let req = hyper::Request::post(format!("{url}/api/v1/calls/query"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))?;
+        let resp = client.request(req).await.with_context(|| format!("asking the server at {url}"))?;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            return Err(anyhow!("the server at {url} answered {status}: {}", String::from_utf8_lossy(&bytes)));
+        }
+        anyhow::Ok(bytes)
+    })?;
+    let v: Value = serde_json::from_slice(&bytes).context("the server's answer is not JSON")?;
+    let total = v.get("total").and_then(Value::as_u64).unwrap_or(0);
+    let calls: Vec<Call> = serde_json::from_value(v.get("calls").cloned().unwrap_or(Value::Array(Vec::new())))
+        .context("the server's calls do not parse")?;
+    Ok((total, calls))
+}

@@ -237,7 +237,12 @@ async fn simulate_user(ctx: UserCtx) {
             }
             let t = Instant::now();
             ctx.tally.sent.fetch_add(1, Ordering::Relaxed);
-            match send(&ctx, &session_id, &body).await {
+            // Answers of varied length and pace, as real traffic has.
+            let pace = [
+                ("x-mock-output-tokens", rng.gen_range(15..140).to_string()),
+                ("x-mock-ttft-ms", rng.gen_range(80..900).to_string()),
+            ];
+            match send(&ctx, &session_id, &body, &pace).await {
                 Some(answer) => {
                     ctx.tally.ok.fetch_add(1, Ordering::Relaxed);
                     messages.push(json!({"role": "assistant", "content": answer}));
@@ -256,8 +261,12 @@ async fn simulate_user(ctx: UserCtx) {
 }
 
 /// Sends one chat request; returns the answer text (for the next turn) or `None` on failure.
-async fn send(ctx: &UserCtx, session: &str, body: &Value) -> Option<String> {
-    let req = hyper::Request::post(format!("{}/v1/chat/completions", ctx.base))
+async fn send(ctx: &UserCtx, session: &str, body: &Value, extra: &[(&str, String)]) -> Option<String> {
+    let mut req = hyper::Request::post(format!("{}/v1/chat/completions", ctx.base));
+    for (k, v) in extra {
+        req = req.header(*k, v.as_str());
+    }
+    let req = req
         .header("content-type", "application/json")
         .header("x-llmscope-user-id", &ctx.user)
         .header("x-llmscope-session-id", session)

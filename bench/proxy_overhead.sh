@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Proxy overhead: the same open-loop load (llmscope-load) sent straight to the mock upstream
+# and through llmscope, alternately, at several rates, streaming and not, in one run.
+# Overhead = through-llmscope latency − direct latency, at p50 and p99. Also prints the
+# overhead llmscope itself reports per response (x-llmscope-overhead-ms) and its memory.
+#
+#   bench/proxy_overhead.sh                 # rates 500 1000 2000, 10 s each, pinned
+#   RATES="1000" SECONDS_PER_RUN=30 bench/proxy_overhead.sh
+#   PIN=0 bench/proxy_overhead.sh           # let the scheduler place the processes
+#
+# Pinning (2 cores): llmscope alone on core 1; the mock and the load generator on core 0.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/llmscope-target}"
+RATES="${RATES:-500 1000 2000}"
+SECS="${SECONDS_PER_RUN:-10}"
+PIN="${PIN:-1}"
+cargo build --release -p llmscope -p llmscope-mock >&2
+BIN="$CARGO_TARGET_DIR/release"
+work="$(mktemp -d)"
+out="${OUT:-bench/results/proxy-$(date -u +%Y%m%dT%H%M%SZ).jsonl}"
+mkdir -p "$(dirname "$out")"
+core0=""; core1=""
+if [ "$PIN" = 1 ]; then core0="taskset -c 0"; core1="taskset -c 1"; fi
+mock_port=18301; proxy_port=14301
+$core0 "$BIN/llmscope" mock-llm --listen "127.0.0.1:$mock_port" --ttft-ms 0 --tokens-per-s 0 --output-tokens 20 2>/dev/null &
+mock_pid=$!
+LLMSCOPE_UPSTREAM_URL="http://127.0.0.1:$mock_port/v1" $core1 "$BIN/llmscope" --data-dir "$work/data" serve --listen "127.0.0.1:$proxy_port" 2>"$work/serve.log" &
+proxy_pid=$!
+trap 'kill $mock_pid $proxy_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$proxy_port/readyz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mock_port/v1/models" >/dev/null && break; sleep 0.1; done
+
+for stream in "" "--stream"; do
+  for rate in $RATES; do
+    for target in direct proxy; do
+      port=$mock_port; [ "$target" = proxy ] && port=$proxy_port
+      line=$($core0 "$BIN/llmscope-load" --url "http://127.0.0.1:$port/v1/chat/completions" \
+              --rate "$rate" --seconds "$SECS" --warmup 2 $stream)
+      rss=$(awk '/VmRSS/{print $2}' "/proc/$proxy_pid/status")
+      hwm=$(awk '/VmHWM/{print $2}' "/proc/$proxy_pid/status")
+      echo "{\"target\":\"$target\",\"stream\":$([ -n "$stream" ] && echo true || echo false),\"proxy_rss_kb\":$rss,\"proxy_hwm_kb\":$hwm,\"run\":$line}" | tee -a "$out" >&2
+    done
+  done
+done
+
+python3 - "$out" "$PIN" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+pinned = sys.argv[2] == "1"
+print(f"| stream | rate (req/s) | direct p50 / p99 ms | via llmscope p50 / p99 ms | overhead p50 / p99 ms | x-llmscope-overhead-ms p50 / p99 | errors | llmscope RSS MB |")
+print("|---|---|---|---|---|---|---|---|")
+by = {}
+for r in rows:
+    by.setdefault((r["stream"], r["run"]["rate"]), {})[r["target"]] = r
+for (stream, rate), t in sorted(by.items()):
+    d, p = t["direct"]["run"], t["proxy"]["run"]
+    dl, pl = d["latency_ms"], p["latency_ms"]
+    oh = p.get("overhead_header_ms") or {}
+    print(f"| {'yes' if stream else 'no'} | {rate:.0f} | {dl['p50']:.3f} / {dl['p99']:.3f} | {pl['p50']:.3f} / {pl['p99']:.3f} "
+          f"| {pl['p50']-dl['p50']:.3f} / {pl['p99']-dl['p99']:.3f} | {oh.get('p50', float('nan')):.3f} / {oh.get('p99', float('nan')):.3f} "
+          f"| {d['errors']} / {p['errors']} | {t['proxy']['proxy_rss_kb']/1024:.0f} (peak {t['proxy']['proxy_hwm_kb']/1024:.0f}) |")
+print(f"\n({'pinned: llmscope on core 1, mock + load generator on core 0' if pinned else 'unpinned'}; results in {sys.argv[1]})")
+PY

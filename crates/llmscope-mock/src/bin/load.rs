@@ -1,0 +1,167 @@
+//! `llmscope-load`: an open-loop load generator for the proxy benchmark.
+//!
+//! Sends chat completions at a fixed rate (requests are started on schedule whether or not
+//! earlier ones have finished, and latency is measured from the scheduled start, so a slow
+//! server cannot hide its queueing: no coordinated omission) and prints one JSON line with
+//! latency percentiles, the achieved rate, errors, and — when the target is llmscope — the
+//! percentiles of the overhead it reports in `x-llmscope-overhead-ms`.
+//!
+//! ```text
+//! llmscope-load --url http://127.0.0.1:4000/v1/chat/completions --rate 1000 --seconds 10 [--stream] [--warmup 2]
+//! ```
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+
+#[derive(Debug, Default)]
+struct Samples {
+    latency_ms: Vec<f64>,
+    overhead_ms: Vec<f64>,
+    errors: u64,
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = arg(&args, "--url").ok_or("--url is required")?;
+    let rate: f64 = arg(&args, "--rate").unwrap_or_else(|| "100".into()).parse()?;
+    let seconds: f64 = arg(&args, "--seconds").unwrap_or_else(|| "10".into()).parse()?;
+    let warmup: f64 = arg(&args, "--warmup").unwrap_or_else(|| "2".into()).parse()?;
+    let threads: usize = arg(&args, "--threads").unwrap_or_else(|| "1".into()).parse()?;
+    let stream = args.iter().any(|a| a == "--stream");
+    if !(rate > 0.0 && seconds > 0.0) {
+        return Err("--rate and --seconds must be positive".into());
+    }
+    let body = serde_json::json!({
+        "model": "mock-gpt-4o",
+        "stream": stream,
+        "messages": [{"role": "user", "content": "Benchmark question: what is the capital of France?"}],
+    })
+    .to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
+    let report = rt.block_on(run(url, Bytes::from(body), rate, seconds, warmup))?;
+    println!("{report}");
+    Ok(())
+}
+
+async fn run(
+    url: String,
+    body: Bytes,
+    rate: f64,
+    seconds: f64,
+    warmup: f64,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).pool_max_idle_per_host(4096).build(http);
+    let uri: hyper::Uri = url.parse()?;
+    let samples = Arc::new(Mutex::new(Samples::default()));
+    let samples_out = samples.clone();
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let start = Instant::now() + Duration::from_millis(50);
+    let total = ((warmup + seconds) * rate) as u64;
+    let measured_from = (warmup * rate) as u64;
+    // Pacing runs on its own OS thread: `std::thread::sleep` wakes within tens of
+    // microseconds, where the async timer rounds to whole milliseconds.
+    let handle = tokio::runtime::Handle::current();
+    let pacer = std::thread::spawn(move || {
+        let mut tasks = Vec::with_capacity(total as usize);
+        for i in 0..total {
+            let scheduled = start + interval.mul_f64(i as f64);
+            let now = Instant::now();
+            if scheduled > now {
+                std::thread::sleep(scheduled - now);
+            }
+            let (client, uri, body, samples) = (client.clone(), uri.clone(), body.clone(), samples.clone());
+            tasks.push(handle.spawn(one(client, uri, body, samples, scheduled, i >= measured_from)));
+        }
+        tasks
+    });
+    let tasks = tokio::task::spawn_blocking(move || pacer.join()).await?.map_err(|_| "pacer panicked")?;
+    for t in tasks {
+        let _ = t.await;
+    }
+    let sent_in = (start.elapsed().as_secs_f64()).max(f64::MIN_POSITIVE);
+    let mut s = std::mem::take(&mut *samples_out.lock().map_err(|_| "poisoned")?);
+    s.latency_ms.sort_by(f64::total_cmp);
+    s.overhead_ms.sort_by(f64::total_cmp);
+    let pct = |v: &[f64]| {
+        serde_json::json!({
+            "p50": quantile(v, 0.5), "p90": quantile(v, 0.9), "p99": quantile(v, 0.99),
+            "max": v.last().copied().unwrap_or(f64::NAN), "n": v.len(),
+        })
+    };
+    Ok(serde_json::json!({
+        "url": url,
+        "rate": rate,
+        "achieved_rate": total as f64 / sent_in,
+        "seconds": seconds,
+        "ok": s.latency_ms.len(),
+        "errors": s.errors,
+        "latency_ms": pct(&s.latency_ms),
+        "overhead_header_ms": if s.overhead_ms.is_empty() { serde_json::Value::Null } else { pct(&s.overhead_ms) },
+    }))
+}
+
+/// One request, its latency measured from when it was scheduled.
+async fn one(
+    client: Client<HttpConnector, Full<Bytes>>,
+    uri: hyper::Uri,
+    body: Bytes,
+    samples: Arc<Mutex<Samples>>,
+    scheduled: Instant,
+    measured: bool,
+) {
+    let req = match hyper::Request::post(uri).header("content-type", "application/json").body(Full::new(body)) {
+        Ok(r) => r,
+        Err(_) => return,
+    };
+    let result = async {
+        let resp = client.request(req).await.map_err(|e| e.to_string())?;
+        let ok = resp.status().is_success();
+        let overhead = resp
+            .headers()
+            .get("x-llmscope-overhead-ms")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<f64>().ok());
+        let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        if !ok || bytes.is_empty() {
+            return Err("bad response".to_string());
+        }
+        Ok(overhead)
+    }
+    .await;
+    let ms = scheduled.elapsed().as_secs_f64() * 1000.0;
+    if !measured {
+        return;
+    }
+    if let Ok(mut s) = samples.lock() {
+        match result {
+            Ok(overhead) => {
+                s.latency_ms.push(ms);
+                if let Some(o) = overhead {
+                    s.overhead_ms.push(o);
+                }
+            }
+            Err(_) => s.errors += 1,
+        }
+    }
+}

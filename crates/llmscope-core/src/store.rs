@@ -42,6 +42,12 @@ pub struct AppendOutcome {
 /// Appends calls. Implementations commit each batch before returning `Ok`.
 pub trait CallSink: Send + Sync {
     fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError>;
+    /// Appends calls whose ids were just generated at random (the proxy's): nothing stored
+    /// can share them, so backends may skip the duplicate check. Repeats within the batch
+    /// are still dropped.
+    fn append_new_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+        self.append_calls(calls)
+    }
     fn append_assessments(&self, assessments: &[Assessment]) -> Result<u64, StoreError>;
 }
 

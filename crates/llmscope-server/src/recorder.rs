@@ -2,9 +2,11 @@
 //!
 //! Handlers never wait for storage. [`Recorder::record`] puts a job (a closure that builds the
 //! [`Call`], so parsing the response body also happens off the request path) on a bounded
-//! queue and returns at once. One writer thread builds the calls and appends them in batches
-//! (up to `batch_size`, or whatever arrived within `flush_interval`), each batch committed by
-//! the store before the next is taken.
+//! queue and returns at once, without waking anyone. One writer thread wakes every
+//! `flush_interval` (or when the queue is half full, or on [`Recorder::flush`]), builds the
+//! calls and appends them in batches of up to `batch_size`, each committed by the store
+//! before the next. The calls carry freshly generated ids, so they are appended with
+//! [`CallSink::append_new_calls`] (no duplicate lookup).
 //!
 //! When the queue is full because the store is slower than the traffic, or a batch still
 //! fails after retries, the calls are **spilled**: appended as JSON lines (llmscope's own
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use llmscope_capture::import::{ImportOptions, Importer, NoProgress};
@@ -31,8 +33,12 @@ use crate::config::RecorderConfig;
 /// Builds a call; run on the writer thread.
 pub type Job = Box<dyn FnOnce() -> Call + Send>;
 
-enum Msg {
-    Record(Job),
+/// Control messages. Calls travel on their own queue that nobody blocks on, so recording a
+/// call never wakes the writer (no context switch per request); the writer drains the queue
+/// every `flush_interval`, or at once when told to.
+enum Ctrl {
+    /// The queue is half full: drain it now.
+    Kick,
     Flush(Sender<()>),
     Stop,
 }
@@ -73,9 +79,10 @@ struct Shared {
 
 /// The batcher. Cheap to share behind an `Arc`.
 pub struct Recorder {
-    tx: Sender<Msg>,
+    tx: Sender<Job>,
     /// A second handle on the queue, to drain what raced the stop message.
-    rx: Receiver<Msg>,
+    rx: Receiver<Job>,
+    ctrl: Sender<Ctrl>,
     shared: Arc<Shared>,
     capacity: usize,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -92,6 +99,7 @@ impl Recorder {
     pub fn start(sink: Arc<dyn CallSink>, cfg: &RecorderConfig) -> Recorder {
         let capacity = cfg.queue_capacity.max(1);
         let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let (ctrl, ctrl_rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
             counters: Counters::default(),
             spill: Mutex::new(Spill::new(cfg.spill_dir.clone())),
@@ -100,6 +108,7 @@ impl Recorder {
         let writer = Writer {
             sink,
             rx: rx.clone(),
+            ctrl: ctrl_rx,
             shared: shared.clone(),
             batch_size: cfg.batch_size.max(1),
             flush_interval: cfg.flush_interval,
@@ -108,7 +117,7 @@ impl Recorder {
             .name("llmscope-recorder".into())
             .spawn(move || writer.run())
             .expect("spawning the recorder thread");
-        Recorder { tx, rx, shared, capacity, thread: Mutex::new(Some(thread)) }
+        Recorder { tx, rx, ctrl, shared, capacity, thread: Mutex::new(Some(thread)) }
     }
 
     /// Queues a call to be built and written. Never blocks: when the queue is full the call
@@ -119,12 +128,13 @@ impl Recorder {
             self.shared.spill_calls(&[job()]);
             return;
         }
-        match self.tx.try_send(Msg::Record(job)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(Msg::Record(job)) | TrySendError::Disconnected(Msg::Record(job))) => {
-                self.shared.spill_calls(&[job()]);
+        match self.tx.try_send(job) {
+            Ok(()) => {
+                if self.tx.len() == self.capacity / 2 {
+                    let _ = self.ctrl.send(Ctrl::Kick);
+                }
             }
-            Err(_) => {}
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => self.shared.spill_calls(&[job()]),
         }
     }
 
@@ -136,7 +146,7 @@ impl Recorder {
     /// Waits until everything queued before this call has been written (or spilled).
     pub fn flush(&self) {
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-        if self.tx.send(Msg::Flush(done_tx)).is_ok() {
+        if self.ctrl.send(Ctrl::Flush(done_tx)).is_ok() {
             let _ = done_rx.recv();
         }
     }
@@ -159,7 +169,7 @@ impl Recorder {
     pub fn shutdown(&self) -> RecorderStats {
         let handle = self.thread.lock().map(|mut t| t.take()).unwrap_or(None);
         if let Some(handle) = handle {
-            let _ = self.tx.send(Msg::Stop);
+            let _ = self.ctrl.send(Ctrl::Stop);
             if handle.join().is_err() {
                 tracing::error!("the recorder thread panicked");
             }
@@ -167,10 +177,8 @@ impl Recorder {
         self.shared.closed.store(true, Ordering::Release);
         // Anything that slipped in between the writer's last read and `closed`.
         let mut late = Vec::new();
-        while let Ok(msg) = self.rx.try_recv() {
-            if let Msg::Record(job) = msg {
-                late.push(job());
-            }
+        while let Ok(job) = self.rx.try_recv() {
+            late.push(job());
         }
         if !late.is_empty() {
             self.shared.spill_calls(&late);
@@ -207,7 +215,8 @@ impl Shared {
 
 struct Writer {
     sink: Arc<dyn CallSink>,
-    rx: Receiver<Msg>,
+    rx: Receiver<Job>,
+    ctrl: Receiver<Ctrl>,
     shared: Arc<Shared>,
     batch_size: usize,
     flush_interval: Duration,
@@ -215,45 +224,38 @@ struct Writer {
 
 impl Writer {
     fn run(self) {
-        let mut batch: Vec<Call> = Vec::with_capacity(self.batch_size);
-        let mut waiters: Vec<Sender<()>> = Vec::new();
         loop {
-            let mut stop = false;
-            match self.rx.recv() {
-                Ok(Msg::Record(job)) => batch.push(job()),
-                Ok(Msg::Flush(w)) => waiters.push(w),
-                Ok(Msg::Stop) | Err(_) => stop = true,
-            }
-            let deadline = Instant::now() + self.flush_interval;
-            while !stop && batch.len() < self.batch_size && waiters.is_empty() {
-                match self.rx.recv_deadline(deadline) {
-                    Ok(Msg::Record(job)) => batch.push(job()),
-                    Ok(Msg::Flush(w)) => waiters.push(w),
-                    Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => stop = true,
-                    Err(RecvTimeoutError::Timeout) => break,
-                }
-            }
-            if stop {
-                // Drain whatever is still queued.
-                while let Ok(msg) = self.rx.try_recv() {
-                    match msg {
-                        Msg::Record(job) => batch.push(job()),
-                        Msg::Flush(w) => waiters.push(w),
-                        Msg::Stop => {}
-                    }
-                    if batch.len() >= self.batch_size {
-                        self.write(&mut batch);
-                    }
-                }
-            }
-            self.write(&mut batch);
-            for w in waiters.drain(..) {
+            let (stop, waiter) = match self.ctrl.recv_timeout(self.flush_interval) {
+                Ok(Ctrl::Kick) | Err(RecvTimeoutError::Timeout) => (false, None),
+                Ok(Ctrl::Flush(w)) => (false, Some(w)),
+                Ok(Ctrl::Stop) | Err(RecvTimeoutError::Disconnected) => (true, None),
+            };
+            self.drain();
+            if let Some(w) = waiter {
                 let _ = w.send(());
             }
             if stop {
+                // Answer flushes that raced the stop.
+                while let Ok(msg) = self.ctrl.try_recv() {
+                    if let Ctrl::Flush(w) = msg {
+                        let _ = w.send(());
+                    }
+                }
                 return;
             }
         }
+    }
+
+    /// Writes everything queued, in batches.
+    fn drain(&self) {
+        let mut batch: Vec<Call> = Vec::with_capacity(self.batch_size.min(self.rx.len().max(1)));
+        while let Ok(job) = self.rx.try_recv() {
+            batch.push(job());
+            if batch.len() >= self.batch_size {
+                self.write(&mut batch);
+            }
+        }
+        self.write(&mut batch);
     }
 
     fn write(&self, batch: &mut Vec<Call>) {
@@ -262,7 +264,8 @@ impl Writer {
         }
         let mut delay = Duration::from_millis(50);
         for attempt in 1..=3 {
-            match self.sink.append_calls(batch) {
+            // The recorder's calls carry freshly generated ids: no duplicate check needed.
+            match self.sink.append_new_calls(batch) {
                 Ok(out) => {
                     let c = &self.shared.counters;
                     c.written.fetch_add(out.inserted, Ordering::Relaxed);

@@ -15,14 +15,32 @@ pub use embedded::DuckStore;
 /// The DuckDB file inside a data directory.
 pub const DUCKDB_FILE: &str = "llmscope.duckdb";
 
+/// How a store is opened.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// The most memory the embedded database may use for its buffers (DuckDB's
+    /// `memory_limit`, e.g. `"64MB"`); `None` keeps DuckDB's default (80 % of RAM), which
+    /// suits bulk imports and reports. The long-running server sets a small limit.
+    pub memory_limit: Option<String>,
+}
+
 /// Opens the store at `location`: a data directory (created if missing) holding
 /// `llmscope.duckdb`.
 pub fn open(location: &str) -> Result<Box<dyn Store>, StoreError> {
+    open_with(location, &StoreOptions::default())
+}
+
+/// [`open`] with options.
+pub fn open_with(location: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, StoreError> {
     if location.starts_with("clickhouse://") || location.starts_with("http://") || location.starts_with("https://") {
         return Err(StoreError::BadQuery(format!(
             "{location}: the ClickHouse backend is not part of this build yet; use a data directory"
         )));
     }
     let dir = location.strip_prefix("duckdb:").unwrap_or(location);
-    Ok(Box::new(DuckStore::open_dir(Path::new(dir))?))
+    let store = DuckStore::open_dir(Path::new(dir))?;
+    if let Some(limit) = &opts.memory_limit {
+        store.set_memory_limit(limit)?;
+    }
+    Ok(Box::new(store))
 }

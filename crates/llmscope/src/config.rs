@@ -27,11 +27,14 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     pub data_dir: PathBuf,
+    /// Memory the embedded database may use while `serve` runs (DuckDB `memory_limit`).
+    /// Commands that run and exit (import, report) use DuckDB's default, 80 % of RAM.
+    pub server_memory_limit: String,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: PathBuf::from("llmscope-data") }
+        StorageConfig { data_dir: PathBuf::from("llmscope-data"), server_memory_limit: "48MB".into() }
     }
 }
 

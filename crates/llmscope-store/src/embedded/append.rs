@@ -57,39 +57,11 @@ fn stored_ids(conn: &Connection, calls: &[&Call]) -> Result<std::collections::Ha
 
 impl CallSink for DuckStore {
     fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
-        if calls.is_empty() {
-            return Ok(AppendOutcome::default());
-        }
-        let conn = self.lock()?;
-        let started = std::time::Instant::now();
-        // Repeats within the batch are dropped here, so the SQL only checks stored rows.
-        let mut seen = std::collections::HashSet::with_capacity(calls.len());
-        let unique: Vec<&Call> = calls.iter().filter(|c| seen.insert(c.id.as_str())).collect();
-        let stored = stored_ids(&conn, &unique)?;
-        let fresh: Vec<&Call> = unique.into_iter().filter(|c| !stored.contains(&c.id)).collect();
-        let checked = started.elapsed();
-        if !fresh.is_empty() {
-            let batch = calls_batch(&fresh, micros(chrono::Utc::now()))?;
-            conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
-            let appended = conn.appender("calls").and_then(|mut app| {
-                app.append_record_batch(batch)?;
-                app.flush()
-            });
-            if let Err(e) = appended {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(db_err(e));
-            }
-            conn.execute_batch("COMMIT").map_err(db_err)?;
-        }
-        let inserted = fresh.len() as u64;
-        tracing::debug!(
-            rows = calls.len(),
-            inserted,
-            checked_ms = checked.as_millis() as u64,
-            total_ms = started.elapsed().as_millis() as u64,
-            "appended calls"
-        );
-        Ok(AppendOutcome { inserted, duplicates: calls.len() as u64 - inserted })
+        self.append(calls, true)
+    }
+
+    fn append_new_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+        self.append(calls, false)
     }
 
     fn append_assessments(&self, items: &[Assessment]) -> Result<u64, StoreError> {
@@ -143,5 +115,44 @@ impl CallSink for DuckStore {
                 Err(db_err(e))
             }
         }
+    }
+}
+
+impl DuckStore {
+    /// Appends a batch; `check_stored` first looks up which ids are already stored.
+    fn append(&self, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
+        if calls.is_empty() {
+            return Ok(AppendOutcome::default());
+        }
+        let conn = self.lock()?;
+        let started = std::time::Instant::now();
+        // Repeats within the batch are dropped here, so the SQL only checks stored rows.
+        let mut seen = std::collections::HashSet::with_capacity(calls.len());
+        let unique: Vec<&Call> = calls.iter().filter(|c| seen.insert(c.id.as_str())).collect();
+        let stored = if check_stored { stored_ids(&conn, &unique)? } else { Default::default() };
+        let fresh: Vec<&Call> = unique.into_iter().filter(|c| !stored.contains(&c.id)).collect();
+        let checked = started.elapsed();
+        if !fresh.is_empty() {
+            let batch = calls_batch(&fresh, micros(chrono::Utc::now()))?;
+            conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
+            let appended = conn.appender("calls").and_then(|mut app| {
+                app.append_record_batch(batch)?;
+                app.flush()
+            });
+            if let Err(e) = appended {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(db_err(e));
+            }
+            conn.execute_batch("COMMIT").map_err(db_err)?;
+        }
+        let inserted = fresh.len() as u64;
+        tracing::debug!(
+            rows = calls.len(),
+            inserted,
+            checked_ms = checked.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "appended calls"
+        );
+        Ok(AppendOutcome { inserted, duplicates: calls.len() as u64 - inserted })
     }
 }

@@ -61,6 +61,15 @@ impl DuckStore {
         Ok(DuckStore { path: PathBuf::from(":memory:"), conn: Mutex::new(conn) })
     }
 
+    /// Caps the memory DuckDB uses for its buffers (`"64MB"`, `"1GB"`, …).
+    pub fn set_memory_limit(&self, limit: &str) -> Result<(), StoreError> {
+        let ok = limit.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == ' ');
+        if !ok || limit.trim().is_empty() {
+            return Err(StoreError::BadQuery(format!("memory limit {limit:?}: expected a size such as 64MB")));
+        }
+        self.lock()?.execute_batch(&format!("SET memory_limit = '{}'", limit.trim())).map_err(db_err)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -50,7 +50,7 @@ pub fn run(cfg: Config, a: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let mut cfg = cfg;
     let rt = super::serve::runtime()?;
-    let store: Arc<dyn Store> = Arc::from(super::open_store(&cfg)?);
+    let store: Arc<dyn Store> = Arc::from(super::open_server_store(&cfg)?);
     let data_dir = cfg.storage.data_dir.clone();
 
     rt.block_on(async {

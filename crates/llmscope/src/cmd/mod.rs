@@ -53,6 +53,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Opens the embedded store in the configured data directory.
 pub fn open_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
+    open_store_with(cfg, &llmscope_store::StoreOptions::default())
+}
+
+/// Opens the store for a long-running server: memory capped by `storage.server_memory_limit`.
+pub fn open_server_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
+    let limit = cfg.storage.server_memory_limit.trim();
+    let opts = llmscope_store::StoreOptions { memory_limit: (!limit.is_empty()).then(|| limit.to_string()) };
+    open_store_with(cfg, &opts)
+}
+
+fn open_store_with(cfg: &Config, opts: &llmscope_store::StoreOptions) -> anyhow::Result<Box<dyn Store>> {
     let dir: &PathBuf = &cfg.storage.data_dir;
-    llmscope_store::open(&dir.to_string_lossy()).with_context(|| format!("opening the store in {}", dir.display()))
+    llmscope_store::open_with(&dir.to_string_lossy(), opts)
+        .with_context(|| format!("opening the store in {}", dir.display()))
 }

@@ -32,7 +32,7 @@ pub fn run(cfg: Config, a: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     cfg.validate()?;
     let server_cfg = cfg.server_config()?;
-    let store: Arc<dyn Store> = Arc::from(super::open_store(&cfg)?);
+    let store: Arc<dyn Store> = Arc::from(super::open_server_store(&cfg)?);
     let rt = runtime()?;
     let stats = rt.block_on(serve(server_cfg, store, &cfg.storage.data_dir, llmscope_server::shutdown_signal()))?;
     eprintln!(

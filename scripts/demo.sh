@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Shows llmscope end to end on a fresh machine: generate a week of realistic LLM-call logs in
-# every supported format, import them into the embedded store, and write the audit report.
-#   ./scripts/demo.sh            # 50,000 calls into ./llmscope-data, report in ./llmscope-report
+# Shows llmscope at work in one command: the server with its OpenAI-compatible proxy on
+# http://127.0.0.1:4000/v1, a mock LLM upstream behind it, and simulated users (several
+# users, sessions and models, streaming and not, tool calls, JSON mode, some upstream
+# failures) talking through it. A live line shows the traffic; Ctrl-C stops it, every call
+# is written, and a report of what was recorded goes to ./llmscope-data/demo-report/.
+#
+#   ./scripts/demo.sh                    # until Ctrl-C
+#   DURATION=30 ./scripts/demo.sh        # 30 seconds
+#
+# While it runs, point any OpenAI client at http://127.0.0.1:4000/v1 (the mock answers) and
+# read the stored calls with `llmscope calls` (it goes through the running server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/llmscope-target}"
-LINES=${LINES:-50000}
 cargo build --release -p llmscope
 BIN="$CARGO_TARGET_DIR/release/llmscope"
-mkdir -p demo-logs
-"$BIN" gen --format mixed --lines "$LINES" --days 7 --out demo-logs/calls.jsonl.gz
-# The generated Chainlit (seed 000) lines carry naive local times of a UTC+8 app.
-"$BIN" import --assume-tz Asia/Shanghai demo-logs/calls.jsonl.gz
-"$BIN" report --tz Asia/Shanghai --out llmscope-report
-"$BIN" report --tz Asia/Shanghai --format html --out llmscope-report
+args=(demo)
+if [ -n "${DURATION:-}" ]; then args+=(--duration "$DURATION"); fi
+"$BIN" "${args[@]}"
 echo
-echo "Report: llmscope-report/report.md and llmscope-report/report.html (charts in llmscope-report/charts/)."
-echo "Read the calls behind a number, e.g.:  $BIN calls --flag malformed_json --limit 5"
+echo "Read the calls:   $BIN calls --limit 20"
+echo "Full report:      $BIN report --format html --out llmscope-report"

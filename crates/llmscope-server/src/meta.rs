@@ -163,6 +163,20 @@ mod tests {
         assert_eq!(m.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_header_value_is_accepted_or_named(name in "(x-llmscope-(user-id|tags|trace-id|property-p)|traceparent)", value in "[ -~]{0,80}") {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert(axum::http::HeaderName::from_bytes(name.as_bytes()).expect("valid name"), v);
+                match CallerMeta::from_headers(&h) {
+                    Ok(_) => {}
+                    Err(e) => proptest::prop_assert!(e.message.contains(name.as_str())),
+                }
+            }
+        }
+    }
+
     #[test]
     fn malformed_values_name_the_header() {
         for (h, v) in [("traceparent", "00-xyz-00f067aa0ba902b7-01"), ("x-llmscope-trace-id", "abc")] {

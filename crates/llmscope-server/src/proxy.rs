@@ -274,7 +274,7 @@ fn classify_client_error(upstream: &str, e: &hyper_util::client::legacy::Error) 
     }
     let lower = chain.to_ascii_lowercase();
     if e.is_connect() {
-        if lower.contains("timed out") || lower.contains("timeout") {
+        if lower.contains("timed out") || lower.contains("timeout") || lower.contains("deadline has elapsed") {
             (
                 StatusCode::GATEWAY_TIMEOUT,
                 "connect_timeout",

@@ -339,3 +339,35 @@ async fn shutdown_writes_every_call_that_was_answered() {
     ids.sort();
     assert_eq!(stored_ids, ids);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_that_hangs_times_out() {
+    // A listener with a backlog of one that never accepts: once its queue is full, new
+    // connections hang in the handshake, as with a black-holed upstream.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+    let listener = socket.listen(1).expect("listen");
+    let addr = listener.local_addr().expect("addr");
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(Duration::from_millis(200), tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => fillers.push(s),
+            _ => break, // the queue is full
+        }
+    }
+    let fx = start(MockConfig::default(), |cfg| {
+        cfg.upstreams = vec![llmscope_server::Upstream::new("blackhole", &format!("http://{addr}/v1"))];
+        cfg.timeouts.connect = Duration::from_millis(300);
+        cfg.timeouts.first_byte = Duration::from_secs(30);
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let (status, h, text) = fx.post("/v1/chat/completions", &[], &chat(json!({}))).await;
+    assert_eq!(status, 504, "{text}");
+    assert!(started.elapsed() < Duration::from_secs(20), "the connect timeout did not apply");
+    let err: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(err["error"]["code"], "connect_timeout", "{text}");
+    assert_eq!(fx.call(header(&h, "x-llmscope-call-id")).await.error_kind.as_deref(), Some("connect_timeout"));
+    drop(listener);
+    fx.stop().await;
+}

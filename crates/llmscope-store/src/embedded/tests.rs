@@ -73,6 +73,20 @@ fn append_is_idempotent() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 #[test]
+fn new_calls_skip_the_stored_lookup_but_not_in_batch_repeats() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    let calls = five();
+    let mut batch = calls.clone();
+    batch.push(calls[0].clone());
+    let out = s.append_new_calls(&batch)?;
+    assert_eq!((out.inserted, out.duplicates), (5, 1));
+    assert_eq!(s.count_calls(&CallFilter::default())?, 5);
+    // The checked path still sees them as stored.
+    assert_eq!(s.append_calls(&calls)?.inserted, 0);
+    Ok(())
+}
+
+#[test]
 fn calls_read_back_unchanged() -> Result<(), Box<dyn std::error::Error>> {
     let s = store();
     let mut c = call(1, 123.456);

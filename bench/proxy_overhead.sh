@@ -8,7 +8,10 @@
 #   RATES="1000" SECONDS_PER_RUN=30 bench/proxy_overhead.sh
 #   PIN=0 bench/proxy_overhead.sh           # let the scheduler place the processes
 #
-# Pinning (2 cores): llmscope alone on core 1; the mock and the load generator on core 0.
+# Pinning (2 cores), as the issue asks: the load generator and the mock apart — the load
+# generator alone on core 0, the mock on core 1 — and llmscope beside the mock on core 1.
+# Direct and proxied requests then cross between the cores the same number of times.
+# LAYOUT=alone puts llmscope alone on core 1 and the mock with the load generator on core 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/llmscope-target}"
@@ -20,12 +23,16 @@ BIN="$CARGO_TARGET_DIR/release"
 work="$(mktemp -d)"
 out="${OUT:-bench/results/proxy-$(date -u +%Y%m%dT%H%M%SZ).jsonl}"
 mkdir -p "$(dirname "$out")"
-core0=""; core1=""
-if [ "$PIN" = 1 ]; then core0="taskset -c 0"; core1="taskset -c 1"; fi
+LAYOUT="${LAYOUT:-beside-mock}"
+load_pin=""; mock_pin=""; proxy_pin=""
+if [ "$PIN" = 1 ]; then
+  load_pin="taskset -c 0"; proxy_pin="taskset -c 1"
+  if [ "$LAYOUT" = alone ]; then mock_pin="taskset -c 0"; else mock_pin="taskset -c 1"; fi
+fi
 mock_port=18301; proxy_port=14301
-$core0 "$BIN/llmscope" mock-llm --listen "127.0.0.1:$mock_port" --ttft-ms 0 --tokens-per-s 0 --output-tokens 20 2>/dev/null &
+$mock_pin "$BIN/llmscope" mock-llm --listen "127.0.0.1:$mock_port" --ttft-ms 0 --tokens-per-s 0 --output-tokens 20 2>/dev/null &
 mock_pid=$!
-LLMSCOPE_UPSTREAM_URL="http://127.0.0.1:$mock_port/v1" $core1 "$BIN/llmscope" --data-dir "$work/data" serve --listen "127.0.0.1:$proxy_port" 2>"$work/serve.log" &
+LLMSCOPE_UPSTREAM_URL="http://127.0.0.1:$mock_port/v1" $proxy_pin "$BIN/llmscope" --data-dir "$work/data" serve --listen "127.0.0.1:$proxy_port" 2>"$work/serve.log" &
 proxy_pid=$!
 trap 'kill $mock_pid $proxy_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$proxy_port/readyz" >/dev/null && break; sleep 0.1; done
@@ -35,7 +42,7 @@ for stream in "" "--stream"; do
   for rate in $RATES; do
     for target in direct proxy; do
       port=$mock_port; [ "$target" = proxy ] && port=$proxy_port
-      line=$($core0 "$BIN/llmscope-load" --url "http://127.0.0.1:$port/v1/chat/completions" \
+      line=$($load_pin "$BIN/llmscope-load" --url "http://127.0.0.1:$port/v1/chat/completions" \
               --rate "$rate" --seconds "$SECS" --warmup 2 $stream)
       rss=$(awk '/VmRSS/{print $2}' "/proc/$proxy_pid/status")
       hwm=$(awk '/VmHWM/{print $2}' "/proc/$proxy_pid/status")
@@ -44,7 +51,7 @@ for stream in "" "--stream"; do
   done
 done
 
-python3 - "$out" "$PIN" <<'PY'
+python3 - "$out" "$PIN" "$LAYOUT" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 pinned = sys.argv[2] == "1"
@@ -60,5 +67,7 @@ for (stream, rate), t in sorted(by.items()):
     print(f"| {'yes' if stream else 'no'} | {rate:.0f} | {dl['p50']:.3f} / {dl['p99']:.3f} | {pl['p50']:.3f} / {pl['p99']:.3f} "
           f"| {pl['p50']-dl['p50']:.3f} / {pl['p99']-dl['p99']:.3f} | {oh.get('p50', float('nan')):.3f} / {oh.get('p99', float('nan')):.3f} "
           f"| {d['errors']} / {p['errors']} | {t['proxy']['proxy_rss_kb']/1024:.0f} (peak {t['proxy']['proxy_hwm_kb']/1024:.0f}) |")
-print(f"\n({'pinned: llmscope on core 1, mock + load generator on core 0' if pinned else 'unpinned'}; results in {sys.argv[1]})")
+layout = ("load generator on core 0, mock and llmscope on core 1" if sys.argv[3] != "alone"
+          else "load generator and mock on core 0, llmscope alone on core 1")
+print(f"\n({'pinned: ' + layout if pinned else 'unpinned'}; results in {sys.argv[1]})")
 PY

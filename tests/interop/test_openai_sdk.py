@@ -181,6 +181,17 @@ def test_embeddings_and_models(llmscope):
     assert [m.id for m in c.models.list()][:1] == ["mock-gpt-4o"]
 
 
+def test_report_while_the_server_runs(llmscope):
+    # `llmscope report` finds the store held by the server and has the server build it.
+    out = subprocess.run(
+        [llmscope_bin(), "--data-dir", llmscope.dir, "report", "--format", "json"],
+        check=True, capture_output=True, text=True,
+    )
+    report = json.loads(out.stdout)
+    assert report["requests"]["total"] == len(llmscope.calls())
+    assert report["requests"]["errors"] >= 4  # the upstream errors and the cut stream above
+
+
 def test_shutdown_drains_and_data_is_readable_after(llmscope):
     # Calls made just before SIGTERM are all stored once the server has exited.
     c = client(llmscope, **{"X-LLMScope-Tags": "last-batch"})

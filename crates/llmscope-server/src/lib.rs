@@ -5,7 +5,8 @@
 //!   headers ([`meta`]).
 //! - [`ingest`]: `POST /api/v1/calls`, the native ingest API.
 //! - [`query`]: `POST /api/v1/calls/query`, reading calls while the server holds the store
-//!   (what `llmscope calls` uses when a server runs).
+//!   (what `llmscope calls` uses when a server runs); [`report`]: `POST /api/v1/report`,
+//!   the report's JSON while the server runs (what `llmscope report` uses then).
 //! - [`health`]: `/healthz`, `/readyz`.
 //! - [`recorder`]: the bounded write batcher that keeps storage off the request path, with
 //!   its spill directory.
@@ -21,6 +22,7 @@ pub mod meta;
 mod proxy;
 mod query;
 pub mod recorder;
+pub mod report;
 mod stream;
 pub mod tokens;
 pub mod upstream;
@@ -64,6 +66,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/{*rest}", any(proxy::passthrough))
         .route("/api/v1/calls", post(ingest::post_calls))
         .route("/api/v1/calls/query", post(query::query_calls))
+        .route("/api/v1/report", post(report::report))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async {

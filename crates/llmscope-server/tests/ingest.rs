@@ -59,6 +59,40 @@ async fn posted_calls_are_validated_like_imported_lines_and_committed() {
     fx.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_and_call_queries_answer_while_the_server_holds_the_store() {
+    let fx = start(MockConfig { ttft_ms: 1, ..MockConfig::default() }, |_| {}).await;
+    for i in 0..3 {
+        let body = json!({"model": "mock-gpt-4o", "messages": [{"role": "user", "content": format!("q{i}")}]});
+        let (status, _, _) = fx
+            .post(
+                "/v1/chat/completions",
+                &[("x-mock-fault", if i == 2 { "status=500" } else { "none" })],
+                &body.to_string(),
+            )
+            .await;
+        assert!(status == 200 || status == 500);
+    }
+    fx.calls().await; // flushed
+    let (status, _, text) = fx.post("/api/v1/report", &[], &json!({"tz": "Asia/Shanghai"}).to_string()).await;
+    assert_eq!(status, 200, "{text}");
+    let report: Value = serde_json::from_str(&text).expect("report json");
+    assert_eq!(report["requests"]["total"], 3);
+    assert_eq!(report["requests"]["errors"], 1);
+    let (status, _, text) = fx.post("/api/v1/report", &[], &json!({"tz": "Mars/Base"}).to_string()).await;
+    assert_eq!(status, 400, "{text}");
+
+    let q = json!({"filter": {"status": "error"}, "order": "oldest_first", "limit": 10});
+    let (status, _, text) = fx.post("/api/v1/calls/query", &[], &q.to_string()).await;
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["calls"][0]["error_kind"], "upstream_5xx");
+    let (status, _, _) = fx.post("/api/v1/calls/query", &[], "{\"limit\": \"x\"}").await;
+    assert_eq!(status, 400);
+    fx.stop().await;
+}
+
 /// A real store behind a gate that the test opens and closes: a store that stalls.
 struct Gated {
     inner: Box<dyn llmscope_core::store::Store>,

@@ -26,10 +26,25 @@ pub fn server_for(err: &anyhow::Error, data_dir: &Path) -> Option<String> {
 /// `POST /api/v1/calls/query` on the server at `url`.
 pub fn query_calls(url: &str, filter: &CallFilter, order: CallOrder, limit: usize) -> anyhow::Result<(u64, Vec<Call>)> {
     let body = json!({"filter": filter, "order": order, "limit": limit}).to_string();
+    let bytes = post(url, "/api/v1/calls/query", body)?;
+    let v: Value = serde_json::from_slice(&bytes).context("the server's answer is not JSON")?;
+    let total = v.get("total").and_then(Value::as_u64).unwrap_or(0);
+    let calls: Vec<Call> = serde_json::from_value(v.get("calls").cloned().unwrap_or(Value::Array(Vec::new())))
+        .context("the server's calls do not parse")?;
+    Ok((total, calls))
+}
+
+/// `POST /api/v1/report` on the server at `url`.
+pub fn report(url: &str, query: &llmscope_server::report::ReportQuery) -> anyhow::Result<llmscope_analysis::Report> {
+    let bytes = post(url, "/api/v1/report", serde_json::to_string(query)?)?;
+    serde_json::from_slice(&bytes).context("the server's report does not parse")
+}
+
+fn post(url: &str, path: &str, body: String) -> anyhow::Result<Bytes> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let bytes = rt.block_on(async {
+    rt.block_on(async {
         let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let req = hyper::Request::post(format!("{url}/api/v1/calls/query"))
+        let req = hyper::Request::post(format!("{url}{path}"))
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body)))?;
         let resp = client.request(req).await.with_context(|| format!("asking the server at {url}"))?;
@@ -39,10 +54,5 @@ pub fn query_calls(url: &str, filter: &CallFilter, order: CallOrder, limit: usiz
             return Err(anyhow!("the server at {url} answered {status}: {}", String::from_utf8_lossy(&bytes)));
         }
         anyhow::Ok(bytes)
-    })?;
-    let v: Value = serde_json::from_slice(&bytes).context("the server's answer is not JSON")?;
-    let total = v.get("total").and_then(Value::as_u64).unwrap_or(0);
-    let calls: Vec<Call> = serde_json::from_value(v.get("calls").cloned().unwrap_or(Value::Array(Vec::new())))
-        .context("the server's calls do not parse")?;
-    Ok((total, calls))
+    })
 }

@@ -3,25 +3,21 @@
 //! `chat.completion.chunk` server-sent events, in OpenAI's exact shape and key order.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::config::Fault;
-use crate::request::{
-    self, flag, include_usage, max_tokens, missing, now_secs, parse_body, prelude, with_request_id, wrong_type,
-    Settings,
-};
-use crate::sse::{cut_json_response, sse_response, Ending, Events};
-use crate::stats::RequestGuard;
+use crate::chunks::Chunks;
+use crate::config::{Fault, MockConfig};
+use crate::endpoint::{Answer, Endpoint};
+use crate::request::{self, flag, include_usage, max_tokens, missing, now_secs, wrong_type, Settings};
 use crate::text::{answer, argument_fragments, count_tokens, json_answer, tool_arguments, Tokens};
-use crate::wire::{invalid_request, json_response, push_json_str, push_num, ApiError};
-use crate::AppState;
+use crate::wire::{invalid_request, push_head, push_json_str, push_num, push_usage, ApiError};
+
+/// Chat completion ids are `chatcmpl-mock-<n>`.
+const ID_PREFIX: &str = "chatcmpl-mock-";
+/// What OpenAI adds to a chat completion's `usage`.
+const USAGE_DETAILS: &str =
+    ",\"prompt_tokens_details\":{\"cached_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":0}";
 
 /// What the assistant answers.
 #[derive(Debug)]
@@ -37,7 +33,7 @@ enum Output {
 
 /// A validated request and its answer.
 #[derive(Debug)]
-struct Plan {
+pub(crate) struct Plan {
     model: String,
     stream: bool,
     include_usage: bool,
@@ -54,49 +50,6 @@ impl Plan {
             Output::Tool { fragments, .. } => 1 + fragments.len(),
         }
     }
-}
-
-/// The handler; the guard counts the response as completed, or as cancelled if the client goes away first.
-pub(crate) async fn handler(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let (n, guard) = st.stats.begin();
-    let response = handle(&st, n, &headers, body, &guard).await;
-    guard.complete();
-    with_request_id(response, n)
-}
-
-async fn handle(
-    st: &AppState,
-    n: u64,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    guard: &RequestGuard,
-) -> Response {
-    let settings = match Settings::resolve(&st.cfg, headers, n) {
-        Ok(settings) => settings,
-        Err(err) => return err.into_response(),
-    };
-    let plan = match parse_body(body).and_then(|req| plan(&req, &settings)) {
-        Ok(plan) => plan,
-        Err(err) => return err.into_response(),
-    };
-    if let Some(response) = prelude(st, &settings, &plan.model).await {
-        return response;
-    }
-    let created = now_secs();
-    if plan.stream {
-        return sse_response(render_stream(&plan, &settings, n, created, guard.transfer()));
-    }
-    let body = render_full(&plan, n, created, settings.usage);
-    if let Some(Fault::Cut { .. }) = settings.fault {
-        request::sleep(settings.latency).await;
-        return cut_json_response(body, guard.transfer());
-    }
-    request::sleep(settings.generation_time(plan.completion_tokens())).await;
-    json_response(StatusCode::OK, body)
 }
 
 /// Calls `f` with every text of a message `content`: the string, or the `text` of each content part.
@@ -203,98 +156,94 @@ fn tool_to_call<'a>(
     }
 }
 
-/// Validates the request and decides the answer.
-fn plan(req: &Map<String, Value>, settings: &Settings) -> Result<Plan, ApiError> {
-    let model = request::model(req)?;
-    let messages = match req.get("messages") {
-        Some(Value::Array(messages)) if !messages.is_empty() => messages,
-        Some(Value::Array(_)) => return Err(invalid_request("[] is too short - 'messages'", Some("messages"))),
-        None | Some(Value::Null) => return Err(missing("messages")),
-        Some(other) => return Err(wrong_type("messages", "an array", other)),
-    };
-    // Every reply is primed with a few tokens, and every message costs a few besides its content.
-    let mut prompt_tokens = 3;
-    let mut last_user = None;
-    let mut last_role = "";
-    for (i, message) in messages.iter().enumerate() {
-        let Some(message) = message.as_object() else {
-            return Err(wrong_type(&format!("messages[{i}]"), "an object", message));
-        };
-        let role = match message.get("role") {
-            Some(Value::String(role)) => role.as_str(),
-            None | Some(Value::Null) => return Err(missing(&format!("messages[{i}].role"))),
-            Some(other) => return Err(wrong_type(&format!("messages[{i}].role"), "a string", other)),
-        };
-        prompt_tokens += 3;
-        for_each_text(message.get("content"), |text| prompt_tokens += count_tokens(text));
-        if role == "user" {
-            last_user = Some(message);
-        }
-        last_role = role;
-    }
-    let stream = flag(req, "stream")?;
-    let include_usage = include_usage(req, stream)?;
-    let limit = max_tokens(req, &["max_completion_tokens", "max_tokens"])?.unwrap_or(usize::MAX);
-    let json = json_mode(req)?;
-    let tool = tool_to_call(req, last_role)?;
-    let question = content_text(last_user.and_then(|message| message.get("content")));
+/// The chat completions [`Endpoint`].
+#[derive(Debug)]
+pub(crate) struct Chat;
 
-    let (output, finish_reason) = match (&settings.fault, tool) {
-        (Some(Fault::Empty), _) => (Output::Text(Tokens::default()), "stop"),
-        (_, Some((name, parameters))) => {
-            let mut arguments = tool_arguments(parameters);
-            let mut fragments = argument_fragments(&arguments);
-            let mut finish = "tool_calls";
-            if 1 + fragments.len() > limit {
-                fragments.truncate(limit.saturating_sub(1));
-                arguments.truncate(fragments.last().copied().unwrap_or(0));
-                finish = "length";
-            }
-            (Output::Tool { name: name.to_owned(), arguments, fragments }, finish)
-        }
-        (fault, None) => {
-            let mut tokens = match json {
-                None => answer(&question, settings.output_tokens),
-                Some(properties) => {
-                    let mut tokens = Tokens::new(json_answer(&question, settings.output_tokens, properties));
-                    if *fault == Some(Fault::BadJson) {
-                        // Losing the closing brace is enough to make it invalid; cut a third for good measure.
-                        let keep = (tokens.len() * 2 / 3).clamp(1, tokens.len().saturating_sub(1));
-                        tokens.truncate(keep);
-                    }
-                    tokens
-                }
+impl Endpoint for Chat {
+    type Plan = Plan;
+
+    /// Validates the request and decides the answer.
+    fn plan(_: &MockConfig, req: &Map<String, Value>, settings: &Settings) -> Result<Plan, ApiError> {
+        let model = request::model(req)?;
+        let messages = match req.get("messages") {
+            Some(Value::Array(messages)) if !messages.is_empty() => messages,
+            Some(Value::Array(_)) => return Err(invalid_request("[] is too short - 'messages'", Some("messages"))),
+            None | Some(Value::Null) => return Err(missing("messages")),
+            Some(other) => return Err(wrong_type("messages", "an array", other)),
+        };
+        // Every reply is primed with a few tokens, and every message costs a few besides its content.
+        let mut prompt_tokens = 3;
+        let mut last_user = None;
+        let mut last_role = "";
+        for (i, message) in messages.iter().enumerate() {
+            let Some(message) = message.as_object() else {
+                return Err(wrong_type(&format!("messages[{i}]"), "an object", message));
             };
-            let finish = if tokens.truncate(limit) { "length" } else { "stop" };
-            (Output::Text(tokens), finish)
+            let role = match message.get("role") {
+                Some(Value::String(role)) => role.as_str(),
+                None | Some(Value::Null) => return Err(missing(&format!("messages[{i}].role"))),
+                Some(other) => return Err(wrong_type(&format!("messages[{i}].role"), "a string", other)),
+            };
+            prompt_tokens += 3;
+            for_each_text(message.get("content"), |text| prompt_tokens += count_tokens(text));
+            if role == "user" {
+                last_user = Some(message);
+            }
+            last_role = role;
         }
-    };
-    Ok(Plan { model: model.to_owned(), stream, include_usage, prompt_tokens, output, finish_reason })
-}
+        let stream = flag(req, "stream")?;
+        let include_usage = include_usage(req, stream)?;
+        let limit = max_tokens(req, &["max_completion_tokens", "max_tokens"])?.unwrap_or(usize::MAX);
+        let json = json_mode(req)?;
+        let tool = tool_to_call(req, last_role)?;
+        let question = content_text(last_user.and_then(|message| message.get("content")));
 
-fn push_usage(out: &mut String, prompt: usize, completion: usize) {
-    out.push_str("{\"prompt_tokens\":");
-    push_num(out, prompt);
-    out.push_str(",\"completion_tokens\":");
-    push_num(out, completion);
-    out.push_str(",\"total_tokens\":");
-    push_num(out, prompt + completion);
-    out.push_str(
-        ",\"prompt_tokens_details\":{\"cached_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":0}}",
-    );
-}
+        let (output, finish_reason) = match (&settings.fault, tool) {
+            (Some(Fault::Empty), _) => (Output::Text(Tokens::default()), "stop"),
+            (_, Some((name, parameters))) => {
+                let mut arguments = tool_arguments(parameters);
+                let mut fragments = argument_fragments(&arguments);
+                let mut finish = "tool_calls";
+                if 1 + fragments.len() > limit {
+                    fragments.truncate(limit.saturating_sub(1));
+                    arguments.truncate(fragments.last().copied().unwrap_or(0));
+                    finish = "length";
+                }
+                (Output::Tool { name: name.to_owned(), arguments, fragments }, finish)
+            }
+            (fault, None) => {
+                let mut tokens = match json {
+                    None => answer(&question, settings.output_tokens),
+                    Some(properties) => {
+                        let mut tokens = Tokens::new(json_answer(&question, settings.output_tokens, properties));
+                        if *fault == Some(Fault::BadJson) {
+                            // Losing the closing brace is enough to make it invalid; cut a third for good measure.
+                            let keep = (tokens.len() * 2 / 3).clamp(1, tokens.len().saturating_sub(1));
+                            tokens.truncate(keep);
+                        }
+                        tokens
+                    }
+                };
+                let finish = if tokens.truncate(limit) { "length" } else { "stop" };
+                (Output::Text(tokens), finish)
+            }
+        };
+        Ok(Plan { model: model.to_owned(), stream, include_usage, prompt_tokens, output, finish_reason })
+    }
 
-/// `"id":…,"object":…,"created":…,"model":…,"system_fingerprint":"fp_mock"` (without braces).
-fn push_head(out: &mut String, n: u64, object: &str, created: u64, model: &str) {
-    out.push_str("\"id\":\"chatcmpl-mock-");
-    push_num(out, n);
-    out.push_str("\",\"object\":\"");
-    out.push_str(object);
-    out.push_str("\",\"created\":");
-    push_num(out, created);
-    out.push_str(",\"model\":");
-    push_json_str(out, model);
-    out.push_str(",\"system_fingerprint\":\"fp_mock\"");
+    fn model(plan: &Plan) -> &str {
+        &plan.model
+    }
+
+    fn answer(plan: Plan, settings: &Settings, n: u64) -> Answer {
+        let created = now_secs();
+        if plan.stream {
+            return render_stream(&plan, settings, n, created);
+        }
+        let body = render_full(&plan, n, created, settings.usage);
+        Answer::Json { body, after: settings.generation_time(plan.completion_tokens()) }
+    }
 }
 
 /// The non-stream `chat.completion` object.
@@ -305,7 +254,7 @@ fn render_full(plan: &Plan, n: u64, created: u64, usage: bool) -> String {
     };
     let mut out = String::with_capacity(512 + plan.model.len() + content_len * 11 / 10);
     out.push('{');
-    push_head(&mut out, n, "chat.completion", created, &plan.model);
+    push_head(&mut out, ID_PREFIX, n, "chat.completion", created, &plan.model);
     out.push_str(",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
     match &plan.output {
         Output::Text(tokens) => {
@@ -327,96 +276,69 @@ fn render_full(plan: &Plan, n: u64, created: u64, usage: bool) -> String {
     out.push_str("\"}]");
     if usage {
         out.push_str(",\"usage\":");
-        push_usage(&mut out, plan.prompt_tokens, plan.completion_tokens());
+        push_usage(&mut out, plan.prompt_tokens, Some(plan.completion_tokens()), USAGE_DETAILS);
     }
     out.push('}');
     out
 }
 
-/// The `chat.completion.chunk` events, paced: the role chunk goes out with the first content chunk at
-/// latency + ttft, the rest at the token rate, then the finish chunk, the usage chunk (when asked for with
-/// `stream_options.include_usage`) and `[DONE]`. A `cut` fault stops after its chunks and drops the
+/// The `chat.completion.chunk` events (see [`Chunks`]): the role chunk goes out with the first content chunk
+/// at latency + ttft, the rest at the token rate, then the finish chunk, the usage chunk (when asked for
+/// with `stream_options.include_usage`) and `[DONE]`. A `cut` fault stops after its chunks and drops the
 /// connection.
-fn render_stream(plan: &Plan, settings: &Settings, n: u64, created: u64, guard: RequestGuard) -> crate::sse::PacedBody {
-    // With `include_usage`, OpenAI sends `"usage":null` on every chunk but the usage chunk.
-    let with_usage = plan.include_usage && settings.usage;
-    let mut prefix = String::with_capacity(160 + plan.model.len());
-    prefix.push_str("data: {");
-    push_head(&mut prefix, n, "chat.completion.chunk", created, &plan.model);
-    prefix.push_str(",\"choices\":[");
-    let suffix = if with_usage { "],\"usage\":null}\n\n" } else { "]}\n\n" };
-
+fn render_stream(plan: &Plan, settings: &Settings, n: u64, created: u64) -> Answer {
     let units = plan.completion_tokens();
-    let cut = match settings.fault {
-        Some(Fault::Cut { after_chunks }) => Some(after_chunks.min(units)),
-        _ => None,
-    };
-    let sent = cut.unwrap_or(units);
-    let mut events = Events::with_capacity((prefix.len() + suffix.len() + 96) * (sent + 4), sent + 2);
-    let out = events.buf();
-    out.push_str(&prefix);
-    match plan.output {
-        Output::Text(_) => out.push_str("{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}"),
-        Output::Tool { .. } => out.push_str("{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null}"),
-    }
-    out.push_str(",\"logprobs\":null,\"finish_reason\":null}");
-    out.push_str(suffix);
+    let mut chunks = Chunks::new(settings, plan.include_usage, units, 4, |out| {
+        push_head(out, ID_PREFIX, n, "chat.completion.chunk", created, &plan.model);
+    });
+    chunks.chunk(|out| {
+        out.push_str(match plan.output {
+            Output::Text(_) => "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}",
+            Output::Tool { .. } => "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null}",
+        });
+        out.push_str(",\"logprobs\":null,\"finish_reason\":null}");
+    });
     match &plan.output {
         Output::Text(tokens) => {
-            for (i, token) in tokens.iter().take(sent).enumerate() {
-                let out = events.buf();
-                out.push_str(&prefix);
-                out.push_str("{\"index\":0,\"delta\":{\"content\":");
-                push_json_str(out, token);
-                out.push_str("},\"logprobs\":null,\"finish_reason\":null}");
-                out.push_str(suffix);
-                events.mark(settings.due(i));
+            for token in tokens.iter() {
+                let written = chunks.content(|out| {
+                    out.push_str("{\"index\":0,\"delta\":{\"content\":");
+                    push_json_str(out, token);
+                    out.push_str("},\"logprobs\":null,\"finish_reason\":null}");
+                });
+                if !written {
+                    break;
+                }
             }
         }
         Output::Tool { name, arguments, fragments } => {
-            if sent > 0 {
-                let out = events.buf();
-                out.push_str(&prefix);
+            chunks.content(|out| {
                 out.push_str("{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_mock_");
                 push_num(out, n);
                 out.push_str("\",\"type\":\"function\",\"function\":{\"name\":");
                 push_json_str(out, name);
                 out.push_str(",\"arguments\":\"\"}}]},\"logprobs\":null,\"finish_reason\":null}");
-                out.push_str(suffix);
-                events.mark(settings.due(0));
-            }
+            });
             let mut start = 0;
-            for (i, &end) in fragments.iter().take(sent.saturating_sub(1)).enumerate() {
-                let out = events.buf();
-                out.push_str(&prefix);
-                out.push_str("{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":");
-                push_json_str(out, &arguments[start..end]);
-                out.push_str("}}]},\"logprobs\":null,\"finish_reason\":null}");
-                out.push_str(suffix);
-                events.mark(settings.due(i + 1));
+            for &end in fragments {
+                let written = chunks.content(|out| {
+                    out.push_str("{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":");
+                    push_json_str(out, &arguments[start..end]);
+                    out.push_str("}}]},\"logprobs\":null,\"finish_reason\":null}");
+                });
+                if !written {
+                    break;
+                }
                 start = end;
             }
         }
     }
-    if sent == 0 {
-        // The role chunk alone, at the time the first token would have come.
-        events.mark(settings.due(0));
+    if !chunks.cut_reached() {
+        chunks.chunk(|out| {
+            out.push_str("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"");
+            out.push_str(plan.finish_reason);
+            out.push_str("\"}");
+        });
     }
-    if cut.is_some() {
-        return events.into_body(Ending::Cut, guard);
-    }
-    let out = events.buf();
-    out.push_str(&prefix);
-    out.push_str("{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"");
-    out.push_str(plan.finish_reason);
-    out.push_str("\"}");
-    out.push_str(suffix);
-    if with_usage {
-        out.push_str(&prefix);
-        out.push_str("],\"usage\":");
-        push_usage(out, plan.prompt_tokens, units);
-        out.push_str("}\n\n");
-    }
-    events.done();
-    events.into_body(Ending::Finish, guard)
+    chunks.end(|out| push_usage(out, plan.prompt_tokens, Some(units), USAGE_DETAILS))
 }

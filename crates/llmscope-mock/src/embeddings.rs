@@ -2,22 +2,13 @@
 //! a hash of the input, `dimensions` long (default `MockConfig::embedding_dims`), as floats or, with
 //! `encoding_format: "base64"` (what the official Python client asks for), as base64 little-endian `f32`s.
 
-use std::sync::Arc;
-
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::config::Fault;
-use crate::request::{self, missing, parse_body, prelude, with_request_id, wrong_type, Settings};
-use crate::sse::cut_json_response;
-use crate::stats::RequestGuard;
+use crate::config::MockConfig;
+use crate::endpoint::{Answer, Endpoint};
+use crate::request::{self, missing, wrong_type, Settings};
 use crate::text::{count_tokens, hash64, splitmix64};
-use crate::wire::{invalid_request, json_response, push_json_str, push_num, ApiError};
-use crate::AppState;
+use crate::wire::{invalid_request, push_json_str, push_list, push_num, push_usage, ApiError};
 
 /// OpenAI's limit on inputs per request.
 const MAX_INPUTS: usize = 2048;
@@ -26,41 +17,25 @@ const MAX_VALUES: usize = 4 << 20;
 /// The largest `dimensions` accepted.
 const MAX_DIMENSIONS: usize = 16_384;
 
-/// The handler; the guard counts the response as completed, or as cancelled if the client goes away first.
-pub(crate) async fn handler(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let (n, guard) = st.stats.begin();
-    let response = handle(&st, n, &headers, body, &guard).await;
-    guard.complete();
-    with_request_id(response, n)
-}
+/// The embeddings [`Endpoint`]: the whole body is rendered while validating, and sent after the latency.
+#[derive(Debug)]
+pub(crate) struct Embeddings;
 
-async fn handle(
-    st: &AppState,
-    n: u64,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    guard: &RequestGuard,
-) -> Response {
-    let settings = match Settings::resolve(&st.cfg, headers, n) {
-        Ok(settings) => settings,
-        Err(err) => return err.into_response(),
-    };
-    let (model, body) = match parse_body(body).and_then(|req| render(&req, st.cfg.embedding_dims, settings.usage)) {
-        Ok(rendered) => rendered,
-        Err(err) => return err.into_response(),
-    };
-    if let Some(response) = prelude(st, &settings, &model).await {
-        return response;
+impl Endpoint for Embeddings {
+    /// `(model, body)`.
+    type Plan = (String, String);
+
+    fn plan(cfg: &MockConfig, req: &Map<String, Value>, settings: &Settings) -> Result<Self::Plan, ApiError> {
+        render(req, cfg.embedding_dims, settings.usage)
     }
-    request::sleep(settings.latency).await;
-    if let Some(Fault::Cut { .. }) = settings.fault {
-        return cut_json_response(body, guard.transfer());
+
+    fn model((model, _): &Self::Plan) -> &str {
+        model
     }
-    json_response(StatusCode::OK, body)
+
+    fn answer((_, body): Self::Plan, settings: &Settings, _: u64) -> Answer {
+        Answer::Json { body, after: settings.latency }
+    }
 }
 
 /// The inputs as `(hash, tokens)`.
@@ -180,41 +155,30 @@ fn render(req: &Map<String, Value>, default_dims: usize, usage: bool) -> Result<
     out.push_str("{\"object\":\"list\",\"data\":[");
     let mut values = Vec::with_capacity(dims);
     let mut bytes = Vec::with_capacity(if base64 { dims * 4 } else { 0 });
-    for (index, &(seed, _)) in inputs.iter().enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
+    push_list(&mut out, inputs.iter().enumerate(), |out, (index, &(seed, _))| {
         out.push_str("{\"object\":\"embedding\",\"index\":");
-        push_num(&mut out, index);
+        push_num(out, index);
         out.push_str(",\"embedding\":");
         vector(seed, dims, &mut values);
         if base64 {
             bytes.clear();
             values.iter().for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
             out.push('"');
-            push_base64(&mut out, &bytes);
+            push_base64(out, &bytes);
             out.push('"');
         } else {
             out.push('[');
-            for (i, x) in values.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                push_num(&mut out, x);
-            }
+            push_list(out, &values, push_num);
             out.push(']');
         }
         out.push('}');
-    }
+    });
     out.push_str("],\"model\":");
     push_json_str(&mut out, model);
     if usage {
         let tokens: usize = inputs.iter().map(|&(_, tokens)| tokens).sum();
-        out.push_str(",\"usage\":{\"prompt_tokens\":");
-        push_num(&mut out, tokens);
-        out.push_str(",\"total_tokens\":");
-        push_num(&mut out, tokens);
-        out.push('}');
+        out.push_str(",\"usage\":");
+        push_usage(&mut out, tokens, None, "");
     }
     out.push('}');
     Ok((model.to_owned(), out))

@@ -8,9 +8,12 @@
 //! come from [`MockConfig`] and can be overridden per request with `x-mock-*` headers (see [`router`]).
 
 mod chat;
+mod chunks;
 mod completions;
 mod config;
 mod embeddings;
+mod endpoint;
+mod models;
 mod request;
 mod sse;
 mod stats;
@@ -21,7 +24,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -31,15 +34,17 @@ use tokio::sync::watch;
 
 pub use config::{parse_fault, parse_faults, Fault, MockConfig};
 
+use chat::Chat;
+use completions::Completions;
+use embeddings::Embeddings;
+use endpoint::handler;
 use stats::Stats;
-use wire::{error_response, json_response, push_json_str, push_num};
+use wire::{error_response, json_response};
 
 /// The largest request body accepted (long contexts and inline images are big).
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// How long [`serve`] waits for in-flight responses after the shutdown signal before returning anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-/// The `created` time of the listed models.
-const MODELS_CREATED: u64 = 1_715_367_049;
 
 /// Shared by all handlers.
 #[derive(Debug)]
@@ -68,41 +73,20 @@ async fn wait_for_shutdown(mut rx: watch::Receiver<bool>) {
     }
 }
 
-fn render_models(models: &[String]) -> String {
-    let mut out = String::with_capacity(32 + models.len() * 96);
-    out.push_str("{\"object\":\"list\",\"data\":[");
-    for (i, id) in models.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        render_model(&mut out, id);
-    }
-    out.push_str("]}");
-    out
-}
-
-fn render_model(out: &mut String, id: &str) {
-    out.push_str("{\"id\":");
-    push_json_str(out, id);
-    out.push_str(",\"object\":\"model\",\"created\":");
-    push_num(out, MODELS_CREATED);
-    out.push_str(",\"owned_by\":\"llmscope-mock\"}");
-}
-
 fn build(cfg: MockConfig, shutdown: watch::Receiver<bool>, shutdown_tx: Option<watch::Sender<bool>>) -> Router {
     let state = Arc::new(AppState {
-        models_body: render_models(&cfg.models),
+        models_body: models::render_list(&cfg.models),
         cfg,
         stats: Arc::new(Stats::default()),
         shutdown,
         _shutdown_tx: shutdown_tx,
     });
     Router::new()
-        .route("/v1/chat/completions", post(chat::handler))
-        .route("/v1/completions", post(completions::handler))
-        .route("/v1/embeddings", post(embeddings::handler))
-        .route("/v1/models", get(models))
-        .route("/v1/models/{id}", get(model))
+        .route("/v1/chat/completions", post(handler::<Chat>))
+        .route("/v1/completions", post(handler::<Completions>))
+        .route("/v1/embeddings", post(handler::<Embeddings>))
+        .route("/v1/models", get(models::list))
+        .route("/v1/models/{id}", get(models::get))
         .route("/mock/stats", get(stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -156,46 +140,19 @@ pub async fn serve(
     }
 }
 
-async fn models(State(st): State<Arc<AppState>>) -> Response {
-    json_response(StatusCode::OK, st.models_body.clone())
-}
-
-async fn model(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    if st.cfg.models.contains(&id) {
-        let mut body = String::with_capacity(96 + id.len());
-        render_model(&mut body, &id);
-        json_response(StatusCode::OK, body)
-    } else {
-        error_response(
-            StatusCode::NOT_FOUND,
-            &format!("The model '{id}' does not exist"),
-            "invalid_request_error",
-            Some("model"),
-            Some("model_not_found"),
-        )
-    }
-}
-
 async fn stats(State(st): State<Arc<AppState>>) -> Response {
     json_response(StatusCode::OK, st.stats.to_json())
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {
-    error_response(
-        StatusCode::NOT_FOUND,
-        &format!("Invalid URL ({method} {})", uri.path()),
-        "invalid_request_error",
-        None,
-        None,
-    )
+    no_route(StatusCode::NOT_FOUND, "Invalid URL", &method, &uri)
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    error_response(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!("Method Not Allowed ({method} {})", uri.path()),
-        "invalid_request_error",
-        None,
-        None,
-    )
+    no_route(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed", &method, &uri)
+}
+
+/// The error for a request no route takes: `<what> (<METHOD> <path>)`, as OpenAI words it.
+fn no_route(status: StatusCode, what: &str, method: &Method, uri: &Uri) -> Response {
+    error_response(status, &format!("{what} ({method} {})", uri.path()), "invalid_request_error", None, None)
 }

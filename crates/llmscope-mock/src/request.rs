@@ -1,19 +1,17 @@
-//! What the generation endpoints share: the per-request settings (config plus `x-mock-*` header overrides
-//! plus the fault drawn for this request), the token schedule, body parsing and the validation of common
-//! fields, and the faults that act before any generation (`status`, `hang`, `first-byte-ms`).
+//! What the generation endpoints read from a request: the per-request settings (config plus `x-mock-*`
+//! header overrides plus the fault drawn for this request), the token schedule, body parsing and the
+//! validation of common fields.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::http::HeaderMap;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::config::{parse_fault, Fault, MockConfig};
 use crate::text::splitmix64;
-use crate::wire::{error_response, invalid_request, status_fault, ApiError};
-use crate::AppState;
+use crate::wire::{invalid_request, ApiError};
 
 /// The most tokens a request may ask for through `x-mock-output-tokens`.
 pub(crate) const MAX_OUTPUT_TOKENS: usize = 100_000;
@@ -259,51 +257,10 @@ pub(crate) fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Sets `x-request-id: req_mock_<n>`, as OpenAI sends a request id.
-pub(crate) fn with_request_id(mut response: Response, n: u64) -> Response {
-    if let Ok(value) = HeaderValue::from_str(&format!("req_mock_{n}")) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    response
-}
-
-/// Sleeps for `d` (without touching the timer when it is zero).
-pub(crate) async fn sleep(d: Duration) {
-    if !d.is_zero() {
-        tokio::time::sleep(d).await;
-    }
-}
-
-/// Applies the faults that act before generation: `status` answers with an error (after the latency),
-/// `hang` never answers (until the server shuts down), `first-byte-ms` delays the response. `None` means go
-/// on and generate.
-pub(crate) async fn prelude(st: &AppState, settings: &Settings, model: &str) -> Option<Response> {
-    match settings.fault {
-        Some(Fault::Status(code)) => {
-            sleep(settings.latency).await;
-            Some(status_fault(code, model))
-        }
-        Some(Fault::Hang) => {
-            st.shutdown_signal().await;
-            Some(error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The server is shutting down.",
-                "server_error",
-                None,
-                None,
-            ))
-        }
-        Some(Fault::FirstByteMs(ms)) => {
-            sleep(Duration::from_millis(ms)).await;
-            None
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{HeaderValue, StatusCode};
 
     #[test]
     fn header_overrides_and_errors() {

@@ -1,5 +1,6 @@
 //! Writing the wire format: JSON text helpers (the mock writes its JSON by hand, in OpenAI's key order and
-//! without intermediate values), JSON responses, and OpenAI-shaped errors
+//! without intermediate values), the pieces the endpoints share (the `"id"…"system_fingerprint"` head of a
+//! completion, the `usage` object), JSON responses, and OpenAI-shaped errors
 //! (`{"error":{"message","type","param","code"}}`) including those of injected `status=<code>` faults.
 
 use std::fmt::{Display, Write};
@@ -44,6 +45,55 @@ pub(crate) fn push_num(out: &mut String, n: impl Display) {
     let _ = write!(out, "{n}");
 }
 
+/// Appends `value` as a JSON string literal, or `null`.
+pub(crate) fn push_json_opt(out: &mut String, value: Option<&str>) {
+    match value {
+        Some(s) => push_json_str(out, s),
+        None => out.push_str("null"),
+    }
+}
+
+/// Appends `items` comma-separated, each written by `push` (the brackets are the caller's).
+pub(crate) fn push_list<T>(out: &mut String, items: impl IntoIterator<Item = T>, mut push: impl FnMut(&mut String, T)) {
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push(out, item);
+    }
+}
+
+/// The fields a completion object or chunk starts with (without braces):
+/// `"id":"<id_prefix><n>","object":…,"created":…,"model":…,"system_fingerprint":"fp_mock"`.
+pub(crate) fn push_head(out: &mut String, id_prefix: &str, n: u64, object: &str, created: u64, model: &str) {
+    out.push_str("\"id\":\"");
+    out.push_str(id_prefix);
+    push_num(out, n);
+    out.push_str("\",\"object\":\"");
+    out.push_str(object);
+    out.push_str("\",\"created\":");
+    push_num(out, created);
+    out.push_str(",\"model\":");
+    push_json_str(out, model);
+    out.push_str(",\"system_fingerprint\":\"fp_mock\"");
+}
+
+/// A `usage` object: `{"prompt_tokens":…,"completion_tokens":…,"total_tokens":…}`, without
+/// `completion_tokens` when `completion` is `None` (embeddings), and with `details` (more fields, each
+/// after a comma) before the closing brace.
+pub(crate) fn push_usage(out: &mut String, prompt: usize, completion: Option<usize>, details: &str) {
+    out.push_str("{\"prompt_tokens\":");
+    push_num(out, prompt);
+    if let Some(completion) = completion {
+        out.push_str(",\"completion_tokens\":");
+        push_num(out, completion);
+    }
+    out.push_str(",\"total_tokens\":");
+    push_num(out, prompt + completion.unwrap_or(0));
+    out.push_str(details);
+    out.push('}');
+}
+
 /// A JSON response with `body` as is.
 pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     let mut response = Response::new(Body::from(body));
@@ -66,15 +116,9 @@ pub(crate) fn error_response(
     body.push_str(",\"type\":");
     push_json_str(&mut body, kind);
     body.push_str(",\"param\":");
-    match param {
-        Some(param) => push_json_str(&mut body, param),
-        None => body.push_str("null"),
-    }
+    push_json_opt(&mut body, param);
     body.push_str(",\"code\":");
-    match code {
-        Some(code) => push_json_str(&mut body, code),
-        None => body.push_str("null"),
-    }
+    push_json_opt(&mut body, code);
     body.push_str("}}");
     json_response(status, body)
 }

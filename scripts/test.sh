@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/llmscope-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+./scripts/prune-target.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -103,6 +103,7 @@ pub fn run(cfg: Config, a: DemoArgs) -> anyhow::Result<ExitCode> {
         eprintln!("demo: {} simulated users at ~{}/s through http://{}/v1 (Ctrl-C to stop)", a.users, a.rate, a.listen);
 
         let running = Arc::new(AtomicBool::new(true));
+        let (quit_tx, quit_rx) = tokio::sync::watch::channel(false);
         let tally = Arc::new(Tally::default());
         let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
         let mut users = Vec::new();
@@ -114,6 +115,7 @@ pub fn run(cfg: Config, a: DemoArgs) -> anyhow::Result<ExitCode> {
                 models: models.clone(),
                 gap: Duration::from_secs_f64(f64::from(a.users) / a.rate),
                 running: running.clone(),
+                quit: quit_rx.clone(),
                 tally: tally.clone(),
                 seed: a.seed.wrapping_mul(1000).wrapping_add(u64::from(u)),
             };
@@ -135,6 +137,7 @@ pub fn run(cfg: Config, a: DemoArgs) -> anyhow::Result<ExitCode> {
             }
         }
         running.store(false, Ordering::Release);
+        let _ = quit_tx.send(true); // users stop waiting between turns; calls in flight finish
         for u in users {
             let _ = u.await;
         }
@@ -204,13 +207,25 @@ struct UserCtx {
     models: Vec<String>,
     gap: Duration,
     running: Arc<AtomicBool>,
+    quit: tokio::sync::watch::Receiver<bool>,
     tally: Arc<Tally>,
     seed: u64,
 }
 
-async fn simulate_user(ctx: UserCtx) {
+/// Waits `d`, or less if the demo is stopping; `false` when it is.
+async fn pause(ctx: &mut UserCtx, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => ctx.running.load(Ordering::Acquire),
+        _ = ctx.quit.wait_for(|q| *q) => false,
+    }
+}
+
+async fn simulate_user(mut ctx: UserCtx) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(ctx.seed);
-    tokio::time::sleep(ctx.gap.mul_f64(rng.gen_range(0.0..1.0))).await;
+    let first = ctx.gap.mul_f64(rng.gen_range(0.0..1.0));
+    if !pause(&mut ctx, first).await {
+        return;
+    }
     let mut session = 0u32;
     while ctx.running.load(Ordering::Acquire) {
         session += 1;
@@ -255,7 +270,10 @@ async fn simulate_user(ctx: UserCtx) {
                 l.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             let jitter = rng.gen_range(0.5..1.5);
-            tokio::time::sleep(ctx.gap.mul_f64(jitter)).await;
+            let gap = ctx.gap.mul_f64(jitter);
+            if !pause(&mut ctx, gap).await {
+                return;
+            }
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct MockConfig {
     pub models: Vec<String>,
     /// Default embedding size (the request's `dimensions` overrides it).
     pub embedding_dims: usize,
+    /// When set, every `/v1/*` request must carry `Authorization: Bearer <api_key>`; others get
+    /// OpenAI's 401 `invalid_api_key` (as a real provider does).
+    pub api_key: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -45,6 +48,7 @@ impl Default for MockConfig {
             seed: 0,
             models: vec!["mock-gpt-4o".into(), "mock-gpt-4o-mini".into(), "mock-qwen2.5-7b".into()],
             embedding_dims: 8,
+            api_key: None,
         }
     }
 }

@@ -66,6 +66,9 @@ async fn handle<E: Endpoint>(
     body: Result<Bytes, BytesRejection>,
     guard: &RequestGuard,
 ) -> Response {
+    if let Some(denied) = check_key(&st.cfg, headers) {
+        return denied;
+    }
     let settings = match Settings::resolve(&st.cfg, headers, n) {
         Ok(settings) => settings,
         Err(err) => return err.into_response(),
@@ -130,4 +133,18 @@ async fn sleep(d: Duration) {
     if !d.is_zero() {
         tokio::time::sleep(d).await;
     }
+}
+
+/// OpenAI's answer to a missing or wrong key, when the mock is configured with one.
+pub(crate) fn check_key(cfg: &MockConfig, headers: &HeaderMap) -> Option<Response> {
+    let want = cfg.api_key.as_deref()?;
+    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if given.and_then(|g| g.strip_prefix("Bearer ")) == Some(want) {
+        return None;
+    }
+    let message = match given {
+        None => "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        Some(_) => "Incorrect API key provided.",
+    };
+    Some(error_response(StatusCode::UNAUTHORIZED, message, "invalid_request_error", None, Some("invalid_api_key")))
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::wire::{error_response, json_response, push_json_str, push_list, push_num};
@@ -30,12 +30,18 @@ fn render_model(out: &mut String, id: &str) {
 }
 
 /// `GET /v1/models`.
-pub(crate) async fn list(State(st): State<Arc<AppState>>) -> Response {
+pub(crate) async fn list(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(denied) = crate::endpoint::check_key(&st.cfg, &headers) {
+        return denied;
+    }
     json_response(StatusCode::OK, st.models_body.clone())
 }
 
 /// `GET /v1/models/{id}`: the model, or a 404 when it is not configured.
-pub(crate) async fn get(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+pub(crate) async fn get(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Some(denied) = crate::endpoint::check_key(&st.cfg, &headers) {
+        return denied;
+    }
     if st.cfg.models.contains(&id) {
         let mut body = String::with_capacity(96 + id.len());
         render_model(&mut body, &id);

@@ -371,3 +371,30 @@ async fn a_connect_that_hangs_times_out() {
     drop(listener);
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_key_replaces_the_callers_and_the_callers_passes_otherwise() {
+    let mock = MockConfig { api_key: Some("sk-upstream".into()), ttft_ms: 1, ..MockConfig::default() };
+    // Configured key: the caller's Authorization is never forwarded, the upstream's is.
+    let fx = start(mock.clone(), |cfg| cfg.upstreams[0].api_key = Some("sk-upstream".into())).await;
+    for caller in [Some("Bearer sk-caller"), None] {
+        let headers: Vec<(&str, &str)> = caller.map(|c| ("authorization", c)).into_iter().collect();
+        let (status, _, text) = fx.post("/v1/chat/completions", &headers, &chat(json!({}))).await;
+        assert_eq!(status, 200, "caller {caller:?}: {text}");
+    }
+    assert!(!format!("{:?}", fx.app).contains("sk-upstream"), "the key leaks into Debug output");
+    fx.stop().await;
+
+    // No configured key: the caller's own is passed on, right or wrong.
+    let fx = start(mock, |_| {}).await;
+    let (status, _, _) =
+        fx.post("/v1/chat/completions", &[("authorization", "Bearer sk-upstream")], &chat(json!({}))).await;
+    assert_eq!(status, 200);
+    let (status, h, text) =
+        fx.post("/v1/chat/completions", &[("authorization", "Bearer wrong")], &chat(json!({}))).await;
+    assert_eq!(status, 401, "{text}");
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!((c.status_code, c.error_kind.as_deref()), (Some(401), Some("upstream_4xx")));
+    assert_eq!(c.attributes["upstream_error_type"], "invalid_request_error");
+    fx.stop().await;
+}

@@ -75,6 +75,9 @@ pub struct MockArgs {
     pub faults: String,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Require `Authorization: Bearer <key>` with the key read from this environment variable.
+    #[arg(long)]
+    pub api_key_env: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -272,3 +272,34 @@ fn bad_flags_and_config_say_what_is_wrong() -> R {
     assert!(stderr(&o).contains("/nonexistent/file.jsonl: no such file"), "{}", stderr(&o));
     Ok(())
 }
+
+#[test]
+fn upstreams_come_from_the_environment_and_keys_stay_secret() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let run = |key: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmscope"));
+        cmd.arg("--data-dir")
+            .arg(&data)
+            .arg("config")
+            .env_remove("LLMSCOPE_CONFIG")
+            .env("LLMSCOPE_UPSTREAM_URL", "http://127.0.0.1:9/v1")
+            .env("LLMSCOPE_UPSTREAM_API_KEY_ENV", "LLMSCOPE_TEST_UPSTREAM_KEY");
+        match key {
+            Some(k) => cmd.env("LLMSCOPE_TEST_UPSTREAM_KEY", k),
+            None => cmd.env_remove("LLMSCOPE_TEST_UPSTREAM_KEY"),
+        };
+        cmd.output()
+    };
+    let missing = run(None)?;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("LLMSCOPE_TEST_UPSTREAM_KEY is not set"), "{}", stderr(&missing));
+    let set = ok(run(Some("sk-very-secret"))?);
+    let out = stdout(&set);
+    assert!(out.contains("upstream default → http://127.0.0.1:9/v1"), "{out}");
+    assert!(out.contains("key from $LLMSCOPE_TEST_UPSTREAM_KEY"), "{out}");
+    assert!(!out.contains("sk-very-secret") && !stderr(&set).contains("sk-very-secret"));
+    let bad = llmscope(&data, &["serve", "--upstream", "ftp://nowhere"]);
+    assert!(stderr(&bad).contains("is not an http:// or https:// URL"), "{}", stderr(&bad));
+    Ok(())
+}

@@ -19,7 +19,12 @@ pub fn config(a: &MockArgs) -> anyhow::Result<MockConfig> {
     } else {
         llmscope_mock::parse_faults(&a.faults).map_err(|e| anyhow::anyhow!("--faults: {e}"))?
     };
+    let api_key = match &a.api_key_env {
+        Some(var) => Some(std::env::var(var).map_err(|_| anyhow::anyhow!("--api-key-env: {var} is not set"))?),
+        None => None,
+    };
     Ok(MockConfig {
+        api_key,
         latency_ms: a.latency_ms,
         ttft_ms: a.ttft_ms,
         tokens_per_s: a.tokens_per_s,

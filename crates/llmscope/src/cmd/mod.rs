@@ -44,6 +44,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("import.assume_tz = {}", cfg.import.assume_tz);
                 println!("report.tz = {}", cfg.report.tz);
                 println!("prices: {} built-in or configured models", cfg.price_table().iter().count());
+                println!("server.listen = {}", cfg.server.listen);
+                for u in &cfg.upstreams {
+                    let models =
+                        if u.models.is_empty() { "every other model".to_string() } else { u.models.join(", ") };
+                    let key = match &u.api_key_env {
+                        Some(var) => format!("key from ${var}"),
+                        None => "caller's Authorization passed on".into(),
+                    };
+                    println!("upstream {} → {} ({models}; {key})", u.name, u.url);
+                }
                 println!("configuration OK");
             }
             Ok(ExitCode::SUCCESS)

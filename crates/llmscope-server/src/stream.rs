@@ -81,7 +81,7 @@ async fn run(
                 Err(_) => continue, // trailers
             },
         };
-        let mut rewritten = strip_usage.then(Vec::new);
+        let mut rewritten = (strip_usage && !parser.overflowed()).then(Vec::new);
         parser.push(&data, |ev| {
             let kind = if ev.has_data { asm.push(&ev.data) } else { Default::default() };
             if kind.first_content && ttft.is_none() {
@@ -94,6 +94,11 @@ async fn run(
             }
         });
         let out = match rewritten {
+            // An event too large to parse: hand back what the parser held, pass the rest raw.
+            Some(mut v) if parser.overflowed() => {
+                v.extend(parser.take_rest());
+                Bytes::from(v)
+            }
             Some(v) => Bytes::from(v),
             None => data,
         };
@@ -105,7 +110,7 @@ async fn run(
     if let Some(ex) = pending.get_mut() {
         ex.ttft = ttft;
     }
-    if strip_usage {
+    if strip_usage && !parser.overflowed() {
         let rest = parser.take_rest();
         if !rest.is_empty() {
             let _ = tx.send(Ok(Bytes::from(rest))).await;

@@ -4,9 +4,10 @@
 //! Bytes are pushed as they arrive, in chunks of any size; every complete event comes back
 //! with its `data` (multi-line data joined with `\n`), its `event` name, and the exact bytes it
 //! was made of, so a proxy can forward events unchanged. Lines end with `\n` (a `\r` before it
-//! is dropped). A line longer than the parser's limit makes it give up parsing (the stream is
-//! still forwarded; [`SseParser::overflowed`] tells the caller the record is partial) instead
-//! of holding unbounded memory.
+//! is dropped). A line longer than the parser's limit makes it give up parsing instead of
+//! holding unbounded memory: [`SseParser::overflowed`] turns true, the bytes it held are
+//! handed back by [`SseParser::take_rest`] (so a caller forwarding events loses nothing), and
+//! later bytes are ignored.
 
 /// One complete event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -77,8 +78,8 @@ impl SseParser {
         }
         self.pending.extend_from_slice(rest);
         if self.pending.len() - self.line_start > self.max_line {
+            // Give up; `take_rest` hands the held bytes back.
             self.overflowed = true;
-            self.pending = Vec::new();
             self.line_start = 0;
         }
     }
@@ -159,10 +160,13 @@ mod tests {
     fn an_endless_line_stops_parsing_instead_of_growing() {
         let mut p = SseParser::new(64);
         let mut n = 0;
+        p.push(b"data: a\n\n", |_| n += 1);
         p.push(&[b'x'; 100], |_| n += 1);
         assert!(p.overflowed());
+        assert_eq!(p.take_rest(), vec![b'x'; 100], "the held bytes come back");
         p.push(b"\n\ndata: later\n\n", |_| n += 1);
-        assert_eq!(n, 0);
+        assert_eq!(n, 1);
+        assert!(p.take_rest().is_empty(), "nothing is held after giving up");
     }
 
     proptest::proptest! {

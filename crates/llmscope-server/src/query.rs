@@ -30,13 +30,9 @@ pub struct CallQuery {
 }
 
 pub async fn query_calls(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
-    let q: CallQuery = if body.iter().all(u8::is_ascii_whitespace) {
-        CallQuery::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(q) => q,
-            Err(e) => return ApiError::bad_request("invalid_query", format!("invalid query: {e}")).into_response(),
-        }
+    let q: CallQuery = match crate::errors::parse_query(&body, "query") {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
     };
     let limit = q.limit.unwrap_or(50).min(MAX_LIMIT);
     let store = app.store.clone();

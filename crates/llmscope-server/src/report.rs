@@ -49,15 +49,9 @@ impl Default for ReportQuery {
 }
 
 pub async fn report(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
-    let q: ReportQuery = if body.iter().all(u8::is_ascii_whitespace) {
-        ReportQuery::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(q) => q,
-            Err(e) => {
-                return ApiError::bad_request("invalid_query", format!("invalid report query: {e}")).into_response()
-            }
-        }
+    let q: ReportQuery = match crate::errors::parse_query(&body, "report query") {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
     };
     let tz = match llmscope_core::timeparse::parse_tz(&q.tz) {
         Ok(tz) => tz,

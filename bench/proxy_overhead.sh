@@ -7,6 +7,7 @@
 #   bench/proxy_overhead.sh                 # rates 500 1000 2000, 10 s each, pinned
 #   RATES="1000" SECONDS_PER_RUN=30 bench/proxy_overhead.sh
 #   PIN=0 bench/proxy_overhead.sh           # let the scheduler place the processes
+#   ROUNDS=3 bench/proxy_overhead.sh        # repeat every pair; the table shows medians over rounds
 #
 # Pinning (2 cores), as the issue asks: the load generator and the mock apart — the load
 # generator alone on core 0, the mock on core 1 — and llmscope beside the mock on core 1.
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/llmscope-target}"
 RATES="${RATES:-500 1000 2000}"
 SECS="${SECONDS_PER_RUN:-10}"
+ROUNDS="${ROUNDS:-1}"
 PIN="${PIN:-1}"
 cargo build --release -p llmscope -p llmscope-mock >&2
 BIN="$CARGO_TARGET_DIR/release"
@@ -38,6 +40,7 @@ trap 'kill $mock_pid $proxy_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$proxy_port/readyz" >/dev/null && break; sleep 0.1; done
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mock_port/v1/models" >/dev/null && break; sleep 0.1; done
 
+for round in $(seq "$ROUNDS"); do
 for stream in "" "--stream"; do
   for rate in $RATES; do
     for target in direct proxy; do
@@ -46,28 +49,37 @@ for stream in "" "--stream"; do
               --rate "$rate" --seconds "$SECS" --warmup 2 $stream)
       rss=$(awk '/VmRSS/{print $2}' "/proc/$proxy_pid/status")
       hwm=$(awk '/VmHWM/{print $2}' "/proc/$proxy_pid/status")
-      echo "{\"target\":\"$target\",\"stream\":$([ -n "$stream" ] && echo true || echo false),\"proxy_rss_kb\":$rss,\"proxy_hwm_kb\":$hwm,\"run\":$line}" | tee -a "$out" >&2
+      echo "{\"round\":$round,\"target\":\"$target\",\"stream\":$([ -n "$stream" ] && echo true || echo false),\"proxy_rss_kb\":$rss,\"proxy_hwm_kb\":$hwm,\"run\":$line}" | tee -a "$out" >&2
     done
   done
 done
+done
 
 python3 - "$out" "$PIN" "$LAYOUT" <<'PY'
-import json, sys
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 pinned = sys.argv[2] == "1"
-print(f"| stream | rate (req/s) | direct p50 / p99 ms | via llmscope p50 / p99 ms | overhead p50 / p99 ms | x-llmscope-overhead-ms p50 / p99 | errors | llmscope RSS MB |")
-print("|---|---|---|---|---|---|---|---|")
+med = statistics.median
 by = {}
 for r in rows:
-    by.setdefault((r["stream"], r["run"]["rate"]), {})[r["target"]] = r
+    by.setdefault((r["stream"], r["run"]["rate"]), {}).setdefault(r["target"], []).append(r)
+print("| stream | rate (req/s) | direct p50 / p99 ms | via llmscope p50 / p99 ms | overhead p50 / p99 ms | x-llmscope-overhead-ms p50 / p99 | errors | llmscope RSS MB |")
+print("|---|---|---|---|---|---|---|---|")
 for (stream, rate), t in sorted(by.items()):
-    d, p = t["direct"]["run"], t["proxy"]["run"]
-    dl, pl = d["latency_ms"], p["latency_ms"]
-    oh = p.get("overhead_header_ms") or {}
-    print(f"| {'yes' if stream else 'no'} | {rate:.0f} | {dl['p50']:.3f} / {dl['p99']:.3f} | {pl['p50']:.3f} / {pl['p99']:.3f} "
-          f"| {pl['p50']-dl['p50']:.3f} / {pl['p99']-dl['p99']:.3f} | {oh.get('p50', float('nan')):.3f} / {oh.get('p99', float('nan')):.3f} "
-          f"| {d['errors']} / {p['errors']} | {t['proxy']['proxy_rss_kb']/1024:.0f} (peak {t['proxy']['proxy_hwm_kb']/1024:.0f}) |")
+    d, p = t["direct"], t["proxy"]
+    dp50, dp99 = med(x["run"]["latency_ms"]["p50"] for x in d), med(x["run"]["latency_ms"]["p99"] for x in d)
+    pp50, pp99 = med(x["run"]["latency_ms"]["p50"] for x in p), med(x["run"]["latency_ms"]["p99"] for x in p)
+    o50 = med(x["run"]["latency_ms"]["p50"] - y["run"]["latency_ms"]["p50"] for x, y in zip(p, d))
+    o99 = med(x["run"]["latency_ms"]["p99"] - y["run"]["latency_ms"]["p99"] for x, y in zip(p, d))
+    h50 = med((x["run"].get("overhead_header_ms") or {}).get("p50", float("nan")) for x in p)
+    h99 = med((x["run"].get("overhead_header_ms") or {}).get("p99", float("nan")) for x in p)
+    errors = sum(x["run"]["errors"] for x in d + p)
+    rss = max(x["proxy_rss_kb"] for x in p) / 1024
+    print(f"| {'yes' if stream else 'no'} | {rate:.0f} | {dp50:.3f} / {dp99:.3f} | {pp50:.3f} / {pp99:.3f} | {o50:.3f} / {o99:.3f} "
+          f"| {h50:.3f} / {h99:.3f} | {errors} | {rss:.0f} |")
+rounds = max(r.get("round", 1) for r in rows)
 layout = ("load generator on core 0, mock and llmscope on core 1" if sys.argv[3] != "alone"
           else "load generator and mock on core 0, llmscope alone on core 1")
-print(f"\n({'pinned: ' + layout if pinned else 'unpinned'}; results in {sys.argv[1]})")
+print(f"\n({'pinned: ' + layout if pinned else 'unpinned'}; medians over {rounds} round(s), overhead = median of the "
+      f"per-round differences; RSS = the largest seen; results in {sys.argv[1]})")
 PY

@@ -50,8 +50,11 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let caller_wants_usage =
         head.stream_options.as_ref().and_then(|o| o.get("include_usage")).and_then(Value::as_bool) == Some(true);
     let inject = stream && up.stream_usage && !caller_wants_usage && !parts.uri.path().ends_with("/embeddings");
-    let upstream_body = if inject { with_include_usage(&body).unwrap_or_else(|| body.clone()) } else { body.clone() };
-    let inject = inject && upstream_body.len() != body.len();
+    // Whether the body was really rewritten decides whether the usage chunk is stripped.
+    let (upstream_body, inject) = match inject.then(|| with_include_usage(&body)).flatten() {
+        Some(rewritten) => (rewritten, true),
+        None => (body.clone(), false),
+    };
     let fwd = upstream::request(&up, parts.method.clone(), uri, &parts.headers, upstream_body)
         .map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
 

@@ -44,6 +44,44 @@ struct IngestAnswer {
     errors: Vec<ItemError>,
 }
 
+/// `POST /api/v1/assessments`: a JSON array of assessments in core's schema (what an import of
+/// seed 000's enhanced lines produces), appended and committed before the answer. This is the
+/// raw form `llmscope import` uses through a running server.
+pub async fn post_assessments(State(app): State<Arc<App>>, req: Request) -> Response {
+    let body = match axum::body::to_bytes(req.into_body(), app.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "request_too_large",
+                format!("the request body is larger than the {} bytes accepted", app.config.max_body_bytes),
+            )
+            .into_response()
+        }
+    };
+    let items: Vec<llmscope_core::Assessment> = match serde_json::from_slice(&body) {
+        Ok(items) => items,
+        Err(e) => {
+            return ApiError::bad_request("invalid_body", format!("expected a JSON array of assessments: {e}"))
+                .into_response()
+        }
+    };
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || store.append_assessments(&items)).await {
+        Ok(Ok(n)) => (StatusCode::OK, Json(serde_json::json!({"accepted": n}))).into_response(),
+        Ok(Err(e)) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "llmscope_error",
+            "store_unavailable",
+            format!("nothing was stored: {e}"),
+        )
+        .into_response(),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "llmscope_error", "internal", e.to_string())
+            .into_response(),
+    }
+}
+
 pub async fn post_calls(State(app): State<Arc<App>>, req: Request) -> Response {
     match ingest(app, req).await {
         Ok(r) => r,

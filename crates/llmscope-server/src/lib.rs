@@ -66,6 +66,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/{*rest}", any(proxy::passthrough))
         .route("/api/v1/calls", post(ingest::post_calls))
         .route("/api/v1/calls/query", post(query::query_calls))
+        .route("/api/v1/assessments", post(ingest::post_assessments))
         .route("/api/v1/report", post(report::report))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

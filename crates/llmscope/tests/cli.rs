@@ -303,3 +303,54 @@ fn upstreams_come_from_the_environment_and_keys_stay_secret() -> R {
     assert!(stderr(&bad).contains("is not an http:// or https:// URL"), "{}", stderr(&bad));
     Ok(())
 }
+
+/// Stops a server process with SIGTERM (what a service manager sends) and waits for it.
+fn terminate(child: &mut std::process::Child) -> R {
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
+    let status = child.wait()?;
+    assert!(status.success(), "the server exited with {status}");
+    Ok(())
+}
+
+#[test]
+fn import_report_and_calls_go_through_a_running_server() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let mut lines = known_lines();
+    lines.push("{\"broken\": ".into());
+    let file = write(&dir.path().join("calls.jsonl"), &lines)?;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_llmscope"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("LLMSCOPE_CONFIG")
+        .env_remove("LLMSCOPE_UPSTREAM_URL")
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let marker = data.join("server.json");
+    for _ in 0..200 {
+        if marker.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(marker.exists(), "the server did not announce itself in server.json");
+
+    // The store is held: every command goes through the server's API.
+    let o = llmscope(&data, &["import", file.to_str().unwrap_or_default(), "--no-progress"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("importing through its API"), "{}", stderr(&o));
+    assert!(stderr(&o).contains(":11: invalid JSON"), "{}", stderr(&o));
+    let report = report_json(&data, &[]);
+    assert_eq!(report["requests"]["total"], 10);
+    let listed = ok(llmscope(&data, &["calls", "--format", "jsonl"]));
+    assert_eq!(stdout(&listed).lines().count(), 10);
+    terminate(&mut server)?;
+    assert!(!marker.exists(), "server.json is removed at exit");
+
+    // Same ids as a local import: importing the file again now, locally, stores nothing new.
+    let o = llmscope(&data, &["import", file.to_str().unwrap_or_default(), "--no-progress", "--json"]);
+    let summary: Value = serde_json::from_str(&stdout(&o))?;
+    assert_eq!((summary["imported"].as_u64(), summary["already_present"].as_u64()), (Some(0), Some(10)));
+    Ok(())
+}

@@ -54,10 +54,27 @@ pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
             return Err(anyhow!("{}: no such file", f.display()));
         }
     }
-    let store = open_store(cfg)?;
+    // The store, or — when a running server holds it — the server's ingest API.
+    let (store, remote): (Option<Box<dyn llmscope_core::store::Store>>, Option<super::remote::RemoteSink>) =
+        match open_store(cfg) {
+            Ok(s) => (Some(s), None),
+            Err(e) => match super::remote::server_for(&e, &cfg.storage.data_dir) {
+                Some(url) => {
+                    eprintln!("(the store is held by the server at {url}; importing through its API)");
+                    (None, Some(super::remote::RemoteSink::new(&url)?))
+                }
+                None => return Err(e),
+            },
+        };
+    let sink: &dyn llmscope_core::store::CallSink = match (&store, &remote) {
+        (Some(s), _) => s.as_ref(),
+        (None, Some(r)) => r,
+        (None, None) => return Err(anyhow!("no store to import into")),
+    };
     let opts = ImportOptions { naive_tz, project: cfg.import.project.clone(), ..Default::default() };
-    let mut importer = Importer::new(store.as_ref(), opts);
-    importer.batch_size = cfg.import.batch_size;
+    let mut importer = Importer::new(sink, opts);
+    importer.batch_size =
+        if remote.is_some() { cfg.import.batch_size.min(super::remote::REMOTE_BATCH) } else { cfg.import.batch_size };
     importer.rejects_dir = Some(a.rejects_dir.clone().unwrap_or_else(|| cfg.storage.data_dir.join("rejects")));
 
     let summary = if a.json {

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use llmscope_core::store::{CallOrder, StoreError};
-use llmscope_core::{Call, CallFilter};
+use llmscope_core::store::{AppendOutcome, CallOrder, CallSink, StoreError};
+use llmscope_core::{Assessment, Call, CallFilter};
 use serde_json::{json, Value};
 
 /// The URL of the server holding `data_dir`, when `err` says the store is held and the
@@ -55,4 +55,77 @@ fn post(url: &str, path: &str, body: String) -> anyhow::Result<Bytes> {
         }
         anyhow::Ok(bytes)
     })
+}
+
+/// Calls per request when importing through a server (well under the API's 10,000 items and
+/// its body limit).
+pub const REMOTE_BATCH: usize = 5_000;
+
+/// A [`CallSink`] that appends through a running server's ingest API, so `llmscope import`
+/// works while the server holds the store. The lines are parsed here, exactly as for a local
+/// import (same ids, same origins, same rejects files); the server stores what it is sent and
+/// commits it before answering.
+pub struct RemoteSink {
+    url: String,
+    rt: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for RemoteSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteSink").field("url", &self.url).finish()
+    }
+}
+
+impl RemoteSink {
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        Ok(RemoteSink { url: url.to_string(), rt: tokio::runtime::Builder::new_current_thread().enable_all().build()? })
+    }
+
+    fn send(&self, path: &str, body: String) -> Result<Value, StoreError> {
+        let bytes = self.rt.block_on(async {
+            let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+            let req = hyper::Request::post(format!("{}{path}", self.url))
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body)))
+                .map_err(|e| e.to_string())?;
+            let resp = client.request(req).await.map_err(|e| format!("asking the server at {}: {e}", self.url))?;
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+            if !status.is_success() {
+                return Err(format!(
+                    "the server at {} answered {status}: {}",
+                    self.url,
+                    String::from_utf8_lossy(&bytes)
+                ));
+            }
+            Ok(bytes)
+        });
+        let bytes = bytes.map_err(StoreError::Backend)?;
+        serde_json::from_slice(&bytes).map_err(|e| StoreError::Backend(format!("the server's answer is not JSON: {e}")))
+    }
+}
+
+impl CallSink for RemoteSink {
+    fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+        let mut out = AppendOutcome::default();
+        for chunk in calls.chunks(REMOTE_BATCH) {
+            let body = serde_json::to_string(chunk).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let v = self.send("/api/v1/calls", body)?;
+            if let Some(err) = v.get("errors").and_then(Value::as_array).and_then(|e| e.first()) {
+                return Err(StoreError::Backend(format!("the server refused a call: {err}")));
+            }
+            out.inserted += v.get("inserted").and_then(Value::as_u64).unwrap_or(0);
+            out.duplicates += v.get("duplicates").and_then(Value::as_u64).unwrap_or(0);
+        }
+        Ok(out)
+    }
+
+    fn append_assessments(&self, items: &[Assessment]) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for chunk in items.chunks(REMOTE_BATCH) {
+            let body = serde_json::to_string(chunk).map_err(|e| StoreError::Backend(e.to_string()))?;
+            n += self.send("/api/v1/assessments", body)?.get("accepted").and_then(Value::as_u64).unwrap_or(0);
+        }
+        Ok(n)
+    }
 }

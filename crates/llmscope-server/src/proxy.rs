@@ -128,11 +128,17 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let bytes = match collected {
         Err(_) => {
             let msg = format!("upstream {} did not finish its response within {:?}", up.name, timeouts.total);
+            if let Some(ex) = pending.get_mut() {
+                ex.status_code = Some(StatusCode::GATEWAY_TIMEOUT.as_u16());
+            }
             pending.finish(Upstreamed::None, Some(("total_timeout", msg.clone())));
             return Ok(ids.error(ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", msg), t0));
         }
         Ok(Err(e)) => {
             let msg = format!("upstream {} closed the connection mid-response: {e}", up.name);
+            if let Some(ex) = pending.get_mut() {
+                ex.status_code = Some(StatusCode::BAD_GATEWAY.as_u16());
+            }
             pending.finish(Upstreamed::None, Some(("upstream_cut", msg.clone())));
             return Ok(ids.error(ApiError::upstream(StatusCode::BAD_GATEWAY, "upstream_cut", msg), t0));
         }

@@ -33,6 +33,18 @@ use crate::config::RecorderConfig;
 /// Builds a call; run on the writer thread.
 pub type Job = Box<dyn FnOnce() -> Call + Send>;
 
+/// Runs a job; a job that panics is logged and counted, and never takes the writer down.
+fn build(job: Job, counters: &Counters) -> Option<Call> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+        Ok(call) => Some(call),
+        Err(_) => {
+            counters.failed_jobs.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("building a call record panicked; the call is lost");
+            None
+        }
+    }
+}
+
 /// Control messages. Calls travel on their own queue that nobody blocks on, so recording a
 /// call never wakes the writer (no context switch per request); the writer drains the queue
 /// every `flush_interval`, or at once when told to.
@@ -51,6 +63,7 @@ struct Counters {
     duplicates: AtomicU64,
     spilled: AtomicU64,
     failed_batches: AtomicU64,
+    failed_jobs: AtomicU64,
 }
 
 /// A snapshot of the recorder's counters.
@@ -66,6 +79,8 @@ pub struct RecorderStats {
     pub spilled: u64,
     /// Batches the store refused (after retries); their calls were spilled.
     pub failed_batches: u64,
+    /// Calls whose record could not be built (a bug: logged as errors).
+    pub failed_jobs: u64,
     /// Calls waiting in the queue.
     pub queued: u64,
     pub capacity: u64,
@@ -125,7 +140,7 @@ impl Recorder {
     pub fn record(&self, job: Job) {
         self.shared.counters.recorded.fetch_add(1, Ordering::Relaxed);
         if self.shared.closed.load(Ordering::Acquire) {
-            self.shared.spill_calls(&[job()]);
+            self.spill_job(job);
             return;
         }
         match self.tx.try_send(job) {
@@ -133,8 +148,20 @@ impl Recorder {
                 if self.tx.len() == self.capacity / 2 {
                     let _ = self.ctrl.send(Ctrl::Kick);
                 }
+                // Shutdown may have drained the queue between the check above and the send.
+                if self.shared.closed.load(Ordering::Acquire) {
+                    while let Ok(job) = self.rx.try_recv() {
+                        self.spill_job(job);
+                    }
+                }
             }
-            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => self.shared.spill_calls(&[job()]),
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => self.spill_job(job),
+        }
+    }
+
+    fn spill_job(&self, job: Job) {
+        if let Some(call) = build(job, &self.shared.counters) {
+            self.shared.spill_calls(&[call]);
         }
     }
 
@@ -159,6 +186,7 @@ impl Recorder {
             duplicates: c.duplicates.load(Ordering::Relaxed),
             spilled: c.spilled.load(Ordering::Relaxed),
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            failed_jobs: c.failed_jobs.load(Ordering::Relaxed),
             queued: self.tx.len() as u64,
             capacity: self.capacity as u64,
         }
@@ -178,7 +206,7 @@ impl Recorder {
         // Anything that slipped in between the writer's last read and `closed`.
         let mut late = Vec::new();
         while let Ok(job) = self.rx.try_recv() {
-            late.push(job());
+            late.extend(build(job, &self.shared.counters));
         }
         if !late.is_empty() {
             self.shared.spill_calls(&late);
@@ -250,7 +278,7 @@ impl Writer {
     fn drain(&self) {
         let mut batch: Vec<Call> = Vec::with_capacity(self.batch_size.min(self.rx.len().max(1)));
         while let Ok(job) = self.rx.try_recv() {
-            batch.push(job());
+            batch.extend(build(job, &self.shared.counters));
             if batch.len() >= self.batch_size {
                 self.write(&mut batch);
             }

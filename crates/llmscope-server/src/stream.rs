@@ -4,9 +4,11 @@
 //! - The caller going away (the response body is dropped) closes the channel; the task then
 //!   drops the upstream body, which closes the upstream connection (the upstream request is
 //!   cancelled), and records the call as cancelled with the output so far.
-//! - A stream that ends without `[DONE]`, fails mid-way or passes the total timeout ends, for
-//!   the caller, with an OpenAI-shaped `data: {"error": …}` event (which OpenAI's SDKs
-//!   raise as an `APIError`), and is recorded as failed with its partial output.
+//! - Events go out whole, as each completes. A stream that ends without `[DONE]`, fails
+//!   mid-way or passes the total timeout ends, for the caller, with an OpenAI-shaped
+//!   `data: {"error": …}` event (which OpenAI's SDKs raise as an `APIError`), and is recorded
+//!   as failed with its partial output. A caller that stops reading is given up on at the
+//!   total timeout too.
 //! - After the upstream's last event the caller gets one SSE comment,
 //!   `: llmscope trace_id=<id> call_id=<id>`, which SSE parsers ignore and a UI can read to
 //!   attach feedback (the same ids are in the `X-LLMScope-Trace-Id` / `-Call-Id` headers).
@@ -63,14 +65,13 @@ async fn run(
         let frame = tokio::select! {
             biased;
             _ = tx.closed() => break End::Cancelled,
-            _ = tokio::time::sleep_until(deadline) => {
-                break End::Failed("total_timeout", "the upstream stream did not finish within the total timeout".into())
-            }
+            _ = tokio::time::sleep_until(deadline) => break End::Failed("total_timeout", TIMEOUT.into()),
             f = upstream.frame() => f,
         };
         let data = match frame {
             None => {
-                if asm.done() || asm.errored() {
+                // Past an event too large to parse, `[DONE]` cannot be seen: not a cut.
+                if asm.done() || asm.errored() || parser.overflowed() {
                     break End::Done;
                 }
                 break End::Failed("upstream_cut", "the upstream stream ended before `data: [DONE]`".into());
@@ -81,53 +82,82 @@ async fn run(
                 Err(_) => continue, // trailers
             },
         };
-        let mut rewritten = (strip_usage && !parser.overflowed()).then(Vec::new);
-        parser.push(&data, |ev| {
-            let kind = if ev.has_data { asm.push(&ev.data) } else { Default::default() };
-            if kind.first_content && ttft.is_none() {
-                ttft = Some(started.elapsed());
-            }
-            if let Some(out) = rewritten.as_mut() {
-                if !kind.usage_only {
-                    out.extend_from_slice(&strip_usage_null(&ev.raw));
+        // Whole events go out as they complete (so an error event can never be glued to half
+        // an event); past an event too large to parse, bytes go out raw.
+        let out = if parser.overflowed() {
+            data
+        } else {
+            let mut events = Vec::with_capacity(data.len());
+            parser.push(&data, |ev| {
+                let kind = if ev.has_data { asm.push(&ev.data) } else { Default::default() };
+                if kind.first_content && ttft.is_none() {
+                    ttft = Some(started.elapsed());
                 }
+                if !strip_usage {
+                    events.extend_from_slice(&ev.raw);
+                } else if !kind.usage_only {
+                    events.extend_from_slice(&strip_usage_null(&ev.raw));
+                }
+            });
+            if parser.overflowed() {
+                events.extend(parser.take_rest());
             }
-        });
-        let out = match rewritten {
-            // An event too large to parse: hand back what the parser held, pass the rest raw.
-            Some(mut v) if parser.overflowed() => {
-                v.extend(parser.take_rest());
-                Bytes::from(v)
-            }
-            Some(v) => Bytes::from(v),
-            None => data,
+            Bytes::from(events)
         };
-        if !out.is_empty() && tx.send(Ok(out)).await.is_err() {
-            break End::Cancelled;
+        if !out.is_empty() {
+            match send(&tx, out, deadline).await {
+                Sent::Ok => {}
+                Sent::Closed => break End::Cancelled,
+                Sent::Timeout => break End::Failed("total_timeout", TIMEOUT.into()),
+            }
         }
     };
     drop(upstream); // closes the upstream connection if it was still open
     if let Some(ex) = pending.get_mut() {
         ex.ttft = ttft;
     }
-    if strip_usage && !parser.overflowed() {
-        let rest = parser.take_rest();
-        if !rest.is_empty() {
-            let _ = tx.send(Ok(Bytes::from(rest))).await;
-        }
-    }
+    // The record first, then the last bytes to the caller (which may never read them).
     match end {
         End::Done => {
-            let _ = tx.send(Ok(trailer)).await;
             pending.finish(Response::Stream(asm), None);
+            // Bytes after the last complete event (a stream not ending in a blank line).
+            let rest = if parser.overflowed() { Vec::new() } else { parser.take_rest() };
+            if !rest.is_empty() {
+                let _ = send(&tx, Bytes::from(rest), deadline + GRACE).await;
+            }
+            let _ = send(&tx, trailer, deadline + GRACE).await;
         }
+        // A caller that left right after `[DONE]` got the whole answer.
+        End::Cancelled if asm.done() => pending.finish(Response::Stream(asm), None),
         End::Cancelled => pending.cancel(Response::Stream(asm)),
         End::Failed(kind, message) => {
+            // An unterminated event at the cut is dropped (SSE clients discard it anyway).
             let code = if kind == "total_timeout" { "upstream_timeout" } else { "upstream_cut" };
             let err = ApiError::upstream(axum::http::StatusCode::BAD_GATEWAY, code, message.clone());
-            let _ = tx.send(Ok(err.sse_event())).await;
             pending.finish(Response::Stream(asm), Some((kind, message)));
+            let _ = send(&tx, err.sse_event(), tokio::time::Instant::now() + GRACE).await;
         }
+    }
+}
+
+const TIMEOUT: &str = "the upstream stream did not finish within the total timeout";
+
+/// How long the last bytes (trailer, error event) may wait for a slow reader.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+enum Sent {
+    Ok,
+    Closed,
+    Timeout,
+}
+
+/// Sends to the caller, giving up at `deadline` (a caller that stops reading must not hold
+/// the upstream connection and the record forever).
+async fn send(tx: &mpsc::Sender<Chunk>, bytes: Bytes, deadline: tokio::time::Instant) -> Sent {
+    match tokio::time::timeout_at(deadline, tx.send(Ok(bytes))).await {
+        Ok(Ok(())) => Sent::Ok,
+        Ok(Err(_)) => Sent::Closed,
+        Err(_) => Sent::Timeout,
     }
 }
 

@@ -23,15 +23,25 @@ fn encoding_for(model: &str) -> Option<&'static CoreBPE> {
     }
 }
 
-/// Tokens in `text` for `model`.
+/// Texts longer than this are estimated (4 bytes a token) instead of encoded: encoding cost
+/// grows with the text, and the tokenizer's regex engine can fail on pathological input.
+const MAX_ENCODED: usize = 256 * 1024;
+
+/// Tokens in `text` for `model`. Never panics: an encoder failure falls back to the estimate.
 pub fn count_text(model: &str, text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
+    let estimate = text.len().div_ceil(4) as u64;
+    if text.len() > MAX_ENCODED {
+        return estimate;
+    }
     match encoding_for(model) {
-        Some(bpe) => bpe.encode_ordinary(text).len() as u64,
-        // Unreachable in practice (the encodings are compiled in); a rough estimate beats none.
-        None => text.len().div_ceil(4) as u64,
+        // tiktoken-rs unwraps its regex engine's result; a backtracking limit hit on odd input
+        // would panic the recorder's thread.
+        Some(bpe) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bpe.encode_ordinary(text).len() as u64))
+            .unwrap_or(estimate),
+        None => estimate,
     }
 }
 

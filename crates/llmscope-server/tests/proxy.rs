@@ -398,3 +398,30 @@ async fn the_upstream_key_replaces_the_callers_and_the_callers_passes_otherwise(
     assert_eq!(c.attributes["upstream_error_type"], "invalid_request_error");
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_stops_reading_is_given_up_on_at_the_total_timeout() {
+    let fx = start(MockConfig { ttft_ms: 1, tokens_per_s: 0.0, ..MockConfig::default() }, |cfg| {
+        cfg.timeouts.total = Duration::from_millis(800);
+    })
+    .await;
+    // A long, fast answer: far more than the socket buffers hold, so the proxy's sends block.
+    let resp =
+        fx.send("/v1/chat/completions", &[("x-mock-output-tokens", "100000")], &chat(json!({"stream": true}))).await;
+    let call_id = header(resp.headers(), "x-llmscope-call-id").to_string();
+    let mut body = resp.into_body();
+    let _first = body.frame().await;
+    // Hold the connection open without reading; the record must still be written.
+    let mut call = None;
+    for _ in 0..150 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        call = fx.calls().await.into_iter().find(|c| c.id == call_id);
+        if call.is_some() {
+            break;
+        }
+    }
+    let c = call.expect("recorded while the caller still holds the connection");
+    assert_eq!(c.error_kind.as_deref(), Some("total_timeout"));
+    drop(body);
+    fx.stop().await;
+}

@@ -77,7 +77,9 @@ impl SseParser {
             self.line_start = self.pending.len();
         }
         self.pending.extend_from_slice(rest);
-        if self.pending.len() - self.line_start > self.max_line {
+        // Caps the whole unfinished event, not just its last line: many short lines without
+        // the blank line that ends an event must not grow memory either.
+        if self.pending.len() > self.max_line {
             // Give up; `take_rest` hands the held bytes back.
             self.overflowed = true;
             self.line_start = 0;

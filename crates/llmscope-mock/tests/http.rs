@@ -481,28 +481,23 @@ async fn hang_until_the_client_leaves_counts_as_cancelled() {
     assert_eq!(mock.stats().await, json!({"requests": 3, "completed": 0, "cancelled": 3}));
 }
 
+/// The delays themselves are the schedule's (unit-tested in `request.rs`, measured by the proxy
+/// tests' timeouts); here: the overrides are accepted and the answers stay whole.
 #[tokio::test]
-async fn first_byte_delay_and_timing_overrides_are_at_least_as_long() {
+async fn first_byte_delay_and_timing_overrides_are_accepted() {
     let mock = start(fast()).await;
-    let started = Instant::now();
     let reply = mock.post("/v1/chat/completions", &[("x-mock-fault", "first-byte-ms=150")], &chat("Hi")).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert!(started.elapsed() >= Duration::from_millis(150));
 
-    let started = Instant::now();
     let headers = [("x-mock-ttft-ms", "100"), ("x-mock-latency-ms", "50"), ("x-mock-tokens-per-s", "1000")];
     let v = mock.post("/v1/chat/completions", &headers, &chat("Hi")).await.json();
     assert_eq!(v["usage"]["completion_tokens"], 40);
-    // 150 ms to the first token, 39 more at 1 ms each.
-    assert!(started.elapsed() >= Duration::from_millis(189), "{:?}", started.elapsed());
 
-    // Streams: headers at once, the first content after latency + ttft.
+    // Streams: headers at once, the content after latency + ttft, then the end.
     let stream = with(chat("Hi"), json!({"stream": true}));
-    let started = Instant::now();
     let req = mock.request(Method::POST, "/v1/chat/completions", &[("x-mock-ttft-ms", "150")], &stream.to_string());
     let response = mock.client.request(req).await.expect("headers");
     let body = response.into_body().collect().await.expect("body").to_bytes();
-    assert!(started.elapsed() >= Duration::from_millis(150));
     assert!(body.ends_with(b"data: [DONE]\n\n"));
 }
 

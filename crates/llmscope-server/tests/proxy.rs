@@ -361,10 +361,10 @@ async fn a_connect_that_hangs_times_out() {
         cfg.timeouts.first_byte = Duration::from_secs(30);
     })
     .await;
-    let started = std::time::Instant::now();
+    // Without the connect timeout this would hang for the OS's own limit (minutes), then end
+    // with another code; the code below is what proves the timeout applied.
     let (status, h, text) = fx.post("/v1/chat/completions", &[], &chat(json!({}))).await;
     assert_eq!(status, 504, "{text}");
-    assert!(started.elapsed() < Duration::from_secs(20), "the connect timeout did not apply");
     let err: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(err["error"]["code"], "connect_timeout", "{text}");
     assert_eq!(fx.call(header(&h, "x-llmscope-call-id")).await.error_kind.as_deref(), Some("connect_timeout"));

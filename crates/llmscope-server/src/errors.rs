@@ -51,12 +51,3 @@ impl IntoResponse for ApiError {
         resp
     }
 }
-
-/// Parses a JSON query body; an empty body means every default. A bad body is a 400
-/// `invalid_query` naming what is wrong (serde's message carries line and column).
-pub fn parse_query<T: Default + serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_query", format!("invalid {what}: {e}")))
-}

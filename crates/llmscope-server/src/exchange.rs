@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use llmscope_capture::openai::{map_request, map_response, stream::StreamAssembler};
-use llmscope_core::{checks, Call, CallStatus, Origin};
+use llmscope_core::{checks, text, Call, CallStatus, Origin};
 use serde_json::{Map, Value};
 
 use crate::meta::CallerMeta;
 use crate::recorder::Recorder;
 use crate::tokens;
 
-/// Longest non-JSON error body kept as the error message.
+/// Longest non-JSON error body kept as the error message, in characters.
 const MAX_ERROR_TEXT: usize = 4096;
 
 /// What the upstream sent back.
@@ -97,7 +97,7 @@ impl Exchange {
                     }
                 }
                 _ if self.status_code.is_some_and(|c| c >= 400) => {
-                    call.error_message = Some(truncate(&String::from_utf8_lossy(&bytes), MAX_ERROR_TEXT));
+                    call.error_message = Some(text::snippet(&String::from_utf8_lossy(&bytes), MAX_ERROR_TEXT));
                 }
                 _ if !bytes.is_empty() => problems.push("response: the body is not a JSON object".into()),
                 _ => {}
@@ -181,7 +181,7 @@ impl Exchange {
         if request.is_none() {
             call.attributes.insert(
                 "request_body".into(),
-                Value::String(truncate(&String::from_utf8_lossy(&self.request), MAX_ERROR_TEXT)),
+                Value::String(text::snippet(&String::from_utf8_lossy(&self.request), MAX_ERROR_TEXT)),
             );
         }
         if !problems.is_empty() {
@@ -190,17 +190,6 @@ impl Exchange {
         call.flags = checks::flags_for(&call);
         call
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 /// An exchange in flight. Recorded exactly once: by [`PendingCall::finish`], or on drop

@@ -48,17 +48,9 @@ struct IngestAnswer {
 /// seed 000's enhanced lines produces), appended and committed before the answer. This is the
 /// raw form `llmscope import` uses through a running server.
 pub async fn post_assessments(State(app): State<Arc<App>>, req: Request) -> Response {
-    let body = match axum::body::to_bytes(req.into_body(), app.config.max_body_bytes).await {
+    let body = match crate::body::read(req.into_body(), app.config.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "request_too_large",
-                format!("the request body is larger than the {} bytes accepted", app.config.max_body_bytes),
-            )
-            .into_response()
-        }
+        Err(e) => return e.into_response(),
     };
     let items: Vec<llmscope_core::Assessment> = match serde_json::from_slice(&body) {
         Ok(items) => items,
@@ -90,14 +82,7 @@ pub async fn post_calls(State(app): State<Arc<App>>, req: Request) -> Response {
 }
 
 async fn ingest(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
-    let body = axum::body::to_bytes(req.into_body(), app.config.max_body_bytes).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request_error",
-            "request_too_large",
-            format!("the request body is larger than the {} bytes accepted", app.config.max_body_bytes),
-        )
-    })?;
+    let body = crate::body::read(req.into_body(), app.config.max_body_bytes).await?;
     let items: Vec<Value> = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Array(items)) => items,
         Ok(_) => return Err(ApiError::bad_request("invalid_body", "expected a JSON array of calls")),

@@ -13,6 +13,7 @@
 //!
 //! The server sees storage only through core's traits ([`Store`]); the binary opens it.
 
+mod body;
 pub mod config;
 pub mod errors;
 pub mod exchange;

@@ -37,14 +37,13 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let t0 = Instant::now();
     let start = chrono::Utc::now();
     let (parts, body) = req.into_parts();
-    let body = read_body(body, app.config.max_body_bytes).await?;
+    let body = crate::body::read(body, app.config.max_body_bytes).await?;
     let head = parse_head(&body)?;
     let meta = CallerMeta::from_headers(&parts.headers)?;
-    let up =
-        app.routes.route(head.model.as_deref()).cloned().ok_or_else(|| no_upstream(&app, head.model.as_deref()))?;
+    let up = app.routes.route(head.model.as_deref()).ok_or_else(|| no_upstream(&app, head.model.as_deref()))?;
     let path = parts.uri.path_and_query().map_or(parts.uri.path(), |p| p.as_str());
     let uri =
-        upstream::target_uri(&up, path).map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
+        upstream::target_uri(up, path).map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
 
     let stream = head.stream == Some(true);
     let caller_wants_usage =
@@ -55,7 +54,7 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
         Some(rewritten) => (rewritten, true),
         None => (body.clone(), false),
     };
-    let fwd = upstream::request(&up, parts.method.clone(), uri, &parts.headers, upstream_body)
+    let fwd = upstream::request(up, parts.method.clone(), uri, &parts.headers, upstream_body)
         .map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
 
     let call_id = random_id(32);
@@ -183,7 +182,7 @@ impl Ids {
 /// Passes any other `/v1/*` request through, unrecorded (e.g. `GET /v1/models`).
 pub async fn passthrough(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let body = match read_body(body, app.config.max_body_bytes).await {
+    let body = match crate::body::read(body, app.config.max_body_bytes).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
@@ -213,26 +212,6 @@ pub async fn passthrough(State(app): State<Arc<App>>, req: Request) -> Response 
             *out.status_mut() = status;
             *out.headers_mut() = headers;
             out
-        }
-    }
-}
-
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    match axum::body::to_bytes(body, limit).await {
-        Ok(b) => Ok(b),
-        Err(e) => {
-            let too_big = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                || e.to_string().contains("length limit");
-            if too_big {
-                Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "invalid_request_error",
-                    "request_too_large",
-                    format!("the request body is larger than the {limit} bytes accepted"),
-                ))
-            } else {
-                Err(ApiError::bad_request("invalid_body", format!("could not read the request body: {e}")))
-            }
         }
     }
 }

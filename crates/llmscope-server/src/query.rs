@@ -30,7 +30,7 @@ pub struct CallQuery {
 }
 
 pub async fn query_calls(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
-    let q: CallQuery = match crate::errors::parse_query(&body, "query") {
+    let q: CallQuery = match crate::body::parse_query(&body, "query") {
         Ok(q) => q,
         Err(e) => return e.into_response(),
     };

@@ -49,7 +49,7 @@ impl Default for ReportQuery {
 }
 
 pub async fn report(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
-    let q: ReportQuery = match crate::errors::parse_query(&body, "report query") {
+    let q: ReportQuery = match crate::body::parse_query(&body, "report query") {
         Ok(q) => q,
         Err(e) => return e.into_response(),
     };

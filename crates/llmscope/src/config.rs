@@ -135,6 +135,20 @@ fn yes() -> bool {
     true
 }
 
+impl UpstreamConfig {
+    /// An upstream for every model no other upstream claims.
+    pub fn catch_all(name: &str, url: &str) -> Self {
+        UpstreamConfig {
+            name: name.into(),
+            url: url.into(),
+            models: Vec::new(),
+            api_key_env: None,
+            provider: None,
+            stream_usage: true,
+        }
+    }
+}
+
 impl Config {
     /// Loads the config: the file named by `--config`, else `$LLMSCOPE_CONFIG`, else
     /// `./llmscope.toml` when it exists; then the environment.
@@ -161,16 +175,10 @@ impl Config {
             cfg.server.listen = v;
         }
         if let Ok(url) = std::env::var(env::UPSTREAM_URL) {
-            // The environment's upstream is the catch-all; configured ones keep their models.
-            cfg.upstreams.retain(|u| !u.models.is_empty());
-            cfg.upstreams.push(UpstreamConfig {
-                name: "default".into(),
-                url,
-                models: Vec::new(),
-                api_key_env: std::env::var(env::UPSTREAM_API_KEY_ENV).ok().filter(|s| !s.is_empty()),
-                provider: std::env::var(env::UPSTREAM_PROVIDER).ok().filter(|s| !s.is_empty()),
-                stream_usage: true,
-            });
+            let mut up = UpstreamConfig::catch_all("default", &url);
+            up.api_key_env = std::env::var(env::UPSTREAM_API_KEY_ENV).ok().filter(|s| !s.is_empty());
+            up.provider = std::env::var(env::UPSTREAM_PROVIDER).ok().filter(|s| !s.is_empty());
+            cfg.set_catch_all(up);
         }
         cfg.validate()?;
         Ok(cfg)
@@ -244,6 +252,12 @@ impl Config {
         } else {
             bail!("{} problem(s) in the configuration:\n  {}", problems.len(), problems.join("\n  "))
         }
+    }
+
+    /// Makes `up` the catch-all upstream; configured upstreams that name models stay.
+    pub fn set_catch_all(&mut self, up: UpstreamConfig) {
+        self.upstreams.retain(|u| !u.models.is_empty());
+        self.upstreams.push(up);
     }
 
     /// The server's runtime settings (API keys read from their environment variables).

@@ -32,7 +32,7 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
         Err(e) => match super::remote::server_for(&e, &cfg.storage.data_dir) {
             Some(url) => {
                 eprintln!("(the store is held by the server at {url}; reading through its API)");
-                super::remote::query_calls(&url, &filter, order, a.limit)?
+                super::remote::ServerApi::new(&url)?.query_calls(&filter, order, a.limit)?
             }
             None => return Err(e),
         },

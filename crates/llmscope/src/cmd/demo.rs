@@ -79,14 +79,9 @@ pub fn run(cfg: Config, a: DemoArgs) -> anyhow::Result<ExitCode> {
         }));
 
         cfg.server.listen = a.listen.clone();
-        cfg.upstreams = vec![UpstreamConfig {
-            name: "mock".into(),
-            url: format!("http://{mock_addr}/v1"),
-            models: Vec::new(),
-            api_key_env: None,
-            provider: Some("mock".into()),
-            stream_usage: true,
-        }];
+        let mut mock_upstream = UpstreamConfig::catch_all("mock", &format!("http://{mock_addr}/v1"));
+        mock_upstream.provider = Some("mock".into());
+        cfg.upstreams = vec![mock_upstream];
         cfg.validate()?;
         let server_cfg = cfg.server_config()?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

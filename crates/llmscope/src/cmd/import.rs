@@ -55,13 +55,13 @@ pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     // The store, or — when a running server holds it — the server's ingest API.
-    let (store, remote): (Option<Box<dyn llmscope_core::store::Store>>, Option<super::remote::RemoteSink>) =
+    let (store, remote): (Option<Box<dyn llmscope_core::store::Store>>, Option<super::remote::ServerApi>) =
         match open_store(cfg) {
             Ok(s) => (Some(s), None),
             Err(e) => match super::remote::server_for(&e, &cfg.storage.data_dir) {
                 Some(url) => {
                     eprintln!("(the store is held by the server at {url}; importing through its API)");
-                    (None, Some(super::remote::RemoteSink::new(&url)?))
+                    (None, Some(super::remote::ServerApi::new(&url)?))
                 }
                 None => return Err(e),
             },

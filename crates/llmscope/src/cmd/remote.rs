@@ -23,72 +23,37 @@ pub fn server_for(err: &anyhow::Error, data_dir: &Path) -> Option<String> {
     v.get("url").and_then(Value::as_str).map(str::to_string)
 }
 
-/// `POST /api/v1/calls/query` on the server at `url`.
-pub fn query_calls(url: &str, filter: &CallFilter, order: CallOrder, limit: usize) -> anyhow::Result<(u64, Vec<Call>)> {
-    let body = json!({"filter": filter, "order": order, "limit": limit}).to_string();
-    let bytes = post(url, "/api/v1/calls/query", body)?;
-    let v: Value = serde_json::from_slice(&bytes).context("the server's answer is not JSON")?;
-    let total = v.get("total").and_then(Value::as_u64).unwrap_or(0);
-    let calls: Vec<Call> = serde_json::from_value(v.get("calls").cloned().unwrap_or(Value::Array(Vec::new())))
-        .context("the server's calls do not parse")?;
-    Ok((total, calls))
-}
-
-/// `POST /api/v1/report` on the server at `url`.
-pub fn report(url: &str, query: &llmscope_server::report::ReportQuery) -> anyhow::Result<llmscope_analysis::Report> {
-    let bytes = post(url, "/api/v1/report", serde_json::to_string(query)?)?;
-    serde_json::from_slice(&bytes).context("the server's report does not parse")
-}
-
-fn post(url: &str, path: &str, body: String) -> anyhow::Result<Bytes> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(async {
-        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let req = hyper::Request::post(format!("{url}{path}"))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))?;
-        let resp = client.request(req).await.with_context(|| format!("asking the server at {url}"))?;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        if !status.is_success() {
-            return Err(anyhow!("the server at {url} answered {status}: {}", String::from_utf8_lossy(&bytes)));
-        }
-        anyhow::Ok(bytes)
-    })
-}
-
-/// Calls per request when importing through a server (well under the API's 10,000 items and
-/// its body limit).
-pub const REMOTE_BATCH: usize = 5_000;
-
-/// A [`CallSink`] that appends through a running server's ingest API, so `llmscope import`
-/// works while the server holds the store. The lines are parsed here, exactly as for a local
-/// import (same ids, same origins, same rejects files); the server stores what it is sent and
-/// commits it before answering.
-pub struct RemoteSink {
+/// A running server's API, reached over HTTP from a synchronous command.
+pub struct ServerApi {
     url: String,
     rt: tokio::runtime::Runtime,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
 }
 
-impl std::fmt::Debug for RemoteSink {
+impl std::fmt::Debug for ServerApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteSink").field("url", &self.url).finish()
+        f.debug_struct("ServerApi").field("url", &self.url).finish()
     }
 }
 
-impl RemoteSink {
+impl ServerApi {
     pub fn new(url: &str) -> anyhow::Result<Self> {
-        Ok(RemoteSink { url: url.to_string(), rt: tokio::runtime::Builder::new_current_thread().enable_all().build()? })
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let client = {
+            let _entered = rt.enter();
+            Client::builder(TokioExecutor::new()).build_http()
+        };
+        Ok(ServerApi { url: url.to_string(), rt, client })
     }
 
-    fn send(&self, path: &str, body: String) -> Result<Value, StoreError> {
-        let bytes = self.rt.block_on(async {
-            let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    /// POSTs a JSON body to `path`; the answer's body, or what went wrong.
+    fn post(&self, path: &str, body: String) -> Result<Bytes, String> {
+        self.rt.block_on(async {
             let req = hyper::Request::post(format!("{}{path}", self.url))
                 .header("content-type", "application/json")
                 .body(Full::new(Bytes::from(body)))
                 .map_err(|e| e.to_string())?;
-            let resp = client.request(req).await.map_err(|e| format!("asking the server at {}: {e}", self.url))?;
+            let resp = self.client.request(req).await.map_err(|e| format!("asking the server at {}: {e}", self.url))?;
             let status = resp.status();
             let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
             if !status.is_success() {
@@ -99,18 +64,46 @@ impl RemoteSink {
                 ));
             }
             Ok(bytes)
-        });
-        let bytes = bytes.map_err(StoreError::Backend)?;
+        })
+    }
+
+    /// `POST /api/v1/calls/query`.
+    pub fn query_calls(&self, filter: &CallFilter, order: CallOrder, limit: usize) -> anyhow::Result<(u64, Vec<Call>)> {
+        let body = json!({"filter": filter, "order": order, "limit": limit}).to_string();
+        let bytes = self.post("/api/v1/calls/query", body).map_err(|e| anyhow!(e))?;
+        let v: Value = serde_json::from_slice(&bytes).context("the server's answer is not JSON")?;
+        let total = v.get("total").and_then(Value::as_u64).unwrap_or(0);
+        let calls: Vec<Call> = serde_json::from_value(v.get("calls").cloned().unwrap_or(Value::Array(Vec::new())))
+            .context("the server's calls do not parse")?;
+        Ok((total, calls))
+    }
+
+    /// `POST /api/v1/report`.
+    pub fn report(&self, query: &llmscope_server::report::ReportQuery) -> anyhow::Result<llmscope_analysis::Report> {
+        let bytes = self.post("/api/v1/report", serde_json::to_string(query)?).map_err(|e| anyhow!(e))?;
+        serde_json::from_slice(&bytes).context("the server's report does not parse")
+    }
+
+    /// POSTs and reads a JSON answer, for the storage trait.
+    fn post_json(&self, path: &str, body: String) -> Result<Value, StoreError> {
+        let bytes = self.post(path, body).map_err(StoreError::Backend)?;
         serde_json::from_slice(&bytes).map_err(|e| StoreError::Backend(format!("the server's answer is not JSON: {e}")))
     }
 }
 
-impl CallSink for RemoteSink {
+/// Calls per request when importing through a server (well under the API's 10,000 items and
+/// its body limit).
+pub const REMOTE_BATCH: usize = 5_000;
+
+/// A running server as a [`CallSink`], so `llmscope import` works while the server holds the
+/// store. The lines are parsed here, exactly as for a local import (same ids, same origins,
+/// same rejects files); the server stores what it is sent and commits it before answering.
+impl CallSink for ServerApi {
     fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
         let mut out = AppendOutcome::default();
         for chunk in calls.chunks(REMOTE_BATCH) {
             let body = serde_json::to_string(chunk).map_err(|e| StoreError::Backend(e.to_string()))?;
-            let v = self.send("/api/v1/calls", body)?;
+            let v = self.post_json("/api/v1/calls", body)?;
             if let Some(err) = v.get("errors").and_then(Value::as_array).and_then(|e| e.first()) {
                 return Err(StoreError::Backend(format!("the server refused a call: {err}")));
             }
@@ -124,7 +117,7 @@ impl CallSink for RemoteSink {
         let mut n = 0;
         for chunk in items.chunks(REMOTE_BATCH) {
             let body = serde_json::to_string(chunk).map_err(|e| StoreError::Backend(e.to_string()))?;
-            n += self.send("/api/v1/assessments", body)?.get("accepted").and_then(Value::as_u64).unwrap_or(0);
+            n += self.post_json("/api/v1/assessments", body)?.get("accepted").and_then(Value::as_u64).unwrap_or(0);
         }
         Ok(n)
     }

@@ -40,7 +40,7 @@ pub fn run(cfg: &Config, a: ReportArgs) -> anyhow::Result<ExitCode> {
                     slow_threshold_ms: cfg.report.slow_threshold_ms,
                     prices: cfg.prices.clone(),
                 };
-                super::remote::report(&url, &query)?
+                super::remote::ServerApi::new(&url)?.report(&query)?
             }
             None => return Err(e),
         },

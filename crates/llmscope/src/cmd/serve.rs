@@ -20,15 +20,7 @@ pub fn run(cfg: Config, a: ServeArgs) -> anyhow::Result<ExitCode> {
         cfg.server.listen = l;
     }
     if let Some(url) = a.upstream {
-        cfg.upstreams.retain(|u| !u.models.is_empty());
-        cfg.upstreams.push(UpstreamConfig {
-            name: "default".into(),
-            url,
-            models: Vec::new(),
-            api_key_env: None,
-            provider: None,
-            stream_usage: true,
-        });
+        cfg.set_catch_all(UpstreamConfig::catch_all("default", &url));
     }
     cfg.validate()?;
     let server_cfg = cfg.server_config()?;

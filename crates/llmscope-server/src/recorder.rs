@@ -10,7 +10,10 @@
 //!
 //! When the queue is full because the store is slower than the traffic, or a batch still
 //! fails after retries, the calls are **spilled**: appended as JSON lines (llmscope's own
-//! call format) to a file in `spill_dir`, and counted. Nothing is dropped. At the next start
+//! call format) to a file in `spill_dir`, and counted. Nothing is dropped. Calls that
+//! overflow the queue go to a second bounded queue drained by a spill thread, so an
+//! overloaded server does not build records or write files on its request threads either
+//! (only when both queues are full does the handler spill the call itself). At the next start
 //! [`replay_spill`] imports those files into the store and removes them; `llmscope import`
 //! reads them too. [`Recorder::shutdown`] writes everything still queued before it returns.
 
@@ -90,6 +93,8 @@ struct Shared {
     counters: Counters,
     spill: Mutex<Spill>,
     closed: AtomicBool,
+    /// The second (Unix time) of the last "spilled" warning.
+    last_warned: std::sync::atomic::AtomicI64,
 }
 
 /// The batcher. Cheap to share behind an `Arc`.
@@ -97,6 +102,10 @@ pub struct Recorder {
     tx: Sender<Job>,
     /// A second handle on the queue, to drain what raced the stop message.
     rx: Receiver<Job>,
+    /// The overflow queue, drained by the spill thread; and a second handle on it.
+    spill_tx: Sender<Job>,
+    spill_rx: Receiver<Job>,
+    spill_thread: Mutex<Option<JoinHandle<()>>>,
     ctrl: Sender<Ctrl>,
     shared: Arc<Shared>,
     capacity: usize,
@@ -119,6 +128,7 @@ impl Recorder {
             counters: Counters::default(),
             spill: Mutex::new(Spill::new(cfg.spill_dir.clone())),
             closed: AtomicBool::new(false),
+            last_warned: Default::default(),
         });
         let writer = Writer {
             sink,
@@ -132,7 +142,23 @@ impl Recorder {
             .name("llmscope-recorder".into())
             .spawn(move || writer.run())
             .expect("spawning the recorder thread");
-        Recorder { tx, rx, ctrl, shared, capacity, thread: Mutex::new(Some(thread)) }
+        let (spill_tx, spill_rx) = crossbeam_channel::bounded(capacity);
+        let spiller = Spiller { rx: spill_rx.clone(), shared: shared.clone(), batch_size: cfg.batch_size.max(1) };
+        let spill_thread = std::thread::Builder::new()
+            .name("llmscope-spill".into())
+            .spawn(move || spiller.run())
+            .expect("spawning the spill thread");
+        Recorder {
+            tx,
+            rx,
+            spill_tx,
+            spill_rx,
+            spill_thread: Mutex::new(Some(spill_thread)),
+            ctrl,
+            shared,
+            capacity,
+            thread: Mutex::new(Some(thread)),
+        }
     }
 
     /// Queues a call to be built and written. Never blocks: when the queue is full the call
@@ -151,6 +177,21 @@ impl Recorder {
                 // Shutdown may have drained the queue between the check above and the send.
                 if self.shared.closed.load(Ordering::Acquire) {
                     while let Ok(job) = self.rx.try_recv() {
+                        self.spill_job(job);
+                    }
+                }
+            }
+            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => self.overflow(job),
+        }
+    }
+
+    /// The queue is full: hand the call to the spill thread, or spill it here when that
+    /// thread is behind too.
+    fn overflow(&self, job: Job) {
+        match self.spill_tx.try_send(job) {
+            Ok(()) => {
+                if self.shared.closed.load(Ordering::Acquire) {
+                    while let Ok(job) = self.spill_rx.try_recv() {
                         self.spill_job(job);
                     }
                 }
@@ -203,9 +244,18 @@ impl Recorder {
             }
         }
         self.shared.closed.store(true, Ordering::Release);
-        // Anything that slipped in between the writer's last read and `closed`.
+        let spiller = self.spill_thread.lock().map(|mut t| t.take()).unwrap_or(None);
+        if let Some(handle) = spiller {
+            if handle.join().is_err() {
+                tracing::error!("the spill thread panicked");
+            }
+        }
+        // Anything that slipped in between the threads' last reads and `closed`.
         let mut late = Vec::new();
         while let Ok(job) = self.rx.try_recv() {
+            late.extend(build(job, &self.shared.counters));
+        }
+        while let Ok(job) = self.spill_rx.try_recv() {
             late.extend(build(job, &self.shared.counters));
         }
         if !late.is_empty() {
@@ -230,8 +280,12 @@ impl Shared {
         };
         match result {
             Ok(path) => {
-                self.counters.spilled.fetch_add(n, Ordering::Relaxed);
-                tracing::warn!(calls = n, file = %path.display(), "store busy or failing: calls spilled to disk");
+                let total = self.counters.spilled.fetch_add(n, Ordering::Relaxed) + n;
+                // At most one warning a second, however many batches overflow.
+                let now = chrono::Utc::now().timestamp();
+                if self.last_warned.swap(now, Ordering::Relaxed) != now {
+                    tracing::warn!(calls = n, total, file = %path.display(), "store busy or failing: calls spilled to disk");
+                }
             }
             Err(e) => {
                 // The one place a call can be lost: the store refused it and the disk too.
@@ -292,8 +346,11 @@ impl Writer {
         }
         let mut delay = Duration::from_millis(50);
         for attempt in 1..=3 {
-            // The recorder's calls carry freshly generated ids: no duplicate check needed.
-            match self.sink.append_new_calls(batch) {
+            // The recorder's calls carry freshly generated ids: no duplicate check needed the
+            // first time. A retry looks the ids up, because a failure reported at commit (a
+            // checkpoint that failed after the write-ahead log had the batch) may have stored it.
+            let appended = if attempt == 1 { self.sink.append_new_calls(batch) } else { self.sink.append_calls(batch) };
+            match appended {
                 Ok(out) => {
                     let c = &self.shared.counters;
                     c.written.fetch_add(out.inserted, Ordering::Relaxed);
@@ -313,6 +370,38 @@ impl Writer {
         self.shared.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
         self.shared.spill_calls(batch);
         batch.clear();
+    }
+}
+
+/// Drains the overflow queue into the spill file, a batch at a time, until the recorder
+/// closes.
+struct Spiller {
+    rx: Receiver<Job>,
+    shared: Arc<Shared>,
+    batch_size: usize,
+}
+
+impl Spiller {
+    fn run(self) {
+        loop {
+            match self.rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(job) => {
+                    let mut calls: Vec<Call> = build(job, &self.shared.counters).into_iter().collect();
+                    while calls.len() < self.batch_size {
+                        let Ok(job) = self.rx.try_recv() else { break };
+                        calls.extend(build(job, &self.shared.counters));
+                    }
+                    self.shared.spill_calls(&calls);
+                }
+                Err(RecvTimeoutError::Timeout) if !self.shared.closed.load(Ordering::Acquire) => {}
+                Err(_) => break,
+            }
+        }
+        let mut rest = Vec::new();
+        while let Ok(job) = self.rx.try_recv() {
+            rest.extend(build(job, &self.shared.counters));
+        }
+        self.shared.spill_calls(&rest);
     }
 }
 

@@ -22,6 +22,9 @@ pub struct StoreOptions {
     /// `memory_limit`, e.g. `"64MB"`); `None` keeps DuckDB's default (80 % of RAM), which
     /// suits bulk imports and reports. The long-running server sets a small limit.
     pub memory_limit: Option<String>,
+    /// Write-ahead log size at which DuckDB checkpoints (e.g. `"16MB"`); `None` keeps the
+    /// store's default (256 MB, suited to bulk imports).
+    pub checkpoint_threshold: Option<String>,
 }
 
 /// Opens the store at `location`: a data directory (created if missing) holding
@@ -41,6 +44,9 @@ pub fn open_with(location: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, 
     let store = DuckStore::open_dir(Path::new(dir))?;
     if let Some(limit) = &opts.memory_limit {
         store.set_memory_limit(limit)?;
+    }
+    if let Some(size) = &opts.checkpoint_threshold {
+        store.set_checkpoint_threshold(size)?;
     }
     Ok(Box::new(store))
 }

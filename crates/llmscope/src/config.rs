@@ -30,11 +30,19 @@ pub struct StorageConfig {
     /// Memory the embedded database may use while `serve` runs (DuckDB `memory_limit`).
     /// Commands that run and exit (import, report) use DuckDB's default, 80 % of RAM.
     pub server_memory_limit: String,
+    /// Write-ahead log size at which the database checkpoints while `serve` runs.
+    pub server_checkpoint_threshold: String,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: PathBuf::from("llmscope-data"), server_memory_limit: "48MB".into() }
+        StorageConfig {
+            data_dir: PathBuf::from("llmscope-data"),
+            // A checkpoint of the call table needs about 40 MB of buffers; below that DuckDB
+            // fails it fatally (the store then reopens with twice the limit).
+            server_memory_limit: "64MB".into(),
+            server_checkpoint_threshold: "16MB".into(),
+        }
     }
 }
 

@@ -68,91 +68,108 @@ impl CallSink for DuckStore {
         if items.is_empty() {
             return Ok(0);
         }
-        let conn = self.lock()?;
-        conn.execute_batch("DELETE FROM assessments_stage").map_err(db_err)?;
-        {
-            let mut app = conn.appender("assessments_stage").map_err(db_err)?;
-            for a in items {
-                let (b, n, t) = match &a.value {
-                    AssessmentValue::Bool(b) => (Some(*b), None, None),
-                    AssessmentValue::Number(n) => (None, Some(*n), None),
-                    AssessmentValue::Text(t) => (None, None, Some(t.as_str())),
-                };
-                app.append_row(params![
-                    a.id,
-                    a.project,
-                    a.trace_id,
-                    a.call_id,
-                    a.name,
-                    a.value.kind(),
-                    b,
-                    n,
-                    t,
-                    a.source.source_type.as_str(),
-                    a.source.source_id,
-                    a.rationale,
-                    serde_json::Value::Object(a.metadata.clone()).to_string(),
-                    a.overrides,
-                    duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, micros(a.created_at)),
-                ])
-                .map_err(db_err)?;
-            }
-            app.flush().map_err(db_err)?;
+        let mut conn = self.lock()?;
+        let out = append_assessments(&conn, items);
+        if let Err(e) = &out {
+            self.recover(&mut conn, e);
         }
-        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
-        let inserted = conn.execute(
-            "INSERT INTO assessments SELECT * FROM (SELECT DISTINCT ON (id) * FROM assessments_stage) s \
+        out
+    }
+}
+
+fn append_assessments(conn: &Connection, items: &[Assessment]) -> Result<u64, StoreError> {
+    conn.execute_batch("DELETE FROM assessments_stage").map_err(db_err)?;
+    {
+        let mut app = conn.appender("assessments_stage").map_err(db_err)?;
+        for a in items {
+            let (b, n, t) = match &a.value {
+                AssessmentValue::Bool(b) => (Some(*b), None, None),
+                AssessmentValue::Number(n) => (None, Some(*n), None),
+                AssessmentValue::Text(t) => (None, None, Some(t.as_str())),
+            };
+            app.append_row(params![
+                a.id,
+                a.project,
+                a.trace_id,
+                a.call_id,
+                a.name,
+                a.value.kind(),
+                b,
+                n,
+                t,
+                a.source.source_type.as_str(),
+                a.source.source_id,
+                a.rationale,
+                serde_json::Value::Object(a.metadata.clone()).to_string(),
+                a.overrides,
+                duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, micros(a.created_at)),
+            ])
+            .map_err(db_err)?;
+        }
+        app.flush().map_err(db_err)?;
+    }
+    conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
+    let inserted = conn.execute(
+        "INSERT INTO assessments SELECT * FROM (SELECT DISTINCT ON (id) * FROM assessments_stage) s \
              WHERE NOT EXISTS (SELECT 1 FROM assessments a WHERE a.id = s.id)",
-            [],
-        );
-        match inserted {
-            Ok(n) => {
-                conn.execute_batch("COMMIT").map_err(db_err)?;
-                Ok(n as u64)
-            }
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(db_err(e))
-            }
+        [],
+    );
+    match inserted {
+        Ok(n) => {
+            conn.execute_batch("COMMIT").map_err(db_err)?;
+            Ok(n as u64)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(db_err(e))
         }
     }
 }
 
 impl DuckStore {
-    /// Appends a batch; `check_stored` first looks up which ids are already stored.
+    /// Appends a batch; `check_stored` first looks up which ids are already stored. A fatal
+    /// database error reopens the database (the batch itself fails; the caller retries).
     fn append(&self, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
         if calls.is_empty() {
             return Ok(AppendOutcome::default());
         }
-        let conn = self.lock()?;
-        let started = std::time::Instant::now();
-        // Repeats within the batch are dropped here, so the SQL only checks stored rows.
-        let mut seen = std::collections::HashSet::with_capacity(calls.len());
-        let unique: Vec<&Call> = calls.iter().filter(|c| seen.insert(c.id.as_str())).collect();
-        let stored = if check_stored { stored_ids(&conn, &unique)? } else { Default::default() };
-        let fresh: Vec<&Call> = unique.into_iter().filter(|c| !stored.contains(&c.id)).collect();
-        let checked = started.elapsed();
-        if !fresh.is_empty() {
-            let batch = calls_batch(&fresh, micros(chrono::Utc::now()))?;
-            conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
-            let appended = conn.appender("calls").and_then(|mut app| {
-                app.append_record_batch(batch)?;
-                app.flush()
-            });
-            if let Err(e) = appended {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(db_err(e));
-            }
-            conn.execute_batch("COMMIT").map_err(db_err)?;
+        let mut conn = self.lock()?;
+        let out = append_calls(&conn, calls, check_stored);
+        if let Err(e) = &out {
+            self.recover(&mut conn, e);
         }
-        let inserted = fresh.len() as u64;
-        tracing::debug!(
-            rows = calls.len(),
-            inserted,
-            checked_ms = checked.as_millis() as u64,
-            total_ms = started.elapsed().as_millis() as u64,
-            "appended calls"
-        );
-        Ok(AppendOutcome { inserted, duplicates: calls.len() as u64 - inserted })
+        out
     }
+}
+
+fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
+    let started = std::time::Instant::now();
+    // Repeats within the batch are dropped here, so the SQL only checks stored rows.
+    let mut seen = std::collections::HashSet::with_capacity(calls.len());
+    let unique: Vec<&Call> = calls.iter().filter(|c| seen.insert(c.id.as_str())).collect();
+    let stored = if check_stored { stored_ids(conn, &unique)? } else { Default::default() };
+    let fresh: Vec<&Call> = unique.into_iter().filter(|c| !stored.contains(&c.id)).collect();
+    let checked = started.elapsed();
+    if !fresh.is_empty() {
+        let batch = calls_batch(&fresh, micros(chrono::Utc::now()))?;
+        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
+        let appended = conn.appender("calls").and_then(|mut app| {
+            app.append_record_batch(batch)?;
+            app.flush()
+        });
+        if let Err(e) = appended {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(db_err(e));
+        }
+        conn.execute_batch("COMMIT").map_err(db_err)?;
+    }
+    let inserted = fresh.len() as u64;
+    tracing::debug!(
+        rows = calls.len(),
+        inserted,
+        checked_ms = checked.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        "appended calls"
+    );
+    Ok(AppendOutcome { inserted, duplicates: calls.len() as u64 - inserted })
 }

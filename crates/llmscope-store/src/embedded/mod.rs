@@ -28,6 +28,10 @@ use llmscope_core::store::{Store, StoreError};
 pub struct DuckStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Settings made through this store, made again after a reopen.
+    settings: Mutex<Settings>,
+    /// How many times the database was reopened after a fatal error.
+    reopens: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for DuckStore {
@@ -50,7 +54,12 @@ impl DuckStore {
         tune(&conn)?;
         migrations::migrate(&conn, path)?;
         append::prepare_staging(&conn)?;
-        Ok(DuckStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
+        Ok(DuckStore {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            settings: Mutex::default(),
+            reopens: Default::default(),
+        })
     }
 
     /// An in-memory store (tests).
@@ -58,16 +67,96 @@ impl DuckStore {
         let conn = Connection::open_in_memory().map_err(db_err)?;
         migrations::migrate(&conn, Path::new(":memory:"))?;
         append::prepare_staging(&conn)?;
-        Ok(DuckStore { path: PathBuf::from(":memory:"), conn: Mutex::new(conn) })
+        Ok(DuckStore {
+            path: PathBuf::from(":memory:"),
+            conn: Mutex::new(conn),
+            settings: Mutex::default(),
+            reopens: Default::default(),
+        })
     }
 
-    /// Caps the memory DuckDB uses for its buffers (`"64MB"`, `"1GB"`, …).
+    /// Caps the memory DuckDB uses for its buffers (`"64MB"`, `"1GB"`, `"512MiB"`, …).
     pub fn set_memory_limit(&self, limit: &str) -> Result<(), StoreError> {
-        let ok = limit.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == ' ');
-        if !ok || limit.trim().is_empty() {
-            return Err(StoreError::BadQuery(format!("memory limit {limit:?}: expected a size such as 64MB")));
+        let bytes = parse_size(limit)
+            .ok_or_else(|| StoreError::BadQuery(format!("memory limit {limit:?}: expected a size such as 64MB")))?;
+        self.lock()?.execute_batch(&memory_limit_sql(bytes)).map_err(db_err)?;
+        self.settings()?.memory_limit = Some(bytes);
+        Ok(())
+    }
+
+    /// Sets the size of write-ahead log at which DuckDB checkpoints (`"16MB"`, …).
+    pub fn set_checkpoint_threshold(&self, size: &str) -> Result<(), StoreError> {
+        let bytes = parse_size(size).ok_or_else(|| {
+            StoreError::BadQuery(format!("checkpoint threshold {size:?}: expected a size such as 16MB"))
+        })?;
+        self.lock()?.execute_batch(&checkpoint_sql(bytes)).map_err(db_err)?;
+        self.settings()?.checkpoint_threshold = Some(bytes);
+        Ok(())
+    }
+
+    fn settings(&self) -> Result<std::sync::MutexGuard<'_, Settings>, StoreError> {
+        self.settings.lock().map_err(|_| StoreError::Backend("the store settings were poisoned".into()))
+    }
+
+    /// After a fatal error DuckDB refuses every later statement on this database
+    /// ("database has been invalidated"); what was committed is in the file and its
+    /// write-ahead log. This closes the database and opens it again, so that a long-running
+    /// server recovers instead of failing every write until it is restarted. Returns whether
+    /// it reopened.
+    pub(crate) fn recover(&self, conn: &mut Connection, error: &StoreError) -> bool {
+        let msg = error.to_string();
+        if !is_fatal(&msg) || self.path == Path::new(":memory:") {
+            return false;
         }
-        self.lock()?.execute_batch(&format!("SET memory_limit = '{}'", limit.trim())).map_err(db_err)
+        tracing::error!(path = %self.path.display(), error = %msg, "the database hit a fatal error; reopening it");
+        // The old instance must be closed before the file is opened again.
+        match Connection::open_in_memory() {
+            Ok(placeholder) => drop(std::mem::replace(conn, placeholder)),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot reopen the database");
+                return false;
+            }
+        }
+        // A checkpoint that ran out of memory will run out again under the same limit: the
+        // limit is too small for this table, so it is doubled.
+        let mut settings = self.settings.lock().map(|s| s.clone()).unwrap_or_default();
+        if is_out_of_memory(&msg) {
+            if let Some(limit) = settings.memory_limit.as_mut() {
+                *limit = limit.saturating_mul(2);
+                tracing::warn!(memory_limit_mb = *limit / (1 << 20), "the memory limit was too small; raised");
+            }
+        }
+        let reopened = Connection::open(&self.path).map_err(|e| open_error(&self.path, e)).and_then(|c| {
+            tune(&c)?;
+            append::prepare_staging(&c)?;
+            if let Some(bytes) = settings.memory_limit {
+                c.execute_batch(&memory_limit_sql(bytes)).map_err(db_err)?;
+            }
+            if let Some(bytes) = settings.checkpoint_threshold {
+                c.execute_batch(&checkpoint_sql(bytes)).map_err(db_err)?;
+            }
+            Ok(c)
+        });
+        if let Ok(mut s) = self.settings.lock() {
+            *s = settings;
+        }
+        match reopened {
+            Ok(c) => {
+                *conn = c;
+                self.reopens.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(path = %self.path.display(), "database reopened");
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot reopen the database");
+                false
+            }
+        }
+    }
+
+    /// How many times the database was reopened after a fatal error (see `recover`).
+    pub fn reopens(&self) -> u64 {
+        self.reopens.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn path(&self) -> &Path {
@@ -98,15 +187,59 @@ fn open_error(path: &Path, e: duckdb::Error) -> StoreError {
     }
 }
 
+/// Settings made through a [`DuckStore`], in bytes.
+#[derive(Debug, Clone, Default)]
+struct Settings {
+    memory_limit: Option<u64>,
+    checkpoint_threshold: Option<u64>,
+}
+
+fn memory_limit_sql(bytes: u64) -> String {
+    format!("SET memory_limit = '{}KiB'", bytes.div_ceil(1024))
+}
+
+fn checkpoint_sql(bytes: u64) -> String {
+    format!("SET checkpoint_threshold = '{}KiB'", bytes.div_ceil(1024))
+}
+
+/// A size such as `64MB`, `1.5 GB`, `512MiB` or `4096` (bytes), in bytes. KB, MB, GB and TB
+/// are powers of 1000, KiB, MiB, GiB and TiB powers of 1024, as DuckDB reads them.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let factor: f64 = match unit.as_str() {
+        "" | "b" | "bytes" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    let bytes = num * factor;
+    (1.0..1e18).contains(&bytes).then_some(bytes as u64)
+}
+
+fn is_out_of_memory(msg: &str) -> bool {
+    ["Out of Memory", "failed to pin block", "could not allocate block"].iter().any(|m| msg.contains(m))
+}
+
+/// Whether a DuckDB error left the database instance unusable.
+fn is_fatal(msg: &str) -> bool {
+    msg.contains("FATAL Error") || msg.contains("database has been invalidated")
+}
+
 /// Session settings. Commits are durable through the write-ahead log; checkpoints (which
 /// rewrite and compress the data file) run when the log reaches a quarter gigabyte instead of
 /// DuckDB's 16 MB default, so a bulk import is not checkpointing after every batch.
 fn tune(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch(&format!(
-        "SET checkpoint_threshold = '{}'",
-        std::env::var("LLMSCOPE_CHECKPOINT").unwrap_or_else(|_| "256MB".into())
-    ))
-    .map_err(db_err)
+    conn.execute_batch("SET checkpoint_threshold = '256MB'").map_err(db_err)
 }
 
 /// Runs a query with bound parameters and maps every row.

@@ -227,6 +227,53 @@ fn a_file_store_survives_reopening() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// A checkpoint that runs out of memory is a fatal error for DuckDB: the database refuses
+/// every later statement. The store reopens it with twice the memory; a batch that failed is sent again the way
+/// the server's recorder does (first without the stored-id lookup, then with it), and
+/// every call ends up stored exactly once.
+#[test]
+fn a_fatal_error_reopens_the_database_and_loses_nothing() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let s = DuckStore::open_dir(dir.path())?;
+    s.set_memory_limit("40MB")?;
+    s.set_checkpoint_threshold("1MB")?;
+    let mut sent = 0u64;
+    for b in 0..30u32 {
+        let calls: Vec<Call> = (0..200u32)
+            .map(|i| {
+                let mut c = call(b * 200 + i, f64::from(i));
+                c.output = Some(format!("{} {}", "a long answer".repeat(40), b * 200 + i));
+                c
+            })
+            .collect();
+        let mut stored = s.append_new_calls(&calls).is_ok();
+        for _ in 0..3 {
+            if stored {
+                break;
+            }
+            stored = s.append_calls(&calls).is_ok();
+        }
+        assert!(stored, "batch {b} could not be stored after a reopen");
+        sent += calls.len() as u64;
+    }
+    assert!(s.reopens() > 0, "the memory limit did not provoke a fatal error; the test proves nothing");
+    assert_eq!(s.count_calls(&CallFilter::default())?, sent);
+    Ok(())
+}
+
+#[test]
+fn sizes_parse_like_duckdb_reads_them() {
+    use super::parse_size;
+    assert_eq!(parse_size("64MB"), Some(64_000_000));
+    assert_eq!(parse_size(" 1.5 GB "), Some(1_500_000_000));
+    assert_eq!(parse_size("512MiB"), Some(512 << 20));
+    assert_eq!(parse_size("4096"), Some(4096));
+    assert_eq!(parse_size("2kib"), Some(2048));
+    for bad in ["", "MB", "64 parsecs", "-1MB", "0", "1e3MB", "1'; DROP TABLE calls; --"] {
+        assert_eq!(parse_size(bad), None, "{bad:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]

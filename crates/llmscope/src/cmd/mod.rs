@@ -66,10 +66,14 @@ pub fn open_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
     open_store_with(cfg, &llmscope_store::StoreOptions::default())
 }
 
-/// Opens the store for a long-running server: memory capped by `storage.server_memory_limit`.
+/// Opens the store for a long-running server: memory capped by `storage.server_memory_limit`,
+/// checkpoints at `storage.server_checkpoint_threshold`.
 pub fn open_server_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
-    let limit = cfg.storage.server_memory_limit.trim();
-    let opts = llmscope_store::StoreOptions { memory_limit: (!limit.is_empty()).then(|| limit.to_string()) };
+    let setting = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    let opts = llmscope_store::StoreOptions {
+        memory_limit: setting(&cfg.storage.server_memory_limit),
+        checkpoint_threshold: setting(&cfg.storage.server_checkpoint_threshold),
+    };
     open_store_with(cfg, &opts)
 }
 

@@ -99,8 +99,8 @@ pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report
         (Some(a), _) => offset_segments(req.tz, a, a + Duration::seconds(1)),
         _ => Vec::new(),
     };
-    let pct = Measures { percentiles: true, distinct: false };
-    let plain = Measures::BASIC;
+    let pct = Measures::PERCENTILES;
+    let count = Measures::COUNT;
 
     let all = timed("all", || store.group_stats(f, &GroupKey::All, &tz_shift, Measures::ALL, 0))?
         .into_iter()
@@ -108,13 +108,13 @@ pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report
         .unwrap_or_default();
     let by_model_stats = timed("by_model", || store.group_stats(f, &GroupKey::Model, &tz_shift, pct, 0))?;
     let by_day_stats = timed("by_day", || store.group_stats(f, &GroupKey::Day, &tz_shift, pct, 0))?;
-    let wh_stats = timed("weekday_hour", || store.group_stats(f, &GroupKey::WeekdayHour, &tz_shift, plain, 0))?;
+    let wh_stats = timed("weekday_hour", || store.group_stats(f, &GroupKey::WeekdayHour, &tz_shift, count, 0))?;
     let top_users = timed("top_users", || {
-        store.group_stats(f, &GroupKey::User, &tz_shift, Measures { percentiles: false, distinct: true }, req.top_n)
+        store.group_stats(f, &GroupKey::User, &tz_shift, Measures { distinct: true, ..Measures::BASIC }, req.top_n)
     })?;
     let errors_only = CallFilter { status: Some(CallStatus::Error), ..f.clone() };
-    let by_status = timed("by_status", || store.group_stats(&errors_only, &GroupKey::StatusCode, &tz_shift, plain, 0))?;
-    let by_kind = timed("by_kind", || store.group_stats(&errors_only, &GroupKey::ErrorKind, &tz_shift, plain, 0))?;
+    let by_status = timed("by_status", || store.group_stats(&errors_only, &GroupKey::StatusCode, &tz_shift, count, 0))?;
+    let by_kind = timed("by_kind", || store.group_stats(&errors_only, &GroupKey::ErrorKind, &tz_shift, count, 0))?;
     let exact = timed("questions_exact", || store.top_questions(f, false, req.top_n))?;
     let normalised = timed("questions_normalised", || store.top_questions(f, true, req.top_n))?;
     let sessions = timed("sessions", || store.session_summary(f))?;

@@ -101,13 +101,21 @@ pub struct Measures {
     pub percentiles: bool,
     /// Distinct users (a hash set per group), and distinct sessions for `GroupKey::User`.
     pub distinct: bool,
+    /// Only `requests` (the call count); every other measure is left empty. A scan of the
+    /// grouping columns alone.
+    #[serde(default)]
+    pub only_count: bool,
 }
 
 impl Measures {
     /// Everything.
-    pub const ALL: Measures = Measures { percentiles: true, distinct: true };
+    pub const ALL: Measures = Measures { percentiles: true, distinct: true, only_count: false };
     /// Counts, sums and averages only.
-    pub const BASIC: Measures = Measures { percentiles: false, distinct: false };
+    pub const BASIC: Measures = Measures { percentiles: false, distinct: false, only_count: false };
+    /// Counts, sums, averages and percentiles.
+    pub const PERCENTILES: Measures = Measures { percentiles: true, distinct: false, only_count: false };
+    /// The call count only.
+    pub const COUNT: Measures = Measures { percentiles: false, distinct: false, only_count: true };
 }
 
 /// Aggregates of one group of calls.

@@ -13,6 +13,11 @@ use llmscope_core::{text, CallFilter};
 use super::read::{order_sql, ts};
 use super::{db_err, filter, query_rows, DuckStore};
 
+/// `group_stats`' measure columns when only the count is wanted (same types as the full list).
+const ONLY_COUNT_SQL: &str = "0, 0, 0, 0, 0, 0, 0, CAST(NULL AS DOUBLE), NULL, CAST(NULL AS DOUBLE), \
+    CAST(NULL AS DOUBLE), NULL, CAST(NULL AS DOUBLE), 0::DOUBLE, 0::DOUBLE, 0::DOUBLE, 0, 0, 0, 0, \
+    CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)";
+
 /// The grouping expression and how the group value is shown as the key. Time keys group by
 /// integers (a date; weekday × 24 + hour) and are formatted once per group, not per row.
 fn key_expr(key: &GroupKey, tz: &TzShift) -> (String, String) {
@@ -93,7 +98,11 @@ impl Analytics for DuckStore {
         };
         // Distinct sessions per group are only worth their hash sets per user; the report's
         // session count comes from `session_summary`.
+        // For the top users, their distinct sessions are counted afterwards, for the listed
+        // users only (a hash set per shown user instead of one per user).
+        let sessions_after = matches!(key, GroupKey::User) && measures.distinct && limit > 0;
         let distinct = match (measures.distinct, key) {
+            (true, GroupKey::User) if sessions_after => "1, 0",
             (true, GroupKey::User) => "count(DISTINCT user_id), count(DISTINCT session_id)",
             (true, _) => "count(DISTINCT user_id), 0",
             (false, _) => "0, 0",
@@ -104,9 +113,13 @@ impl Analytics for DuckStore {
             _ => "requests DESC, k",
         };
         let limit_sql = if limit == 0 { String::new() } else { format!("LIMIT {limit}") };
-        let sql = format!(
-            "SELECT {key_fmt} AS k, count(*) AS requests,
-                count(*) FILTER (WHERE status = 'error'),
+        // Counts only: the other measures are constants, so the scan reads the grouping
+        // and filter columns alone.
+        let measures_sql = if measures.only_count {
+            ONLY_COUNT_SQL.to_string()
+        } else {
+            format!(
+                "count(*) FILTER (WHERE status = 'error'),
                 count(*) FILTER (WHERE status = 'cancelled'),
                 count(*) FILTER (WHERE output_empty),
                 count(*) FILTER (WHERE status = 'ok' AND NOT coalesce(output_empty, FALSE)),
@@ -119,11 +132,16 @@ impl Analytics for DuckStore {
                 CAST(coalesce(sum(cached_tokens), 0) AS DOUBLE),
                 count(input_tokens), count(output_tokens),
                 count(*) FILTER (WHERE tokens_counted), count(*) FILTER (WHERE json_mode),
-                epoch_us(min(start_time)), epoch_us(max(start_time))
+                epoch_us(min(start_time)), epoch_us(max(start_time))"
+            )
+        };
+        let sql = format!(
+            "SELECT {key_fmt} AS k, count(*) AS requests, {measures_sql}
              FROM (SELECT {group_expr} AS g, * FROM calls WHERE {where_}) GROUP BY g ORDER BY {order} {limit_sql}",
             where_ = w.clause(),
         );
-        query_rows(&*self.lock()?, &sql, &w.params, |r| {
+        let conn = self.lock()?;
+        let mut rows = query_rows(&conn, &sql, &w.params, |r| {
             let lat = list_f64(r.get(10)?);
             let ttft = list_f64(r.get(13)?);
             Ok(GroupStats {
@@ -157,7 +175,21 @@ impl Analytics for DuckStore {
                 first_time: ts(r.get(22)?),
                 last_time: ts(r.get(23)?),
             })
-        })
+        })?;
+        if sessions_after && !rows.is_empty() {
+            let mut w = filter::build(f);
+            let marks = vec!["?"; rows.len()].join(", ");
+            w.push(&format!("user_id IN ({marks})"), rows.iter().map(|g| DbValue::Text(g.key.clone())));
+            let sql = format!("SELECT user_id, count(DISTINCT session_id) FROM calls WHERE {} GROUP BY 1", w.clause());
+            let sessions: HashMap<String, u64> =
+                query_rows(&conn, &sql, &w.params, |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?))))?
+                    .into_iter()
+                    .collect();
+            for g in &mut rows {
+                g.distinct_sessions = sessions.get(&g.key).copied().unwrap_or(0);
+            }
+        }
+        Ok(rows)
     }
 
     fn top_questions(&self, f: &CallFilter, normalised: bool, limit: usize) -> Result<Vec<QuestionCount>, StoreError> {

@@ -133,6 +133,13 @@ fn overall_stats_match_hand_computed_values() -> Result<(), Box<dyn std::error::
     let users = s.group_stats(&CallFilter::default(), &GroupKey::User, &Vec::new(), Measures::ALL, 0)?;
     let u0 = users.iter().find(|u| u.key == "u0").map(|u| (u.requests, u.distinct_sessions));
     assert_eq!(u0, Some((2, 2)), "u0 made calls 0 and 3, in sessions s0 and s1");
+    // The top users (a limit): their sessions are counted by a second query; same answer.
+    let top = s.group_stats(&CallFilter::default(), &GroupKey::User, &Vec::new(), Measures::ALL, 2)?;
+    assert_eq!(top.len(), 2);
+    for t in &top {
+        let all = users.iter().find(|u| u.key == t.key).map(|u| (u.requests, u.distinct_users, u.distinct_sessions));
+        assert_eq!(all, Some((t.requests, t.distinct_users, t.distinct_sessions)), "{}", t.key);
+    }
     let by_model = s.group_stats(&CallFilter::default(), &GroupKey::Model, &Vec::new(), Measures::ALL, 0)?;
     let keys: Vec<(&str, u64)> = by_model.iter().map(|g| (g.key.as_str(), g.requests)).collect();
     assert_eq!(keys, vec![("gpt-4o-mini", 3), ("qwen2.5-7b-instruct", 2)]);
@@ -290,4 +297,54 @@ proptest! {
             prop_assert!((w.unwrap_or(-1.0) - g.unwrap_or(-2.0)).abs() < 1e-6, "{:?} vs {:?}", want, got);
         }
     }
+
+    /// Percentiles per group equal the Rust definition, with repeated values,
+    /// zeros and values spread over ten orders of magnitude (several to a bucket, and
+    /// wanted ranks on bucket edges).
+    #[test]
+    fn grouped_percentiles_equal_the_rust_definition(
+        lat in proptest::collection::vec(
+            prop_oneof![1 => Just(0.0f64), 4 => (1u32..40).prop_map(f64::from), 4 => 1e-3f64..1e7],
+            1..120,
+        )
+    ) {
+        let s = store();
+        let calls: Vec<Call> = lat.iter().enumerate().map(|(i, &l)| call(i as u32, l)).collect();
+        s.append_calls(&calls).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let groups = s.group_stats(&CallFilter::default(), &GroupKey::Model, &Vec::new(), Measures::PERCENTILES, 0)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for g in &groups {
+            let mut v: Vec<f64> = calls.iter().filter(|c| c.model.as_deref() == Some(g.key.as_str()))
+                .filter_map(|c| c.latency_ms).collect();
+            let mut t: Vec<f64> = v.iter().map(|x| x / 4.0).collect();
+            let want = stats::quantiles(&mut v, &[0.5, 0.9, 0.95, 0.99]);
+            let got = [g.latency_p50, g.latency_p90, g.latency_p95, g.latency_p99];
+            prop_assert_eq!(want.len(), got.len());
+            for (w, x) in want.iter().zip(got.iter()) {
+                prop_assert!((w.unwrap_or(-1.0) - x.unwrap_or(-2.0)).abs() <= 1e-9 * w.unwrap_or(1.0).abs().max(1.0), "{:?} vs {:?}", want, got);
+            }
+            let want = stats::quantiles(&mut t, &[0.5, 0.95, 0.99]);
+            let got = [g.ttft_p50, g.ttft_p95, g.ttft_p99];
+            for (w, x) in want.iter().zip(got.iter()) {
+                prop_assert!((w.unwrap_or(-1.0) - x.unwrap_or(-2.0)).abs() <= 1e-9 * w.unwrap_or(1.0).abs().max(1.0), "{:?} vs {:?}", want, got);
+            }
+        }
+    }
+}
+
+#[test]
+fn count_only_groups_count_like_the_full_measures() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    s.append_calls(&five())?;
+    let f = CallFilter::default();
+    for key in [GroupKey::Model, GroupKey::WeekdayHour, GroupKey::StatusCode, GroupKey::Day] {
+        let full = s.group_stats(&f, &key, &Vec::new(), Measures::BASIC, 0)?;
+        let count = s.group_stats(&f, &key, &Vec::new(), Measures::COUNT, 0)?;
+        let pairs =
+            |v: &[llmscope_core::store::GroupStats]| v.iter().map(|g| (g.key.clone(), g.requests)).collect::<Vec<_>>();
+        assert_eq!(pairs(&full), pairs(&count), "{key:?}");
+        assert!(full.iter().any(|g| g.latency_avg.is_some()));
+        assert!(count.iter().all(|g| g.latency_avg.is_none() && g.errors == 0), "{key:?}: counts only");
+    }
+    Ok(())
 }

@@ -18,6 +18,9 @@ pub struct ServerConfig {
     pub recorder: RecorderConfig,
     /// How long shutdown waits for open requests (streams) before closing them.
     pub shutdown_grace: Duration,
+    /// Proxied requests (streams included, until their last byte) handled at once, at most;
+    /// more get a 503 with `Retry-After`. 0: no limit.
+    pub max_in_flight: usize,
 }
 
 impl Default for ServerConfig {
@@ -30,6 +33,7 @@ impl Default for ServerConfig {
             max_body_bytes: 32 << 20,
             recorder: RecorderConfig::default(),
             shutdown_grace: Duration::from_secs(30),
+            max_in_flight: 0,
         }
     }
 }

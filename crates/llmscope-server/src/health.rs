@@ -13,8 +13,13 @@ use serde_json::json;
 use crate::App;
 
 pub async fn healthz(State(app): State<Arc<App>>) -> Response {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "recorder": app.recorder.stats()}))
-        .into_response()
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "recorder": app.recorder.stats(),
+        "overloaded": app.overloaded.load(Ordering::Relaxed),
+    }))
+    .into_response()
 }
 
 pub async fn readyz(State(app): State<Arc<App>>) -> Response {
@@ -31,6 +36,7 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
         "reason": why,
         "upstreams": app.config.upstreams.iter().map(|u| &u.name).collect::<Vec<_>>(),
         "recorder": stats,
+        "overloaded": app.overloaded.load(Ordering::Relaxed),
     });
     (status, Json(body)).into_response()
 }

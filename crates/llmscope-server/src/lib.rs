@@ -8,6 +8,7 @@
 //!   (what `llmscope calls` uses when a server runs); [`report`]: `POST /api/v1/report`,
 //!   the report's JSON while the server runs (what `llmscope report` uses then).
 //! - [`health`]: `/healthz`, `/readyz`.
+//! - [`limit`]: `max_in_flight`, answering 503 beyond it.
 //! - [`recorder`]: the bounded write batcher that keeps storage off the request path, with
 //!   its spill directory.
 //!
@@ -19,6 +20,7 @@ pub mod errors;
 pub mod exchange;
 mod health;
 mod ingest;
+mod limit;
 pub mod meta;
 mod proxy;
 mod query;
@@ -50,6 +52,10 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// Set when shutdown begins: `/readyz` answers 503.
     pub draining: AtomicBool,
+    /// Permits for proxied requests (`max_in_flight`); `None`: no limit.
+    pub in_flight: Option<Arc<tokio::sync::Semaphore>>,
+    /// Requests refused because `max_in_flight` were being handled.
+    pub overloaded: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for App {
@@ -110,6 +116,7 @@ impl Server {
         }
         let listener = TcpListener::bind(config.listen).await?;
         let recorder = Arc::new(Recorder::start(sink.clone(), &config.recorder));
+        let in_flight = (config.max_in_flight > 0).then(|| Arc::new(tokio::sync::Semaphore::new(config.max_in_flight)));
         let app = Arc::new(App {
             routes: upstream::Routes::new(config.upstreams.clone()),
             client: upstream::client(&config.timeouts),
@@ -117,6 +124,8 @@ impl Server {
             store,
             config,
             draining: AtomicBool::new(false),
+            in_flight,
+            overloaded: Default::default(),
         });
         Ok(Server { app, listener })
     }

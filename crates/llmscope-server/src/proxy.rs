@@ -27,10 +27,15 @@ use crate::App;
 
 /// Handles a recorded endpoint.
 pub async fn record(State(app): State<Arc<App>>, req: Request) -> Response {
-    match forward(app, req).await {
+    let permit = match crate::limit::admit(&app) {
+        Ok(p) => p,
+        Err(overloaded) => return *overloaded,
+    };
+    let resp = match forward(app, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
-    }
+    };
+    crate::limit::hold(resp, permit)
 }
 
 async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
@@ -181,6 +186,14 @@ impl Ids {
 
 /// Passes any other `/v1/*` request through, unrecorded (e.g. `GET /v1/models`).
 pub async fn passthrough(State(app): State<Arc<App>>, req: Request) -> Response {
+    let permit = match crate::limit::admit(&app) {
+        Ok(p) => p,
+        Err(overloaded) => return *overloaded,
+    };
+    crate::limit::hold(pass(app, req).await, permit)
+}
+
+async fn pass(app: Arc<App>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = match crate::body::read(body, app.config.max_body_bytes).await {
         Ok(b) => b,

@@ -425,3 +425,51 @@ async fn a_caller_that_stops_reading_is_given_up_on_at_the_total_timeout() {
     drop(body);
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_max_in_flight_get_a_503_while_a_stream_holds_its_place() {
+    let fx =
+        start(MockConfig { ttft_ms: 10, tokens_per_s: 20.0, output_tokens: 200, ..MockConfig::default() }, |cfg| {
+            cfg.max_in_flight = 1
+        })
+        .await;
+    // One stream runs (slowly): it holds the only place until its last byte.
+    let resp = fx.send("/v1/chat/completions", &[], &chat(json!({"stream": true}))).await;
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.into_body();
+    match body.frame().await {
+        Some(Ok(_)) => {}
+        other => panic!("the stream did not start: {other:?}"),
+    }
+    let (status, headers, text) = fx.post("/v1/chat/completions", &[], &chat(json!({}))).await;
+    assert_eq!(status, 503, "{text}");
+    assert_eq!(header(&headers, "retry-after"), "1");
+    let err: Value = serde_json::from_str(&text).expect("OpenAI-shaped error");
+    assert_eq!(err["error"]["code"], "server_overloaded", "{text}");
+    let (status, _, _) = fx.post("/v1/models", &[], "").await;
+    assert_eq!(status, 503, "pass-through requests count too");
+    assert_eq!(fx.app.overloaded.load(std::sync::atomic::Ordering::Relaxed), 2);
+    // The caller leaves; the place is freed once the server notices.
+    drop(body);
+    let mut status = 0;
+    for _ in 0..200 {
+        status = fx.post("/v1/chat/completions", &[], &chat(json!({}))).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200, "the place was never freed");
+    let health = fx.client.get(fx.url("/healthz").parse().expect("uri")).await.expect("healthz");
+    let health: Value =
+        serde_json::from_slice(&health.into_body().collect().await.expect("body").to_bytes()).expect("json");
+    // The two above, and any refused while the freed place was awaited.
+    let refused = fx.app.overloaded.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(refused >= 2 && health["overloaded"] == refused, "{health}");
+    let (stats, store, _dir) = fx.stop().await;
+    // The refused requests never reached the upstream and are not calls: the stream and the
+    // last request are.
+    let calls =
+        store.list_calls(&llmscope_core::CallFilter::default(), llmscope_core::store::CallOrder::OldestFirst, 10);
+    assert_eq!(calls.map(|c| c.len()).unwrap_or(0), 2, "{stats:?}");
+}

@@ -89,6 +89,8 @@ pub struct ServerSection {
     pub max_body_mb: usize,
     /// Seconds shutdown waits for open requests (streams) before closing them.
     pub shutdown_grace_s: u64,
+    /// Proxied requests handled at once, at most (0: no limit); more get a 503.
+    pub max_in_flight: usize,
     pub connect_timeout_ms: u64,
     pub first_byte_timeout_ms: u64,
     pub total_timeout_ms: u64,
@@ -107,6 +109,7 @@ impl Default for ServerSection {
             project: "default".into(),
             max_body_mb: 32,
             shutdown_grace_s: 30,
+            max_in_flight: 0,
             connect_timeout_ms: 5_000,
             first_byte_timeout_ms: 120_000,
             total_timeout_ms: 600_000,
@@ -302,6 +305,7 @@ impl Config {
                 spill_dir: self.storage.data_dir.join("spill"),
             },
             shutdown_grace: Duration::from_secs(s.shutdown_grace_s),
+            max_in_flight: s.max_in_flight,
         })
     }
 

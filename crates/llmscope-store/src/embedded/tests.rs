@@ -282,6 +282,19 @@ fn sizes_parse_like_duckdb_reads_them() {
 }
 
 proptest! {
+    /// `parse_size` reads outside input (the config file): never panics, and anything it
+    /// accepts is a size DuckDB can be given.
+    #[test]
+    fn sizes_never_panic(s in "\\PC{0,24}", n in 0u64..100_000, unit in "(|B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|kb|mib)") {
+        if let Some(b) = super::parse_size(&s) {
+            prop_assert!(b >= 1);
+        }
+        let text = format!("{n}{unit}");
+        prop_assert_eq!(super::parse_size(&text).is_some(), n > 0, "{}", text);
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]
     fn sql_percentiles_equal_the_rust_definition(lat in proptest::collection::vec(0.0f64..100_000.0, 1..60)) {

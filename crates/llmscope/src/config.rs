@@ -213,6 +213,14 @@ impl Config {
         if !(self.report.slow_threshold_ms.is_finite() && self.report.slow_threshold_ms > 0.0) {
             problems.push("report.slow_threshold_ms: must be a positive number".into());
         }
+        for (key, size) in [
+            ("storage.server_memory_limit", &self.storage.server_memory_limit),
+            ("storage.server_checkpoint_threshold", &self.storage.server_checkpoint_threshold),
+        ] {
+            if !size.trim().is_empty() && llmscope_store::parse_size(size).is_none() {
+                problems.push(format!("{key}: {size:?} is not a size such as 64MB or 1GB (empty: DuckDB's default)"));
+            }
+        }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             problems.push(format!("server.listen: {:?} is not an address like 127.0.0.1:4000", self.server.listen));
         }
@@ -335,5 +343,18 @@ mod tests {
         let e = cfg.and_then(|c| c.validate()).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.starts_with("3 problem(s)"), "{e}");
         assert!(e.contains("report.tz") && e.contains("import.batch_size") && e.contains("slow_threshold_ms"), "{e}");
+        let cfg = Config::parse("[storage]\nserver_memory_limit = 'lots'\nserver_checkpoint_threshold = '16MB'\n");
+        let e = cfg.and_then(|c| c.validate()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.starts_with("1 problem(s)") && e.contains("storage.server_memory_limit: \"lots\""), "{e}");
+    }
+
+    #[test]
+    fn the_example_config_states_the_defaults() -> anyhow::Result<()> {
+        let example = Config::parse(include_str!("../../../llmscope.example.toml"))?;
+        let default = Config::default();
+        assert_eq!(example.storage.server_memory_limit, default.storage.server_memory_limit);
+        assert_eq!(example.storage.server_checkpoint_threshold, default.storage.server_checkpoint_threshold);
+        assert_eq!(example.server.max_in_flight, default.server.max_in_flight);
+        Ok(())
     }
 }

@@ -45,6 +45,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("report.tz = {}", cfg.report.tz);
                 println!("prices: {} built-in or configured models", cfg.price_table().iter().count());
                 println!("server.listen = {}", cfg.server.listen);
+                let or_default =
+                    |s: &str| if s.trim().is_empty() { "DuckDB's default".to_string() } else { s.to_string() };
+                println!("storage.server_memory_limit = {}", or_default(&cfg.storage.server_memory_limit));
+                println!(
+                    "storage.server_checkpoint_threshold = {}",
+                    or_default(&cfg.storage.server_checkpoint_threshold)
+                );
+                let cap = cfg.server.max_in_flight;
+                println!("server.max_in_flight = {}", if cap == 0 { "no limit".to_string() } else { cap.to_string() });
                 for u in &cfg.upstreams {
                     let models =
                         if u.models.is_empty() { "every other model".to_string() } else { u.models.join(", ") };

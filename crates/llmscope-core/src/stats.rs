@@ -25,6 +25,28 @@ pub fn quantiles(values: &mut Vec<f64>, qs: &[f64]) -> Vec<Option<f64>> {
     qs.iter().map(|&q| quantile_sorted(values, q)).collect()
 }
 
+/// The `q`-quantile of values given as `(value, how many times)` pairs sorted by value (the
+/// same definition; no pair may have a NaN value). For integer measures with few distinct
+/// values — turns per session — this needs a count per value, not every value.
+pub fn quantile_of_counts(sorted: &[(f64, u64)], q: f64) -> Option<f64> {
+    let n: u64 = sorted.iter().map(|(_, c)| c).sum();
+    if n == 0 {
+        return None;
+    }
+    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as u64;
+    let hi = (lo + 1).min(n - 1);
+    let at = |rank: u64| {
+        let mut seen = 0u64;
+        sorted.iter().find(|(_, c)| {
+            seen += c;
+            rank < seen
+        })
+    };
+    let (a, b) = (at(lo)?.0, at(hi)?.0);
+    Some(a + (h - lo as f64) * (b - a))
+}
+
 /// Arithmetic mean; `None` for no values.
 pub fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
@@ -46,6 +68,20 @@ mod tests {
         assert_eq!(quantile_sorted(&v, 1.0), Some(10.0));
         assert_eq!(quantile_sorted(&[42.0], 0.99), Some(42.0));
         assert_eq!(quantile_sorted(&[], 0.5), None);
+    }
+
+    proptest! {
+        #[test]
+        fn counts_give_the_quantile_of_the_expanded_values(
+            pairs in proptest::collection::btree_map(0u32..50, 1u64..20, 0..12),
+            q in 0.0f64..=1.0,
+        ) {
+            let sorted: Vec<(f64, u64)> = pairs.iter().map(|(&v, &c)| (f64::from(v), c)).collect();
+            let mut all: Vec<f64> = sorted.iter().flat_map(|&(v, c)| std::iter::repeat_n(v, c as usize)).collect();
+            let want = quantiles(&mut all, &[q])[0];
+            let got = quantile_of_counts(&sorted, q);
+            prop_assert_eq!(want.map(|x| (x * 1e9).round()), got.map(|x| (x * 1e9).round()));
+        }
     }
 
     proptest! {

@@ -25,6 +25,8 @@ pub struct StoreOptions {
     /// Write-ahead log size at which DuckDB checkpoints (e.g. `"16MB"`); `None` keeps the
     /// store's default (256 MB, suited to bulk imports).
     pub checkpoint_threshold: Option<String>,
+    /// Threads DuckDB may use (`None`: one per core).
+    pub threads: Option<usize>,
 }
 
 /// Opens the store at `location`: a data directory (created if missing) holding
@@ -47,6 +49,9 @@ pub fn open_with(location: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, 
     }
     if let Some(size) = &opts.checkpoint_threshold {
         store.set_checkpoint_threshold(size)?;
+    }
+    if let Some(n) = opts.threads {
+        store.set_threads(n)?;
     }
     Ok(Box::new(store))
 }

@@ -32,6 +32,8 @@ pub struct StorageConfig {
     pub server_memory_limit: String,
     /// Write-ahead log size at which the database checkpoints while `serve` runs.
     pub server_checkpoint_threshold: String,
+    /// Threads the database may use while `serve` runs (0: one per core).
+    pub server_threads: usize,
 }
 
 impl Default for StorageConfig {
@@ -42,6 +44,7 @@ impl Default for StorageConfig {
             // fails it fatally (the store then reopens with twice the limit).
             server_memory_limit: "64MB".into(),
             server_checkpoint_threshold: "16MB".into(),
+            server_threads: 0,
         }
     }
 }

@@ -8,7 +8,7 @@ use llmscope_core::store::{
     Analytics, CallBrief, CallOrder, GroupKey, GroupStats, HistogramBucket, Measures, QuestionCount, SessionSummary,
     StoreError, TimeRange, TzShift,
 };
-use llmscope_core::{text, CallFilter};
+use llmscope_core::{stats, text, CallFilter};
 
 use super::read::{order_sql, ts};
 use super::{db_err, filter, query_rows, DuckStore};
@@ -236,23 +236,37 @@ impl Analytics for DuckStore {
     fn session_summary(&self, f: &CallFilter) -> Result<SessionSummary, StoreError> {
         let w = filter::build(f);
         let sql = format!(
-            "WITH s AS (
-                SELECT session_id, count(*) AS turns,
-                       (epoch_us(max(coalesce(end_time, start_time))) - epoch_us(min(start_time))) / 1e6 AS dur
-                FROM calls WHERE {c} AND session_id IS NOT NULL GROUP BY 1)
-             SELECT count(*), avg(turns), quantile_cont(turns, 0.5), max(turns), avg(dur), quantile_cont(dur, [0.5, 0.95]) FROM s",
+            // Turns are small integers: their median comes from a count per value (in Rust),
+            // not from sorting one value per session.
+            "WITH s AS MATERIALIZED (
+                SELECT count(*) AS turns,
+                       (max(epoch_us(coalesce(end_time, start_time))) - min(epoch_us(start_time))) / 1e6 AS dur
+                FROM calls WHERE {c} AND session_id IS NOT NULL GROUP BY session_id)
+             SELECT count(*), avg(turns), max(turns), avg(dur), quantile_cont(dur, [0.5, 0.95]),
+                    (SELECT list([turns, n] ORDER BY turns) FROM (SELECT turns, count(*) AS n FROM s GROUP BY turns))
+             FROM s",
             c = w.clause()
         );
         let conn = self.lock()?;
         let mut summary = conn
             .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| {
-                let d = list_f64(r.get(5)?);
+                let d = list_f64(r.get(4)?);
+                let turns: Vec<(f64, u64)> = match r.get(5)? {
+                    DbValue::List(pairs) => pairs
+                        .into_iter()
+                        .filter_map(|p| match list_f64(p).as_slice() {
+                            [Some(t), Some(n)] => Some((*t, *n as u64)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 Ok(SessionSummary {
                     sessions: u(r.get(0)?),
                     turns_avg: r.get(1)?,
-                    turns_p50: r.get(2)?,
-                    turns_max: u(r.get(3)?),
-                    duration_avg_s: r.get(4)?,
+                    turns_p50: stats::quantile_of_counts(&turns, 0.5),
+                    turns_max: u(r.get(2)?),
+                    duration_avg_s: r.get(3)?,
                     duration_p50_s: pick(&d, 0),
                     duration_p95_s: pick(&d, 1),
                     calls_without_session: 0,

@@ -94,6 +94,14 @@ impl DuckStore {
         Ok(())
     }
 
+    /// Sets how many threads DuckDB may use (at least 1).
+    pub fn set_threads(&self, n: usize) -> Result<(), StoreError> {
+        let n = n.max(1);
+        self.lock()?.execute_batch(&threads_sql(n)).map_err(db_err)?;
+        self.settings()?.threads = Some(n);
+        Ok(())
+    }
+
     fn settings(&self) -> Result<std::sync::MutexGuard<'_, Settings>, StoreError> {
         self.settings.lock().map_err(|_| StoreError::Backend("the store settings were poisoned".into()))
     }
@@ -134,6 +142,9 @@ impl DuckStore {
             }
             if let Some(bytes) = settings.checkpoint_threshold {
                 c.execute_batch(&checkpoint_sql(bytes)).map_err(db_err)?;
+            }
+            if let Some(n) = settings.threads {
+                c.execute_batch(&threads_sql(n)).map_err(db_err)?;
             }
             Ok(c)
         });
@@ -192,6 +203,11 @@ fn open_error(path: &Path, e: duckdb::Error) -> StoreError {
 struct Settings {
     memory_limit: Option<u64>,
     checkpoint_threshold: Option<u64>,
+    threads: Option<usize>,
+}
+
+fn threads_sql(n: usize) -> String {
+    format!("SET threads = {n}")
 }
 
 fn memory_limit_sql(bytes: u64) -> String {

@@ -210,6 +210,7 @@ fn sessions_histogram_flags_and_briefs() -> Result<(), Box<dyn std::error::Error
     // s0: calls 0, 2, 4 (minutes 0..4, last ends 1 s later); s1: calls 1, 3.
     assert_eq!((ss.sessions, ss.turns_max), (2, 3));
     assert_eq!(ss.turns_avg, Some(2.5));
+    assert_eq!(ss.turns_p50, Some(2.5), "the median of 3 and 2 turns");
     let h = s.latency_histogram(&CallFilter::default(), &[0.0, 250.0, 500.0])?;
     let counts: Vec<u64> = h.iter().map(|b| b.count).collect();
     assert_eq!(counts, vec![2, 2, 1]);

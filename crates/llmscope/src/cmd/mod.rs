@@ -82,6 +82,7 @@ pub fn open_server_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
     let opts = llmscope_store::StoreOptions {
         memory_limit: setting(&cfg.storage.server_memory_limit),
         checkpoint_threshold: setting(&cfg.storage.server_checkpoint_threshold),
+        threads: (cfg.storage.server_threads > 0).then_some(cfg.storage.server_threads),
     };
     open_store_with(cfg, &opts)
 }

@@ -1,5 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (it accepts traffic: not draining, the
-//! spill replay done, the write queue not full), both with the recorder's counters.
+//! spill replay done, the write queue not full, a place free under `max_in_flight`), both
+//! with the recorder's counters and the requests refused for overload.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
         (StatusCode::SERVICE_UNAVAILABLE, Some("shutting down"))
     } else if stats.queued >= stats.capacity {
         (StatusCode::SERVICE_UNAVAILABLE, Some("the write queue is full; calls are being spilled to disk"))
+    } else if app.in_flight.as_ref().is_some_and(|s| s.available_permits() == 0) {
+        (StatusCode::SERVICE_UNAVAILABLE, Some("server.max_in_flight requests are being handled; new ones get 503"))
     } else {
         (StatusCode::OK, None)
     };

@@ -448,6 +448,8 @@ async fn requests_beyond_max_in_flight_get_a_503_while_a_stream_holds_its_place(
     assert_eq!(err["error"]["code"], "server_overloaded", "{text}");
     let (status, _, _) = fx.post("/v1/models", &[], "").await;
     assert_eq!(status, 503, "pass-through requests count too");
+    let ready = fx.client.get(fx.url("/readyz").parse().expect("uri")).await.expect("readyz");
+    assert_eq!(ready.status(), 503, "not ready while every place is taken");
     assert_eq!(fx.app.overloaded.load(std::sync::atomic::Ordering::Relaxed), 2);
     // The caller leaves; the place is freed once the server notices.
     drop(body);

@@ -32,6 +32,9 @@ pub struct DuckStore {
     settings: Mutex<Settings>,
     /// How many times the database was reopened after a fatal error.
     reopens: std::sync::atomic::AtomicU64,
+    /// A reopen failed: the connection is an empty in-memory placeholder, and the next
+    /// error tries again.
+    broken: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for DuckStore {
@@ -59,6 +62,7 @@ impl DuckStore {
             conn: Mutex::new(conn),
             settings: Mutex::default(),
             reopens: Default::default(),
+            broken: Default::default(),
         })
     }
 
@@ -72,6 +76,7 @@ impl DuckStore {
             conn: Mutex::new(conn),
             settings: Mutex::default(),
             reopens: Default::default(),
+            broken: Default::default(),
         })
     }
 
@@ -113,7 +118,8 @@ impl DuckStore {
     /// it reopened.
     pub(crate) fn recover(&self, conn: &mut Connection, error: &StoreError) -> bool {
         let msg = error.to_string();
-        if !is_fatal(&msg) || self.path == Path::new(":memory:") {
+        let broken = self.broken.load(std::sync::atomic::Ordering::Relaxed);
+        if !(is_fatal(&msg) || broken) || self.path == Path::new(":memory:") {
             return false;
         }
         tracing::error!(path = %self.path.display(), error = %msg, "the database hit a fatal error; reopening it");
@@ -154,12 +160,16 @@ impl DuckStore {
         match reopened {
             Ok(c) => {
                 *conn = c;
+                self.broken.store(false, std::sync::atomic::Ordering::Relaxed);
                 self.reopens.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(path = %self.path.display(), "database reopened");
                 true
             }
             Err(e) => {
-                tracing::error!(error = %e, "cannot reopen the database");
+                // The connection is the placeholder now: every statement fails (and the
+                // recorder spills) until a later error reopens the file.
+                self.broken.store(true, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(error = %e, "cannot reopen the database; trying again at the next error");
                 false
             }
         }

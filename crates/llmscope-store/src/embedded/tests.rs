@@ -269,6 +269,32 @@ fn a_fatal_error_reopens_the_database_and_loses_nothing() -> Result<(), Box<dyn 
     Ok(())
 }
 
+/// When the file cannot be opened again after a fatal error, the store keeps trying at the
+/// next error instead of staying on its empty placeholder for good.
+#[test]
+fn a_failed_reopen_is_tried_again_at_the_next_error() -> Result<(), Box<dyn std::error::Error>> {
+    use llmscope_core::store::StoreError;
+    let dir = tempfile::tempdir()?;
+    let s = DuckStore::open_dir(dir.path())?;
+    s.append_calls(&five())?;
+    let file = dir.path().join(crate::DUCKDB_FILE);
+    let aside = dir.path().join("aside.duckdb");
+    // The file is away and a directory stands in its place: the reopen fails.
+    std::fs::rename(&file, &aside)?;
+    std::fs::create_dir(&file)?;
+    let fatal = StoreError::Backend("FATAL Error: simulated".into());
+    assert!(!s.recover(&mut *s.lock()?, &fatal), "the reopen cannot succeed");
+    assert!(s.append_calls(&[call(7, 1.0)]).is_err(), "the placeholder stores nothing");
+    // The file is back: the next error (not itself fatal) reopens it.
+    std::fs::remove_dir(&file)?;
+    std::fs::rename(&aside, &file)?;
+    assert!(s.append_calls(&[call(7, 1.0)]).is_err(), "this write still met the placeholder");
+    assert_eq!(s.reopens(), 1);
+    s.append_calls(&[call(7, 1.0)])?;
+    assert_eq!(s.count_calls(&CallFilter::default())?, 6);
+    Ok(())
+}
+
 #[test]
 fn sizes_parse_like_duckdb_reads_them() {
     use super::parse_size;

@@ -106,6 +106,8 @@ pub struct Recorder {
     spill_tx: Sender<Job>,
     spill_rx: Receiver<Job>,
     spill_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Dropped at shutdown to stop the spill thread.
+    spill_stop: Mutex<Option<Sender<()>>>,
     ctrl: Sender<Ctrl>,
     shared: Arc<Shared>,
     capacity: usize,
@@ -143,7 +145,8 @@ impl Recorder {
             .spawn(move || writer.run())
             .expect("spawning the recorder thread");
         let (spill_tx, spill_rx) = crossbeam_channel::bounded(capacity);
-        let spiller = Spiller { rx: spill_rx.clone(), shared: shared.clone(), batch_size: cfg.batch_size.max(1) };
+        let (spill_stop, stop) = crossbeam_channel::bounded::<()>(0);
+        let spiller = Spiller { rx: spill_rx.clone(), stop, shared: shared.clone(), batch_size: cfg.batch_size.max(1) };
         let spill_thread = std::thread::Builder::new()
             .name("llmscope-spill".into())
             .spawn(move || spiller.run())
@@ -154,6 +157,7 @@ impl Recorder {
             spill_tx,
             spill_rx,
             spill_thread: Mutex::new(Some(spill_thread)),
+            spill_stop: Mutex::new(Some(spill_stop)),
             ctrl,
             shared,
             capacity,
@@ -244,6 +248,9 @@ impl Recorder {
             }
         }
         self.shared.closed.store(true, Ordering::Release);
+        if let Ok(mut stop) = self.spill_stop.lock() {
+            stop.take();
+        }
         let spiller = self.spill_thread.lock().map(|mut t| t.take()).unwrap_or(None);
         if let Some(handle) = spiller {
             if handle.join().is_err() {
@@ -377,6 +384,9 @@ impl Writer {
 /// closes.
 struct Spiller {
     rx: Receiver<Job>,
+    /// Disconnected (its sender dropped) when the recorder shuts down. The thread sleeps
+    /// until a call or this arrives: no timer wake-ups while nothing overflows.
+    stop: Receiver<()>,
     shared: Arc<Shared>,
     batch_size: usize,
 }
@@ -384,17 +394,19 @@ struct Spiller {
 impl Spiller {
     fn run(self) {
         loop {
-            match self.rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(job) => {
-                    let mut calls: Vec<Call> = build(job, &self.shared.counters).into_iter().collect();
-                    while calls.len() < self.batch_size {
-                        let Ok(job) = self.rx.try_recv() else { break };
-                        calls.extend(build(job, &self.shared.counters));
+            crossbeam_channel::select! {
+                recv(self.rx) -> job => match job {
+                    Ok(job) => {
+                        let mut calls: Vec<Call> = build(job, &self.shared.counters).into_iter().collect();
+                        while calls.len() < self.batch_size {
+                            let Ok(job) = self.rx.try_recv() else { break };
+                            calls.extend(build(job, &self.shared.counters));
+                        }
+                        self.shared.spill_calls(&calls);
                     }
-                    self.shared.spill_calls(&calls);
-                }
-                Err(RecvTimeoutError::Timeout) if !self.shared.closed.load(Ordering::Acquire) => {}
-                Err(_) => break,
+                    Err(_) => break,
+                },
+                recv(self.stop) -> _ => break,
             }
         }
         let mut rest = Vec::new();

@@ -215,7 +215,9 @@ impl Recorder {
         self.record(Box::new(move || call));
     }
 
-    /// Waits until everything queued before this call has been written (or spilled).
+    /// Waits until everything queued for the store before this call has been written (or
+    /// spilled after failed retries). Calls that overflowed to the spill thread are written
+    /// by it independently; `stats().spilled` counts them once they are on disk.
     pub fn flush(&self) {
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
         if self.ctrl.send(Ctrl::Flush(done_tx)).is_ok() {
@@ -360,8 +362,14 @@ impl Writer {
             match appended {
                 Ok(out) => {
                     let c = &self.shared.counters;
-                    c.written.fetch_add(out.inserted, Ordering::Relaxed);
-                    c.duplicates.fetch_add(out.duplicates, Ordering::Relaxed);
+                    if attempt == 1 {
+                        c.written.fetch_add(out.inserted, Ordering::Relaxed);
+                        c.duplicates.fetch_add(out.duplicates, Ordering::Relaxed);
+                    } else {
+                        // Fresh ids: a call found stored on a retry is this batch's, committed
+                        // by an attempt that reported an error.
+                        c.written.fetch_add(out.inserted + out.duplicates, Ordering::Relaxed);
+                    }
                     batch.clear();
                     return;
                 }

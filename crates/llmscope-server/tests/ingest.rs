@@ -212,3 +212,42 @@ fn a_failing_store_spills_the_batch_after_retries() {
     let stats = rec.shutdown();
     assert_eq!((stats.written, stats.spilled, stats.failed_batches), (0, 5, 1));
 }
+
+/// A store that commits a batch and then reports an error (as DuckDB does when the commit is
+/// in its log but the checkpoint after it fails): the retry finds the calls stored, and they
+/// are counted as written once, stored once.
+#[test]
+fn a_batch_committed_before_its_error_is_stored_and_counted_once() {
+    struct CommitsThenFails {
+        inner: Box<dyn llmscope_core::store::Store>,
+        failed: std::sync::atomic::AtomicBool,
+    }
+    impl CallSink for CommitsThenFails {
+        fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+            self.inner.append_calls(calls)
+        }
+        fn append_new_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+            let out = self.inner.append_new_calls(calls)?;
+            if !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                return Err(StoreError::Backend("FATAL Error: checkpoint failed after the commit".into()));
+            }
+            Ok(out)
+        }
+        fn append_assessments(&self, a: &[Assessment]) -> Result<u64, StoreError> {
+            self.inner.append_assessments(a)
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = Arc::new(CommitsThenFails {
+        inner: llmscope_store::open(&dir.path().to_string_lossy()).expect("store"),
+        failed: Default::default(),
+    });
+    let cfg = RecorderConfig { spill_dir: dir.path().join("spill"), ..RecorderConfig::default() };
+    let rec = Recorder::start(sink.clone(), &cfg);
+    for i in 0..5 {
+        rec.record_call(call(i));
+    }
+    let stats = rec.shutdown();
+    assert_eq!((stats.written, stats.duplicates, stats.spilled, stats.failed_batches), (5, 0, 0, 0), "{stats:?}");
+    assert_eq!(sink.inner.count_calls(&CallFilter::default()).expect("count"), 5);
+}

@@ -140,97 +140,100 @@ impl Analytics for DuckStore {
              FROM (SELECT {group_expr} AS g, * FROM calls WHERE {where_}) GROUP BY g ORDER BY {order} {limit_sql}",
             where_ = w.clause(),
         );
-        let conn = self.lock()?;
-        let mut rows = query_rows(&conn, &sql, &w.params, |r| {
-            let lat = list_f64(r.get(10)?);
-            let ttft = list_f64(r.get(13)?);
-            Ok(GroupStats {
-                key: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                requests: u(r.get(1)?),
-                errors: u(r.get(2)?),
-                cancelled: u(r.get(3)?),
-                empty_output: u(r.get(4)?),
-                success: u(r.get(5)?),
-                distinct_users: u(r.get(6)?),
-                distinct_sessions: u(r.get(7)?),
-                calls_without_user: u(r.get(8)?),
-                latency_avg: r.get(9)?,
-                latency_p50: pick(&lat, 0),
-                latency_p90: pick(&lat, 1),
-                latency_p95: pick(&lat, 2),
-                latency_p99: pick(&lat, 3),
-                latency_max: r.get(11)?,
-                ttft_avg: r.get(12)?,
-                ttft_p50: pick(&ttft, 0),
-                ttft_p95: pick(&ttft, 1),
-                ttft_p99: pick(&ttft, 2),
-                tokens_per_s_avg: r.get(14)?,
-                input_tokens: uf(r.get(15)?),
-                output_tokens: uf(r.get(16)?),
-                cached_tokens: uf(r.get(17)?),
-                calls_with_input_tokens: u(r.get(18)?),
-                calls_with_output_tokens: u(r.get(19)?),
-                calls_tokens_counted: u(r.get(20)?),
-                json_mode_calls: u(r.get(21)?),
-                first_time: ts(r.get(22)?),
-                last_time: ts(r.get(23)?),
-            })
-        })?;
-        if sessions_after && !rows.is_empty() {
-            let mut w = filter::build(f);
-            let marks = vec!["?"; rows.len()].join(", ");
-            w.push(&format!("user_id IN ({marks})"), rows.iter().map(|g| DbValue::Text(g.key.clone())));
-            let sql = format!("SELECT user_id, count(DISTINCT session_id) FROM calls WHERE {} GROUP BY 1", w.clause());
-            let sessions: HashMap<String, u64> =
-                query_rows(&conn, &sql, &w.params, |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?))))?
-                    .into_iter()
-                    .collect();
-            for g in &mut rows {
-                g.distinct_sessions = sessions.get(&g.key).copied().unwrap_or(0);
+        self.with_conn(|conn| {
+            let mut rows = query_rows(conn, &sql, &w.params, |r| {
+                let lat = list_f64(r.get(10)?);
+                let ttft = list_f64(r.get(13)?);
+                Ok(GroupStats {
+                    key: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    requests: u(r.get(1)?),
+                    errors: u(r.get(2)?),
+                    cancelled: u(r.get(3)?),
+                    empty_output: u(r.get(4)?),
+                    success: u(r.get(5)?),
+                    distinct_users: u(r.get(6)?),
+                    distinct_sessions: u(r.get(7)?),
+                    calls_without_user: u(r.get(8)?),
+                    latency_avg: r.get(9)?,
+                    latency_p50: pick(&lat, 0),
+                    latency_p90: pick(&lat, 1),
+                    latency_p95: pick(&lat, 2),
+                    latency_p99: pick(&lat, 3),
+                    latency_max: r.get(11)?,
+                    ttft_avg: r.get(12)?,
+                    ttft_p50: pick(&ttft, 0),
+                    ttft_p95: pick(&ttft, 1),
+                    ttft_p99: pick(&ttft, 2),
+                    tokens_per_s_avg: r.get(14)?,
+                    input_tokens: uf(r.get(15)?),
+                    output_tokens: uf(r.get(16)?),
+                    cached_tokens: uf(r.get(17)?),
+                    calls_with_input_tokens: u(r.get(18)?),
+                    calls_with_output_tokens: u(r.get(19)?),
+                    calls_tokens_counted: u(r.get(20)?),
+                    json_mode_calls: u(r.get(21)?),
+                    first_time: ts(r.get(22)?),
+                    last_time: ts(r.get(23)?),
+                })
+            })?;
+            if sessions_after && !rows.is_empty() {
+                let mut w = filter::build(f);
+                let marks = vec!["?"; rows.len()].join(", ");
+                w.push(&format!("user_id IN ({marks})"), rows.iter().map(|g| DbValue::Text(g.key.clone())));
+                let sql =
+                    format!("SELECT user_id, count(DISTINCT session_id) FROM calls WHERE {} GROUP BY 1", w.clause());
+                let sessions: HashMap<String, u64> =
+                    query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?))))?
+                        .into_iter()
+                        .collect();
+                for g in &mut rows {
+                    g.distinct_sessions = sessions.get(&g.key).copied().unwrap_or(0);
+                }
             }
-        }
-        Ok(rows)
+            Ok(rows)
+        })
     }
 
     fn top_questions(&self, f: &CallFilter, normalised: bool, limit: usize) -> Result<Vec<QuestionCount>, StoreError> {
         let w = filter::build(f);
         let col = if normalised { "question_key" } else { "input_hash" };
-        let conn = self.lock()?;
-        // Step 1: the most frequent keys (an integer GROUP BY over the whole window).
-        let sql = format!(
-            "SELECT {col}, count(*) AS c FROM calls WHERE {} AND {col} IS NOT NULL GROUP BY 1 ORDER BY c DESC, 1 LIMIT {}",
-            w.clause(),
-            limit.max(1)
-        );
-        let top = query_rows(&conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, u(r.get(1)?))))?;
-        if top.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Step 2: the spellings behind those keys only.
-        let keys: Vec<String> = top.iter().map(|(k, _)| k.to_string()).collect();
-        let sql = format!(
-            "SELECT {col}, input_text AS t, count(*) AS c FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
-            w.clause(),
-            keys.join(", ")
-        );
-        // Spellings are trimmed here, with Rust's `trim` (the one the keys were made with):
-        // DuckDB's `trim` only strips spaces, not newlines or tabs.
-        let mut spellings: HashMap<u64, HashMap<String, u64>> = HashMap::new();
-        let rows =
-            query_rows(&conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, u(r.get(2)?))))?;
-        for (k, t, c) in rows {
-            *spellings.entry(k).or_default().entry(t.trim().to_string()).or_default() += c;
-        }
-        Ok(top
-            .into_iter()
-            .map(|(k, count)| {
-                let mut v: Vec<(String, u64)> = spellings.remove(&k).unwrap_or_default().into_iter().collect();
-                // Most frequent spelling first; ties broken by text for stable output.
-                v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                let question = v.first().map(|(t, _)| t.clone()).unwrap_or_default();
-                QuestionCount { question, count, variants: v.len() as u64 }
-            })
-            .collect())
+        self.with_conn(|conn| {
+            // Step 1: the most frequent keys (an integer GROUP BY over the whole window).
+            let sql = format!(
+                "SELECT {col}, count(*) AS c FROM calls WHERE {} AND {col} IS NOT NULL GROUP BY 1 ORDER BY c DESC, 1 LIMIT {}",
+                w.clause(),
+                limit.max(1)
+            );
+            let top = query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, u(r.get(1)?))))?;
+            if top.is_empty() {
+                return Ok(Vec::new());
+            }
+            // Step 2: the spellings behind those keys only.
+            let keys: Vec<String> = top.iter().map(|(k, _)| k.to_string()).collect();
+            let sql = format!(
+                "SELECT {col}, input_text AS t, count(*) AS c FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
+                w.clause(),
+                keys.join(", ")
+            );
+            // Spellings are trimmed here, with Rust's `trim` (the one the keys were made with):
+            // DuckDB's `trim` only strips spaces, not newlines or tabs.
+            let mut spellings: HashMap<u64, HashMap<String, u64>> = HashMap::new();
+            let rows =
+                query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, u(r.get(2)?))))?;
+            for (k, t, c) in rows {
+                *spellings.entry(k).or_default().entry(t.trim().to_string()).or_default() += c;
+            }
+            Ok(top
+                .into_iter()
+                .map(|(k, count)| {
+                    let mut v: Vec<(String, u64)> = spellings.remove(&k).unwrap_or_default().into_iter().collect();
+                    // Most frequent spelling first; ties broken by text for stable output.
+                    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                    let question = v.first().map(|(t, _)| t.clone()).unwrap_or_default();
+                    QuestionCount { question, count, variants: v.len() as u64 }
+                })
+                .collect())
+        })
     }
 
     fn session_summary(&self, f: &CallFilter) -> Result<SessionSummary, StoreError> {
@@ -247,36 +250,37 @@ impl Analytics for DuckStore {
              FROM s",
             c = w.clause()
         );
-        let conn = self.lock()?;
-        let mut summary = conn
-            .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| {
-                let d = list_f64(r.get(4)?);
-                let turns: Vec<(f64, u64)> = match r.get(5)? {
-                    DbValue::List(pairs) => pairs
-                        .into_iter()
-                        .filter_map(|p| match list_f64(p).as_slice() {
-                            [Some(t), Some(n)] => Some((*t, *n as u64)),
-                            _ => None,
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                Ok(SessionSummary {
-                    sessions: u(r.get(0)?),
-                    turns_avg: r.get(1)?,
-                    turns_p50: stats::quantile_of_counts(&turns, 0.5),
-                    turns_max: u(r.get(2)?),
-                    duration_avg_s: r.get(3)?,
-                    duration_p50_s: pick(&d, 0),
-                    duration_p95_s: pick(&d, 1),
-                    calls_without_session: 0,
+        self.with_conn(|conn| {
+            let mut summary = conn
+                .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| {
+                    let d = list_f64(r.get(4)?);
+                    let turns: Vec<(f64, u64)> = match r.get(5)? {
+                        DbValue::List(pairs) => pairs
+                            .into_iter()
+                            .filter_map(|p| match list_f64(p).as_slice() {
+                                [Some(t), Some(n)] => Some((*t, *n as u64)),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    Ok(SessionSummary {
+                        sessions: u(r.get(0)?),
+                        turns_avg: r.get(1)?,
+                        turns_p50: stats::quantile_of_counts(&turns, 0.5),
+                        turns_max: u(r.get(2)?),
+                        duration_avg_s: r.get(3)?,
+                        duration_p50_s: pick(&d, 0),
+                        duration_p95_s: pick(&d, 1),
+                        calls_without_session: 0,
+                    })
                 })
-            })
-            .map_err(db_err)?;
-        let sql = format!("SELECT count(*) FROM calls WHERE {} AND session_id IS NULL", w.clause());
-        summary.calls_without_session =
-            u(conn.query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| r.get(0)).map_err(db_err)?);
-        Ok(summary)
+                .map_err(db_err)?;
+            let sql = format!("SELECT count(*) FROM calls WHERE {} AND session_id IS NULL", w.clause());
+            summary.calls_without_session =
+                u(conn.query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| r.get(0)).map_err(db_err)?);
+            Ok(summary)
+        })
     }
 
     fn latency_histogram(&self, f: &CallFilter, edges: &[f64]) -> Result<Vec<HistogramBucket>, StoreError> {
@@ -296,7 +300,8 @@ impl Analytics for DuckStore {
             edges[0]
         );
         let mut counts = vec![0u64; edges.len()];
-        let rows = query_rows(&*self.lock()?, &sql, &w.params, |r| Ok((r.get::<_, i64>(0)?, u(r.get(1)?))))?;
+        let rows =
+            self.with_conn(|conn| query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, i64>(0)?, u(r.get(1)?)))))?;
         for (b, c) in rows {
             if let Some(slot) = counts.get_mut(b.max(0) as usize) {
                 *slot = c;
@@ -315,7 +320,7 @@ impl Analytics for DuckStore {
             "SELECT fl, count(*) AS c FROM (SELECT unnest(flags) AS fl FROM calls WHERE {}) GROUP BY fl ORDER BY c DESC, fl",
             w.clause()
         );
-        query_rows(&*self.lock()?, &sql, &w.params, |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?))))
+        self.with_conn(|conn| query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?)))))
     }
 
     fn call_briefs(&self, f: &CallFilter, order: CallOrder, limit: usize) -> Result<Vec<CallBrief>, StoreError> {
@@ -331,25 +336,30 @@ impl Analytics for DuckStore {
             order_sql(order),
             limit.max(1)
         );
-        query_rows(&*self.lock()?, &sql, &w.params, |r| {
-            let file: Option<String> = r.get(11)?;
-            let line: Option<u64> = r.get(12)?;
-            Ok(CallBrief {
-                id: r.get(0)?,
-                trace_id: r.get(1)?,
-                start_time: ts(r.get(2)?).unwrap_or_default(),
-                model: r.get(3)?,
-                user_id: r.get(4)?,
-                latency_ms: r.get(5)?,
-                status: r.get(6)?,
-                error_kind: r.get(7)?,
-                flags: r.get::<_, Option<String>>(8)?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
-                input_snippet: text::snippet(&r.get::<_, String>(9)?, 120),
-                output_snippet: text::snippet(&r.get::<_, String>(10)?, 120),
-                source: file.map(|f| match line {
-                    Some(l) => format!("{f}:{l}"),
-                    None => f,
-                }),
+        self.with_conn(|conn| {
+            query_rows(conn, &sql, &w.params, |r| {
+                let file: Option<String> = r.get(11)?;
+                let line: Option<u64> = r.get(12)?;
+                Ok(CallBrief {
+                    id: r.get(0)?,
+                    trace_id: r.get(1)?,
+                    start_time: ts(r.get(2)?).unwrap_or_default(),
+                    model: r.get(3)?,
+                    user_id: r.get(4)?,
+                    latency_ms: r.get(5)?,
+                    status: r.get(6)?,
+                    error_kind: r.get(7)?,
+                    flags: r
+                        .get::<_, Option<String>>(8)?
+                        .and_then(|s| serde_json::from_str(&s).ok())
+                        .unwrap_or_default(),
+                    input_snippet: text::snippet(&r.get::<_, String>(9)?, 120),
+                    output_snippet: text::snippet(&r.get::<_, String>(10)?, 120),
+                    source: file.map(|f| match line {
+                        Some(l) => format!("{f}:{l}"),
+                        None => f,
+                    }),
+                })
             })
         })
     }
@@ -358,10 +368,11 @@ impl Analytics for DuckStore {
         let w = filter::build(f);
         let sql =
             format!("SELECT epoch_us(min(start_time)), epoch_us(max(start_time)) FROM calls WHERE {}", w.clause());
-        let conn = self.lock()?;
-        let (a, b): (Option<i64>, Option<i64>) = conn
-            .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(db_err)?;
-        Ok(ts(a).zip(ts(b)))
+        self.with_conn(|conn| {
+            let (a, b): (Option<i64>, Option<i64>) = conn
+                .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db_err)?;
+            Ok(ts(a).zip(ts(b)))
+        })
     }
 }

@@ -68,12 +68,7 @@ impl CallSink for DuckStore {
         if items.is_empty() {
             return Ok(0);
         }
-        let mut conn = self.lock()?;
-        let out = append_assessments(&conn, items);
-        if let Err(e) = &out {
-            self.recover(&mut conn, e);
-        }
-        out
+        self.with_conn(|conn| append_assessments(conn, items))
     }
 }
 
@@ -133,12 +128,7 @@ impl DuckStore {
         if calls.is_empty() {
             return Ok(AppendOutcome::default());
         }
-        let mut conn = self.lock()?;
-        let out = append_calls(&conn, calls, check_stored);
-        if let Err(e) = &out {
-            self.recover(&mut conn, e);
-        }
-        out
+        self.with_conn(|conn| append_calls(conn, calls, check_stored))
     }
 }
 

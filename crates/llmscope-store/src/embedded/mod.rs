@@ -175,6 +175,20 @@ impl DuckStore {
         }
     }
 
+    /// Runs `f` on the connection. A store whose last reopen failed tries again first, and a
+    /// fatal error from `f` reopens the database (see `recover`); the error is returned.
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.lock()?;
+        if self.broken.load(std::sync::atomic::Ordering::Relaxed) {
+            self.recover(&mut conn, &StoreError::Backend("an earlier reopen failed".into()));
+        }
+        let out = f(&conn);
+        if let Err(e) = &out {
+            self.recover(&mut conn, e);
+        }
+        out
+    }
+
     /// How many times the database was reopened after a fatal error (see `recover`).
     pub fn reopens(&self) -> u64 {
         self.reopens.load(std::sync::atomic::Ordering::Relaxed)

@@ -120,16 +120,17 @@ impl CallReader for DuckStore {
             order_sql(order),
             limit.max(1)
         );
-        query_rows(&*self.lock()?, &sql, &w.params, call_from_row)
+        self.with_conn(|conn| query_rows(conn, &sql, &w.params, call_from_row))
     }
 
     fn count_calls(&self, f: &llmscope_core::CallFilter) -> Result<u64, StoreError> {
         let w = filter::build(f);
         let sql = format!("SELECT count(*) FROM calls WHERE {}", w.clause());
-        let conn = self.lock()?;
-        conn.query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))
-            .map(|n| n.max(0) as u64)
-            .map_err(db_err)
+        self.with_conn(|conn| {
+            conn.query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(db_err)
+        })
     }
 
     fn assessments_for(&self, call_ids: &[String]) -> Result<Vec<Assessment>, StoreError> {
@@ -142,28 +143,30 @@ impl CallReader for DuckStore {
              rationale, metadata, overrides, epoch_us(created_at) FROM assessments WHERE call_id IN ({marks}) ORDER BY created_at, id"
         );
         let params: Vec<DbValue> = call_ids.iter().map(|s| DbValue::Text(s.clone())).collect();
-        query_rows(&*self.lock()?, &sql, &params, |r| {
-            let kind: String = r.get(5)?;
-            let value = match kind.as_str() {
-                "bool" => AssessmentValue::Bool(r.get::<_, Option<bool>>(6)?.unwrap_or(false)),
-                "number" => AssessmentValue::Number(r.get::<_, Option<f64>>(7)?.unwrap_or(f64::NAN)),
-                _ => AssessmentValue::Text(r.get::<_, Option<String>>(8)?.unwrap_or_default()),
-            };
-            Ok(Assessment {
-                id: r.get(0)?,
-                project: r.get(1)?,
-                trace_id: r.get(2)?,
-                call_id: r.get(3)?,
-                name: r.get(4)?,
-                value,
-                source: AssessmentSource {
-                    source_type: SourceType::parse(&r.get::<_, String>(9)?).unwrap_or(SourceType::Code),
-                    source_id: r.get(10)?,
-                },
-                rationale: r.get(11)?,
-                metadata: json_obj(r.get(12)?),
-                overrides: r.get(13)?,
-                created_at: ts(r.get(14)?).unwrap_or_default(),
+        self.with_conn(|conn| {
+            query_rows(conn, &sql, &params, |r| {
+                let kind: String = r.get(5)?;
+                let value = match kind.as_str() {
+                    "bool" => AssessmentValue::Bool(r.get::<_, Option<bool>>(6)?.unwrap_or(false)),
+                    "number" => AssessmentValue::Number(r.get::<_, Option<f64>>(7)?.unwrap_or(f64::NAN)),
+                    _ => AssessmentValue::Text(r.get::<_, Option<String>>(8)?.unwrap_or_default()),
+                };
+                Ok(Assessment {
+                    id: r.get(0)?,
+                    project: r.get(1)?,
+                    trace_id: r.get(2)?,
+                    call_id: r.get(3)?,
+                    name: r.get(4)?,
+                    value,
+                    source: AssessmentSource {
+                        source_type: SourceType::parse(&r.get::<_, String>(9)?).unwrap_or(SourceType::Code),
+                        source_id: r.get(10)?,
+                    },
+                    rationale: r.get(11)?,
+                    metadata: json_obj(r.get(12)?),
+                    overrides: r.get(13)?,
+                    created_at: ts(r.get(14)?).unwrap_or_default(),
+                })
             })
         })
     }

@@ -284,7 +284,15 @@ impl Shared {
         }
         let n = calls.len() as u64;
         let result = match self.spill.lock() {
-            Ok(mut s) => s.write(calls),
+            Ok(mut s) => {
+                let written = s.write(calls);
+                // After shutdown nobody syncs the file again: calls spilled this late (a
+                // stream cut at the end of the grace period) are synced as they are written.
+                if written.is_ok() && self.closed.load(Ordering::Acquire) {
+                    s.sync();
+                }
+                written
+            }
             Err(_) => Err(std::io::Error::other("spill lock poisoned")),
         };
         match result {

@@ -180,9 +180,7 @@ impl Recorder {
                 }
                 // Shutdown may have drained the queue between the check above and the send.
                 if self.shared.closed.load(Ordering::Acquire) {
-                    while let Ok(job) = self.rx.try_recv() {
-                        self.spill_job(job);
-                    }
+                    self.shared.spill_queued(&self.rx);
                 }
             }
             Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => self.overflow(job),
@@ -195,9 +193,7 @@ impl Recorder {
         match self.spill_tx.try_send(job) {
             Ok(()) => {
                 if self.shared.closed.load(Ordering::Acquire) {
-                    while let Ok(job) = self.spill_rx.try_recv() {
-                        self.spill_job(job);
-                    }
+                    self.shared.spill_queued(&self.spill_rx);
                 }
             }
             Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => self.spill_job(job),
@@ -260,16 +256,8 @@ impl Recorder {
             }
         }
         // Anything that slipped in between the threads' last reads and `closed`.
-        let mut late = Vec::new();
-        while let Ok(job) = self.rx.try_recv() {
-            late.extend(build(job, &self.shared.counters));
-        }
-        while let Ok(job) = self.spill_rx.try_recv() {
-            late.extend(build(job, &self.shared.counters));
-        }
-        if !late.is_empty() {
-            self.shared.spill_calls(&late);
-        }
+        self.shared.spill_queued(&self.rx);
+        self.shared.spill_queued(&self.spill_rx);
         if let Ok(mut s) = self.shared.spill.lock() {
             s.sync();
         }
@@ -278,6 +266,12 @@ impl Recorder {
 }
 
 impl Shared {
+    /// Builds whatever is waiting in `rx` and spills it in one write.
+    fn spill_queued(&self, rx: &Receiver<Job>) {
+        let calls: Vec<Call> = rx.try_iter().filter_map(|job| build(job, &self.counters)).collect();
+        self.spill_calls(&calls);
+    }
+
     fn spill_calls(&self, calls: &[Call]) {
         if calls.is_empty() {
             return;
@@ -425,11 +419,7 @@ impl Spiller {
                 recv(self.stop) -> _ => break,
             }
         }
-        let mut rest = Vec::new();
-        while let Ok(job) = self.rx.try_recv() {
-            rest.extend(build(job, &self.shared.counters));
-        }
-        self.shared.spill_calls(&rest);
+        self.shared.spill_queued(&self.rx);
     }
 }
 

@@ -84,9 +84,7 @@ impl DuckStore {
     pub fn set_memory_limit(&self, limit: &str) -> Result<(), StoreError> {
         let bytes = parse_size(limit)
             .ok_or_else(|| StoreError::BadQuery(format!("memory limit {limit:?}: expected a size such as 64MB")))?;
-        self.lock()?.execute_batch(&memory_limit_sql(bytes)).map_err(db_err)?;
-        self.settings()?.memory_limit = Some(bytes);
-        Ok(())
+        self.update_settings(|s| s.memory_limit = Some(bytes))
     }
 
     /// Sets the size of write-ahead log at which DuckDB checkpoints (`"16MB"`, …).
@@ -94,21 +92,25 @@ impl DuckStore {
         let bytes = parse_size(size).ok_or_else(|| {
             StoreError::BadQuery(format!("checkpoint threshold {size:?}: expected a size such as 16MB"))
         })?;
-        self.lock()?.execute_batch(&checkpoint_sql(bytes)).map_err(db_err)?;
-        self.settings()?.checkpoint_threshold = Some(bytes);
-        Ok(())
+        self.update_settings(|s| s.checkpoint_threshold = Some(bytes))
     }
 
     /// Sets how many threads DuckDB may use (at least 1).
     pub fn set_threads(&self, n: usize) -> Result<(), StoreError> {
-        let n = n.max(1);
-        self.lock()?.execute_batch(&threads_sql(n)).map_err(db_err)?;
-        self.settings()?.threads = Some(n);
-        Ok(())
+        self.update_settings(|s| s.threads = Some(n.max(1)))
     }
 
-    fn settings(&self) -> Result<std::sync::MutexGuard<'_, Settings>, StoreError> {
-        self.settings.lock().map_err(|_| StoreError::Backend("the store settings were poisoned".into()))
+    /// Changes the settings and applies them, under the connection's lock (the lock `recover`
+    /// holds while it reapplies them to a reopened database).
+    fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let mut settings =
+            self.settings.lock().map_err(|_| StoreError::Backend("the store settings were poisoned".into()))?;
+        let mut next = settings.clone();
+        change(&mut next);
+        next.apply(&conn)?;
+        *settings = next;
+        Ok(())
     }
 
     /// After a fatal error DuckDB refuses every later statement on this database
@@ -133,7 +135,10 @@ impl DuckStore {
         }
         // A checkpoint that ran out of memory will run out again under the same limit: the
         // limit is too small for this table, so it is doubled.
-        let mut settings = self.settings.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut settings = match self.settings.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         if is_out_of_memory(&msg) {
             if let Some(limit) = settings.memory_limit.as_mut() {
                 *limit = limit.saturating_mul(2);
@@ -143,20 +148,10 @@ impl DuckStore {
         let reopened = Connection::open(&self.path).map_err(|e| open_error(&self.path, e)).and_then(|c| {
             tune(&c)?;
             append::prepare_staging(&c)?;
-            if let Some(bytes) = settings.memory_limit {
-                c.execute_batch(&memory_limit_sql(bytes)).map_err(db_err)?;
-            }
-            if let Some(bytes) = settings.checkpoint_threshold {
-                c.execute_batch(&checkpoint_sql(bytes)).map_err(db_err)?;
-            }
-            if let Some(n) = settings.threads {
-                c.execute_batch(&threads_sql(n)).map_err(db_err)?;
-            }
+            settings.apply(&c)?;
             Ok(c)
         });
-        if let Ok(mut s) = self.settings.lock() {
-            *s = settings;
-        }
+        drop(settings);
         match reopened {
             Ok(c) => {
                 *conn = c;
@@ -230,16 +225,25 @@ struct Settings {
     threads: Option<usize>,
 }
 
-fn threads_sql(n: usize) -> String {
-    format!("SET threads = {n}")
-}
-
-fn memory_limit_sql(bytes: u64) -> String {
-    format!("SET memory_limit = '{}KiB'", bytes.div_ceil(1024))
-}
-
-fn checkpoint_sql(bytes: u64) -> String {
-    format!("SET checkpoint_threshold = '{}KiB'", bytes.div_ceil(1024))
+impl Settings {
+    /// Makes every setting on `conn` (`SET` is idempotent).
+    fn apply(&self, conn: &Connection) -> Result<(), StoreError> {
+        let kib = |bytes: u64| bytes.div_ceil(1024);
+        let mut sql = String::new();
+        if let Some(bytes) = self.memory_limit {
+            sql.push_str(&format!("SET memory_limit = '{}KiB';", kib(bytes)));
+        }
+        if let Some(bytes) = self.checkpoint_threshold {
+            sql.push_str(&format!("SET checkpoint_threshold = '{}KiB';", kib(bytes)));
+        }
+        if let Some(n) = self.threads {
+            sql.push_str(&format!("SET threads = {n};"));
+        }
+        if sql.is_empty() {
+            return Ok(());
+        }
+        conn.execute_batch(&sql).map_err(db_err)
+    }
 }
 
 /// A size such as `64MB`, `1.5 GB`, `512MiB` or `4096` (bytes), in bytes. KB, MB, GB and TB

@@ -15,7 +15,7 @@ BIG=${2:-10000000}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/llmscope-target}"
 BENCH_DIR=${BENCH_DIR:-/var/tmp/llmscope-bench}
 mkdir -p "$BENCH_DIR"
-cargo build --release -p llmscope >/dev/null
+cargo build --release --workspace >/dev/null  # the whole workspace: building one package alone changes feature unification and rebuilds DuckDB
 BIN="$CARGO_TARGET_DIR/release/llmscope"
 
 now() { date +%s.%N; }

@@ -2,6 +2,7 @@
 //! rest of llmscope only ever sees these traits.
 //!
 //! - [`CallSink`]: append batches of calls; an `Ok` return means the batch is durable.
+//!   [`BulkLoad`]: an import's appends, durable at each commit.
 //! - [`CallReader`]: list calls for people to read.
 //! - [`Analytics`]: the aggregate queries reports and dashboards are built from. Every
 //!   aggregate runs inside the database; only small results cross the trait.
@@ -49,6 +50,50 @@ pub trait CallSink: Send + Sync {
         self.append_calls(calls)
     }
     fn append_assessments(&self, assessments: &[Assessment]) -> Result<u64, StoreError>;
+    /// Starts a bulk load (an import). The default commits every append on its own; a
+    /// backend that writes large loads more cheaply in one transaction (DuckDB writes whole
+    /// row groups straight to its file instead of through its log) returns its own.
+    fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
+        Ok(Box::new(EachBatch(self)))
+    }
+}
+
+/// A bulk load: what is appended becomes durable at [`BulkLoad::commit`] (dropping the load
+/// without committing discards what it appended since the last commit). Duplicates of stored
+/// calls, and of calls appended earlier in the load, are skipped.
+pub trait BulkLoad {
+    fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError>;
+    fn append_assessments(&mut self, assessments: &[Assessment]) -> Result<u64, StoreError>;
+    /// How many more calls the backend would like before the next commit; 0 means commit
+    /// now. A loader splits its batches at this boundary.
+    fn room(&self) -> usize;
+    /// Makes everything appended so far durable.
+    fn commit(&mut self) -> Result<(), StoreError>;
+}
+
+/// A bulk load that commits each append on its own (the default, and what a loader uses when
+/// other writers must not wait for it).
+pub struct EachBatch<'a, S: CallSink + ?Sized>(pub &'a S);
+
+impl<S: CallSink + ?Sized> std::fmt::Debug for EachBatch<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EachBatch")
+    }
+}
+
+impl<S: CallSink + ?Sized> BulkLoad for EachBatch<'_, S> {
+    fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+        self.0.append_calls(calls)
+    }
+    fn append_assessments(&mut self, assessments: &[Assessment]) -> Result<u64, StoreError> {
+        self.0.append_assessments(assessments)
+    }
+    fn room(&self) -> usize {
+        usize::MAX
+    }
+    fn commit(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Order of a call listing.

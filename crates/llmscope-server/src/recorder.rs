@@ -484,6 +484,8 @@ pub fn replay_spill(dir: &Path, sink: &dyn CallSink, project: &str) -> std::io::
         opts: ImportOptions { project: project.to_string(), ..Default::default() },
         batch_size: 5_000,
         rejects_dir: Some(dir.join("rejects")),
+        // The server's recorder writes meanwhile: no transaction may hold the store.
+        bulk: false,
     };
     for f in files {
         let s = importer.import_file(&f, &NoProgress).map_err(|e| std::io::Error::other(e.to_string()))?;

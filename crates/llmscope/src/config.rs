@@ -54,7 +54,7 @@ impl Default for StorageConfig {
 pub struct ImportConfig {
     /// Zone of naive timestamps in imported logs.
     pub assume_tz: String,
-    /// Calls per committed batch.
+    /// Lines per batch handed from the reader thread to the store.
     pub batch_size: usize,
     /// Project imported calls belong to.
     pub project: String,
@@ -62,7 +62,11 @@ pub struct ImportConfig {
 
 impl Default for ImportConfig {
     fn default() -> Self {
-        ImportConfig { assume_tz: "UTC".into(), batch_size: 50_000, project: "default".into() }
+        ImportConfig {
+            assume_tz: "UTC".into(),
+            batch_size: llmscope_capture::import::DEFAULT_BATCH,
+            project: "default".into(),
+        }
     }
 }
 

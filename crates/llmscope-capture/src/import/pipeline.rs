@@ -1,6 +1,7 @@
 //! The import pipeline: a reader thread reads and parses lines into batches; the calling
-//! thread appends each batch to the store (a batch is committed before the next is taken,
-//! so everything reported as imported is durable). Bad lines are reported and copied to a
+//! thread appends them to the store through a [`BulkLoad`], committing where the store asks
+//! to (and at the end of each file). Only committed calls are counted as imported, so
+//! everything reported as imported is durable. Bad lines are reported and copied to a
 //! rejects file; the import goes on.
 
 use std::collections::BTreeMap;
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use llmscope_core::store::{CallSink, StoreError};
+use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, EachBatch, StoreError};
 use llmscope_core::{ids, Assessment, Call};
 
 use super::formats::{parse_line, ImportOptions};
@@ -19,7 +20,7 @@ use super::reader::{LineReader, NextLine};
 /// Progress callbacks (the CLI draws a bar; tests and the server pass [`NoProgress`]).
 pub trait ImportProgress: Sync {
     fn start_file(&self, _path: &str, _disk_bytes: u64) {}
-    /// Called after each committed batch with the bytes read from disk so far in this file.
+    /// Called after each batch is appended with the bytes read from disk so far in this file.
     fn advance(&self, _disk_bytes: u64, _lines: u64) {}
     fn finish_file(&self) {}
     /// A line was rejected.
@@ -101,12 +102,19 @@ impl ImportSummary {
 
 const REJECTS_SAMPLE: usize = 20;
 
+/// Lines per batch by default: a sixth of a DuckDB bulk commit (two row groups), so that
+/// batches split at commit boundaries rarely.
+pub const DEFAULT_BATCH: usize = 20_480;
+
 /// Imports files into a sink.
 pub struct Importer<'a> {
     pub sink: &'a dyn CallSink,
     pub opts: ImportOptions,
-    /// Calls per committed batch.
+    /// Lines per batch handed from the reader thread to the store.
     pub batch_size: usize,
+    /// Load through the store's [`CallSink::bulk_load`] (an import is its only writer);
+    /// `false` commits each batch on its own, for a loader running beside other writers.
+    pub bulk: bool,
     /// Directory for rejects files; `None` keeps them next to nothing (reported only).
     pub rejects_dir: Option<PathBuf>,
 }
@@ -143,7 +151,7 @@ impl Batch {
 
 impl<'a> Importer<'a> {
     pub fn new(sink: &'a dyn CallSink, opts: ImportOptions) -> Self {
-        Importer { sink, opts, batch_size: 50_000, rejects_dir: None }
+        Importer { sink, opts, batch_size: DEFAULT_BATCH, rejects_dir: None, bulk: true }
     }
 
     /// Imports one file. Bad lines do not stop it; an unreadable file or a store failure does.
@@ -183,13 +191,24 @@ impl<'a> Importer<'a> {
         progress: &dyn ImportProgress,
         disk: &AtomicU64,
     ) -> Result<(), ImportError> {
+        let mut load: Box<dyn BulkLoad + '_> =
+            if self.bulk { self.sink.bulk_load()? } else { Box::new(EachBatch(self.sink)) };
+        // Appended but not committed yet.
+        let mut pending = Pending::default();
         for batch in rx.iter() {
-            let outcome = self.sink.append_calls(&batch.calls)?;
-            if !batch.assessments.is_empty() {
-                summary.assessments += self.sink.append_assessments(&batch.assessments)?;
+            let mut rest = &batch.calls[..];
+            while !rest.is_empty() {
+                if load.room() == 0 {
+                    load.commit()?;
+                    pending.settle(summary);
+                }
+                let (now, later) = rest.split_at(rest.len().min(load.room()));
+                pending.add(load.append_calls(now)?);
+                rest = later;
             }
-            summary.imported += outcome.inserted;
-            summary.already_present += outcome.duplicates;
+            if !batch.assessments.is_empty() {
+                pending.assessments += load.append_assessments(&batch.assessments)?;
+            }
             summary.lines += batch.lines;
             summary.blank += batch.blank;
             summary.bytes += batch.bytes;
@@ -206,7 +225,31 @@ impl<'a> Importer<'a> {
             }
             progress.advance(disk.load(Ordering::Relaxed), summary.lines);
         }
+        load.commit()?;
+        pending.settle(summary);
         Ok(())
+    }
+}
+
+/// What a bulk load appended since its last commit.
+#[derive(Default)]
+struct Pending {
+    calls: AppendOutcome,
+    assessments: u64,
+}
+
+impl Pending {
+    fn add(&mut self, o: AppendOutcome) {
+        self.calls.inserted += o.inserted;
+        self.calls.duplicates += o.duplicates;
+    }
+
+    /// Counts it into the summary after a commit.
+    fn settle(&mut self, summary: &mut ImportSummary) {
+        let done = std::mem::take(self);
+        summary.imported += done.calls.inserted;
+        summary.already_present += done.calls.duplicates;
+        summary.assessments += done.assessments;
     }
 }
 
@@ -333,5 +376,87 @@ impl RejectsWriter {
             }
             _ => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, StoreError};
+    use llmscope_core::{Assessment, Call};
+
+    use super::{ImportOptions, Importer, NoProgress};
+
+    /// A sink whose bulk load wants a commit every `every` calls, and which remembers the
+    /// size of each append and each commit.
+    #[derive(Default)]
+    struct Recording {
+        every: usize,
+        appends: Mutex<Vec<usize>>,
+        commits: Mutex<Vec<usize>>,
+    }
+
+    struct Load<'a> {
+        sink: &'a Recording,
+        open: usize,
+    }
+
+    impl BulkLoad for Load<'_> {
+        fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+            self.sink.appends.lock().map_err(|_| StoreError::Backend("poisoned".into()))?.push(calls.len());
+            self.open += calls.len();
+            Ok(AppendOutcome { inserted: calls.len() as u64, duplicates: 0 })
+        }
+        fn append_assessments(&mut self, a: &[Assessment]) -> Result<u64, StoreError> {
+            Ok(a.len() as u64)
+        }
+        fn room(&self) -> usize {
+            self.sink.every - self.open
+        }
+        fn commit(&mut self) -> Result<(), StoreError> {
+            if self.open > 0 {
+                self.sink.commits.lock().map_err(|_| StoreError::Backend("poisoned".into()))?.push(self.open);
+            }
+            self.open = 0;
+            Ok(())
+        }
+    }
+
+    impl CallSink for Recording {
+        fn append_calls(&self, _: &[Call]) -> Result<AppendOutcome, StoreError> {
+            Err(StoreError::Backend("a bulk import must not append outside its load".into()))
+        }
+        fn append_assessments(&self, _: &[Assessment]) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
+            Ok(Box::new(Load { sink: self, open: 0 }))
+        }
+    }
+
+    #[test]
+    fn a_bulk_import_splits_batches_where_the_store_commits_and_commits_the_rest_at_the_end(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("calls.jsonl");
+        let lines: Vec<String> = (0..25)
+            .map(|i| {
+                format!(
+                    r#"{{"timestamp": {}, "level": "INFO", "request_id": "r{i}", "model": "m", "input": "q{i}", "output": "a{i}", "metadata": {{}}}}"#,
+                    1_700_000_000 + i
+                )
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n") + "\n")?;
+        let sink = Recording { every: 10, ..Default::default() };
+        let mut importer = Importer::new(&sink, ImportOptions::default());
+        importer.batch_size = 7;
+        let summary = importer.import_file(&path, &NoProgress)?;
+        assert_eq!((summary.imported, summary.rejected), (25, 0));
+        // Batches of 7 split at every 10th call; the last 5 are committed at the end.
+        assert_eq!(*sink.appends.lock().map_err(|_| "poisoned")?, [7, 3, 4, 6, 1, 4]);
+        assert_eq!(*sink.commits.lock().map_err(|_| "poisoned")?, [10, 10, 5]);
+        Ok(())
     }
 }

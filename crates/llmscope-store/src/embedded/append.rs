@@ -1,4 +1,4 @@
-//! Batched appends.
+//! Batched appends, and bulk loads ([`DuckBulk`]: many batches per transaction).
 //!
 //! A batch is deduplicated in Rust, its ids are checked against the stored calls (a
 //! one-column temporary table joined with `calls`), and the new calls go to DuckDB's
@@ -8,7 +8,7 @@
 //! scans the batch's time range widened by 26 hours, which DuckDB's zone maps prune.
 
 use duckdb::{params, Connection};
-use llmscope_core::store::{AppendOutcome, CallSink, StoreError};
+use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, StoreError};
 use llmscope_core::{Assessment, AssessmentValue, Call};
 
 use super::arrow_batch::calls_batch;
@@ -70,9 +70,33 @@ impl CallSink for DuckStore {
         }
         self.with_conn(|conn| append_assessments(conn, items))
     }
+
+    fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
+        Ok(Box::new(DuckBulk::new(self)?))
+    }
 }
 
 fn append_assessments(conn: &Connection, items: &[Assessment]) -> Result<u64, StoreError> {
+    in_transaction(conn, || insert_assessments(conn, items))
+}
+
+/// Runs `f` in a transaction, committed when `f` succeeds and rolled back when it fails.
+fn in_transaction<T>(conn: &Connection, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("COMMIT").map_err(db_err)?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Inserts assessments not stored yet, in the caller's transaction.
+fn insert_assessments(conn: &Connection, items: &[Assessment]) -> Result<u64, StoreError> {
     conn.execute_batch("DELETE FROM assessments_stage").map_err(db_err)?;
     {
         let mut app = conn.appender("assessments_stage").map_err(db_err)?;
@@ -103,22 +127,14 @@ fn append_assessments(conn: &Connection, items: &[Assessment]) -> Result<u64, St
         }
         app.flush().map_err(db_err)?;
     }
-    conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
-    let inserted = conn.execute(
-        "INSERT INTO assessments SELECT * FROM (SELECT DISTINCT ON (id) * FROM assessments_stage) s \
+    let inserted = conn
+        .execute(
+            "INSERT INTO assessments SELECT * FROM (SELECT DISTINCT ON (id) * FROM assessments_stage) s \
              WHERE NOT EXISTS (SELECT 1 FROM assessments a WHERE a.id = s.id)",
-        [],
-    );
-    match inserted {
-        Ok(n) => {
-            conn.execute_batch("COMMIT").map_err(db_err)?;
-            Ok(n as u64)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(db_err(e))
-        }
-    }
+            [],
+        )
+        .map_err(db_err)?;
+    Ok(inserted as u64)
 }
 
 impl DuckStore {
@@ -133,6 +149,12 @@ impl DuckStore {
 }
 
 fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
+    in_transaction(conn, || insert_calls(conn, calls, check_stored))
+}
+
+/// Inserts the calls not stored yet, in the caller's transaction (which the id lookup sees
+/// into: a repeat of a call appended earlier in it is found too).
+fn insert_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
     let started = std::time::Instant::now();
     // Repeats within the batch are dropped here, so the SQL only checks stored rows.
     let mut seen = std::collections::HashSet::with_capacity(calls.len());
@@ -142,16 +164,9 @@ fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result
     let checked = started.elapsed();
     if !fresh.is_empty() {
         let batch = calls_batch(&fresh, micros(chrono::Utc::now()))?;
-        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
-        let appended = conn.appender("calls").and_then(|mut app| {
-            app.append_record_batch(batch)?;
-            app.flush()
-        });
-        if let Err(e) = appended {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(db_err(e));
-        }
-        conn.execute_batch("COMMIT").map_err(db_err)?;
+        let mut app = conn.appender("calls").map_err(db_err)?;
+        app.append_record_batch(batch).map_err(db_err)?;
+        app.flush().map_err(db_err)?;
     }
     let inserted = fresh.len() as u64;
     tracing::debug!(
@@ -162,4 +177,95 @@ fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result
         "appended calls"
     );
     Ok(AppendOutcome { inserted, duplicates: calls.len() as u64 - inserted })
+}
+
+/// Calls per bulk-load transaction: two of DuckDB's row groups (122,880 rows each). A
+/// transaction that appends whole row groups has them written compressed straight to the
+/// database file, and only their location goes to the write-ahead log; rows committed in
+/// smaller transactions are written to the log first and compressed into the file again at
+/// the next checkpoint.
+pub const BULK_COMMIT_ROWS: usize = 2 * 122_880;
+
+/// A bulk load into the embedded store: one transaction per [`BULK_COMMIT_ROWS`] calls,
+/// holding the store's connection until it is dropped (an import is the store's only
+/// writer meanwhile).
+pub struct DuckBulk<'a> {
+    store: &'a DuckStore,
+    conn: std::sync::MutexGuard<'a, Connection>,
+    /// A transaction is open.
+    open: bool,
+    /// Calls inserted in the open transaction.
+    rows: usize,
+}
+
+impl<'a> DuckBulk<'a> {
+    pub(crate) fn new(store: &'a DuckStore) -> Result<Self, StoreError> {
+        Ok(DuckBulk { store, conn: store.lock_ready()?, open: false, rows: 0 })
+    }
+
+    /// Runs `f` in the open transaction (opening one if needed). A failure rolls the
+    /// transaction back, and a fatal one reopens the database.
+    fn run<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let out = (|| {
+            if !self.open {
+                self.conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
+                self.open = true;
+            }
+            f(&self.conn)
+        })();
+        if let Err(e) = &out {
+            self.abandon();
+            self.store.recover(&mut self.conn, e);
+        }
+        out
+    }
+
+    fn abandon(&mut self) {
+        if std::mem::take(&mut self.open) {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.rows = 0;
+    }
+}
+
+impl BulkLoad for DuckBulk<'_> {
+    fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+        if calls.is_empty() {
+            return Ok(AppendOutcome::default());
+        }
+        let outcome = self.run(|conn| insert_calls(conn, calls, true))?;
+        self.rows += outcome.inserted as usize;
+        Ok(outcome)
+    }
+
+    fn append_assessments(&mut self, items: &[Assessment]) -> Result<u64, StoreError> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        self.run(|conn| insert_assessments(conn, items))
+    }
+
+    fn room(&self) -> usize {
+        BULK_COMMIT_ROWS.saturating_sub(self.rows)
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        if !self.open {
+            return Ok(());
+        }
+        self.open = false;
+        self.rows = 0;
+        let committed = self.conn.execute_batch("COMMIT").map_err(db_err);
+        if let Err(e) = &committed {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.store.recover(&mut self.conn, e);
+        }
+        committed
+    }
+}
+
+impl Drop for DuckBulk<'_> {
+    fn drop(&mut self) {
+        self.abandon();
+    }
 }

@@ -8,11 +8,57 @@ use llmscope_core::store::StoreError;
 
 use super::db_err;
 
+/// One migration.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+    /// Needs a file in storage format v1.2 or later (zstd for strings). On an older file it
+    /// is recorded as applied without running: the data stays as it is, readable and
+    /// writable, only larger and slower to append to.
+    needs_v1_2: bool,
+}
+
 /// The migrations, in order. Never edit a released one: add the next.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("sql/001_init.sql"))];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("sql/001_init.sql"), needs_v1_2: false },
+    Migration {
+        version: 2,
+        name: "column_compression",
+        sql: include_str!("sql/002_column_compression.sql"),
+        needs_v1_2: true,
+    },
+];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The storage format llmscope creates new files in (DuckDB's `storage_compatibility_version`).
+/// Pinned, so that a DuckDB upgrade does not change the files it writes unannounced.
+pub const STORAGE_VERSION: &str = "v1.5.0";
+
+/// Whether the open database's file format is v1.2 or later (an in-memory database is).
+fn supports_v1_2(conn: &Connection) -> Result<bool, StoreError> {
+    let tag: Option<String> = conn
+        .query_row(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    Ok(match tag {
+        None => true,
+        Some(v) => storage_at_least(&v, (1, 2)),
+    })
+}
+
+/// Whether a storage version tag such as `v1.5.0+` is at least `major.minor`.
+fn storage_at_least(tag: &str, want: (u32, u32)) -> bool {
+    let mut parts = tag.trim_start_matches('v').split(|c: char| !c.is_ascii_digit());
+    let major = parts.next().and_then(|p| p.parse::<u32>().ok());
+    let minor = parts.next().and_then(|p| p.parse::<u32>().ok());
+    matches!((major, minor), (Some(a), Some(b)) if (a, b) >= want)
+}
 
 pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     conn.execute_batch(
@@ -28,7 +74,17 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let (version, name) = (m.version, m.name);
+        let runs = !m.needs_v1_2 || supports_v1_2(conn)?;
+        let sql = if runs { m.sql } else { "" };
+        if !runs {
+            tracing::info!(
+                version,
+                name,
+                "this store's file predates DuckDB storage format v1.2; migration recorded without running (the data is unchanged)"
+            );
+        }
         let script = format!(
             "BEGIN TRANSACTION;\n{sql}\nINSERT INTO schema_migrations VALUES ({version}, '{name}', now()::TIMESTAMP);\nCOMMIT;"
         );
@@ -39,4 +95,20 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         tracing::info!(version, name, "applied schema migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::storage_at_least;
+
+    #[test]
+    fn storage_version_tags_are_compared_by_number() {
+        assert!(storage_at_least("v1.5.0+", (1, 2)));
+        assert!(storage_at_least("v1.2.0", (1, 2)));
+        assert!(storage_at_least("v2.0.0", (1, 2)));
+        assert!(!storage_at_least("v1.0.0+", (1, 2)));
+        assert!(!storage_at_least("v0.10.2", (1, 2)));
+        assert!(!storage_at_least("", (1, 2)));
+        assert!(!storage_at_least("garbage", (1, 2)));
+    }
 }

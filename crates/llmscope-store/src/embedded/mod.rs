@@ -53,7 +53,7 @@ impl DuckStore {
 
     /// Opens (creating if needed) a DuckDB file.
     pub fn open_file(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        let conn = open_conn(path)?;
         tune(&conn)?;
         migrations::migrate(&conn, path)?;
         append::prepare_staging(&conn)?;
@@ -145,7 +145,7 @@ impl DuckStore {
                 tracing::warn!(memory_limit_mb = *limit / (1 << 20), "the memory limit was too small; raised");
             }
         }
-        let reopened = Connection::open(&self.path).map_err(|e| open_error(&self.path, e)).and_then(|c| {
+        let reopened = open_conn(&self.path).and_then(|c| {
             tune(&c)?;
             append::prepare_staging(&c)?;
             settings.apply(&c)?;
@@ -173,10 +173,7 @@ impl DuckStore {
     /// Runs `f` on the connection. A store whose last reopen failed tries again first, and a
     /// fatal error from `f` reopens the database (see `recover`); the error is returned.
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let mut conn = self.lock()?;
-        if self.broken.load(std::sync::atomic::Ordering::Relaxed) {
-            self.recover(&mut conn, &StoreError::Backend("an earlier reopen failed".into()));
-        }
+        let mut conn = self.lock_ready()?;
         let out = f(&conn);
         if let Err(e) = &out {
             self.recover(&mut conn, e);
@@ -193,6 +190,15 @@ impl DuckStore {
         &self.path
     }
 
+    /// The connection, reopened first if the last reopen failed.
+    fn lock_ready(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        let mut conn = self.lock()?;
+        if self.broken.load(std::sync::atomic::Ordering::Relaxed) {
+            self.recover(&mut conn, &StoreError::Backend("an earlier reopen failed".into()));
+        }
+        Ok(conn)
+    }
+
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
         self.conn
             .lock()
@@ -204,6 +210,14 @@ impl Store for DuckStore {
     fn describe(&self) -> String {
         format!("duckdb:{}", self.path.display())
     }
+}
+
+/// Opens a DuckDB file; a new file is created in storage format
+/// [`migrations::STORAGE_VERSION`] (an existing file keeps its own).
+fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+    let config =
+        duckdb::Config::default().with("storage_compatibility_version", migrations::STORAGE_VERSION).map_err(db_err)?;
+    Connection::open_with_flags(path, config).map_err(|e| open_error(path, e))
 }
 
 fn open_error(path: &Path, e: duckdb::Error) -> StoreError {

@@ -40,9 +40,10 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             data_dir: PathBuf::from("llmscope-data"),
-            // A checkpoint of the call table needs about 40 MB of buffers; below that DuckDB
-            // fails it fatally (the store then reopens with twice the limit).
-            server_memory_limit: "64MB".into(),
+            // Enough for a checkpoint of the call table in a store with 64 KiB blocks (what
+            // llmscope creates); a store created with DuckDB's 256 KiB blocks needs about 40 MB,
+            // and the first checkpoint that runs out reopens it with twice the limit.
+            server_memory_limit: "32MB".into(),
             server_checkpoint_threshold: "16MB".into(),
             server_threads: 0,
         }

@@ -212,13 +212,33 @@ impl Store for DuckStore {
     }
 }
 
-/// Opens a DuckDB file; a new file is created in storage format
-/// [`migrations::STORAGE_VERSION`] (an existing file keeps its own).
+/// DuckDB's block size for new store files: 64 KiB instead of DuckDB's 256 KiB. A checkpoint
+/// pins a block per column of the 50-column call table (and appended rows live in blocks of
+/// that size until then), so with 256 KiB blocks a checkpoint needs over 32 MB of buffers and
+/// the server's memory could not go below ~150 MB; with 64 KiB blocks it fits in 32 MB.
+/// Imports and reports were measured no slower (docs/BENCHMARKS.md). An existing file keeps
+/// the block size it was created with.
+pub const BLOCK_SIZE: u64 = 64 * 1024;
+
+/// Opens a DuckDB file: attached to an in-memory instance (ATTACH is where DuckDB takes a new
+/// file's block size and storage format) and made the connection's default database. A new
+/// file is created in storage format [`migrations::STORAGE_VERSION`] with [`BLOCK_SIZE`]
+/// blocks; an existing file keeps its own.
 fn open_conn(path: &Path) -> Result<Connection, StoreError> {
-    let config =
-        duckdb::Config::default().with("storage_compatibility_version", migrations::STORAGE_VERSION).map_err(db_err)?;
-    Connection::open_with_flags(path, config).map_err(|e| open_error(path, e))
+    let conn = Connection::open_in_memory().map_err(db_err)?;
+    let quoted = format!("'{}'", path.display().to_string().replace('\'', "''"));
+    let create = if path.exists() {
+        String::new()
+    } else {
+        format!(" (BLOCK_SIZE {BLOCK_SIZE}, STORAGE_VERSION '{}')", migrations::STORAGE_VERSION)
+    };
+    conn.execute_batch(&format!("ATTACH {quoted} AS {CATALOG}{create}; USE {CATALOG};"))
+        .map_err(|e| open_error(path, e))?;
+    Ok(conn)
 }
+
+/// The name the store's file is attached under.
+const CATALOG: &str = "llmscope";
 
 fn open_error(path: &Path, e: duckdb::Error) -> StoreError {
     let msg = e.to_string();

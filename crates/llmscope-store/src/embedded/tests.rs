@@ -279,7 +279,7 @@ fn compression_of<'a>(cols: &'a [(String, String)], column: &str) -> Vec<&'a str
 }
 
 #[test]
-fn a_new_store_compresses_long_text_with_zstd_and_keeps_ids_plain() -> Result<(), Box<dyn std::error::Error>> {
+fn a_new_store_has_small_blocks_zstd_long_text_and_plain_ids() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("llmscope.duckdb");
     {
@@ -288,6 +288,10 @@ fn a_new_store_compresses_long_text_with_zstd_and_keeps_ids_plain() -> Result<()
         s.append_calls(&calls)?;
     }
     let cols = column_compression(&path)?;
+    let block: i64 =
+        duckdb::Connection::open(&path)?
+            .query_row("SELECT block_size FROM pragma_database_size()", [], |r| r.get(0))?;
+    assert_eq!(block as u64, super::BLOCK_SIZE);
     assert_eq!(compression_of(&cols, "output"), ["ZSTD"], "{cols:?}");
     assert_eq!(compression_of(&cols, "input_text"), ["ZSTD"], "{cols:?}");
     assert_eq!(compression_of(&cols, "id"), ["Uncompressed"], "{cols:?}");
@@ -375,7 +379,7 @@ fn migration_2_rewrites_a_schema_1_store_keeping_every_call() -> Result<(), Box<
 fn a_fatal_error_reopens_the_database_and_loses_nothing() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let s = DuckStore::open_dir(dir.path())?;
-    s.set_memory_limit("40MB")?;
+    s.set_memory_limit("10MB")?;
     s.set_checkpoint_threshold("1MB")?;
     let mut sent = 0u64;
     for b in 0..30u32 {

@@ -64,8 +64,8 @@ pub trait CallSink: Send + Sync {
 pub trait BulkLoad {
     fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError>;
     fn append_assessments(&mut self, assessments: &[Assessment]) -> Result<u64, StoreError>;
-    /// How many more calls the backend would like before the next commit; 0 means commit
-    /// now. A loader splits its batches at this boundary.
+    /// How many more calls (stored or repeats) the backend would like before the next
+    /// commit; 0 means commit now. A loader splits its batches at this boundary.
     fn room(&self) -> usize;
     /// Makes everything appended so far durable.
     fn commit(&mut self) -> Result<(), StoreError>;

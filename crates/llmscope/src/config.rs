@@ -41,8 +41,8 @@ impl Default for StorageConfig {
         StorageConfig {
             data_dir: PathBuf::from("llmscope-data"),
             // Enough for a checkpoint of the call table in a store with 64 KiB blocks (what
-            // llmscope creates); a store created with DuckDB's 256 KiB blocks needs about 40 MB,
-            // and the first checkpoint that runs out reopens it with twice the limit.
+            // llmscope creates); a store created with DuckDB's 256 KiB blocks needs about 40 MB
+            // and is given at least 64 MB (`DuckStore::set_memory_limit`).
             server_memory_limit: "32MB".into(),
             server_checkpoint_threshold: "16MB".into(),
             server_threads: 0,

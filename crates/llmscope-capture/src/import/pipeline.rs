@@ -102,8 +102,8 @@ impl ImportSummary {
 
 const REJECTS_SAMPLE: usize = 20;
 
-/// Lines per batch by default: a sixth of a DuckDB bulk commit (two row groups), so that
-/// batches split at commit boundaries rarely.
+/// Lines per batch by default: a sixth of a DuckDB row group (twelve batches to a bulk
+/// commit of two row groups), so that batches split at commit boundaries rarely.
 pub const DEFAULT_BATCH: usize = 20_480;
 
 /// Imports files into a sink.

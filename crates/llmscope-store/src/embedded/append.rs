@@ -194,7 +194,9 @@ pub struct DuckBulk<'a> {
     conn: std::sync::MutexGuard<'a, Connection>,
     /// A transaction is open.
     open: bool,
-    /// Calls inserted in the open transaction.
+    /// Calls handed to the open transaction, stored or found already stored. Counting the
+    /// repeats too keeps every append a full batch when a file's remaining lines are mostly
+    /// stored already (the commit then comes a little early, with a partial row group).
     rows: usize,
 }
 
@@ -234,7 +236,7 @@ impl BulkLoad for DuckBulk<'_> {
             return Ok(AppendOutcome::default());
         }
         let outcome = self.run(|conn| insert_calls(conn, calls, true))?;
-        self.rows += outcome.inserted as usize;
+        self.rows += calls.len();
         Ok(outcome)
     }
 

@@ -35,6 +35,8 @@ pub struct DuckStore {
     /// A reopen failed: the connection is an empty in-memory placeholder, and the next
     /// error tries again.
     broken: std::sync::atomic::AtomicBool,
+    /// The file's block size (0 in memory).
+    block_size: u64,
 }
 
 impl std::fmt::Debug for DuckStore {
@@ -57,12 +59,20 @@ impl DuckStore {
         tune(&conn)?;
         migrations::migrate(&conn, path)?;
         append::prepare_staging(&conn)?;
+        let block_size: i64 = conn
+            .query_row(
+                "SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
         Ok(DuckStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
             settings: Mutex::default(),
             reopens: Default::default(),
             broken: Default::default(),
+            block_size: block_size.max(0) as u64,
         })
     }
 
@@ -77,14 +87,31 @@ impl DuckStore {
             settings: Mutex::default(),
             reopens: Default::default(),
             broken: Default::default(),
+            block_size: 0,
         })
     }
 
     /// Caps the memory DuckDB uses for its buffers (`"64MB"`, `"1GB"`, `"512MiB"`, …).
+    /// A limit below what a checkpoint of this file needs is raised to it (a store created
+    /// with DuckDB's 256 KiB blocks needs about 40 MB), with a warning.
     pub fn set_memory_limit(&self, limit: &str) -> Result<(), StoreError> {
-        let bytes = parse_size(limit)
+        let asked = parse_size(limit)
             .ok_or_else(|| StoreError::BadQuery(format!("memory limit {limit:?}: expected a size such as 64MB")))?;
-        self.update_settings(|s| s.memory_limit = Some(bytes))
+        let floor = memory_floor(self.block_size);
+        if asked < floor {
+            tracing::warn!(
+                asked_mb = asked / 1_000_000,
+                used_mb = floor / 1_000_000,
+                block_kib = self.block_size / 1024,
+                "the memory limit is below what a checkpoint of this store needs; raised"
+            );
+        }
+        self.update_settings(|s| s.memory_limit = Some(asked.max(floor)))
+    }
+
+    /// The memory limit in force, in bytes (`None`: DuckDB's default).
+    pub fn memory_limit(&self) -> Option<u64> {
+        self.settings.lock().ok().and_then(|s| s.memory_limit)
     }
 
     /// Sets the size of write-ahead log at which DuckDB checkpoints (`"16MB"`, …).
@@ -225,16 +252,39 @@ pub const BLOCK_SIZE: u64 = 64 * 1024;
 /// file is created in storage format [`migrations::STORAGE_VERSION`] with [`BLOCK_SIZE`]
 /// blocks; an existing file keeps its own.
 fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| StoreError::Backend(format!("{}: the store's path must be valid UTF-8", path.display())))?;
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let conn = Connection::open_in_memory().map_err(db_err)?;
-    let quoted = format!("'{}'", path.display().to_string().replace('\'', "''"));
-    let create = if path.exists() {
+    // An empty file is what a crashed first open can leave: DuckDB creates the database in it.
+    let exists = std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
+    let create = if exists {
         String::new()
     } else {
         format!(" (BLOCK_SIZE {BLOCK_SIZE}, STORAGE_VERSION '{}')", migrations::STORAGE_VERSION)
     };
-    conn.execute_batch(&format!("ATTACH {quoted} AS {CATALOG}{create}; USE {CATALOG};"))
-        .map_err(|e| open_error(path, e))?;
+    // An in-memory instance would spill large queries to `.tmp/` in the working directory;
+    // they go beside the file instead, as when DuckDB opens the file itself.
+    conn.execute_batch(&format!(
+        "ATTACH {} AS {CATALOG}{create}; USE {CATALOG}; SET temp_directory = {};",
+        quote(text),
+        quote(&format!("{text}.tmp"))
+    ))
+    .map_err(|e| open_error(path, e))?;
     Ok(conn)
+}
+
+/// The smallest `memory_limit` accepted for a file with this block size. A checkpoint of the
+/// call table needs about 40 MB of buffers with DuckDB's 256 KiB blocks (stores created before
+/// llmscope chose 64 KiB), so those get at least 64 MB instead of failing a checkpoint at every
+/// start; with 64 KiB blocks it needs about 30 MB, and a smaller limit is the user's choice.
+fn memory_floor(block_size: u64) -> u64 {
+    if block_size > BLOCK_SIZE {
+        64_000_000
+    } else {
+        0
+    }
 }
 
 /// The name the store's file is attached under.

@@ -247,7 +247,9 @@ fn a_bulk_load_commits_together_and_finds_repeats_within_itself() -> Result<(), 
         // The second batch repeats two calls of the first, not committed yet.
         let outcome = load.append_calls(&calls[4..])?;
         assert_eq!((outcome.inserted, outcome.duplicates), (4, 2));
-        assert_eq!(load.room(), super::append::BULK_COMMIT_ROWS - 10);
+        // Repeats count towards the commit too, so a file of stored lines never shrinks the
+        // batches to nothing.
+        assert_eq!(load.room(), super::append::BULK_COMMIT_ROWS - 12);
         load.commit()?;
         assert_eq!(load.room(), super::append::BULK_COMMIT_ROWS);
         // Appended after the last commit, then dropped: discarded.
@@ -298,6 +300,47 @@ fn a_new_store_has_small_blocks_zstd_long_text_and_plain_ids() -> Result<(), Box
     let s = DuckStore::open_file(&path)?;
     assert_eq!(s.count_calls(&CallFilter::default())?, 3000);
     assert_eq!(s.list_calls(&CallFilter::default(), CallOrder::OldestFirst, 1)?[0].output.as_deref(), Some("answer 0"));
+    Ok(())
+}
+
+#[test]
+fn the_store_spills_beside_its_file_and_refuses_a_path_it_cannot_name() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("it's here.duckdb");
+    let s = DuckStore::open_file(&path)?;
+    let temp: String = s.with_conn(|c| {
+        c.query_row("SELECT current_setting('temp_directory')", [], |r| r.get(0)).map_err(super::db_err)
+    })?;
+    assert_eq!(temp, format!("{}.tmp", path.display()));
+    assert_eq!(s.append_calls(&five())?.inserted, 5);
+    drop(s);
+    assert_eq!(DuckStore::open_file(&path)?.count_calls(&CallFilter::default())?, 5);
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = dir.path().join(std::ffi::OsStr::from_bytes(b"bad\xff.duckdb"));
+        let e = DuckStore::open_file(&bad).map(|_| ()).map_err(|e| e.to_string());
+        assert!(matches!(&e, Err(m) if m.contains("UTF-8")), "{e:?}");
+    }
+    Ok(())
+}
+
+/// A store file with DuckDB's 256 KiB blocks needs about 40 MB for a checkpoint: a smaller
+/// limit is raised to 64 MB rather than failing a checkpoint at every start. A store with
+/// llmscope's 64 KiB blocks takes the limit it is given.
+#[test]
+fn a_memory_limit_too_small_for_the_files_blocks_is_raised() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let old = dir.path().join("old.duckdb");
+    drop(duckdb::Connection::open(&old)?.execute_batch("CREATE TABLE x (a INT)"));
+    let s = DuckStore::open_file(&old)?;
+    s.set_memory_limit("32MB")?;
+    assert_eq!(s.memory_limit(), Some(64_000_000));
+    s.set_memory_limit("128MB")?;
+    assert_eq!(s.memory_limit(), Some(128_000_000));
+    let new = DuckStore::open_file(&dir.path().join("new.duckdb"))?;
+    new.set_memory_limit("10MB")?;
+    assert_eq!(new.memory_limit(), Some(10_000_000));
     Ok(())
 }
 

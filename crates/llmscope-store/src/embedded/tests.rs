@@ -281,7 +281,7 @@ fn compression_of<'a>(cols: &'a [(String, String)], column: &str) -> Vec<&'a str
 }
 
 #[test]
-fn a_new_store_has_small_blocks_zstd_long_text_and_plain_ids() -> Result<(), Box<dyn std::error::Error>> {
+fn a_new_store_has_small_blocks_zstd_answers_and_plain_ids() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("llmscope.duckdb");
     {
@@ -295,7 +295,6 @@ fn a_new_store_has_small_blocks_zstd_long_text_and_plain_ids() -> Result<(), Box
             .query_row("SELECT block_size FROM pragma_database_size()", [], |r| r.get(0))?;
     assert_eq!(block as u64, super::BLOCK_SIZE);
     assert_eq!(compression_of(&cols, "output"), ["ZSTD"], "{cols:?}");
-    assert_eq!(compression_of(&cols, "input_text"), ["ZSTD"], "{cols:?}");
     assert_eq!(compression_of(&cols, "id"), ["Uncompressed"], "{cols:?}");
     let s = DuckStore::open_file(&path)?;
     assert_eq!(s.count_calls(&CallFilter::default())?, 3000);

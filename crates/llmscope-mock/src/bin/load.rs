@@ -7,8 +7,13 @@
 //! percentiles of the overhead it reports in `x-llmscope-overhead-ms`.
 //!
 //! ```text
-//! llmscope-load --url http://127.0.0.1:4000/v1/chat/completions --rate 1000 --seconds 10 [--stream] [--warmup 2]
+//! llmscope-load --url http://127.0.0.1:4000/v1/chat/completions --rate 1000 --seconds 10 [--stream] [--warmup 2] [--connections N]
 //! ```
+//!
+//! `--connections N` keeps at most N requests in flight (so at most N connections), as a
+//! client with a bounded connection pool does; a request waiting for a place still has its
+//! latency measured from its scheduled start. Without it every late request opens another
+//! connection.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -46,6 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let warmup: f64 = arg(&args, "--warmup").unwrap_or_else(|| "2".into()).parse()?;
     let threads: usize = arg(&args, "--threads").unwrap_or_else(|| "1".into()).parse()?;
     let stream = args.iter().any(|a| a == "--stream");
+    let connections: usize = arg(&args, "--connections").unwrap_or_else(|| "0".into()).parse()?;
     if !(rate > 0.0 && seconds > 0.0) {
         return Err("--rate and --seconds must be positive".into());
     }
@@ -56,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
-    let report = rt.block_on(run(url, Bytes::from(body), rate, seconds, warmup))?;
+    let report = rt.block_on(run(url, Bytes::from(body), rate, seconds, warmup, connections))?;
     println!("{report}");
     Ok(())
 }
@@ -67,7 +73,9 @@ async fn run(
     rate: f64,
     seconds: f64,
     warmup: f64,
+    connections: usize,
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let places = (connections > 0).then(|| Arc::new(tokio::sync::Semaphore::new(connections)));
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     let client: Client<HttpConnector, Full<Bytes>> =
@@ -91,7 +99,15 @@ async fn run(
                 std::thread::sleep(scheduled - now);
             }
             let (client, uri, body, samples) = (client.clone(), uri.clone(), body.clone(), samples.clone());
-            tasks.push(handle.spawn(one(client, uri, body, samples, scheduled, i >= measured_from)));
+            let places = places.clone();
+            tasks.push(handle.spawn(async move {
+                // Held until the answer's last byte.
+                let _place = match &places {
+                    Some(p) => p.clone().acquire_owned().await.ok(),
+                    None => None,
+                };
+                one(client, uri, body, samples, scheduled, i >= measured_from).await
+            }));
         }
         tasks
     });
@@ -112,6 +128,7 @@ async fn run(
     Ok(serde_json::json!({
         "url": url,
         "rate": rate,
+        "connections": connections,
         "achieved_rate": total as f64 / sent_in,
         "seconds": seconds,
         "ok": s.latency_ms.len(),

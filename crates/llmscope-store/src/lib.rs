@@ -27,6 +27,9 @@ pub struct StoreOptions {
     pub checkpoint_threshold: Option<String>,
     /// Threads DuckDB may use (`None`: one per core).
     pub threads: Option<usize>,
+    /// Rows per row group written while open (a multiple of 2,048; `None`: DuckDB's
+    /// 122,880). The server uses small ones to bound what a checkpoint takes.
+    pub row_group_size: Option<u64>,
 }
 
 /// Opens the store at `location`: a data directory (created if missing) holding
@@ -43,7 +46,7 @@ pub fn open_with(location: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, 
         )));
     }
     let dir = location.strip_prefix("duckdb:").unwrap_or(location);
-    let store = DuckStore::open_dir(Path::new(dir))?;
+    let store = DuckStore::open_dir_with(Path::new(dir), opts.row_group_size)?;
     if let Some(limit) = &opts.memory_limit {
         store.set_memory_limit(limit)?;
     }

@@ -34,6 +34,8 @@ pub struct StorageConfig {
     pub server_checkpoint_threshold: String,
     /// Threads the database may use while `serve` runs (0: one per core).
     pub server_threads: usize,
+    /// Rows per row group the server writes (a multiple of 2048; 0: DuckDB's 122,880).
+    pub server_row_group_size: u64,
 }
 
 impl Default for StorageConfig {
@@ -46,6 +48,9 @@ impl Default for StorageConfig {
             server_memory_limit: "32MB".into(),
             server_checkpoint_threshold: "16MB".into(),
             server_threads: 0,
+            // Each checkpoint rewrites the row group being appended to; with DuckDB's 122,880
+            // rows the memory that takes outside the buffer pool grows to ~50 MB.
+            server_row_group_size: 16_384,
         }
     }
 }
@@ -229,6 +234,12 @@ impl Config {
                 problems.push(format!("{key}: {size:?} is not a size such as 64MB or 1GB (empty: DuckDB's default)"));
             }
         }
+        if self.storage.server_row_group_size % 2048 != 0 {
+            problems.push(format!(
+                "storage.server_row_group_size: {} is not a multiple of 2048 (0: DuckDB's 122880)",
+                self.storage.server_row_group_size
+            ));
+        }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             problems.push(format!("server.listen: {:?} is not an address like 127.0.0.1:4000", self.server.listen));
         }
@@ -354,6 +365,9 @@ mod tests {
         let cfg = Config::parse("[storage]\nserver_memory_limit = 'lots'\nserver_checkpoint_threshold = '16MB'\n");
         let e = cfg.and_then(|c| c.validate()).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.starts_with("1 problem(s)") && e.contains("storage.server_memory_limit: \"lots\""), "{e}");
+        let cfg = Config::parse("[storage]\nserver_row_group_size = 10000\n");
+        let e = cfg.and_then(|c| c.validate()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("storage.server_row_group_size: 10000 is not a multiple of 2048"), "{e}");
     }
 
     #[test]
@@ -362,6 +376,7 @@ mod tests {
         let default = Config::default();
         assert_eq!(example.storage.server_memory_limit, default.storage.server_memory_limit);
         assert_eq!(example.storage.server_checkpoint_threshold, default.storage.server_checkpoint_threshold);
+        assert_eq!(example.storage.server_row_group_size, default.storage.server_row_group_size);
         assert_eq!(example.server.max_in_flight, default.server.max_in_flight);
         Ok(())
     }

@@ -37,6 +37,8 @@ pub struct DuckStore {
     broken: std::sync::atomic::AtomicBool,
     /// The file's block size (0 in memory).
     block_size: u64,
+    /// Rows per row group while this store is open (`None`: DuckDB's 122,880).
+    row_group_size: Option<u64>,
 }
 
 impl std::fmt::Debug for DuckStore {
@@ -48,14 +50,32 @@ impl std::fmt::Debug for DuckStore {
 impl DuckStore {
     /// Opens (creating if needed) `dir/llmscope.duckdb` and brings its schema up to date.
     pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_dir_with(dir, None)
+    }
+
+    /// [`DuckStore::open_dir`], writing row groups of `row_group_size` rows (a multiple of
+    /// 2,048) while open instead of DuckDB's 122,880. A long-running server uses small ones:
+    /// each checkpoint rewrites the row group rows are being appended to, and the memory it
+    /// takes outside DuckDB's buffer pool grows with it.
+    pub fn open_dir_with(dir: &Path, row_group_size: Option<u64>) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Backend(format!("cannot create the data directory {}: {e}", dir.display())))?;
-        Self::open_file(&dir.join(crate::DUCKDB_FILE))
+        Self::open_file_with(&dir.join(crate::DUCKDB_FILE), row_group_size)
     }
 
     /// Opens (creating if needed) a DuckDB file.
     pub fn open_file(path: &Path) -> Result<Self, StoreError> {
-        let conn = open_conn(path)?;
+        Self::open_file_with(path, None)
+    }
+
+    /// [`DuckStore::open_file`] with a row group size (see [`DuckStore::open_dir_with`]).
+    pub fn open_file_with(path: &Path, row_group_size: Option<u64>) -> Result<Self, StoreError> {
+        if let Some(n) = row_group_size {
+            if n == 0 || n % 2048 != 0 {
+                return Err(StoreError::BadQuery(format!("row group size {n}: must be a positive multiple of 2048")));
+            }
+        }
+        let conn = open_conn(path, row_group_size)?;
         tune(&conn)?;
         migrations::migrate(&conn, path)?;
         append::prepare_staging(&conn)?;
@@ -73,6 +93,7 @@ impl DuckStore {
             reopens: Default::default(),
             broken: Default::default(),
             block_size: block_size.max(0) as u64,
+            row_group_size,
         })
     }
 
@@ -88,6 +109,7 @@ impl DuckStore {
             reopens: Default::default(),
             broken: Default::default(),
             block_size: 0,
+            row_group_size: None,
         })
     }
 
@@ -172,7 +194,7 @@ impl DuckStore {
                 tracing::warn!(memory_limit_mb = *limit / (1 << 20), "the memory limit was too small; raised");
             }
         }
-        let reopened = open_conn(&self.path).and_then(|c| {
+        let reopened = open_conn(&self.path, self.row_group_size).and_then(|c| {
             tune(&c)?;
             append::prepare_staging(&c)?;
             settings.apply(&c)?;
@@ -251,7 +273,7 @@ pub const BLOCK_SIZE: u64 = 64 * 1024;
 /// file's block size and storage format) and made the connection's default database. A new
 /// file is created in storage format [`migrations::STORAGE_VERSION`] with [`BLOCK_SIZE`]
 /// blocks; an existing file keeps its own.
-fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+fn open_conn(path: &Path, row_group_size: Option<u64>) -> Result<Connection, StoreError> {
     let text = path
         .to_str()
         .ok_or_else(|| StoreError::Backend(format!("{}: the store's path must be valid UTF-8", path.display())))?;
@@ -259,11 +281,15 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_in_memory().map_err(db_err)?;
     // An empty file is what a crashed first open can leave: DuckDB creates the database in it.
     let exists = std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
-    let create = if exists {
-        String::new()
-    } else {
-        format!(" (BLOCK_SIZE {BLOCK_SIZE}, STORAGE_VERSION '{}')", migrations::STORAGE_VERSION)
-    };
+    let mut options = Vec::new();
+    if !exists {
+        options.push(format!("BLOCK_SIZE {BLOCK_SIZE}"));
+        options.push(format!("STORAGE_VERSION '{}'", migrations::STORAGE_VERSION));
+    }
+    if let Some(n) = row_group_size {
+        options.push(format!("ROW_GROUP_SIZE {n}"));
+    }
+    let create = if options.is_empty() { String::new() } else { format!(" ({})", options.join(", ")) };
     // An in-memory instance would spill large queries to `.tmp/` in the working directory;
     // they go beside the file instead, as when DuckDB opens the file itself.
     conn.execute_batch(&format!(

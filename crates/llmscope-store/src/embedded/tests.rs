@@ -343,6 +343,30 @@ fn a_memory_limit_too_small_for_the_files_blocks_is_raised() -> Result<(), Box<d
     Ok(())
 }
 
+/// The server's store writes small row groups (so a checkpoint, which rewrites the row group
+/// being appended to, stays small); a store opened without the option writes DuckDB's.
+#[test]
+fn a_store_opened_with_a_row_group_size_writes_row_groups_of_that_size() -> Result<(), Box<dyn std::error::Error>> {
+    let row_groups = |dir: &std::path::Path, size: Option<u64>| -> Result<i64, Box<dyn std::error::Error>> {
+        let s = DuckStore::open_dir_with(dir, size)?;
+        for b in 0..5u32 {
+            let calls: Vec<Call> = (0..5_000).map(|i| call(b * 5_000 + i, f64::from(i))).collect();
+            s.append_new_calls(&calls)?;
+        }
+        let n = s.with_conn(|c| {
+            c.execute_batch("CHECKPOINT").map_err(super::db_err)?;
+            c.query_row("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('calls')", [], |r| r.get(0))
+                .map_err(super::db_err)
+        })?;
+        Ok(n)
+    };
+    let (small, default) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    assert_eq!(row_groups(small.path(), Some(8192))?, 4, "25,000 calls in row groups of 8,192");
+    assert_eq!(row_groups(default.path(), None)?, 1);
+    assert!(DuckStore::open_dir_with(small.path(), Some(1000)).is_err());
+    Ok(())
+}
+
 /// A store made by an earlier llmscope (schema 1, DuckDB's default storage format) opens: its
 /// calls are all there, and appends go on; the compression migration is recorded without
 /// rewriting a file whose format cannot hold it.

@@ -52,6 +52,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "storage.server_checkpoint_threshold = {}",
                     or_default(&cfg.storage.server_checkpoint_threshold)
                 );
+                let rg = cfg.storage.server_row_group_size;
+                println!(
+                    "storage.server_row_group_size = {}",
+                    if rg == 0 { "DuckDB's default (122880)".to_string() } else { rg.to_string() }
+                );
                 let cap = cfg.server.max_in_flight;
                 println!("server.max_in_flight = {}", if cap == 0 { "no limit".to_string() } else { cap.to_string() });
                 for u in &cfg.upstreams {
@@ -76,13 +81,15 @@ pub fn open_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
 }
 
 /// Opens the store for a long-running server: memory capped by `storage.server_memory_limit`,
-/// checkpoints at `storage.server_checkpoint_threshold`.
+/// checkpoints at `storage.server_checkpoint_threshold`, row groups of
+/// `storage.server_row_group_size` rows.
 pub fn open_server_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
     let setting = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
     let opts = llmscope_store::StoreOptions {
         memory_limit: setting(&cfg.storage.server_memory_limit),
         checkpoint_threshold: setting(&cfg.storage.server_checkpoint_threshold),
         threads: (cfg.storage.server_threads > 0).then_some(cfg.storage.server_threads),
+        row_group_size: (cfg.storage.server_row_group_size > 0).then_some(cfg.storage.server_row_group_size),
     };
     open_store_with(cfg, &opts)
 }

@@ -234,7 +234,7 @@ impl Config {
                 problems.push(format!("{key}: {size:?} is not a size such as 64MB or 1GB (empty: DuckDB's default)"));
             }
         }
-        if self.storage.server_row_group_size % 2048 != 0 {
+        if !self.storage.server_row_group_size.is_multiple_of(2048) {
             problems.push(format!(
                 "storage.server_row_group_size: {} is not a multiple of 2048 (0: DuckDB's 122880)",
                 self.storage.server_row_group_size

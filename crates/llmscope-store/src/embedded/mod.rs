@@ -71,7 +71,7 @@ impl DuckStore {
     /// [`DuckStore::open_file`] with a row group size (see [`DuckStore::open_dir_with`]).
     pub fn open_file_with(path: &Path, row_group_size: Option<u64>) -> Result<Self, StoreError> {
         if let Some(n) = row_group_size {
-            if n == 0 || n % 2048 != 0 {
+            if n == 0 || !n.is_multiple_of(2048) {
                 return Err(StoreError::BadQuery(format!("row group size {n}: must be a positive multiple of 2048")));
             }
         }

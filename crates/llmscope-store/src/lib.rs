@@ -10,7 +10,7 @@ use std::path::Path;
 
 use llmscope_core::store::{Store, StoreError};
 
-pub use embedded::{parse_size, DuckStore};
+pub use embedded::{check_row_group_size, parse_size, DuckStore};
 
 /// The DuckDB file inside a data directory.
 pub const DUCKDB_FILE: &str = "llmscope.duckdb";

@@ -234,11 +234,10 @@ impl Config {
                 problems.push(format!("{key}: {size:?} is not a size such as 64MB or 1GB (empty: DuckDB's default)"));
             }
         }
-        if !self.storage.server_row_group_size.is_multiple_of(2048) {
-            problems.push(format!(
-                "storage.server_row_group_size: {} is not a multiple of 2048 (0: DuckDB's 122880)",
-                self.storage.server_row_group_size
-            ));
+        let rows = self.storage.server_row_group_size;
+        if rows != 0 && llmscope_store::check_row_group_size(rows).is_err() {
+            problems
+                .push(format!("storage.server_row_group_size: {rows} is not a multiple of 2048 (0: DuckDB's 122880)"));
         }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             problems.push(format!("server.listen: {:?} is not an address like 127.0.0.1:4000", self.server.listen));

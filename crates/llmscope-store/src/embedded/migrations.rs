@@ -61,6 +61,11 @@ fn storage_at_least(tag: &str, want: (u32, u32)) -> bool {
 }
 
 pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    migrate_to(conn, path, SCHEMA_VERSION)
+}
+
+/// Applies the migrations up to `target` (tests build stores of an earlier schema with it).
+pub(crate) fn migrate_to(conn: &Connection, path: &Path, target: i64) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)",
     )
@@ -74,7 +79,7 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for m in MIGRATIONS.iter().filter(|m| m.version > current && m.version <= target) {
         let (version, name) = (m.version, m.name);
         let runs = !m.needs_v1_2 || supports_v1_2(conn)?;
         let sql = if runs { m.sql } else { "" };

@@ -71,9 +71,7 @@ impl DuckStore {
     /// [`DuckStore::open_file`] with a row group size (see [`DuckStore::open_dir_with`]).
     pub fn open_file_with(path: &Path, row_group_size: Option<u64>) -> Result<Self, StoreError> {
         if let Some(n) = row_group_size {
-            if n == 0 || !n.is_multiple_of(2048) {
-                return Err(StoreError::BadQuery(format!("row group size {n}: must be a positive multiple of 2048")));
-            }
+            check_row_group_size(n).map_err(StoreError::BadQuery)?;
         }
         let conn = open_conn(path, row_group_size)?;
         tune(&conn)?;
@@ -299,6 +297,15 @@ fn open_conn(path: &Path, row_group_size: Option<u64>) -> Result<Connection, Sto
     ))
     .map_err(|e| open_error(path, e))?;
     Ok(conn)
+}
+
+/// Checks a row group size: DuckDB takes positive multiples of its 2,048-row vectors.
+pub fn check_row_group_size(n: u64) -> Result<(), String> {
+    if n > 0 && n.is_multiple_of(2048) {
+        Ok(())
+    } else {
+        Err(format!("row group size {n}: must be a positive multiple of 2048"))
+    }
 }
 
 /// The smallest `memory_limit` accepted for a file with this block size. A checkpoint of the

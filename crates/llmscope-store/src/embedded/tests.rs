@@ -367,6 +367,20 @@ fn a_store_opened_with_a_row_group_size_writes_row_groups_of_that_size() -> Resu
     Ok(())
 }
 
+/// Brings the database on `conn` to schema 1 (what llmscope wrote before migration 2) and
+/// appends `calls` to it.
+fn schema_1_store(
+    conn: &duckdb::Connection,
+    path: &std::path::Path,
+    calls: &[Call],
+) -> Result<(), Box<dyn std::error::Error>> {
+    super::migrations::migrate_to(conn, path, 1)?;
+    let refs: Vec<&Call> = calls.iter().collect();
+    let mut app = conn.appender("calls")?;
+    app.append_record_batch(super::arrow_batch::calls_batch(&refs, 0)?)?;
+    Ok(())
+}
+
 /// A store made by an earlier llmscope (schema 1, DuckDB's default storage format) opens: its
 /// calls are all there, and appends go on; the compression migration is recorded without
 /// rewriting a file whose format cannot hold it.
@@ -374,22 +388,8 @@ fn a_store_opened_with_a_row_group_size_writes_row_groups_of_that_size() -> Resu
 fn a_store_in_the_older_file_format_migrates_without_rewriting() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("llmscope.duckdb");
-    {
-        let conn = duckdb::Connection::open(&path)?;
-        conn.execute_batch(include_str!("sql/001_init.sql"))?;
-        conn.execute_batch(
-            "CREATE TABLE schema_migrations (version BIGINT NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL);\
-             INSERT INTO schema_migrations VALUES (1, 'init', now()::TIMESTAMP);",
-        )?;
-    }
     let five = five();
-    {
-        // Appended through the current code, but into the schema-1 table: reopened below.
-        let conn = duckdb::Connection::open(&path)?;
-        let refs: Vec<&Call> = five.iter().collect();
-        let mut app = conn.appender("calls")?;
-        app.append_record_batch(super::arrow_batch::calls_batch(&refs, 0)?)?;
-    }
+    schema_1_store(&duckdb::Connection::open(&path)?, &path, &five)?;
     let s = DuckStore::open_file(&path)?;
     assert_eq!(s.count_calls(&CallFilter::default())?, 5);
     assert_eq!(s.append_calls(&five)?.inserted, 0);
@@ -414,15 +414,7 @@ fn migration_2_rewrites_a_schema_1_store_keeping_every_call() -> Result<(), Box<
     {
         let config =
             duckdb::Config::default().with("storage_compatibility_version", super::migrations::STORAGE_VERSION)?;
-        let conn = duckdb::Connection::open_with_flags(&path, config)?;
-        conn.execute_batch(include_str!("sql/001_init.sql"))?;
-        conn.execute_batch(
-            "CREATE TABLE schema_migrations (version BIGINT NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL);\
-             INSERT INTO schema_migrations VALUES (1, 'init', now()::TIMESTAMP);",
-        )?;
-        let refs: Vec<&Call> = calls.iter().collect();
-        let mut app = conn.appender("calls")?;
-        app.append_record_batch(super::arrow_batch::calls_batch(&refs, 0)?)?;
+        schema_1_store(&duckdb::Connection::open_with_flags(&path, config)?, &path, &calls)?;
     }
     let before = column_compression(&path)?;
     assert!(!compression_of(&before, "output").contains(&"ZSTD"), "{before:?}");

@@ -8,6 +8,12 @@
 #   RATES="1000" SECONDS_PER_RUN=30 bench/proxy_overhead.sh
 #   PIN=0 bench/proxy_overhead.sh           # let the scheduler place the processes
 #   ROUNDS=3 bench/proxy_overhead.sh        # repeat every pair; the table shows medians over rounds
+#   CONNECTIONS=0 bench/proxy_overhead.sh   # no cap on the requests in flight (default 64)
+#
+# The load generator keeps at most CONNECTIONS requests in flight, as a client with a
+# bounded connection pool does (requests waiting for a connection still count their wait in
+# their latency). Without a cap, one latency hiccup makes it open hundreds of connections,
+# and what is then measured is the cost of those connections, not of llmscope.
 #
 # Pinning (2 cores), as the issue asks: the load generator and the mock apart — the load
 # generator alone on core 0, the mock on core 1 — and llmscope beside the mock on core 1.
@@ -19,8 +25,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/llmscope-target}"
 RATES="${RATES:-500 1000 2000}"
 SECS="${SECONDS_PER_RUN:-10}"
 ROUNDS="${ROUNDS:-1}"
+CONNECTIONS="${CONNECTIONS:-64}"
 PIN="${PIN:-1}"
-cargo build --release -p llmscope -p llmscope-mock >&2
+cargo build --release --workspace >&2  # --workspace: building one package re-resolves features and rebuilds DuckDB
 BIN="$CARGO_TARGET_DIR/release"
 work="$(mktemp -d)"
 out="${OUT:-bench/results/proxy-$(date -u +%Y%m%dT%H%M%SZ).jsonl}"
@@ -46,7 +53,7 @@ for stream in "" "--stream"; do
     for target in direct proxy; do
       port=$mock_port; [ "$target" = proxy ] && port=$proxy_port
       line=$($load_pin "$BIN/llmscope-load" --url "http://127.0.0.1:$port/v1/chat/completions" \
-              --rate "$rate" --seconds "$SECS" --warmup 2 $stream)
+              --rate "$rate" --seconds "$SECS" --warmup 2 --connections "$CONNECTIONS" $stream)
       rss=$(awk '/VmRSS/{print $2}' "/proc/$proxy_pid/status")
       hwm=$(awk '/VmHWM/{print $2}' "/proc/$proxy_pid/status")
       echo "{\"round\":$round,\"target\":\"$target\",\"stream\":$([ -n "$stream" ] && echo true || echo false),\"proxy_rss_kb\":$rss,\"proxy_hwm_kb\":$hwm,\"run\":$line}" | tee -a "$out" >&2
@@ -55,7 +62,7 @@ for stream in "" "--stream"; do
 done
 done
 
-python3 - "$out" "$PIN" "$LAYOUT" <<'PY'
+python3 - "$out" "$PIN" "$LAYOUT" "$CONNECTIONS" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 pinned = sys.argv[2] == "1"
@@ -80,6 +87,7 @@ for (stream, rate), t in sorted(by.items()):
 rounds = max(r.get("round", 1) for r in rows)
 layout = ("load generator on core 0, mock and llmscope on core 1" if sys.argv[3] != "alone"
           else "load generator and mock on core 0, llmscope alone on core 1")
-print(f"\n({'pinned: ' + layout if pinned else 'unpinned'}; medians over {rounds} round(s), overhead = median of the "
+conns = "unbounded connections" if sys.argv[4] == "0" else f"at most {sys.argv[4]} requests in flight"
+print(f"\n({'pinned: ' + layout if pinned else 'unpinned'}; {conns}; medians over {rounds} round(s), overhead = median of the "
       f"per-round differences; RSS = the largest seen; results in {sys.argv[1]})")
 PY

@@ -116,6 +116,9 @@ impl Default for Timeouts {
     }
 }
 
+/// Default nice value of the threads that write to the store: request handlers come first.
+pub const DEFAULT_RECORDER_NICE: u8 = 10;
+
 /// The write batcher between request handlers and the store.
 #[derive(Debug, Clone)]
 pub struct RecorderConfig {
@@ -129,6 +132,9 @@ pub struct RecorderConfig {
     /// Where calls that could not be queued or written go, one JSON call per line, replayed
     /// into the store when the server next starts (`llmscope import` reads them too).
     pub spill_dir: PathBuf,
+    /// Nice value of the recorder and spill threads (0: the same priority as the request
+    /// handlers). See [`crate::priority`].
+    pub nice: u8,
 }
 
 impl Default for RecorderConfig {
@@ -138,6 +144,7 @@ impl Default for RecorderConfig {
             batch_size: 1_000,
             flush_interval: Duration::from_millis(200),
             spill_dir: PathBuf::from("llmscope-data/spill"),
+            nice: DEFAULT_RECORDER_NICE,
         }
     }
 }

@@ -22,6 +22,7 @@ mod health;
 mod ingest;
 mod limit;
 pub mod meta;
+pub mod priority;
 mod proxy;
 mod query;
 pub mod recorder;

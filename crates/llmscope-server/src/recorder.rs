@@ -139,6 +139,7 @@ impl Recorder {
             shared: shared.clone(),
             batch_size: cfg.batch_size.max(1),
             flush_interval: cfg.flush_interval,
+            nice: cfg.nice,
         };
         let thread = std::thread::Builder::new()
             .name("llmscope-recorder".into())
@@ -146,7 +147,13 @@ impl Recorder {
             .expect("spawning the recorder thread");
         let (spill_tx, spill_rx) = crossbeam_channel::bounded(capacity);
         let (spill_stop, stop) = crossbeam_channel::bounded::<()>(0);
-        let spiller = Spiller { rx: spill_rx.clone(), stop, shared: shared.clone(), batch_size: cfg.batch_size.max(1) };
+        let spiller = Spiller {
+            rx: spill_rx.clone(),
+            stop,
+            shared: shared.clone(),
+            batch_size: cfg.batch_size.max(1),
+            nice: cfg.nice,
+        };
         let spill_thread = std::thread::Builder::new()
             .name("llmscope-spill".into())
             .spawn(move || spiller.run())
@@ -313,10 +320,12 @@ struct Writer {
     shared: Arc<Shared>,
     batch_size: usize,
     flush_interval: Duration,
+    nice: u8,
 }
 
 impl Writer {
     fn run(self) {
+        crate::priority::lower_current_thread(self.nice);
         loop {
             let (stop, waiter) = match self.ctrl.recv_timeout(self.flush_interval) {
                 Ok(Ctrl::Kick) | Err(RecvTimeoutError::Timeout) => (false, None),
@@ -399,10 +408,12 @@ struct Spiller {
     stop: Receiver<()>,
     shared: Arc<Shared>,
     batch_size: usize,
+    nice: u8,
 }
 
 impl Spiller {
     fn run(self) {
+        crate::priority::lower_current_thread(self.nice);
         loop {
             crossbeam_channel::select! {
                 recv(self.rx) -> job => match job {

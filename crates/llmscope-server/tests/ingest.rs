@@ -150,6 +150,7 @@ fn a_stalled_store_never_blocks_recording_and_loses_nothing() {
         batch_size: 4,
         flush_interval: Duration::from_millis(10),
         spill_dir: spill_dir.clone(),
+        ..RecorderConfig::default()
     };
     let rec = Recorder::start(gated.clone(), &cfg);
     // The store is stalled: every one of these returns at once (the test would hang otherwise).
@@ -250,4 +251,40 @@ fn a_batch_committed_before_its_error_is_stored_and_counted_once() {
     let stats = rec.shutdown();
     assert_eq!((stats.written, stats.duplicates, stats.spilled, stats.failed_batches), (5, 0, 0, 0), "{stats:?}");
     assert_eq!(sink.inner.count_calls(&CallFilter::default()).expect("count"), 5);
+}
+
+/// The threads writing to the store run below the request handlers' priority (Linux, where
+/// each thread has its own nice value): a checkpoint must not delay answers.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_threads_writing_to_the_store_yield_to_the_request_handlers() {
+    struct Nothing;
+    impl CallSink for Nothing {
+        fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+            Ok(AppendOutcome { inserted: calls.len() as u64, duplicates: 0 })
+        }
+        fn append_assessments(&self, a: &[Assessment]) -> Result<u64, StoreError> {
+            Ok(a.len() as u64)
+        }
+    }
+    use llmscope_server::priority::thread_nices;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 13: a value no other test's recorder uses (they share this process).
+    let cfg = RecorderConfig { spill_dir: dir.path().to_path_buf(), nice: 13, ..RecorderConfig::default() };
+    let rec = Recorder::start(Arc::new(Nothing), &cfg);
+    rec.record_call(call(1));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // Thread names as Linux keeps them: at most 15 bytes.
+    while !(thread_nices("llmscope-record").contains(&13) && thread_nices("llmscope-spill").contains(&13)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "recorder {:?}, spill {:?}",
+            thread_nices("llmscope-record"),
+            thread_nices("llmscope-spill")
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The calling thread (a request handler's stand-in) keeps its priority.
+    assert!(!thread_nices("the_threads_wri").contains(&13));
+    assert_eq!(rec.shutdown().written, 1);
 }

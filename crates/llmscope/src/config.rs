@@ -113,6 +113,9 @@ pub struct ServerSection {
     pub batch_size: usize,
     /// How long a partial batch waits before it is written, in ms.
     pub flush_interval_ms: u64,
+    /// Nice value (0–19) of the threads writing to the store; 0 keeps them at the request
+    /// handlers' priority.
+    pub recorder_nice: u8,
 }
 
 impl Default for ServerSection {
@@ -129,6 +132,7 @@ impl Default for ServerSection {
             queue_capacity: 10_000,
             batch_size: 1_000,
             flush_interval_ms: 200,
+            recorder_nice: llmscope_server::config::DEFAULT_RECORDER_NICE,
         }
     }
 }
@@ -255,6 +259,10 @@ impl Config {
                 problems.push(format!("{key}: must be at least 1"));
             }
         }
+        if self.server.recorder_nice > 19 {
+            problems
+                .push(format!("server.recorder_nice: {} is above 19, the lowest priority", self.server.recorder_nice));
+        }
         let mut names = std::collections::BTreeSet::new();
         for (i, u) in self.upstreams.iter().enumerate() {
             let at = format!("upstreams[{i}] ({})", u.name);
@@ -328,6 +336,7 @@ impl Config {
                 queue_capacity: s.queue_capacity,
                 batch_size: s.batch_size,
                 flush_interval: Duration::from_millis(s.flush_interval_ms),
+                nice: s.recorder_nice,
                 spill_dir: self.storage.data_dir.join("spill"),
             },
             shutdown_grace: Duration::from_secs(s.shutdown_grace_s),

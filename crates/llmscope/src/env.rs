@@ -9,6 +9,8 @@ pub const CONFIG: &str = "LLMSCOPE_CONFIG";
 pub const TZ: &str = "LLMSCOPE_TZ";
 /// Log filter in `tracing` syntax (default `warn`).
 pub const LOG: &str = "LLMSCOPE_LOG";
+/// `0` leaves glibc's allocator at its defaults (see `malloc.rs`).
+pub const MALLOC_TUNING: &str = "LLMSCOPE_MALLOC_TUNING";
 
 /// Address `serve` listens on (default `127.0.0.1:4000`).
 pub const LISTEN: &str = "LLMSCOPE_LISTEN";
@@ -25,6 +27,7 @@ pub const ALL: &[(&str, &str)] = &[
     (CONFIG, "path of the TOML config file"),
     (TZ, "time zone for report hours and days"),
     (LOG, "log filter (tracing syntax)"),
+    (MALLOC_TUNING, "0 leaves glibc's allocator at its defaults (tuned to give memory back)"),
     (LISTEN, "address serve listens on"),
     (UPSTREAM_URL, "base URL of the catch-all upstream"),
     (UPSTREAM_API_KEY_ENV, "name of the env variable holding that upstream's API key"),

@@ -6,16 +6,19 @@ mod cmd;
 mod config;
 mod env;
 mod filters;
+mod malloc;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let tuned = malloc::tune();
     let cli = cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env(env::LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,usvg=error"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing::debug!(tuned, "glibc allocator tuning");
     match cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {

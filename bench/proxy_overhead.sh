@@ -9,6 +9,7 @@
 #   PIN=0 bench/proxy_overhead.sh           # let the scheduler place the processes
 #   ROUNDS=3 bench/proxy_overhead.sh        # repeat every pair; the table shows medians over rounds
 #   CONNECTIONS=0 bench/proxy_overhead.sh   # no cap on the requests in flight (default 64)
+#   CONFIG=my.toml bench/proxy_overhead.sh  # server settings to compare
 #
 # The load generator keeps at most CONNECTIONS requests in flight, as a client with a
 # bounded connection pool does (requests waiting for a connection still count their wait in
@@ -41,7 +42,7 @@ fi
 mock_port=18301; proxy_port=14301
 $mock_pin "$BIN/llmscope" mock-llm --listen "127.0.0.1:$mock_port" --ttft-ms 0 --tokens-per-s 0 --output-tokens 20 2>/dev/null &
 mock_pid=$!
-LLMSCOPE_UPSTREAM_URL="http://127.0.0.1:$mock_port/v1" $proxy_pin "$BIN/llmscope" --data-dir "$work/data" serve --listen "127.0.0.1:$proxy_port" 2>"$work/serve.log" &
+LLMSCOPE_UPSTREAM_URL="http://127.0.0.1:$mock_port/v1" $proxy_pin "$BIN/llmscope" --data-dir "$work/data" ${CONFIG:+--config "$CONFIG"} serve --listen "127.0.0.1:$proxy_port" 2>"$work/serve.log" &
 proxy_pid=$!
 trap 'kill $mock_pid $proxy_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$proxy_port/readyz" >/dev/null && break; sleep 0.1; done

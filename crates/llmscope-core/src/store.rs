@@ -69,6 +69,11 @@ pub trait BulkLoad {
     fn room(&self) -> usize;
     /// Makes everything appended so far durable.
     fn commit(&mut self) -> Result<(), StoreError>;
+    /// Whether each append is durable when it returns (then a loader can count it as done
+    /// at once instead of at the next commit).
+    fn commits_each_append(&self) -> bool {
+        false
+    }
 }
 
 /// A bulk load that commits each append on its own (the default, and what a loader uses when
@@ -93,6 +98,9 @@ impl<S: CallSink + ?Sized> BulkLoad for EachBatch<'_, S> {
     }
     fn commit(&mut self) -> Result<(), StoreError> {
         Ok(())
+    }
+    fn commits_each_append(&self) -> bool {
+        true
     }
 }
 

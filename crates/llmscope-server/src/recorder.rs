@@ -499,7 +499,9 @@ pub fn replay_spill(dir: &Path, sink: &dyn CallSink, project: &str) -> std::io::
         bulk: false,
     };
     for f in files {
-        let s = importer.import_file(&f, &NoProgress).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let s = importer.import_file(&f, &NoProgress).map_err(|e| {
+            std::io::Error::other(format!("{e} ({} of its calls were stored before it)", e.done.imported))
+        })?;
         out.files += 1;
         out.imported += s.imported;
         out.already_present += s.already_present;

@@ -13,8 +13,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let tuned = malloc::tune();
     let cli = cli::Cli::parse();
+    // Long-running servers only: an import allocates and frees large batches all the time,
+    // and mapping each one afresh costs it more system time than it saves memory.
+    let tuned = matches!(cli.command, cli::Command::Serve(_) | cli::Command::Demo(_)) && malloc::tune();
     let filter = tracing_subscriber::EnvFilter::try_from_env(env::LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,usvg=error"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();

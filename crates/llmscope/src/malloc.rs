@@ -6,6 +6,10 @@
 //! streaming requests/s that left the server's memory 15 MB higher
 //! (docs/BENCHMARKS.md, "glibc's allocator").
 //!
+//! Done for `serve` and `demo` only: an import allocates and frees large batches all the
+//! time, and with a fixed 128 KiB threshold each is mapped afresh (300,000 lines: 1.2 s of
+//! system time without the tuning, 1.8–2.7 s with it).
+//!
 //! Skipped when the operator tunes glibc's allocator themselves (`GLIBC_TUNABLES` or a
 //! `MALLOC_*` variable is set) or turns this off with `LLMSCOPE_MALLOC_TUNING=0`.
 
@@ -30,8 +34,8 @@ pub fn wanted(vars: impl IntoIterator<Item = (String, String)>) -> bool {
     true
 }
 
-/// Applies the tuning. Call first thing in `main`, before any thread starts: the arena
-/// limit only holds for arenas not created yet. Returns whether glibc accepted every setting
+/// Applies the tuning. Call before any thread starts (clap's parsing starts none): the
+/// arena limit only holds for arenas not created yet. Returns whether glibc accepted every setting
 /// (`false` on other C libraries, where nothing is done).
 pub fn tune() -> bool {
     if !wanted(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))) {

@@ -17,4 +17,6 @@ pub mod reader;
 
 pub use detect::LineFormat;
 pub use formats::{parse_line, parse_line_or, ImportOptions, LineError, ParsedLine};
-pub use pipeline::{import_files, ImportProgress, ImportSummary, Importer, NoProgress, DEFAULT_BATCH};
+pub use pipeline::{
+    import_files, ImportError, ImportFailure, ImportProgress, ImportSummary, Importer, NoProgress, DEFAULT_BATCH,
+};

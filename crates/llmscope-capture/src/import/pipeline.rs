@@ -43,6 +43,28 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+/// An import that stopped, with what it had done before: the calls committed then are
+/// stored (durably), and importing the same files again skips them.
+#[derive(Debug)]
+pub struct ImportFailure {
+    pub error: ImportError,
+    /// Committed calls, lines read and rejected before the failure (rejected lines are in
+    /// the rejects files).
+    pub done: Box<ImportSummary>,
+}
+
+impl std::fmt::Display for ImportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)
+    }
+}
+
+impl std::error::Error for ImportFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
 /// One rejected line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
@@ -154,12 +176,15 @@ impl<'a> Importer<'a> {
         Importer { sink, opts, batch_size: DEFAULT_BATCH, rejects_dir: None, bulk: true }
     }
 
-    /// Imports one file. Bad lines do not stop it; an unreadable file or a store failure does.
-    pub fn import_file(&self, path: &Path, progress: &dyn ImportProgress) -> Result<ImportSummary, ImportError> {
+    /// Imports one file. Bad lines do not stop it; an unreadable file or a store failure does,
+    /// and then the failure says what was committed before it.
+    pub fn import_file(&self, path: &Path, progress: &dyn ImportProgress) -> Result<ImportSummary, ImportFailure> {
         let started = Instant::now();
         let display = path.display().to_string();
-        let mut reader =
-            LineReader::open(path).map_err(|source| ImportError::Open { path: display.clone(), source })?;
+        let mut reader = LineReader::open(path).map_err(|source| ImportFailure {
+            error: ImportError::Open { path: display.clone(), source },
+            done: Box::default(),
+        })?;
         reader.max_line_bytes = self.opts.max_line_bytes;
         progress.start_file(&display, reader.file_len);
         let disk = reader.disk_counter();
@@ -170,17 +195,29 @@ impl<'a> Importer<'a> {
         let batch_size = self.batch_size.max(1);
         let file_name = display.as_str();
 
-        std::thread::scope(|s| -> Result<(), ImportError> {
+        let consumed = std::thread::scope(|s| -> Result<(), ImportError> {
             s.spawn(move || read_batches(&mut reader, file_name, opts, batch_size, &tx));
             let result = self.consume(&rx, &mut summary, &mut rejects, progress, &disk);
             // Dropping the receiver unblocks the reader thread if we stop early.
             drop(rx);
             result
-        })?;
-        summary.rejects_files.extend(rejects.finish()?);
+        });
+        // The lines rejected before a failure are written out too.
+        let finished = rejects.finish();
         summary.elapsed = started.elapsed();
         progress.finish_file();
-        Ok(summary)
+        let failed = match (consumed, finished) {
+            (Ok(()), Ok(file)) => {
+                summary.rejects_files.extend(file);
+                return Ok(summary);
+            }
+            (Err(e), finished) => {
+                summary.rejects_files.extend(finished.ok().flatten());
+                e
+            }
+            (Ok(()), Err(e)) => e,
+        };
+        Err(ImportFailure { error: failed, done: Box::new(summary) })
     }
 
     fn consume(
@@ -208,6 +245,9 @@ impl<'a> Importer<'a> {
             }
             if !batch.assessments.is_empty() {
                 pending.assessments += load.append_assessments(&batch.assessments)?;
+            }
+            if load.commits_each_append() {
+                pending.settle(summary);
             }
             summary.lines += batch.lines;
             summary.blank += batch.blank;
@@ -254,15 +294,22 @@ impl Pending {
 }
 
 /// Imports several files one after the other and adds up their summaries. A file that
-/// cannot be opened is an error; the files before it stay imported.
+/// cannot be opened, or a store failure, stops the import; the failure's summary counts what
+/// was committed before it, in this file and the ones before.
 pub fn import_files(
     importer: &Importer<'_>,
     paths: &[PathBuf],
     progress: &dyn ImportProgress,
-) -> Result<ImportSummary, ImportError> {
+) -> Result<ImportSummary, ImportFailure> {
     let mut total = ImportSummary::default();
     for p in paths {
-        total.merge(importer.import_file(p, progress)?);
+        match importer.import_file(p, progress) {
+            Ok(s) => total.merge(s),
+            Err(ImportFailure { error, done }) => {
+                total.merge(*done);
+                return Err(ImportFailure { error, done: Box::new(total) });
+            }
+        }
     }
     Ok(total)
 }
@@ -457,6 +504,63 @@ mod tests {
         // Batches of 7 split at every 10th call; the last 5 are committed at the end.
         assert_eq!(*sink.appends.lock().map_err(|_| "poisoned")?, [7, 3, 4, 6, 1, 4]);
         assert_eq!(*sink.commits.lock().map_err(|_| "poisoned")?, [10, 10, 5]);
+        Ok(())
+    }
+
+    /// A sink that commits each batch and fails from the `fail_at`-th append on.
+    struct FailsLater {
+        appends: Mutex<usize>,
+        fail_at: usize,
+    }
+
+    impl CallSink for FailsLater {
+        fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+            let mut n = self.appends.lock().map_err(|_| StoreError::Backend("poisoned".into()))?;
+            *n += 1;
+            if *n >= self.fail_at {
+                return Err(StoreError::Backend("disk full".into()));
+            }
+            Ok(AppendOutcome { inserted: calls.len() as u64, duplicates: 0 })
+        }
+        fn append_assessments(&self, a: &[Assessment]) -> Result<u64, StoreError> {
+            Ok(a.len() as u64)
+        }
+    }
+
+    #[test]
+    fn a_failed_import_reports_what_was_committed_before_it() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let line = |i: u32| {
+            format!(
+                r#"{{"timestamp": {}, "level": "INFO", "request_id": "r{i}", "model": "m", "input": "q{i}", "output": "a{i}", "metadata": {{}}}}"#,
+                1_700_000_000 + i
+            )
+        };
+        let first = dir.path().join("first.jsonl");
+        std::fs::write(&first, (0..10).map(line).collect::<Vec<_>>().join("\n") + "\n")?;
+        // The second file has a bad line in its first (committed) batch.
+        let second = dir.path().join("second.jsonl");
+        let mut lines: Vec<String> = (10..40).map(line).collect();
+        lines[2] = "{not json".into();
+        std::fs::write(&second, lines.join("\n") + "\n")?;
+        // Batches of 5: the first file's two and the second file's first commit; the
+        // second file's second batch fails.
+        let sink = FailsLater { appends: Mutex::new(0), fail_at: 4 };
+        let mut importer = Importer::new(&sink, ImportOptions::default());
+        importer.batch_size = 5;
+        importer.bulk = false;
+        importer.rejects_dir = Some(dir.path().join("rejects"));
+        let failure = match super::import_files(&importer, &[first, second], &NoProgress) {
+            Ok(s) => return Err(format!("the import should have failed, but imported {}", s.imported).into()),
+            Err(f) => f,
+        };
+        assert!(matches!(failure.error, super::ImportError::Store(_)), "{}", failure.error);
+        assert_eq!(failure.to_string(), "storage backend error: disk full");
+        let done = &failure.done;
+        assert_eq!((done.files, done.imported, done.rejected), (2, 14, 1));
+        // The rejected line was written out although the import stopped.
+        assert_eq!(done.rejects_files.len(), 1);
+        assert_eq!(std::fs::read_to_string(&done.rejects_files[0])?, "{not json\n");
         Ok(())
     }
 }

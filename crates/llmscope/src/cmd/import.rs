@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
-use llmscope_capture::import::{import_files, ImportOptions, ImportProgress, ImportSummary, Importer, NoProgress};
+use llmscope_capture::import::{
+    import_files, ImportFailure, ImportOptions, ImportProgress, ImportSummary, Importer, NoProgress,
+};
 use llmscope_core::timeparse::parse_tz;
 
 use super::{open_store, EXIT_REJECTED};
@@ -77,8 +79,8 @@ pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
         if remote.is_some() { cfg.import.batch_size.min(super::remote::REMOTE_BATCH) } else { cfg.import.batch_size };
     importer.rejects_dir = Some(a.rejects_dir.clone().unwrap_or_else(|| cfg.storage.data_dir.join("rejects")));
 
-    let summary = if a.json {
-        import_files(&importer, &a.files, &NoProgress)?
+    let result = if a.json {
+        import_files(&importer, &a.files, &NoProgress)
     } else {
         let bar = (!a.no_progress && std::io::stderr().is_terminal()).then(|| {
             ProgressBar::new(0).with_style(
@@ -88,11 +90,30 @@ pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
             )
         });
         let reporter = Reporter { bar, shown: AtomicU64::new(0) };
-        let summary = import_files(&importer, &a.files, &reporter);
+        let result = import_files(&importer, &a.files, &reporter);
         if let Some(bar) = &reporter.bar {
             bar.finish_and_clear();
         }
-        summary?
+        result
+    };
+    let summary = match result {
+        Ok(s) => s,
+        Err(ImportFailure { error, done }) => {
+            // What was committed before the failure is stored: say so, with the counts.
+            if a.json {
+                let mut v = summary_json(&done);
+                v["error"] = serde_json::Value::String(error.to_string());
+                println!("{v}");
+            } else {
+                println!("stopped by an error; before it:");
+                print_summary(&done);
+                println!(
+                    "the {} calls imported before the error are stored; importing the same files again skips them",
+                    done.imported
+                );
+            }
+            return Err(error.into());
+        }
     };
     if a.json {
         println!("{}", summary_json(&summary));

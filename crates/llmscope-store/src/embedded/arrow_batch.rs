@@ -18,6 +18,11 @@ fn json_or_null(v: &Option<serde_json::Value>) -> Option<String> {
     v.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string())
 }
 
+/// A JSON object as text, without copying the map into a `Value` first.
+fn json_object(m: &serde_json::Map<String, serde_json::Value>) -> String {
+    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
+}
+
 /// Builds the batch. `now_us` is the ingestion time.
 pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreError> {
     let n = calls.len();
@@ -93,12 +98,12 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
         json_mode.append_value(c.json_mode);
         response_format.append_option(json_or_null(&c.response_format));
         tools.append_option(json_or_null(&c.tools));
-        params.append_value(serde_json::Value::Object(c.params.clone()).to_string());
+        params.append_value(json_object(&c.params));
         for t in &c.tags {
             tags.values().append_value(t);
         }
         tags.append(true);
-        attributes.append_value(serde_json::Value::Object(c.attributes.clone()).to_string());
+        attributes.append_value(json_object(&c.attributes));
         for fl in &c.flags {
             flags.values().append_value(fl);
         }

@@ -208,3 +208,53 @@ def test_shutdown_drains_and_data_is_readable_after(llmscope):
 def llmscope_bin():
     import os
     return os.environ.get("LLMSCOPE_BIN", "llmscope")
+
+
+def test_responses_api(llmscope):
+    """`client.responses.create`, the API the OpenAI Agents SDK uses: recorded like chat."""
+    c = client(llmscope, **{"X-LLMScope-User-Id": "carol"})
+    raw = c.responses.with_raw_response.create(
+        model="mock-gpt-4o", instructions="You are terse.", input="What is the capital of France?", max_output_tokens=200
+    )
+    resp = raw.parse()
+    assert resp.output_text
+    rec = llmscope.call(raw.headers["x-llmscope-call-id"])
+    assert rec["operation"] == "responses"
+    assert rec["input"] == [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "What is the capital of France?"},
+    ]
+    assert rec["input_text"] == "What is the capital of France?"
+    assert rec["output"] == resp.output_text
+    assert rec["request_id"] == resp.id
+    assert rec["usage"]["input"] == resp.usage.input_tokens
+    assert rec["usage"]["output"] == resp.usage.output_tokens
+    assert rec["usage"]["total"] == resp.usage.total_tokens
+    assert rec["usage"]["counted"] is False
+    assert rec["finish_reason"] == "stop" and rec["status"] == "ok"
+    assert rec["params"]["max_output_tokens"] == 200
+    assert rec["user_id"] == "carol"
+
+
+def test_responses_api_streaming(llmscope):
+    c = client(llmscope)
+    stream = c.responses.create(model="mock-qwen2.5-7b", input=[{"role": "user", "content": "你好"}], stream=True)
+    text = ""
+    final = None
+    for event in stream:
+        if event.type == "response.output_text.delta":
+            text += event.delta
+        elif event.type == "response.completed":
+            final = event.response
+    assert text and final is not None and final.output_text == text
+    rec = llmscope.call(stream.response.headers["x-llmscope-call-id"])
+    assert rec["operation"] == "responses"
+    assert rec["request_id"] == final.id
+    assert rec["output"] == text
+    assert rec["input_text"] == "你好"
+    assert rec["attributes"]["stream"] is True
+    assert rec["usage"]["total"] == final.usage.total_tokens and rec["usage"]["counted"] is False
+    assert 0 < rec["ttft_ms"] <= rec["latency_ms"]
+    # The SDK's own accumulating helper reads the same stream into the same answer.
+    with c.responses.stream(model="mock-qwen2.5-7b", input=[{"role": "user", "content": "你好"}]) as s:
+        assert s.get_final_response().output_text == text

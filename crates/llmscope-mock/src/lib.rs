@@ -15,6 +15,7 @@ mod embeddings;
 mod endpoint;
 mod models;
 mod request;
+mod responses;
 mod sse;
 mod stats;
 mod text;
@@ -85,6 +86,7 @@ fn build(cfg: MockConfig, shutdown: watch::Receiver<bool>, shutdown_tx: Option<w
         .route("/v1/chat/completions", post(handler::<Chat>))
         .route("/v1/completions", post(handler::<Completions>))
         .route("/v1/embeddings", post(handler::<Embeddings>))
+        .route("/v1/responses", post(handler::<responses::Responses>))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::get))
         .route("/mock/stats", get(stats))
@@ -100,7 +102,7 @@ fn build(cfg: MockConfig, shutdown: watch::Receiver<bool>, shutdown_tx: Option<w
 /// `x-mock-ttft-ms`, `x-mock-latency-ms`, `x-mock-tokens-per-s`, `x-mock-output-tokens`, `x-mock-usage: 0|1`.
 /// A bad value gives a 400 naming the header.
 ///
-/// `GET /mock/stats` counts the generation requests (chat, completions, embeddings) in `requests`, those
+/// `GET /mock/stats` counts the generation requests (chat, completions, embeddings, responses) in `requests`, those
 /// whose response the mock finished producing in `completed` (errors and injected faults included: a `cut`
 /// counts once the connection is dropped), and those whose client went away before the response finished
 /// (a stream dropped half-way, a hanging or slow request given up) in `cancelled`; the rest are in flight.

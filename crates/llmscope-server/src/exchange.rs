@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use llmscope_capture::openai::{map_request, map_response, stream::StreamAssembler};
+use llmscope_capture::openai::{map_request, map_response, responses, stream::StreamAssembler};
 use llmscope_core::{checks, text, Call, CallStatus, Origin};
 use serde_json::{Map, Value};
 
@@ -55,6 +55,9 @@ pub struct Exchange {
     pub error: Option<(&'static str, String)>,
     pub cancelled: bool,
     pub stream: bool,
+    /// The call went to the Responses API (`/v1/responses`): its request is read as one
+    /// even when it looks like an embeddings request (`model` and `input` only).
+    pub responses_api: bool,
 }
 
 impl Exchange {
@@ -76,7 +79,9 @@ impl Exchange {
             _ => None,
         };
         if let Some(req) = &request {
-            if let Err(e) = map_request(req, &mut call) {
+            let mapped =
+                if self.responses_api { responses::map_request(req, &mut call) } else { map_request(req, &mut call) };
+            if let Err(e) = mapped {
                 problems.push(format!("request: {e}"));
             }
         }

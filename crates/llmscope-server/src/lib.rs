@@ -71,6 +71,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/chat/completions", post(proxy::record))
         .route("/v1/completions", post(proxy::record))
         .route("/v1/embeddings", post(proxy::record))
+        .route("/v1/responses", post(proxy::record))
         .route("/v1/{*rest}", any(proxy::passthrough))
         .route("/api/v1/calls", post(ingest::post_calls))
         .route("/api/v1/calls/query", post(query::query_calls))

@@ -53,7 +53,13 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let stream = head.stream == Some(true);
     let caller_wants_usage =
         head.stream_options.as_ref().and_then(|o| o.get("include_usage")).and_then(Value::as_bool) == Some(true);
-    let inject = stream && up.stream_usage && !caller_wants_usage && !parts.uri.path().ends_with("/embeddings");
+    // The Responses API reports usage in its last event and has no `stream_options`.
+    let responses_api = parts.uri.path().ends_with("/responses");
+    let inject = stream
+        && up.stream_usage
+        && !caller_wants_usage
+        && !parts.uri.path().ends_with("/embeddings")
+        && !responses_api;
     // Whether the body was really rewritten decides whether the usage chunk is stripped.
     let (upstream_body, inject) = match inject.then(|| with_include_usage(&body)).flatten() {
         Some(rewritten) => (rewritten, true),
@@ -84,6 +90,7 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
             error: None,
             cancelled: false,
             stream,
+            responses_api,
         },
     );
     let ids = Ids { trace_id, call_id };

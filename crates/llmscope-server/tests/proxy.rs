@@ -475,3 +475,68 @@ async fn requests_beyond_max_in_flight_get_a_503_while_a_stream_holds_its_place(
         store.list_calls(&llmscope_core::CallFilter::default(), llmscope_core::store::CallOrder::OldestFirst, 10);
     assert_eq!(calls.map(|c| c.len()).unwrap_or(0), 2, "{stats:?}");
 }
+
+/// OpenAI's Responses API (what the Agents SDK and `client.responses.create` use): recorded
+/// like chat, plain and streamed; its stream (typed events, no `[DONE]`) reaches the caller
+/// untouched, and a cut one is recorded with the text that arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_api_calls_are_recorded_plain_streamed_and_cut() {
+    let fx = start(MockConfig { ttft_ms: 30, tokens_per_s: 500.0, ..MockConfig::default() }, |_| {}).await;
+    // A string input and nothing else reads like an embeddings request: the path decides.
+    let body = json!({"model": "mock-gpt-4o", "input": "What is the capital of France?"}).to_string();
+    let (status, h, text) = fx.post("/v1/responses", &[("x-llmscope-user-id", "ann")], &body).await;
+    assert_eq!(status, 200, "{text}");
+    let resp: Value = serde_json::from_str(&text).expect("json");
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.operation.as_deref(), Some("responses"));
+    assert_eq!(c.input_text, "What is the capital of France?");
+    assert_eq!(c.output.as_deref(), resp.pointer("/output/0/content/0/text").and_then(Value::as_str));
+    assert_eq!(c.request_id.as_deref(), resp["id"].as_str());
+    assert_eq!(c.usage.input, resp.pointer("/usage/input_tokens").and_then(Value::as_u64));
+    assert_eq!(c.usage.output, resp.pointer("/usage/output_tokens").and_then(Value::as_u64));
+    assert!(!c.usage.counted);
+    assert_eq!(
+        (c.finish_reason.as_deref(), c.status, c.user_id.as_deref()),
+        (Some("stop"), CallStatus::Ok, Some("ann"))
+    );
+
+    let body = json!({"model": "mock-gpt-4o", "instructions": "Be brief.", "stream": true,
+                      "input": [{"role": "user", "content": [{"type": "input_text", "text": "Name a colour"}]}]})
+    .to_string();
+    let (status, h, text) = fx.post("/v1/responses", &[], &body).await;
+    assert_eq!(status, 200);
+    let data = sse_data(&text);
+    assert!(!data.iter().any(|d| d == "[DONE]"), "{text}");
+    let events: Vec<Value> = data.iter().map(|d| serde_json::from_str(d).expect("event json")).collect();
+    let last = events.last().expect("events");
+    assert_eq!(last["type"], "response.completed");
+    let joined: String = events
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .filter_map(|e| e["delta"].as_str())
+        .collect();
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.output.as_deref(), Some(joined.as_str()));
+    assert_eq!(c.input_text, "Name a colour");
+    assert_eq!(c.input[0], json!({"role": "system", "content": "Be brief."}));
+    assert_eq!(c.usage.total, last.pointer("/response/usage/total_tokens").and_then(Value::as_u64));
+    assert!(c.ttft_ms.is_some_and(|t| t >= 30.0), "{:?}", c.ttft_ms);
+    assert!(c.params.get("stream_options").is_none(), "{:?}", c.params);
+    assert_eq!(c.status, CallStatus::Ok);
+
+    let (_, h, text) = fx.post("/v1/responses", &[("x-mock-fault", "cut=2")], &body).await;
+    let data = sse_data(&text);
+    let err: Value = serde_json::from_str(data.last().expect("events")).expect("json");
+    assert_eq!(err["error"]["code"], "upstream_cut", "{text}");
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!((c.status, c.error_kind.as_deref()), (CallStatus::Error, Some("upstream_cut")));
+    let partial: String = data
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .filter_map(|e| e["delta"].as_str().map(str::to_string))
+        .collect();
+    assert!(!partial.is_empty());
+    assert_eq!(c.output.as_deref(), Some(partial.as_str()));
+    fx.stop().await;
+}

@@ -5,7 +5,10 @@
 //! by their `index` (the first delta carries id and name, later ones argument fragments),
 //! keeps the finish reason, the usage chunk and any `error` event, and reports for each
 //! event whether it carried the first content (for time to first token). Legacy
-//! `text_completion` chunks (`choices[].text`) are understood too. A chunk that is not JSON is
+//! `text_completion` chunks (`choices[].text`) are understood too, and so are the Responses
+//! API's typed events (`response.output_text.delta`, `response.function_call_arguments.delta`,
+//! …, ending with `response.completed` / `response.incomplete` / `response.failed`, whose
+//! `response` is the whole answer; that stream has no `[DONE]`). A chunk that is not JSON is
 //! counted, not fatal: the recorder must never lose a call because a stream was odd.
 
 use serde_json::{json, Map, Value};
@@ -51,6 +54,10 @@ pub struct StreamAssembler {
     chunks: u64,
     bad_chunks: u64,
     extra_choices: u64,
+    /// The stream is the Responses API's.
+    responses: bool,
+    /// The Responses API's last `response` object (complete once the stream ended).
+    last_response: Option<Map<String, Value>>,
 }
 
 impl StreamAssembler {
@@ -85,6 +92,11 @@ impl StreamAssembler {
             return ChunkKind::default();
         };
         self.chunks += 1;
+        if let Some(event) = chunk.get("type").and_then(Value::as_str) {
+            if event.starts_with("response.") || event == "error" {
+                return self.push_responses_event(event, &chunk);
+            }
+        }
         let mut kind = ChunkKind::default();
         if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
             self.error = Some(err.clone());
@@ -147,6 +159,104 @@ impl StreamAssembler {
         kind
     }
 
+    /// One event of a Responses API stream.
+    fn push_responses_event(&mut self, event: &str, chunk: &Map<String, Value>) -> ChunkKind {
+        self.responses = true;
+        let had_content = self.saw_content;
+        let mut kind = ChunkKind::default();
+        let index = chunk.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+        let delta = chunk.get("delta").and_then(Value::as_str).unwrap_or("");
+        match event {
+            "response.output_text.delta" => self.add_text(delta),
+            "response.refusal.delta" => {
+                self.refusal.push_str(delta);
+                self.saw_content |= !delta.is_empty();
+            }
+            "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => self.reasoning.push_str(delta),
+            "response.output_item.added" => {
+                if let Some(item) =
+                    chunk.get("item").filter(|i| i.get("type").and_then(Value::as_str) == Some("function_call"))
+                {
+                    let tc = json!({
+                        "index": index,
+                        "id": item.get("call_id").cloned().unwrap_or(Value::Null),
+                        "type": "function",
+                        "function": {"name": item.get("name").cloned().unwrap_or(Value::Null),
+                                     "arguments": item.get("arguments").cloned().unwrap_or(Value::Null)},
+                    });
+                    self.merge_tool_call(0, &tc);
+                }
+            }
+            "response.function_call_arguments.delta" => {
+                self.merge_tool_call(0, &json!({"index": index, "function": {"arguments": delta}}));
+            }
+            "error" => {
+                let mut err = Map::new();
+                for key in ["message", "code", "type", "param"] {
+                    if let Some(v) = chunk.get(key).filter(|v| !v.is_null()) {
+                        err.insert(key.into(), v.clone());
+                    }
+                }
+                self.error = Some(Value::Object(err));
+                kind.error = true;
+            }
+            _ => {}
+        }
+        if let Some(Value::Object(r)) = chunk.get("response") {
+            if self.id.is_none() {
+                self.id = r.get("id").filter(|v| !v.is_null()).cloned();
+            }
+            if self.model.is_none() {
+                self.model = r.get("model").filter(|v| !v.is_null()).cloned();
+            }
+            self.last_response = Some(r.clone());
+            if matches!(event, "response.completed" | "response.incomplete" | "response.failed") {
+                self.saw_done = true;
+                if let Some(e) = r.get("error").filter(|e| !e.is_null()) {
+                    self.error = Some(e.clone());
+                    kind.error = true;
+                }
+            }
+        }
+        kind.done = self.saw_done && matches!(event, "response.completed" | "response.incomplete" | "response.failed");
+        kind.first_content = !had_content && self.saw_content;
+        kind
+    }
+
+    /// The Responses API answer: the final `response` object when the stream ended, else
+    /// one built from what arrived (status `incomplete`, or `failed` after an error event).
+    fn responses_body(&self) -> Map<String, Value> {
+        if self.saw_done {
+            if let Some(r) = &self.last_response {
+                return r.clone();
+            }
+        }
+        let mut resp = self.last_response.clone().unwrap_or_default();
+        resp.insert("object".into(), "response".into());
+        let mut output = Vec::new();
+        if !self.text.is_empty() || !self.refusal.is_empty() {
+            let mut parts = vec![json!({"type": "output_text", "text": self.text})];
+            if !self.refusal.is_empty() {
+                parts.push(json!({"type": "refusal", "refusal": self.refusal}));
+            }
+            output.push(json!({"type": "message", "role": "assistant", "content": parts}));
+        }
+        for (_, tc) in &self.tool_calls {
+            output.push(json!({"type": "function_call", "call_id": tc.id, "name": tc.name, "arguments": tc.arguments}));
+        }
+        resp.insert("output".into(), Value::Array(output));
+        match &self.error {
+            Some(e) => {
+                resp.insert("status".into(), "failed".into());
+                resp.insert("error".into(), e.clone());
+            }
+            None => {
+                resp.insert("status".into(), "incomplete".into());
+            }
+        }
+        resp
+    }
+
     fn add_text(&mut self, t: &str) {
         if !t.is_empty() {
             self.saw_content = true;
@@ -189,6 +299,9 @@ impl StreamAssembler {
     /// The response body a non-streaming call would have returned (as far as the stream
     /// got), shaped so [`super::map_response`] reads it.
     pub fn response(&self) -> Map<String, Value> {
+        if self.responses {
+            return self.responses_body();
+        }
         let mut resp = Map::new();
         for (key, v) in [("id", &self.id), ("model", &self.model), ("created", &self.created)] {
             if let Some(v) = v {
@@ -336,6 +449,47 @@ mod tests {
         let mut call = Call::default();
         crate::openai::map_response(&a.response(), &mut call).expect("maps");
         assert_eq!(call.error_message.as_deref(), Some("overloaded"));
+    }
+
+    #[test]
+    fn a_responses_api_stream_ends_with_its_final_response() {
+        let ev = |v: Value| v.to_string();
+        let mut a = StreamAssembler::new();
+        let created =
+            json!({"id": "resp_1", "object": "response", "model": "m", "status": "in_progress", "output": []});
+        assert!(!a.push(&ev(json!({"type": "response.created", "response": created}))).first_content);
+        assert!(
+            a.push(&ev(json!({"type": "response.output_text.delta", "output_index": 0, "delta": "Hel"}))).first_content
+        );
+        a.push(&ev(json!({"type": "response.output_text.delta", "output_index": 0, "delta": "lo"})));
+        assert!(!a.done());
+        // Cut here: what arrived is an incomplete response with the text so far.
+        let mut call = Call::default();
+        crate::openai::map_response(&a.response(), &mut call).expect("maps");
+        assert_eq!((call.output.as_deref(), call.request_id.as_deref()), (Some("Hello"), Some("resp_1")));
+        a.push(&ev(json!({"type": "response.output_item.added", "output_index": 1,
+                          "item": {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": ""}})));
+        a.push(&ev(json!({"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "{\"a\":"})));
+        a.push(&ev(json!({"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "1}"})));
+        let partial = a.response();
+        assert_eq!(partial["output"][1]["arguments"], "{\"a\":1}");
+        let done = json!({"id": "resp_1", "object": "response", "model": "m", "status": "completed",
+            "output": [{"type": "message", "content": [{"type": "output_text", "text": "Hello"}]}],
+            "usage": {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}});
+        assert!(a.push(&ev(json!({"type": "response.completed", "response": done}))).done);
+        assert!(a.done() && !a.errored());
+        let mut call = Call::default();
+        crate::openai::map_response(&a.response(), &mut call).expect("maps");
+        assert_eq!(
+            (call.output.as_deref(), call.usage.total, call.finish_reason.as_deref()),
+            (Some("Hello"), Some(5), Some("stop"))
+        );
+        // An error event fails the call.
+        let mut b = StreamAssembler::new();
+        assert!(b.push(&ev(json!({"type": "error", "code": "server_error", "message": "boom"}))).error);
+        let mut call = Call::default();
+        crate::openai::map_response(&b.response(), &mut call).expect("maps");
+        assert_eq!((call.status, call.error_message.as_deref()), (llmscope_core::CallStatus::Error, Some("boom")));
     }
 
     proptest::proptest! {

@@ -4,6 +4,7 @@
 pub(crate) mod common;
 mod native;
 pub(crate) mod openai;
+pub mod responses;
 mod seed000;
 mod seed001;
 mod seed004;

@@ -1,8 +1,9 @@
 //! OpenAI request/response pairs, as gateways and SDK wrappers log them:
 //! `{"request": {…}, "response": {…}}` with optional siblings (`timestamp` / `start_time`,
 //! `latency_ms`, `ttft_ms`, `user_id`, `session_id`, `status_code`, `metadata`, `tags`).
-//! Chat completions, legacy completions (`prompt` / `choices[].text`) and embeddings are
-//! understood; an `error` object in the response marks a failed call.
+//! Chat completions, legacy completions (`prompt` / `choices[].text`), embeddings and the
+//! Responses API ([`super::responses`]) are understood; an `error` object in the response
+//! marks a failed call.
 
 use llmscope_core::{timeparse, Call, CallStatus, SpanKind};
 use serde_json::{Map, Value};
@@ -80,10 +81,13 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     Ok(())
 }
 
-/// Maps an OpenAI request body (chat, legacy completion or embedding) onto `call`: model,
+/// Maps an OpenAI request body (chat, legacy completion, embedding, or Responses API) onto `call`: model,
 /// operation, input and last user text, temperature, JSON mode, tools, other parameters.
 /// Errors name their path under `request`.
 pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
+    if super::responses::is_request(req_map) {
+        return super::responses::map_request(req_map, call);
+    }
     let req = Obj::new(req_map, "request");
     call.model = req.str("model")?;
     if let Some(msgs) = req.arr("messages")? {
@@ -119,6 +123,9 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
 /// finish reason, usage, and an `error` object as a failed call. Returns the response's
 /// `created` value, if any. Errors name their path under `response`.
 pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<Value>, LineError> {
+    if super::responses::is_response(rm) {
+        return super::responses::map_response(rm, call);
+    }
     let resp = Obj::new(rm, "response");
     call.request_id = resp.str("id")?;
     let created = resp.get("created").cloned();

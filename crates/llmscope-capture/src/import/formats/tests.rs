@@ -186,6 +186,26 @@ fn openai_pair_error_and_created_fallback() {
 }
 
 #[test]
+fn openai_pair_responses_api_dated_by_created_at() {
+    // A minimal request (`model` and `input`) reads like embeddings; the response settles it.
+    let line = json!({"request": {"model": "gpt-4.1", "input": "Give me JSON", "text": {"format": {"type": "json_object"}}},
+        "response": {"id": "resp_7", "object": "response", "created_at": 1736157600, "status": "completed",
+                     "output": [{"type": "message", "content": [{"type": "output_text", "text": "{\"a\": 1"}]}],
+                     "usage": {"input_tokens": 4, "output_tokens": 3, "total_tokens": 7}}});
+    let p = ok(&line.to_string());
+    let c = p.call;
+    assert_eq!(p.format.name(), "openai");
+    assert_eq!(c.start_time, utc("2025-01-06T10:00:00Z"));
+    assert_eq!((c.operation.as_deref(), c.input_text.as_str()), (Some("responses"), "Give me JSON"));
+    assert_eq!((c.output.as_deref(), c.usage.total), (Some("{\"a\": 1"), Some(7)));
+    assert!(c.json_mode);
+    assert!(c.flags.iter().any(|f| f == "malformed_json"), "{:?}", c.flags);
+    let bare = json!({"timestamp": 1736157600, "request": {"model": "gpt-4.1", "input": "hi"},
+        "response": {"object": "response", "status": "completed", "output": []}});
+    assert_eq!(ok(&bare.to_string()).call.operation.as_deref(), Some("responses"));
+}
+
+#[test]
 fn native_round_trip() {
     let c = ok(r#"{"timestamp": 1735689234, "request_id": "r", "model": "m", "input": "q", "output": "a", "metadata": {"user_id": "u"}}"#).call;
     let line = serde_json::to_string(&c).unwrap_or_default();

@@ -1,0 +1,325 @@
+//! OpenAI's Responses API (`POST /v1/responses`, what the OpenAI Agents SDK and
+//! `client.responses.create` use) onto a [`Call`].
+//!
+//! - Request: `model`, `input` (a string, or an array of items: messages with `role` and
+//!   `content` as a string or `input_text` parts, function calls and their outputs, …),
+//!   `instructions` (kept as a leading system message), `temperature`, `text.format`
+//!   (`json_object` / `json_schema` is JSON mode), `tools`; the rest goes to `params`.
+//! - Response (`"object": "response"`): `output` items — `message` items' `output_text` parts
+//!   joined as the output, `refusal` parts kept, `function_call` items as tool calls in the
+//!   chat shape (`{id, type: "function", function: {name, arguments}}`, so the same checks
+//!   apply) — `status` (`failed` with its `error` is a failed call; `incomplete` keeps its
+//!   reason, `max_output_tokens` read as the finish reason `length`), and `usage`
+//!   (`input_tokens`, `output_tokens`, `total_tokens`, cached and reasoning tokens).
+
+use llmscope_core::{Call, CallStatus};
+use serde_json::{json, Map, Value};
+
+use super::{common, LineError};
+use crate::import::fields::Obj;
+
+/// The operation name stored for Responses API calls.
+pub const OPERATION: &str = "responses";
+
+/// Request keys mapped onto their own fields (the rest are kept in `params`).
+const OWN_REQ: &[&str] = &["model", "input", "instructions", "temperature", "text", "tools", "user"];
+
+/// Request keys only the Responses API has (an embeddings request has `model`, `input`,
+/// `encoding_format`, `dimensions` and `user`).
+const RESPONSES_ONLY: &[&str] = &[
+    "instructions",
+    "previous_response_id",
+    "max_output_tokens",
+    "text",
+    "reasoning",
+    "store",
+    "include",
+    "tool_choice",
+    "parallel_tool_calls",
+    "truncation",
+    "background",
+    "conversation",
+    "tools",
+    "stream",
+    "temperature",
+    "top_p",
+    "prompt",
+];
+
+/// Whether a request body with `input` is a Responses API request rather than an
+/// embeddings one (when the endpoint is not known, as in logged pairs).
+pub fn is_request(req: &Map<String, Value>) -> bool {
+    let items = match req.get("input") {
+        Some(Value::Array(items)) => items,
+        Some(_) => return RESPONSES_ONLY.iter().any(|k| req.contains_key(*k)),
+        None => return false,
+    };
+    // Embeddings take strings or token arrays; the Responses API takes item objects.
+    items.iter().any(Value::is_object) || RESPONSES_ONLY.iter().any(|k| req.contains_key(*k))
+}
+
+/// Whether a response body is a Responses API response.
+pub fn is_response(resp: &Map<String, Value>) -> bool {
+    resp.get("object").and_then(Value::as_str) == Some("response")
+}
+
+/// Maps a Responses API request body onto `call`. Errors name their path under `request`.
+pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
+    let req = Obj::new(req_map, "request");
+    call.model = req.str("model")?;
+    call.operation = Some(OPERATION.into());
+    let mut items: Vec<Value> = match req.get("input") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => match common::user_message(s) {
+            Value::Array(items) => items,
+            other => vec![other],
+        },
+        Some(Value::Array(a)) => a.clone(),
+        Some(v) => {
+            return Err(LineError::at(
+                "request.input".into(),
+                format!("expected a string or an array of items, found {}", crate::import::fields::describe(v)),
+            ))
+        }
+    };
+    call.input_text = items
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .and_then(|m| common::content_text(m.get("content")))
+        .unwrap_or_default();
+    if let Some(instructions) = req.text("instructions")?.filter(|s| !s.is_empty()) {
+        items.insert(0, json!({"role": "system", "content": instructions}));
+    }
+    call.input = Value::Array(items);
+    call.temperature = req.f64("temperature")?;
+    if let Some(format) = req.obj("text")?.and_then(|t| t.get("format")).filter(|f| !f.is_null()) {
+        let kind = format.get("type").and_then(Value::as_str).unwrap_or("");
+        call.json_mode = matches!(kind, "json_object" | "json_schema");
+        call.response_format = Some(format.clone());
+    }
+    call.tools = req.get("tools").filter(|t| !t.is_null()).cloned();
+    for (k, v) in req_map {
+        if !OWN_REQ.contains(&k.as_str()) && !v.is_null() {
+            call.params.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Maps a Responses API response body onto `call`. Returns its `created_at`. Errors name
+/// their path under `response`.
+pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<Value>, LineError> {
+    let resp = Obj::new(rm, "response");
+    call.request_id = resp.str("id")?;
+    // A request of only `model` and `input` reads like an embeddings request; the response
+    // settles it.
+    if call.operation.as_deref() != Some(OPERATION) {
+        call.operation = Some(OPERATION.into());
+        call.span_kind = llmscope_core::SpanKind::default();
+    }
+    if let Some(m) = resp.str("model")? {
+        if call.model.as_deref() != Some(m.as_str()) {
+            if call.model.is_none() {
+                call.model = Some(m.clone());
+            }
+            call.attributes.insert("response_model".into(), Value::String(m));
+        }
+    }
+    let (mut text, mut refusal, mut tool_calls, mut reasoning_items) = (String::new(), String::new(), Vec::new(), 0u64);
+    for (i, item) in resp.arr("output")?.into_iter().flatten().enumerate() {
+        match item.get("type").and_then(Value::as_str) {
+            Some("message") => {
+                for part in item.get("content").and_then(Value::as_array).into_iter().flatten() {
+                    match part.get("type").and_then(Value::as_str) {
+                        Some("output_text") => text.push_str(part.get("text").and_then(Value::as_str).unwrap_or("")),
+                        Some("refusal") => refusal.push_str(part.get("refusal").and_then(Value::as_str).unwrap_or("")),
+                        _ => {}
+                    }
+                }
+            }
+            Some("function_call") => {
+                let arguments = match item.get("arguments") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Null) | None => String::new(),
+                    Some(v) => v.to_string(),
+                };
+                tool_calls.push(json!({
+                    "id": item.get("call_id").or_else(|| item.get("id")).cloned().unwrap_or(Value::Null),
+                    "type": "function",
+                    "function": {"name": item.get("name").cloned().unwrap_or(Value::Null), "arguments": arguments},
+                }));
+            }
+            Some("reasoning") => reasoning_items += 1,
+            Some(_) => {}
+            None => {
+                return Err(LineError::at(format!("response.output[{i}].type"), "missing required field".into()));
+            }
+        }
+    }
+    call.output = Some(text);
+    if !refusal.is_empty() {
+        call.attributes.insert("refusal".into(), Value::String(refusal));
+    }
+    if reasoning_items > 0 {
+        call.attributes.insert("reasoning_items".into(), reasoning_items.into());
+    }
+    let has_tools = !tool_calls.is_empty();
+    if has_tools {
+        call.tool_calls = Some(Value::Array(tool_calls));
+    }
+    match resp.str("status")?.as_deref() {
+        Some("failed") => call.status = CallStatus::Error,
+        Some("incomplete") => {
+            let reason = resp
+                .obj("incomplete_details")?
+                .and_then(|d| d.get("reason"))
+                .and_then(Value::as_str)
+                .unwrap_or("incomplete")
+                .to_string();
+            call.finish_reason = Some(if reason == "max_output_tokens" { "length".into() } else { reason.clone() });
+            call.attributes.insert("incomplete_reason".into(), Value::String(reason));
+        }
+        Some("completed") => call.finish_reason = Some(if has_tools { "tool_calls" } else { "stop" }.into()),
+        Some(other) => {
+            call.attributes.insert("response_status".into(), Value::String(other.to_string()));
+        }
+        None => {}
+    }
+    if let Some(err) = resp.get("error").filter(|e| !e.is_null()) {
+        call.status = CallStatus::Error;
+        call.error_message =
+            Some(err.get("message").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_string));
+        call.error_kind = err.get("code").or_else(|| err.get("type")).and_then(Value::as_str).map(str::to_string);
+    }
+    if let Some(usage) = resp.obj("usage")? {
+        let u = Obj::new(usage, "response.usage");
+        call.usage.input = u.u64("input_tokens")?;
+        call.usage.output = u.u64("output_tokens")?;
+        call.usage.total = u.u64("total_tokens")?;
+        if let Some(d) = u.obj("input_tokens_details")? {
+            call.usage.cached = Obj::new(d, "response.usage.input_tokens_details").u64("cached_tokens")?;
+        }
+        if let Some(d) = u.obj("output_tokens_details")? {
+            if let Some(r) = Obj::new(d, "response.usage.output_tokens_details").u64("reasoning_tokens")? {
+                call.attributes.insert("reasoning_tokens".into(), r.into());
+            }
+        }
+    }
+    Ok(resp.get("created_at").cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn requests_are_told_from_embeddings() {
+        assert!(is_request(&obj(json!({"model": "m", "input": "hi", "instructions": "be brief"}))));
+        assert!(is_request(&obj(json!({"model": "m", "input": [{"role": "user", "content": "hi"}]}))));
+        assert!(!is_request(&obj(json!({"model": "e", "input": "hi"}))));
+        assert!(!is_request(&obj(json!({"model": "e", "input": ["a", "b"], "dimensions": 8}))));
+        assert!(!is_request(&obj(json!({"model": "m", "messages": []}))));
+    }
+
+    #[test]
+    fn a_request_maps_input_instructions_json_mode_and_params() -> Result<(), LineError> {
+        let req = obj(json!({
+            "model": "gpt-4.1", "instructions": "Answer in JSON.", "temperature": 0.2,
+            "input": [{"role": "user", "content": [{"type": "input_text", "text": "List two colours"}]}],
+            "text": {"format": {"type": "json_object"}}, "max_output_tokens": 50, "user": "u1",
+        }));
+        let mut call = Call::default();
+        map_request(&req, &mut call)?;
+        assert_eq!(call.operation.as_deref(), Some(OPERATION));
+        assert_eq!(call.model.as_deref(), Some("gpt-4.1"));
+        assert_eq!(call.input_text, "List two colours");
+        assert_eq!(call.input[0], json!({"role": "system", "content": "Answer in JSON."}));
+        assert_eq!(call.input.as_array().map(Vec::len), Some(2));
+        assert!(call.json_mode);
+        assert_eq!(call.temperature, Some(0.2));
+        assert_eq!(call.params.get("max_output_tokens"), Some(&json!(50)));
+        assert!(!call.params.contains_key("user"));
+        // A plain string input is the user's message.
+        let mut call = Call::default();
+        map_request(&obj(json!({"model": "m", "input": "hello"})), &mut call)?;
+        assert_eq!(
+            (call.input_text.as_str(), call.input.clone()),
+            ("hello", json!([{"role": "user", "content": "hello"}]))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_response_maps_text_tool_calls_status_and_usage() -> Result<(), LineError> {
+        let resp = obj(json!({
+            "id": "resp_1", "object": "response", "created_at": 1_700_000_000, "status": "completed", "model": "gpt-4.1-2025",
+            "output": [
+                {"type": "reasoning", "id": "rs_1", "summary": []},
+                {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello", "annotations": []}, {"type": "output_text", "text": " there"}]},
+                {"type": "function_call", "call_id": "call_9", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}
+            ],
+            "usage": {"input_tokens": 11, "input_tokens_details": {"cached_tokens": 4}, "output_tokens": 7,
+                      "output_tokens_details": {"reasoning_tokens": 2}, "total_tokens": 18}
+        }));
+        let mut call = Call { model: Some("gpt-4.1".into()), ..Default::default() };
+        let created = map_response(&resp, &mut call)?;
+        assert_eq!(created, Some(json!(1_700_000_000)));
+        assert_eq!(call.request_id.as_deref(), Some("resp_1"));
+        assert_eq!(call.output.as_deref(), Some("Hello there"));
+        assert_eq!(call.finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(call.tool_calls.as_ref().map(|t| t[0]["function"]["name"].clone()), Some(json!("get_weather")));
+        assert_eq!(call.tool_calls.as_ref().map(|t| t[0]["id"].clone()), Some(json!("call_9")));
+        assert_eq!(
+            (call.usage.input, call.usage.output, call.usage.total, call.usage.cached),
+            (Some(11), Some(7), Some(18), Some(4))
+        );
+        assert_eq!(call.attributes.get("reasoning_tokens"), Some(&json!(2)));
+        assert_eq!(call.attributes.get("response_model"), Some(&json!("gpt-4.1-2025")));
+        assert_eq!(call.model.as_deref(), Some("gpt-4.1"));
+        Ok(())
+    }
+
+    #[test]
+    fn failed_and_incomplete_responses() -> Result<(), LineError> {
+        let mut call = Call::default();
+        map_response(
+            &obj(json!({"id": "r", "object": "response", "status": "failed", "output": [],
+                        "error": {"code": "server_error", "message": "The model crashed"}})),
+            &mut call,
+        )?;
+        assert_eq!(call.status, CallStatus::Error);
+        assert_eq!(
+            (call.error_kind.as_deref(), call.error_message.as_deref()),
+            (Some("server_error"), Some("The model crashed"))
+        );
+        let mut call = Call::default();
+        map_response(
+            &obj(json!({"id": "r", "object": "response", "status": "incomplete",
+                        "incomplete_details": {"reason": "max_output_tokens"},
+                        "output": [{"type": "message", "content": [{"type": "output_text", "text": "Once upon"}]}]})),
+            &mut call,
+        )?;
+        assert_eq!((call.output.as_deref(), call.finish_reason.as_deref()), (Some("Once upon"), Some("length")));
+        // An output item without a type is named by its path.
+        let mut call = Call::default();
+        let e = map_response(&obj(json!({"object": "response", "output": [{"content": []}]})), &mut call);
+        assert_eq!(e.map_err(|e| e.path), Err("response.output[0].type".to_string()));
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(input in proptest::prelude::any::<String>(), status in "[a-z]{0,12}") {
+            let req = obj(json!({"model": "m", "input": input.clone(), "instructions": input.clone()}));
+            let mut call = Call::default();
+            let _ = map_request(&req, &mut call);
+            let resp = obj(json!({"object": "response", "status": status, "output": [{"type": "message", "content": [{"type": "output_text", "text": input}]}]}));
+            let _ = map_response(&resp, &mut call);
+        }
+    }
+}

@@ -258,3 +258,21 @@ def test_responses_api_streaming(llmscope):
     # The SDK's own accumulating helper reads the same stream into the same answer.
     with c.responses.stream(model="mock-qwen2.5-7b", input=[{"role": "user", "content": "你好"}]) as s:
         assert s.get_final_response().output_text == text
+
+
+def test_responses_api_function_call(llmscope):
+    c = client(llmscope)
+    tools = [{"type": "function", "name": "get_weather", "description": "Weather in a city",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+    raw = c.responses.with_raw_response.create(model="mock-gpt-4o", input="Weather in Paris?", tools=tools)
+    resp = raw.parse()
+    call = resp.output[0]
+    assert call.type == "function_call" and call.name == "get_weather"
+    assert isinstance(json.loads(call.arguments), dict)
+    rec = llmscope.call(raw.headers["x-llmscope-call-id"])
+    assert rec["tool_calls"] == [
+        {"id": call.call_id, "type": "function", "function": {"name": "get_weather", "arguments": call.arguments}}
+    ]
+    assert rec["finish_reason"] == "tool_calls"
+    assert rec["tools"] == tools
+    assert rec["flags"] == []

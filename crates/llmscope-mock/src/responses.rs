@@ -6,6 +6,12 @@
 //! and `response.completed` carrying the whole response (`response.incomplete` when
 //! `max_output_tokens` cut the answer). No `[DONE]`: the stream ends after the last event. A
 //! `cut` fault drops the connection after that many deltas.
+//!
+//! With `tools` (function tools, `{"type": "function", "name", "parameters"}`), unless
+//! `tool_choice` is `"none"` or the last input item is a `function_call_output`, the answer
+//! is one `function_call` item instead (the named tool, else the first), its arguments made
+//! up from the tool's parameters and streamed in fragments
+//! (`response.function_call_arguments.delta`).
 
 use serde_json::{json, Map, Value};
 
@@ -13,7 +19,7 @@ use crate::config::{Fault, MockConfig};
 use crate::endpoint::{Answer, Endpoint};
 use crate::request::{self, flag, max_tokens, now_secs, wrong_type, Settings};
 use crate::sse::{Ending, Events};
-use crate::text::{answer_seeded, contains_cjk, count_tokens, hash64, Tokens};
+use crate::text::{answer_seeded, argument_fragments, contains_cjk, count_tokens, hash64, tool_arguments, Tokens};
 use crate::wire::ApiError;
 
 /// A validated request and its answer.
@@ -25,6 +31,47 @@ pub(crate) struct Plan {
     tokens: Tokens,
     /// `max_output_tokens` cut the answer.
     truncated: bool,
+    /// A function call instead of text: `(name, arguments, end offsets of the streamed fragments)`.
+    call: Option<(String, String, Vec<usize>)>,
+}
+
+/// The function tool to call, if any (see the module docs).
+fn tool_to_call(req: &Map<String, Value>) -> Result<Option<(String, Option<Value>)>, ApiError> {
+    let tools = match req.get("tools") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(tools)) => tools,
+        Some(other) => return Err(wrong_type("tools", "an array", other)),
+    };
+    let wanted = match req.get("tool_choice") {
+        Some(Value::String(c)) if c == "none" => return Ok(None),
+        Some(Value::Object(c)) => c.get("name").and_then(Value::as_str),
+        _ => None,
+    };
+    let after_result = match req.get("input") {
+        Some(Value::Array(items)) => {
+            items.last().and_then(|i| i.get("type")).and_then(Value::as_str) == Some("function_call_output")
+        }
+        _ => false,
+    };
+    if after_result {
+        return Ok(None);
+    }
+    let functions = tools.iter().filter(|t| t.get("type").and_then(Value::as_str) == Some("function"));
+    let mut chosen = None;
+    for tool in functions {
+        let name = tool.get("name").and_then(Value::as_str);
+        if wanted.is_none() || name == wanted {
+            chosen = Some(tool);
+            break;
+        }
+    }
+    match chosen {
+        None => Ok(None),
+        Some(tool) => match tool.get("name").and_then(Value::as_str) {
+            Some(name) => Ok(Some((name.to_owned(), tool.get("parameters").cloned()))),
+            None => Err(request::missing("tools[0].name")),
+        },
+    }
 }
 
 /// The text the answer is seeded from: the string input, or every text in the input items.
@@ -83,8 +130,17 @@ impl Endpoint for Responses {
         let limit = max_tokens(req, &["max_output_tokens"])?.unwrap_or(usize::MAX);
         let length = if settings.fault == Some(Fault::Empty) { 0 } else { settings.output_tokens };
         let mut tokens = answer_seeded(hash64(text.as_bytes()), contains_cjk(&text), length);
+        let call = match (&settings.fault, tool_to_call(req)?) {
+            (Some(Fault::Empty), _) | (_, None) => None,
+            (_, Some((name, parameters))) => {
+                tokens = Tokens::default();
+                let arguments = tool_arguments(parameters.as_ref());
+                let fragments = argument_fragments(&arguments);
+                Some((name, arguments, fragments))
+            }
+        };
         let truncated = tokens.truncate(limit);
-        Ok(Plan { model: model.to_owned(), stream, input_tokens: count_tokens(&text), tokens, truncated })
+        Ok(Plan { model: model.to_owned(), stream, input_tokens: count_tokens(&text), tokens, truncated, call })
     }
 
     fn model(plan: &Plan) -> &str {
@@ -105,6 +161,22 @@ fn message_id(n: u64) -> String {
     format!("msg_mock_{n}")
 }
 
+impl Plan {
+    fn output_tokens(&self) -> usize {
+        match &self.call {
+            Some((_, arguments, _)) => count_tokens(arguments).max(1),
+            None => self.tokens.len(),
+        }
+    }
+}
+
+/// A `function_call` output item; `status` "in_progress" leaves its arguments empty.
+fn function_call_item((name, arguments, _): &(String, String, Vec<usize>), n: u64, status: &str) -> Value {
+    let arguments = if status == "in_progress" { "" } else { arguments.as_str() };
+    json!({"type": "function_call", "id": format!("fc_mock_{n}"), "call_id": format!("call_mock_{n}"),
+           "name": name, "arguments": arguments, "status": status})
+}
+
 /// The `response` object; `status` empty means the final one (`completed`, or `incomplete`
 /// when cut by `max_output_tokens`), with the answer and usage.
 fn response(plan: &Plan, n: u64, created: u64, status: &str, usage: bool) -> Value {
@@ -114,19 +186,20 @@ fn response(plan: &Plan, n: u64, created: u64, status: &str, usage: bool) -> Val
         (true, true) => "incomplete",
         (true, false) => "completed",
     };
-    let output = if done {
-        json!([{
+    let output = match (&plan.call, done) {
+        (_, false) => json!([]),
+        (Some(call), true) => json!([function_call_item(call, n, status)]),
+        (None, true) => json!([{
             "type": "message", "id": message_id(n), "status": status, "role": "assistant",
             "content": [{"type": "output_text", "text": plan.tokens.text(), "annotations": []}],
-        }])
-    } else {
-        json!([])
+        }]),
     };
+    let output_tokens = plan.output_tokens();
     let usage = (done && usage).then(|| {
         json!({
             "input_tokens": plan.input_tokens, "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": plan.tokens.len(), "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": plan.input_tokens + plan.tokens.len(),
+            "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": plan.input_tokens + output_tokens,
         })
     });
     json!({
@@ -155,6 +228,9 @@ fn event(events: &mut Events, seq: &mut u64, kind: &str, mut data: Value) {
 }
 
 fn render_stream(plan: &Plan, settings: &Settings, n: u64, created: u64) -> Answer {
+    if let Some(call) = &plan.call {
+        return render_call_stream(plan, call, settings, n, created);
+    }
     let units = plan.tokens.len();
     let mut events = Events::with_capacity(256 * (units + 8), units + 2);
     let mut seq = 0;
@@ -213,5 +289,63 @@ fn render_stream(plan: &Plan, settings: &Settings, n: u64, created: u64) -> Answ
     event(&mut events, &mut seq, "response.output_item.done", json!({"output_index": 0, "item": last["output"][0]}));
     let kind = if plan.truncated { "response.incomplete" } else { "response.completed" };
     event(&mut events, &mut seq, kind, json!({"response": last}));
+    Answer::Stream(events, Ending::Finish)
+}
+
+/// The events of a function-call answer: the item added with empty arguments, the arguments
+/// in fragments on the token schedule, then the `.done` events and `response.completed`.
+fn render_call_stream(
+    plan: &Plan,
+    call: &(String, String, Vec<usize>),
+    settings: &Settings,
+    n: u64,
+    created: u64,
+) -> Answer {
+    let (_, arguments, fragments) = call;
+    let mut events = Events::with_capacity(256 * (fragments.len() + 8), fragments.len() + 2);
+    let mut seq = 0;
+    for kind in ["response.created", "response.in_progress"] {
+        event(&mut events, &mut seq, kind, json!({"response": response(plan, n, created, "in_progress", false)}));
+    }
+    let item_id = format!("fc_mock_{n}");
+    event(
+        &mut events,
+        &mut seq,
+        "response.output_item.added",
+        json!({"output_index": 0, "item": function_call_item(call, n, "in_progress")}),
+    );
+    let cut = match settings.fault {
+        Some(Fault::Cut { after_chunks }) => Some(after_chunks.min(fragments.len())),
+        _ => None,
+    };
+    let mut start = 0;
+    for (i, &end) in fragments.iter().enumerate() {
+        if cut == Some(i) {
+            break;
+        }
+        event(
+            &mut events,
+            &mut seq,
+            "response.function_call_arguments.delta",
+            json!({"item_id": item_id, "output_index": 0, "delta": &arguments[start..end]}),
+        );
+        events.mark(settings.due(i));
+        start = end;
+    }
+    if fragments.is_empty() || cut == Some(0) {
+        events.mark(settings.due(0));
+    }
+    if cut.is_some() {
+        return Answer::Stream(events, Ending::Cut);
+    }
+    event(
+        &mut events,
+        &mut seq,
+        "response.function_call_arguments.done",
+        json!({"item_id": item_id, "output_index": 0, "arguments": arguments}),
+    );
+    let last = response(plan, n, created, "", settings.usage);
+    event(&mut events, &mut seq, "response.output_item.done", json!({"output_index": 0, "item": last["output"][0]}));
+    event(&mut events, &mut seq, "response.completed", json!({"response": last}));
     Answer::Stream(events, Ending::Finish)
 }

@@ -540,3 +540,36 @@ async fn responses_api_calls_are_recorded_plain_streamed_and_cut() {
     assert_eq!(c.output.as_deref(), Some(partial.as_str()));
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_api_function_calls_are_recorded_as_tool_calls() {
+    let fx = start(MockConfig::default(), |_| {}).await;
+    let tools = json!([{"type": "function", "name": "get_weather", "description": "Weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]);
+    for stream in [false, true] {
+        let body = json!({"model": "mock-gpt-4o", "input": "Weather in Paris?", "tools": tools, "stream": stream});
+        let (status, h, text) = fx.post("/v1/responses", &[], &body.to_string()).await;
+        assert_eq!(status, 200, "{text}");
+        let answered: Value = if stream {
+            let data = sse_data(&text);
+            let done = data
+                .iter()
+                .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+                .find(|e| e["type"] == "response.completed");
+            done.expect("response.completed")["response"].clone()
+        } else {
+            serde_json::from_str(&text).expect("json")
+        };
+        let item = &answered["output"][0];
+        assert_eq!(item["type"], "function_call", "{answered}");
+        let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+        let calls = c.tool_calls.clone().expect("tool calls");
+        assert_eq!(calls[0]["function"]["name"], "get_weather");
+        assert_eq!(calls[0]["function"]["arguments"], item["arguments"], "stream {stream}");
+        assert_eq!(calls[0]["id"], item["call_id"]);
+        assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(c.tools, Some(tools.clone()));
+        assert!(c.flags.is_empty(), "{:?}", c.flags);
+    }
+    fx.stop().await;
+}

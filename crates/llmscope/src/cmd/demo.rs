@@ -233,7 +233,13 @@ async fn simulate_user(mut ctx: UserCtx) {
             }
             let q = QUESTIONS[rng.gen_range(0..QUESTIONS.len())];
             messages.push(json!({"role": "user", "content": q}));
-            let mut body = json!({"model": model, "messages": messages, "temperature": 0.7});
+            // Some users' apps are on OpenAI's Responses API (as the Agents SDK is).
+            let responses_api = rng.gen_bool(0.15);
+            let mut body = if responses_api {
+                json!({"model": model, "instructions": messages[0]["content"], "input": messages[1..], "temperature": 0.7})
+            } else {
+                json!({"model": model, "messages": messages, "temperature": 0.7})
+            };
             let stream = rng.gen_bool(0.6);
             if stream {
                 body["stream"] = json!(true);
@@ -241,7 +247,7 @@ async fn simulate_user(mut ctx: UserCtx) {
             let roll: f64 = rng.gen();
             if roll < 0.1 {
                 body["response_format"] = json!({"type": "json_object"});
-            } else if roll < 0.2 {
+            } else if roll < 0.2 && !responses_api {
                 body["tools"] = json!([{"type": "function", "function": {"name": "get_order_status",
                     "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}}}]);
             }
@@ -252,7 +258,8 @@ async fn simulate_user(mut ctx: UserCtx) {
                 ("x-mock-output-tokens", rng.gen_range(15..140).to_string()),
                 ("x-mock-ttft-ms", rng.gen_range(80..900).to_string()),
             ];
-            match send(&ctx, &session_id, &body, &pace).await {
+            let path = if responses_api { "/v1/responses" } else { "/v1/chat/completions" };
+            match send(&ctx, path, &session_id, &body, &pace).await {
                 Some(answer) => {
                     ctx.tally.ok.fetch_add(1, Ordering::Relaxed);
                     messages.push(json!({"role": "assistant", "content": answer}));
@@ -273,9 +280,30 @@ async fn simulate_user(mut ctx: UserCtx) {
     }
 }
 
-/// Sends one chat request; returns the answer text (for the next turn) or `None` on failure.
-async fn send(ctx: &UserCtx, session: &str, body: &Value, extra: &[(&str, String)]) -> Option<String> {
-    let mut req = hyper::Request::post(format!("{}/v1/chat/completions", ctx.base));
+/// The answer text of a Responses API reply (plain, or the stream's final event), `None` for
+/// a failed one.
+fn responses_answer(text: &str) -> Option<String> {
+    let last = if text.starts_with("event:") || text.starts_with("data:") {
+        let events: Vec<Value> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str(d).ok())
+            .collect();
+        events.into_iter().rev().find_map(|e| (e["type"] == "response.completed").then(|| e["response"].clone()))?
+    } else {
+        serde_json::from_str::<Value>(text).ok()?
+    };
+    if last["status"] != "completed" {
+        return None;
+    }
+    let parts = last["output"].as_array()?.iter().filter_map(|i| i["content"].as_array()).flatten();
+    Some(parts.filter_map(|p| p["text"].as_str()).collect())
+}
+
+/// Sends one chat (or Responses API) request; returns the answer text (for the next turn) or
+/// `None` on failure.
+async fn send(ctx: &UserCtx, path: &str, session: &str, body: &Value, extra: &[(&str, String)]) -> Option<String> {
+    let mut req = hyper::Request::post(format!("{}{path}", ctx.base));
     for (k, v) in extra {
         req = req.header(*k, v.as_str());
     }
@@ -290,7 +318,13 @@ async fn send(ctx: &UserCtx, session: &str, body: &Value, extra: &[(&str, String
     let ok = resp.status().is_success();
     let bytes = resp.into_body().collect().await.ok()?.to_bytes();
     let text = String::from_utf8_lossy(&bytes);
-    if !ok || text.contains("\"error\"") {
+    if !ok {
+        return None;
+    }
+    if path.ends_with("/responses") {
+        return responses_answer(&text);
+    }
+    if text.contains("\"error\"") {
         return None;
     }
     // Streams: join the content deltas; plain answers: the message content.

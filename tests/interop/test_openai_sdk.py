@@ -181,35 +181,6 @@ def test_embeddings_and_models(llmscope):
     assert [m.id for m in c.models.list()][:1] == ["mock-gpt-4o"]
 
 
-def test_report_while_the_server_runs(llmscope):
-    # `llmscope report` finds the store held by the server and has the server build it.
-    out = subprocess.run(
-        [llmscope_bin(), "--data-dir", llmscope.dir, "report", "--format", "json"],
-        check=True, capture_output=True, text=True,
-    )
-    report = json.loads(out.stdout)
-    assert report["requests"]["total"] == len(llmscope.calls())
-    assert report["requests"]["errors"] >= 4  # the upstream errors and the cut stream above
-
-
-def test_shutdown_drains_and_data_is_readable_after(llmscope):
-    # Calls made just before SIGTERM are all stored once the server has exited.
-    c = client(llmscope, **{"X-LLMScope-Tags": "last-batch"})
-    ids = [c.chat.completions.with_raw_response.create(model="mock-gpt-4o", messages=MESSAGES).headers["x-llmscope-call-id"] for _ in range(20)]
-    assert llmscope.stop() == 0
-    out = subprocess.run(
-        [llmscope_bin(), "--data-dir", llmscope.dir, "calls", "--tag", "last-batch", "--format", "jsonl", "--limit", "100"],
-        check=True, capture_output=True, text=True,
-    )
-    stored = {json.loads(line)["id"] for line in out.stdout.splitlines()}
-    assert stored == set(ids)
-
-
-def llmscope_bin():
-    import os
-    return os.environ.get("LLMSCOPE_BIN", "llmscope")
-
-
 def test_responses_api(llmscope):
     """`client.responses.create`, the API the OpenAI Agents SDK uses: recorded like chat."""
     c = client(llmscope, **{"X-LLMScope-User-Id": "carol"})
@@ -276,3 +247,48 @@ def test_responses_api_function_call(llmscope):
     assert rec["finish_reason"] == "tool_calls"
     assert rec["tools"] == tools
     assert rec["flags"] == []
+
+
+def test_responses_api_cut_stream_raises_and_is_recorded(llmscope):
+    c = client(llmscope)
+    stream = c.responses.create(
+        model="mock-gpt-4o", input="Tell me a story", stream=True, extra_headers={"x-mock-fault": "cut=2"}
+    )
+    text = ""
+    with pytest.raises(openai.APIError) as raised:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                text += event.delta
+    assert "the upstream stream" in str(raised.value)
+    rec = llmscope.call(stream.response.headers["x-llmscope-call-id"])
+    assert rec["status"] == "error" and rec["error_kind"] == "upstream_cut"
+    assert rec["output"] == text and text
+
+
+def test_report_while_the_server_runs(llmscope):
+    # `llmscope report` finds the store held by the server and has the server build it.
+    out = subprocess.run(
+        [llmscope_bin(), "--data-dir", llmscope.dir, "report", "--format", "json"],
+        check=True, capture_output=True, text=True,
+    )
+    report = json.loads(out.stdout)
+    assert report["requests"]["total"] == len(llmscope.calls())
+    assert report["requests"]["errors"] >= 4  # the upstream errors and the cut stream above
+
+
+def test_shutdown_drains_and_data_is_readable_after(llmscope):
+    # Calls made just before SIGTERM are all stored once the server has exited.
+    c = client(llmscope, **{"X-LLMScope-Tags": "last-batch"})
+    ids = [c.chat.completions.with_raw_response.create(model="mock-gpt-4o", messages=MESSAGES).headers["x-llmscope-call-id"] for _ in range(20)]
+    assert llmscope.stop() == 0
+    out = subprocess.run(
+        [llmscope_bin(), "--data-dir", llmscope.dir, "calls", "--tag", "last-batch", "--format", "jsonl", "--limit", "100"],
+        check=True, capture_output=True, text=True,
+    )
+    stored = {json.loads(line)["id"] for line in out.stdout.splitlines()}
+    assert stored == set(ids)
+
+
+def llmscope_bin():
+    import os
+    return os.environ.get("LLMSCOPE_BIN", "llmscope")

@@ -35,6 +35,15 @@ impl ApiError {
         Bytes::from(v.to_string())
     }
 
+    /// The error as the Responses API's `error` event, for such a stream whose headers were
+    /// already sent: typed (`"type": "error"`, `code`, `message`) as that API's clients parse
+    /// it, and with the nested `error` object the OpenAI SDKs raise as an `APIError`.
+    pub fn responses_sse_event(&self) -> Bytes {
+        let err = json!({"message": self.message, "type": self.kind, "param": self.param, "code": self.code});
+        let v = json!({"type": "error", "code": self.code, "message": self.message, "param": self.param, "error": err});
+        Bytes::from(format!("event: error\ndata: {v}\n\n"))
+    }
+
     /// The error as one SSE event, for a stream whose headers were already sent.
     pub fn sse_event(&self) -> Bytes {
         let mut out = b"data: ".to_vec();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use llmscope_capture::openai::{map_request, map_response, responses, stream::StreamAssembler};
+use llmscope_capture::openai::{map_chat_request, map_response, responses, stream::StreamAssembler};
 use llmscope_core::{checks, text, Call, CallStatus, Origin};
 use serde_json::{Map, Value};
 
@@ -55,8 +55,9 @@ pub struct Exchange {
     pub error: Option<(&'static str, String)>,
     pub cancelled: bool,
     pub stream: bool,
-    /// The call went to the Responses API (`/v1/responses`): its request is read as one
-    /// even when it looks like an embeddings request (`model` and `input` only).
+    /// The call went to the Responses API (`/v1/responses`): its request is read as one even
+    /// when it looks like an embeddings request (`model` and `input` only), and a request to
+    /// another endpoint never is.
     pub responses_api: bool,
 }
 
@@ -79,8 +80,12 @@ impl Exchange {
             _ => None,
         };
         if let Some(req) = &request {
-            let mapped =
-                if self.responses_api { responses::map_request(req, &mut call) } else { map_request(req, &mut call) };
+            // The endpoint is known: no guessing from the body.
+            let mapped = if self.responses_api {
+                responses::map_request(req, &mut call)
+            } else {
+                map_chat_request(req, &mut call)
+            };
             if let Err(e) = mapped {
                 problems.push(format!("request: {e}"));
             }

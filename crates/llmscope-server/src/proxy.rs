@@ -1,6 +1,6 @@
-//! The OpenAI-compatible logging proxy: `/v1/chat/completions`, `/v1/completions` and
-//! `/v1/embeddings` are forwarded and recorded; every other `/v1/*` path (e.g. `/v1/models`)
-//! is passed through unrecorded.
+//! The OpenAI-compatible logging proxy: `/v1/chat/completions`, `/v1/completions`,
+//! `/v1/embeddings` and `/v1/responses` are forwarded and recorded; every other `/v1/*` path
+//! (e.g. `/v1/models`) is passed through unrecorded.
 //!
 //! The caller's body is forwarded byte for byte (except `stream_options.include_usage`,
 //! added when the upstream is configured to report stream usage and the caller did not ask:

@@ -6,8 +6,9 @@
 //!   cancelled), and records the call as cancelled with the output so far.
 //! - Events go out whole, as each completes. A stream that ends without `[DONE]`, fails
 //!   mid-way or passes the total timeout ends, for the caller, with an OpenAI-shaped
-//!   `data: {"error": …}` event (which OpenAI's SDKs raise as an `APIError`), and is recorded
-//!   as failed with its partial output. A caller that stops reading is given up on at the
+//!   `data: {"error": …}` event (which OpenAI's SDKs raise as an `APIError`; a Responses API
+//!   stream gets that API's typed `event: error`), and is recorded as failed with its partial
+//!   output. A caller that stops reading is given up on at the
 //!   total timeout too.
 //! - After the upstream's last event the caller gets one SSE comment,
 //!   `: llmscope trace_id=<id> call_id=<id>`, which SSE parsers ignore and a UI can read to
@@ -74,7 +75,8 @@ async fn run(
                 if asm.done() || asm.errored() || parser.overflowed() {
                     break End::Done;
                 }
-                break End::Failed("upstream_cut", "the upstream stream ended before `data: [DONE]`".into());
+                let last = if asm.is_responses() { "its final `response.completed` event" } else { "`data: [DONE]`" };
+                break End::Failed("upstream_cut", format!("the upstream stream ended before {last}"));
             }
             Some(Err(e)) => break End::Failed("upstream_cut", format!("the upstream stream broke off: {e}")),
             Some(Ok(frame)) => match frame.into_data() {
@@ -134,8 +136,9 @@ async fn run(
             // An unterminated event at the cut is dropped (SSE clients discard it anyway).
             let code = if kind == "total_timeout" { "upstream_timeout" } else { "upstream_cut" };
             let err = ApiError::upstream(axum::http::StatusCode::BAD_GATEWAY, code, message.clone());
+            let event = if asm.is_responses() { err.responses_sse_event() } else { err.sse_event() };
             pending.finish(Response::Stream(asm), Some((kind, message)));
-            let _ = send(&tx, err.sse_event(), tokio::time::Instant::now() + GRACE).await;
+            let _ = send(&tx, event, tokio::time::Instant::now() + GRACE).await;
         }
     }
 }

@@ -527,6 +527,9 @@ async fn responses_api_calls_are_recorded_plain_streamed_and_cut() {
     let (_, h, text) = fx.post("/v1/responses", &[("x-mock-fault", "cut=2")], &body).await;
     let data = sse_data(&text);
     let err: Value = serde_json::from_str(data.last().expect("events")).expect("json");
+    // The Responses API's own error event, with the nested object the SDKs raise.
+    assert!(text.contains("event: error\ndata: "), "{text}");
+    assert_eq!((err["type"].as_str(), err["code"].as_str()), (Some("error"), Some("upstream_cut")), "{text}");
     assert_eq!(err["error"]["code"], "upstream_cut", "{text}");
     let c = fx.call(header(&h, "x-llmscope-call-id")).await;
     assert_eq!((c.status, c.error_kind.as_deref()), (CallStatus::Error, Some("upstream_cut")));

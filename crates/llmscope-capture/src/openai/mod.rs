@@ -12,5 +12,5 @@
 pub mod sse;
 pub mod stream;
 
-pub use crate::import::formats::openai::{map_request, map_response};
+pub use crate::import::formats::openai::{map_chat_request, map_request, map_response};
 pub use crate::import::formats::responses;

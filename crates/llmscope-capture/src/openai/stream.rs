@@ -32,6 +32,8 @@ struct ToolCall {
     kind: Option<String>,
     name: String,
     arguments: String,
+    /// `arguments` came whole with the item (Responses API); deltas, if any follow, replace them.
+    whole: bool,
 }
 
 /// See the module docs.
@@ -173,27 +175,47 @@ impl StreamAssembler {
                 self.saw_content |= !delta.is_empty();
             }
             "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => self.reasoning.push_str(delta),
-            "response.output_item.added" => {
-                if let Some(item) =
-                    chunk.get("item").filter(|i| i.get("type").and_then(Value::as_str) == Some("function_call"))
-                {
-                    let tc = json!({
-                        "index": index,
-                        "id": item.get("call_id").cloned().unwrap_or(Value::Null),
-                        "type": "function",
-                        "function": {"name": item.get("name").cloned().unwrap_or(Value::Null),
-                                     "arguments": item.get("arguments").cloned().unwrap_or(Value::Null)},
-                    });
-                    self.merge_tool_call(0, &tc);
+            "response.output_item.added" | "response.output_item.done" => {
+                let item = chunk.get("item").filter(|i| i.get("type").and_then(Value::as_str) == Some("function_call"));
+                if let Some(item) = item {
+                    let tc = self.responses_tool_call(index);
+                    tc.id = item.get("call_id").and_then(Value::as_str).map(str::to_string).or(tc.id.take());
+                    tc.kind = Some("function".into());
+                    if let Some(name) = item.get("name").and_then(Value::as_str) {
+                        name.clone_into(&mut tc.name);
+                    }
+                    if let Some(args) = item.get("arguments").and_then(Value::as_str) {
+                        args.clone_into(&mut tc.arguments);
+                        tc.whole = true;
+                    }
+                    self.saw_content = true;
                 }
             }
             "response.function_call_arguments.delta" => {
-                self.merge_tool_call(0, &json!({"index": index, "function": {"arguments": delta}}));
+                let tc = self.responses_tool_call(index);
+                if std::mem::take(&mut tc.whole) {
+                    tc.arguments.clear();
+                }
+                tc.arguments.push_str(delta);
+                self.saw_content = true;
+            }
+            "response.function_call_arguments.done" => {
+                if let Some(args) = chunk.get("arguments").and_then(Value::as_str) {
+                    let tc = self.responses_tool_call(index);
+                    args.clone_into(&mut tc.arguments);
+                    tc.whole = true;
+                }
             }
             "error" => {
+                // The fields are at the top (`{"type": "error", "code", "message"}`) or, as some
+                // servers send them, in a nested `error` object.
+                let source = match chunk.get("error") {
+                    Some(Value::Object(nested)) => nested,
+                    _ => chunk,
+                };
                 let mut err = Map::new();
                 for key in ["message", "code", "type", "param"] {
-                    if let Some(v) = chunk.get(key).filter(|v| !v.is_null()) {
+                    if let Some(v) = source.get(key).filter(|v| !v.is_null()) {
                         err.insert(key.into(), v.clone());
                     }
                 }
@@ -221,6 +243,23 @@ impl StreamAssembler {
         kind.done = self.saw_done && matches!(event, "response.completed" | "response.incomplete" | "response.failed");
         kind.first_content = !had_content && self.saw_content;
         kind
+    }
+
+    /// The tool call at `output_index` of a Responses API stream.
+    fn responses_tool_call(&mut self, index: u64) -> &mut ToolCall {
+        let at = match self.tool_calls.iter().position(|(i, _)| *i == index) {
+            Some(at) => at,
+            None => {
+                self.tool_calls.push((index, ToolCall::default()));
+                self.tool_calls.len() - 1
+            }
+        };
+        &mut self.tool_calls[at].1
+    }
+
+    /// Whether the stream is the Responses API's (typed events, no `[DONE]`).
+    pub fn is_responses(&self) -> bool {
+        self.responses
     }
 
     /// The Responses API answer: the final `response` object when the stream ended, else
@@ -483,6 +522,27 @@ mod tests {
         assert_eq!(
             (call.output.as_deref(), call.usage.total, call.finish_reason.as_deref()),
             (Some("Hello"), Some(5), Some("stop"))
+        );
+        // Whole arguments on the added item, then deltas too (some servers): not doubled; the
+        // `.done` event has the last word.
+        let mut d = StreamAssembler::new();
+        d.push(&ev(json!({"type": "response.output_item.added", "output_index": 0,
+                          "item": {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{\"x\":1}"}})));
+        d.push(&ev(json!({"type": "response.function_call_arguments.delta", "output_index": 0, "delta": "{\"x\":"})));
+        d.push(&ev(json!({"type": "response.function_call_arguments.delta", "output_index": 0, "delta": "1}"})));
+        assert_eq!(d.response()["output"][0]["arguments"], "{\"x\":1}");
+        d.push(&ev(
+            json!({"type": "response.function_call_arguments.done", "output_index": 0, "arguments": "{\"x\":2}"}),
+        ));
+        assert_eq!(d.response()["output"][0]["arguments"], "{\"x\":2}");
+        // A nested error object is read too.
+        let mut e = StreamAssembler::new();
+        e.push(&ev(json!({"type": "error", "sequence_number": 2, "error": {"type": "server_error", "code": "overloaded", "message": "try later"}})));
+        let mut call = Call::default();
+        crate::openai::map_response(&e.response(), &mut call).expect("maps");
+        assert_eq!(
+            (call.error_message.as_deref(), call.error_kind.as_deref()),
+            (Some("try later"), Some("overloaded"))
         );
         // An error event fails the call.
         let mut b = StreamAssembler::new();

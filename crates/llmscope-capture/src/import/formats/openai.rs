@@ -88,6 +88,12 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
     if super::responses::is_request(req_map) {
         return super::responses::map_request(req_map, call);
     }
+    map_chat_request(req_map, call)
+}
+
+/// Like [`map_request`] for a body known not to be a Responses API request (the proxy knows
+/// the endpoint): chat, legacy completion or embedding.
+pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
     let req = Obj::new(req_map, "request");
     call.model = req.str("model")?;
     if let Some(msgs) = req.arr("messages")? {

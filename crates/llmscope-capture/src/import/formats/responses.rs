@@ -24,8 +24,9 @@ pub const OPERATION: &str = "responses";
 /// Request keys mapped onto their own fields (the rest are kept in `params`).
 const OWN_REQ: &[&str] = &["model", "input", "instructions", "temperature", "text", "tools", "user"];
 
-/// Request keys only the Responses API has (an embeddings request has `model`, `input`,
-/// `encoding_format`, `dimensions` and `user`).
+/// Request keys only the Responses API has (embeddings requests — OpenAI's and the
+/// compatible ones, e.g. Voyage's `truncation` or Jina's multimodal `input` objects — have
+/// none of these).
 const RESPONSES_ONLY: &[&str] = &[
     "instructions",
     "previous_response_id",
@@ -36,27 +37,57 @@ const RESPONSES_ONLY: &[&str] = &[
     "include",
     "tool_choice",
     "parallel_tool_calls",
-    "truncation",
     "background",
     "conversation",
     "tools",
     "stream",
     "temperature",
     "top_p",
-    "prompt",
+];
+
+/// Input item types of the Responses API besides messages.
+const ITEM_TYPES: &[&str] = &[
+    "message",
+    "function_call",
+    "function_call_output",
+    "custom_tool_call",
+    "custom_tool_call_output",
+    "reasoning",
+    "item_reference",
+    "computer_call_output",
+    "local_shell_call_output",
+    "mcp_approval_response",
 ];
 
 /// Whether a request body with `input` is a Responses API request rather than an
-/// embeddings one (when the endpoint is not known, as in logged pairs).
+/// embeddings (or moderations) one, when the endpoint is not known, as in logged pairs.
 pub fn is_request(req: &Map<String, Value>) -> bool {
     let items = match req.get("input") {
-        Some(Value::Array(items)) => items,
-        Some(_) => return RESPONSES_ONLY.iter().any(|k| req.contains_key(*k)),
+        Some(Value::Array(items)) => items.as_slice(),
+        Some(_) => &[],
         None => return false,
     };
-    // Embeddings take strings or token arrays; the Responses API takes item objects.
-    items.iter().any(Value::is_object) || RESPONSES_ONLY.iter().any(|k| req.contains_key(*k))
+    // Embeddings take strings, token arrays or (multimodal) content objects; the Responses
+    // API takes messages with a role, or typed items.
+    let item = |v: &Value| {
+        v.get("role").is_some_and(Value::is_string)
+            || v.get("type").and_then(Value::as_str).is_some_and(|t| ITEM_TYPES.contains(&t))
+    };
+    items.iter().any(item) || RESPONSES_ONLY.iter().any(|k| req.contains_key(*k))
 }
+
+/// Output items the client is asked to act on (beside `function_call`), kept as tool calls.
+const CLIENT_CALLS: &[&str] = &["custom_tool_call", "computer_call", "local_shell_call", "mcp_approval_request"];
+
+/// Output items of tools OpenAI runs itself, counted in the `hosted_tool_calls` attribute.
+const HOSTED_CALLS: &[&str] = &[
+    "web_search_call",
+    "file_search_call",
+    "code_interpreter_call",
+    "image_generation_call",
+    "mcp_call",
+    "mcp_list_tools",
+];
 
 /// Whether a response body is a Responses API response.
 pub fn is_response(resp: &Map<String, Value>) -> bool {
@@ -93,10 +124,16 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
     }
     call.input = Value::Array(items);
     call.temperature = req.f64("temperature")?;
-    if let Some(format) = req.obj("text")?.and_then(|t| t.get("format")).filter(|f| !f.is_null()) {
-        let kind = format.get("type").and_then(Value::as_str).unwrap_or("");
-        call.json_mode = matches!(kind, "json_object" | "json_schema");
-        call.response_format = Some(format.clone());
+    if let Some(text) = req.obj("text")? {
+        if let Some(format) = text.get("format").filter(|f| !f.is_null()) {
+            let kind = format.get("type").and_then(Value::as_str).unwrap_or("");
+            call.json_mode = matches!(kind, "json_object" | "json_schema");
+            call.response_format = Some(format.clone());
+        }
+        // Other text settings (`verbosity`, …) are parameters.
+        if text.keys().any(|k| k != "format") {
+            call.params.insert("text".into(), Value::Object(text.clone()));
+        }
     }
     call.tools = req.get("tools").filter(|t| !t.is_null()).cloned();
     for (k, v) in req_map {
@@ -126,7 +163,8 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
             call.attributes.insert("response_model".into(), Value::String(m));
         }
     }
-    let (mut text, mut refusal, mut tool_calls, mut reasoning_items) = (String::new(), String::new(), Vec::new(), 0u64);
+    let (mut text, mut refusal, mut tool_calls) = (String::new(), String::new(), Vec::new());
+    let (mut reasoning_items, mut hosted) = (0u64, 0u64);
     for (i, item) in resp.arr("output")?.into_iter().flatten().enumerate() {
         match item.get("type").and_then(Value::as_str) {
             Some("message") => {
@@ -151,6 +189,16 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
                 }));
             }
             Some("reasoning") => reasoning_items += 1,
+            // A free-form tool's input is not JSON: kept without `function.arguments`, so the
+            // tool-argument check does not flag it.
+            Some(kind) if CLIENT_CALLS.contains(&kind) => {
+                let mut tc = Map::new();
+                tc.insert("id".into(), item.get("call_id").or_else(|| item.get("id")).cloned().unwrap_or(Value::Null));
+                tc.insert("type".into(), Value::String(kind.trim_end_matches("_call").to_string()));
+                tc.insert(kind.to_string(), item.clone());
+                tool_calls.push(Value::Object(tc));
+            }
+            Some(kind) if HOSTED_CALLS.contains(&kind) => hosted += 1,
             Some(_) => {}
             None => {
                 return Err(LineError::at(format!("response.output[{i}].type"), "missing required field".into()));
@@ -164,12 +212,24 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
     if reasoning_items > 0 {
         call.attributes.insert("reasoning_items".into(), reasoning_items.into());
     }
+    if hosted > 0 {
+        call.attributes.insert("hosted_tool_calls".into(), hosted.into());
+    }
     let has_tools = !tool_calls.is_empty();
     if has_tools {
         call.tool_calls = Some(Value::Array(tool_calls));
     }
     match resp.str("status")?.as_deref() {
         Some("failed") => call.status = CallStatus::Error,
+        Some("cancelled") => {
+            call.status = CallStatus::Cancelled;
+            call.error_kind.get_or_insert_with(|| "cancelled".into());
+        }
+        // A background response not finished yet: no answer to judge.
+        Some(pending @ ("queued" | "in_progress")) => {
+            call.output = None;
+            call.attributes.insert("response_status".into(), Value::String(pending.to_string()));
+        }
         Some("incomplete") => {
             let reason = resp
                 .obj("incomplete_details")?
@@ -224,6 +284,39 @@ mod tests {
         assert!(!is_request(&obj(json!({"model": "e", "input": "hi"}))));
         assert!(!is_request(&obj(json!({"model": "e", "input": ["a", "b"], "dimensions": 8}))));
         assert!(!is_request(&obj(json!({"model": "m", "messages": []}))));
+        // Embeddings APIs beside OpenAI's: multimodal content objects, Voyage's `truncation`.
+        assert!(!is_request(&obj(json!({"model": "jina", "input": [{"text": "a"}, {"image": "https://x/y.png"}]}))));
+        assert!(!is_request(&obj(json!({"model": "voyage-3", "input": ["a"], "truncation": true}))));
+        assert!(is_request(&obj(
+            json!({"model": "m", "input": [{"type": "function_call_output", "call_id": "c", "output": "1"}]})
+        )));
+    }
+
+    #[test]
+    fn other_tool_calls_hosted_tools_and_unfinished_statuses() -> Result<(), LineError> {
+        let resp = obj(json!({"id": "r", "object": "response", "status": "completed", "output": [
+            {"type": "web_search_call", "id": "ws_1", "status": "completed"},
+            {"type": "custom_tool_call", "call_id": "call_c", "name": "run_sql", "input": "SELECT 1"}]}));
+        let mut call = Call::default();
+        map_response(&resp, &mut call)?;
+        assert_eq!(call.finish_reason.as_deref(), Some("tool_calls"));
+        let tc = call.tool_calls.clone().unwrap_or_default();
+        assert_eq!((tc[0]["id"].clone(), tc[0]["type"].clone()), (json!("call_c"), json!("custom_tool")));
+        assert_eq!(tc[0]["custom_tool_call"]["input"], "SELECT 1");
+        assert_eq!(call.attributes.get("hosted_tool_calls"), Some(&json!(1)));
+        // Free-form input is not JSON arguments: not flagged.
+        assert!(!llmscope_core::checks::flags_for(&call).iter().any(|f| f == "invalid_tool_args"));
+        let mut call = Call::default();
+        map_response(&obj(json!({"object": "response", "status": "cancelled", "output": []})), &mut call)?;
+        assert_eq!(call.status, CallStatus::Cancelled);
+        let mut call = Call::default();
+        map_response(&obj(json!({"object": "response", "status": "queued", "output": []})), &mut call)?;
+        assert_eq!((call.status, call.output.clone()), (CallStatus::Ok, None));
+        // Text settings other than the format are parameters.
+        let mut call = Call::default();
+        map_request(&obj(json!({"model": "m", "input": "hi", "text": {"verbosity": "low"}})), &mut call)?;
+        assert_eq!(call.params.get("text"), Some(&json!({"verbosity": "low"})));
+        Ok(())
     }
 
     #[test]

@@ -268,6 +268,10 @@ fn bad_flags_and_config_say_what_is_wrong() -> R {
     std::fs::write(&cfg, "[report]\ntimezone = 'UTC'\n")?;
     let o = llmscope(&data, &["--config", cfg.to_str().unwrap_or_default(), "report"]);
     assert!(stderr(&o).contains("unknown field `timezone`"), "{}", stderr(&o));
+    std::fs::write(&cfg, "[server]\nrecorder_nice = 25\n")?;
+    let o = llmscope(&data, &["--config", cfg.to_str().unwrap_or_default(), "config"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("server.recorder_nice: 25 is above 19"), "{}", stderr(&o));
     let o = llmscope(&data, &["import", "/nonexistent/file.jsonl"]);
     assert!(stderr(&o).contains("/nonexistent/file.jsonl: no such file"), "{}", stderr(&o));
     Ok(())

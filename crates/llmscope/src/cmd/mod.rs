@@ -59,6 +59,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 let cap = cfg.server.max_in_flight;
                 println!("server.max_in_flight = {}", if cap == 0 { "no limit".to_string() } else { cap.to_string() });
+                let nice = cfg.server.recorder_nice;
+                println!(
+                    "server.recorder_nice = {nice}{}",
+                    if nice == 0 { " (the request handlers' priority)" } else { " (below the request handlers)" }
+                );
                 for u in &cfg.upstreams {
                     let models =
                         if u.models.is_empty() { "every other model".to_string() } else { u.models.join(", ") };

@@ -21,6 +21,9 @@
 # Direct and proxied requests then cross between the cores the same number of times.
 # LAYOUT=alone puts llmscope alone on core 1 and the mock with the load generator on core 0.
 set -euo pipefail
+# Relative CONFIG / OUT paths name files where the script was started.
+if [ -n "${CONFIG:-}" ]; then CONFIG="$(realpath "$CONFIG")"; fi
+if [ -n "${OUT:-}" ]; then OUT="$(realpath -m "$OUT")"; fi
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/llmscope-target}"
 RATES="${RATES:-500 1000 2000}"

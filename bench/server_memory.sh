@@ -13,6 +13,8 @@
 # Pinning: the mock and the server share core 1, the load generator has core 0.
 # RSS − anonymous ≈ the binary's code pages (about 35 MB).
 set -euo pipefail
+# A relative CONFIG names a file where the script was started, not in the repository.
+if [ -n "${CONFIG:-}" ]; then CONFIG="$(realpath "$CONFIG")"; fi
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/llmscope-target}"
 RATE="${RATE:-1000}"
@@ -33,7 +35,8 @@ trap 'kill $mock_pid $srv $sampler 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$proxy_port/readyz" >/dev/null && break; sleep 0.1; done
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mock_port/v1/models" >/dev/null && break; sleep 0.1; done
 
-kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$srv/status"; }
+# A status field in kB (0 once the server is gone).
+kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$srv/status" 2>/dev/null || echo 0; }
 (
   t=0
   while sleep 10; do
@@ -48,7 +51,8 @@ taskset -c 0 "$BIN/llmscope-load" --url "http://127.0.0.1:$proxy_port/v1/chat/co
   --seconds "$SECS" --warmup 2 --connections "$CONNECTIONS" $stream_flag > "$work/load.json"
 kill $sampler 2>/dev/null || true
 echo "peak RSS: $(( $(kb VmHWM) / 1024 )) MB"
-kill -TERM $srv; wait $srv || true
+kill -TERM $srv 2>/dev/null || true
+wait $srv || echo "llmscope serve exited with an error; its log: $(tail -5 "$work/serve.log")"
 python3 - "$work/load.json" "$work/data" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -56,5 +60,7 @@ print("latency ms:", {k: round(v, 3) for k, v in d["latency_ms"].items() if k !=
       "| llmscope's own time ms:", {k: round(v, 3) for k, v in (d.get("overhead_header_ms") or {}).items() if k != "n"},
       "| errors:", d["errors"])
 PY
+# Every answered request is stored: the measured ones and the 2 s of warm-up before them.
+answered=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ok"] + int(2 * d["rate"]))' "$work/load.json" 2>/dev/null || echo "?")
 "$BIN/llmscope" --data-dir "$work/data" report --format json | python3 -c \
-  'import json,sys; print("calls stored:", json.load(sys.stdin)["requests"]["total"])'
+  'import json,sys; print("calls stored:", json.load(sys.stdin)["requests"]["total"], "| answered, warm-up included:", sys.argv[1])' "$answered"

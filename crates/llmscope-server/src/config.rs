@@ -116,7 +116,7 @@ impl Default for Timeouts {
     }
 }
 
-/// Default nice value of the threads that write to the store: request handlers come first.
+/// Default nice steps of the threads that write to the store below the request handlers.
 pub const DEFAULT_RECORDER_NICE: u8 = 10;
 
 /// The write batcher between request handlers and the store.
@@ -132,8 +132,8 @@ pub struct RecorderConfig {
     /// Where calls that could not be queued or written go, one JSON call per line, replayed
     /// into the store when the server next starts (`llmscope import` reads them too).
     pub spill_dir: PathBuf,
-    /// Nice value of the recorder and spill threads (0: the same priority as the request
-    /// handlers). See [`crate::priority`].
+    /// Nice steps the recorder and spill threads run below the request handlers (0: the same
+    /// priority). See [`crate::priority`].
     pub nice: u8,
 }
 

@@ -283,10 +283,24 @@ impl Shared {
         if calls.is_empty() {
             return;
         }
-        let n = calls.len() as u64;
+        let mut n = calls.len() as u64;
+        // Serialised before taking the lock: the spill thread runs at a lower priority, and a
+        // request handler spilling beside it must not wait while it formats a batch.
+        let mut lines = Vec::with_capacity(calls.len() * 1024);
+        for call in calls {
+            let start = lines.len();
+            if let Err(e) = serde_json::to_writer(&mut lines, call) {
+                lines.truncate(start);
+                // A `Call` is plain data: this does not happen, but it is not hidden if it does.
+                tracing::error!(call = %call.id, error = %e, "a call could not be serialised for the spill file; it is lost");
+                n -= 1;
+                continue;
+            }
+            lines.push(b'\n');
+        }
         let result = match self.spill.lock() {
             Ok(mut s) => {
-                let written = s.write(calls);
+                let written = s.write(&lines);
                 // After shutdown nobody syncs the file again: calls spilled this late (a
                 // stream cut at the end of the grace period) are synced as they are written.
                 if written.is_ok() && self.closed.load(Ordering::Acquire) {
@@ -445,7 +459,8 @@ impl Spill {
         Spill { dir, out: None }
     }
 
-    fn write(&mut self, calls: &[Call]) -> std::io::Result<PathBuf> {
+    /// Appends JSON lines.
+    fn write(&mut self, lines: &[u8]) -> std::io::Result<PathBuf> {
         if self.out.is_none() {
             std::fs::create_dir_all(&self.dir)?;
             let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
@@ -454,10 +469,7 @@ impl Spill {
             self.out = Some((path, BufWriter::new(file)));
         }
         let Some((path, out)) = self.out.as_mut() else { return Err(std::io::Error::other("spill file not open")) };
-        for call in calls {
-            serde_json::to_writer(&mut *out, call)?;
-            out.write_all(b"\n")?;
-        }
+        out.write_all(lines)?;
         out.flush()?;
         Ok(path.clone())
     }

@@ -113,8 +113,8 @@ pub struct ServerSection {
     pub batch_size: usize,
     /// How long a partial batch waits before it is written, in ms.
     pub flush_interval_ms: u64,
-    /// Nice value (0–19) of the threads writing to the store; 0 keeps them at the request
-    /// handlers' priority.
+    /// How many nice steps (0–19) below the request handlers the threads writing to the store
+    /// run; 0 keeps them at the handlers' priority.
     pub recorder_nice: u8,
 }
 

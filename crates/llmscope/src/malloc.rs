@@ -24,10 +24,14 @@ pub const ARENA_MAX: usize = 2;
 /// Whether to tune, given the process's environment.
 pub fn wanted(vars: impl IntoIterator<Item = (String, String)>) -> bool {
     for (name, value) in vars {
-        if name == crate::env::MALLOC_TUNING && matches!(value.trim(), "0" | "false" | "off" | "no") {
+        if name == crate::env::MALLOC_TUNING
+            && matches!(value.trim().to_ascii_lowercase().as_str(), "0" | "false" | "off" | "no")
+        {
             return false;
         }
-        if name == "GLIBC_TUNABLES" || name.starts_with("MALLOC_") {
+        // Unrelated tunables (e.g. `glibc.pthread.rseq=0`, set by some container images) do
+        // not count.
+        if (name == "GLIBC_TUNABLES" && value.contains("glibc.malloc.")) || name.starts_with("MALLOC_") {
             return false;
         }
     }
@@ -49,11 +53,12 @@ pub fn tune() -> bool {
 fn set_all() -> bool {
     [(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD), (libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD), (libc::M_ARENA_MAX, ARENA_MAX)]
         .into_iter()
-        .all(|(param, value)| {
+        .fold(true, |all, (param, value)| {
             let value = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
             // SAFETY: mallopt takes two integers, touches only the allocator's own settings
             // (under its lock) and reports a rejected value by returning 0.
-            unsafe { libc::mallopt(param, value) == 1 }
+            let accepted = unsafe { libc::mallopt(param, value) == 1 };
+            all && accepted
         })
 }
 
@@ -75,7 +80,9 @@ mod tests {
         assert!(wanted(vars(&[("PATH", "/bin"), ("LLMSCOPE_MALLOC_TUNING", "1")])));
         assert!(!wanted(vars(&[("LLMSCOPE_MALLOC_TUNING", "0")])));
         assert!(!wanted(vars(&[("LLMSCOPE_MALLOC_TUNING", "off")])));
+        assert!(!wanted(vars(&[("LLMSCOPE_MALLOC_TUNING", "FALSE")])));
         assert!(!wanted(vars(&[("GLIBC_TUNABLES", "glibc.malloc.arena_max=4")])));
+        assert!(wanted(vars(&[("GLIBC_TUNABLES", "glibc.pthread.rseq=0")])));
         assert!(!wanted(vars(&[("MALLOC_ARENA_MAX", "4")])));
     }
 

@@ -241,6 +241,9 @@ impl<'a> Importer<'a> {
                 }
                 let (now, later) = rest.split_at(rest.len().min(load.room()));
                 pending.add(load.append_calls(now)?);
+                if load.commits_each_append() {
+                    pending.settle(summary);
+                }
                 rest = later;
             }
             if !batch.assessments.is_empty() {

@@ -104,7 +104,7 @@ pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
                 let mut v = summary_json(&done);
                 v["error"] = serde_json::Value::String(error.to_string());
                 println!("{v}");
-            } else {
+            } else if done.lines > 0 {
                 println!("stopped by an error; before it:");
                 print_summary(&done);
                 println!(

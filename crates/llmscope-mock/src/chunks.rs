@@ -4,7 +4,6 @@
 //! with the usage chunk `data: {<head>,"choices":[],"usage":{…}}` and `data: [DONE]` or, under a `cut`
 //! fault, right after that many content chunks (by dropping the connection).
 
-use crate::config::Fault;
 use crate::endpoint::Answer;
 use crate::request::Settings;
 use crate::sse::{Ending, Events};
@@ -45,10 +44,7 @@ impl<'a> Chunks<'a> {
         head(&mut prefix);
         prefix.push_str(",\"choices\":[");
         let suffix = if with_usage { "],\"usage\":null}\n\n" } else { "]}\n\n" };
-        let cut = match settings.fault {
-            Some(Fault::Cut { after_chunks }) => Some(after_chunks.min(units)),
-            _ => None,
-        };
+        let cut = settings.cut_after(units);
         let chunks = cut.unwrap_or(units) + other;
         let events = Events::with_capacity((prefix.len() + suffix.len() + CHOICE_BYTES) * chunks, units + 2);
         Chunks { settings, events, prefix, suffix, with_usage, sent: 0, cut }
@@ -106,6 +102,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::config::Fault;
 
     /// A role chunk `r`, content chunks `a`, `b`, `c` and a finish chunk `f`, as chat renders them.
     fn render(fault: Option<Fault>, usage: bool, include_usage: bool) -> Option<(String, Ending)> {

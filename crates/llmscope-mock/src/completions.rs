@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::chunks::Chunks;
-use crate::config::{Fault, MockConfig};
+use crate::config::MockConfig;
 use crate::endpoint::{Answer, Endpoint};
 use crate::request::{self, flag, include_usage, max_tokens, missing, now_secs, wrong_type, Settings};
 use crate::text::{answer_seeded, contains_cjk, count_tokens, hash64, Tokens};
@@ -94,7 +94,7 @@ impl Endpoint for Completions {
         let stream = flag(req, "stream")?;
         let include_usage = include_usage(req, stream)?;
         let limit = max_tokens(req, &["max_tokens"])?.unwrap_or(usize::MAX);
-        let length = if settings.fault == Some(Fault::Empty) { 0 } else { settings.output_tokens };
+        let length = settings.answer_length();
         let choices = prompts
             .iter()
             .map(|&(seed, chinese, _)| {

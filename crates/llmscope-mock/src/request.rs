@@ -102,6 +102,24 @@ impl Settings {
         (self.latency + self.ttft).saturating_add(self.interval.saturating_mul(i))
     }
 
+    /// Tokens in a text answer: none under an `empty` fault.
+    pub(crate) fn answer_length(&self) -> usize {
+        if self.fault == Some(Fault::Empty) {
+            0
+        } else {
+            self.output_tokens
+        }
+    }
+
+    /// Under a `cut` fault, how many of a stream's `units` content pieces go out before the
+    /// connection is dropped.
+    pub(crate) fn cut_after(&self, units: usize) -> Option<usize> {
+        match self.fault {
+            Some(Fault::Cut { after_chunks }) => Some(after_chunks.min(units)),
+            _ => None,
+        }
+    }
+
     /// How long generating `tokens` tokens takes (a non-stream response waits this long).
     pub(crate) fn generation_time(&self, tokens: usize) -> Duration {
         self.due(tokens.saturating_sub(1))

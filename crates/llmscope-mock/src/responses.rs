@@ -128,8 +128,7 @@ impl Endpoint for Responses {
         let text = input_text(req)?;
         let stream = flag(req, "stream")?;
         let limit = max_tokens(req, &["max_output_tokens"])?.unwrap_or(usize::MAX);
-        let length = if settings.fault == Some(Fault::Empty) { 0 } else { settings.output_tokens };
-        let mut tokens = answer_seeded(hash64(text.as_bytes()), contains_cjk(&text), length);
+        let mut tokens = answer_seeded(hash64(text.as_bytes()), contains_cjk(&text), settings.answer_length());
         let call = match (&settings.fault, tool_to_call(req)?) {
             (Some(Fault::Empty), _) | (_, None) => None,
             (_, Some((name, parameters))) => {
@@ -228,124 +227,78 @@ fn event(events: &mut Events, seq: &mut u64, kind: &str, mut data: Value) {
 }
 
 fn render_stream(plan: &Plan, settings: &Settings, n: u64, created: u64) -> Answer {
-    if let Some(call) = &plan.call {
-        return render_call_stream(plan, call, settings, n, created);
-    }
-    let units = plan.tokens.len();
-    let mut events = Events::with_capacity(256 * (units + 8), units + 2);
+    let last = response(plan, n, created, "", settings.usage);
+    // A text answer and a function call differ in the events that open and close their item
+    // and in what the deltas carry; the schedule, the cut and the ending are the same.
+    let (opening, delta_kind, delta_base, pieces, closing) = match &plan.call {
+        Some(call) => {
+            let (_, arguments, fragments) = call;
+            let base = json!({"item_id": format!("fc_mock_{n}"), "output_index": 0});
+            let starts = std::iter::once(0).chain(fragments.iter().copied());
+            let pieces: Vec<&str> = starts.zip(fragments).map(|(start, &end)| &arguments[start..end]).collect();
+            let added = json!({"output_index": 0, "item": function_call_item(call, n, "in_progress")});
+            let mut done = base.clone();
+            done["arguments"] = json!(arguments);
+            (
+                vec![("response.output_item.added", added)],
+                "response.function_call_arguments.delta",
+                base,
+                pieces,
+                vec![("response.function_call_arguments.done", done)],
+            )
+        }
+        None => {
+            let item = message_id(n);
+            let base = json!({"item_id": item, "output_index": 0, "content_index": 0});
+            let text = plan.tokens.text();
+            let part = |text: &str| json!({"type": "output_text", "text": text, "annotations": []});
+            let with = |key: &str, value: Value| {
+                let mut v = base.clone();
+                v[key] = value;
+                v
+            };
+            let added = json!({"output_index": 0, "item": {"type": "message", "id": item, "status": "in_progress", "role": "assistant", "content": []}});
+            (
+                vec![("response.output_item.added", added), ("response.content_part.added", with("part", part("")))],
+                "response.output_text.delta",
+                base.clone(),
+                plan.tokens.iter().collect(),
+                vec![
+                    ("response.output_text.done", with("text", json!(text))),
+                    ("response.content_part.done", with("part", part(text))),
+                ],
+            )
+        }
+    };
+    let mut events = Events::with_capacity(256 * (pieces.len() + 8), pieces.len() + 2);
     let mut seq = 0;
-    let item = message_id(n);
     for kind in ["response.created", "response.in_progress"] {
         event(&mut events, &mut seq, kind, json!({"response": response(plan, n, created, "in_progress", false)}));
     }
-    event(
-        &mut events,
-        &mut seq,
-        "response.output_item.added",
-        json!({"output_index": 0, "item": {"type": "message", "id": item, "status": "in_progress", "role": "assistant", "content": []}}),
-    );
-    event(
-        &mut events,
-        &mut seq,
-        "response.content_part.added",
-        json!({"item_id": item, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}}),
-    );
-    let cut = match settings.fault {
-        Some(Fault::Cut { after_chunks }) => Some(after_chunks.min(units)),
-        _ => None,
-    };
-    for (i, token) in plan.tokens.iter().enumerate() {
+    for (kind, data) in opening {
+        event(&mut events, &mut seq, kind, data);
+    }
+    let cut = settings.cut_after(pieces.len());
+    for (i, piece) in pieces.iter().enumerate() {
         if cut == Some(i) {
             break;
         }
-        event(
-            &mut events,
-            &mut seq,
-            "response.output_text.delta",
-            json!({"item_id": item, "output_index": 0, "content_index": 0, "delta": token}),
-        );
+        let mut delta = delta_base.clone();
+        delta["delta"] = json!(piece);
+        event(&mut events, &mut seq, delta_kind, delta);
         events.mark(settings.due(i));
     }
-    if units == 0 || cut == Some(0) {
+    if pieces.is_empty() || cut == Some(0) {
         events.mark(settings.due(0));
     }
     if cut.is_some() {
         return Answer::Stream(events, Ending::Cut);
     }
-    let text = plan.tokens.text();
-    event(
-        &mut events,
-        &mut seq,
-        "response.output_text.done",
-        json!({"item_id": item, "output_index": 0, "content_index": 0, "text": text}),
-    );
-    event(
-        &mut events,
-        &mut seq,
-        "response.content_part.done",
-        json!({"item_id": item, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": []}}),
-    );
-    let last = response(plan, n, created, "", settings.usage);
+    for (kind, data) in closing {
+        event(&mut events, &mut seq, kind, data);
+    }
     event(&mut events, &mut seq, "response.output_item.done", json!({"output_index": 0, "item": last["output"][0]}));
     let kind = if plan.truncated { "response.incomplete" } else { "response.completed" };
     event(&mut events, &mut seq, kind, json!({"response": last}));
-    Answer::Stream(events, Ending::Finish)
-}
-
-/// The events of a function-call answer: the item added with empty arguments, the arguments
-/// in fragments on the token schedule, then the `.done` events and `response.completed`.
-fn render_call_stream(
-    plan: &Plan,
-    call: &(String, String, Vec<usize>),
-    settings: &Settings,
-    n: u64,
-    created: u64,
-) -> Answer {
-    let (_, arguments, fragments) = call;
-    let mut events = Events::with_capacity(256 * (fragments.len() + 8), fragments.len() + 2);
-    let mut seq = 0;
-    for kind in ["response.created", "response.in_progress"] {
-        event(&mut events, &mut seq, kind, json!({"response": response(plan, n, created, "in_progress", false)}));
-    }
-    let item_id = format!("fc_mock_{n}");
-    event(
-        &mut events,
-        &mut seq,
-        "response.output_item.added",
-        json!({"output_index": 0, "item": function_call_item(call, n, "in_progress")}),
-    );
-    let cut = match settings.fault {
-        Some(Fault::Cut { after_chunks }) => Some(after_chunks.min(fragments.len())),
-        _ => None,
-    };
-    let mut start = 0;
-    for (i, &end) in fragments.iter().enumerate() {
-        if cut == Some(i) {
-            break;
-        }
-        event(
-            &mut events,
-            &mut seq,
-            "response.function_call_arguments.delta",
-            json!({"item_id": item_id, "output_index": 0, "delta": &arguments[start..end]}),
-        );
-        events.mark(settings.due(i));
-        start = end;
-    }
-    if fragments.is_empty() || cut == Some(0) {
-        events.mark(settings.due(0));
-    }
-    if cut.is_some() {
-        return Answer::Stream(events, Ending::Cut);
-    }
-    event(
-        &mut events,
-        &mut seq,
-        "response.function_call_arguments.done",
-        json!({"item_id": item_id, "output_index": 0, "arguments": arguments}),
-    );
-    let last = response(plan, n, created, "", settings.usage);
-    event(&mut events, &mut seq, "response.output_item.done", json!({"output_index": 0, "item": last["output"][0]}));
-    event(&mut events, &mut seq, "response.completed", json!({"response": last}));
     Answer::Stream(events, Ending::Finish)
 }

@@ -30,17 +30,20 @@ impl ApiError {
         Self::new(status, "upstream_error", code, message)
     }
 
+    /// OpenAI's error object: `{"message", "type", "param", "code"}`.
+    fn object(&self) -> serde_json::Value {
+        json!({"message": self.message, "type": self.kind, "param": self.param, "code": self.code})
+    }
+
     pub fn body(&self) -> Bytes {
-        let v = json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}});
-        Bytes::from(v.to_string())
+        Bytes::from(json!({"error": self.object()}).to_string())
     }
 
     /// The error as the Responses API's `error` event, for such a stream whose headers were
     /// already sent: typed (`"type": "error"`, `code`, `message`) as that API's clients parse
     /// it, and with the nested `error` object the OpenAI SDKs raise as an `APIError`.
     pub fn responses_sse_event(&self) -> Bytes {
-        let err = json!({"message": self.message, "type": self.kind, "param": self.param, "code": self.code});
-        let v = json!({"type": "error", "code": self.code, "message": self.message, "param": self.param, "error": err});
+        let v = json!({"type": "error", "code": self.code, "message": self.message, "param": self.param, "error": self.object()});
         Bytes::from(format!("event: error\ndata: {v}\n\n"))
     }
 

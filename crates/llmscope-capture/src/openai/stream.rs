@@ -178,7 +178,7 @@ impl StreamAssembler {
             "response.output_item.added" | "response.output_item.done" => {
                 let item = chunk.get("item").filter(|i| i.get("type").and_then(Value::as_str) == Some("function_call"));
                 if let Some(item) = item {
-                    let tc = self.responses_tool_call(index);
+                    let tc = self.tool_call_at(index);
                     tc.id = item.get("call_id").and_then(Value::as_str).map(str::to_string).or(tc.id.take());
                     tc.kind = Some("function".into());
                     if let Some(name) = item.get("name").and_then(Value::as_str) {
@@ -192,7 +192,7 @@ impl StreamAssembler {
                 }
             }
             "response.function_call_arguments.delta" => {
-                let tc = self.responses_tool_call(index);
+                let tc = self.tool_call_at(index);
                 if std::mem::take(&mut tc.whole) {
                     tc.arguments.clear();
                 }
@@ -201,7 +201,7 @@ impl StreamAssembler {
             }
             "response.function_call_arguments.done" => {
                 if let Some(args) = chunk.get("arguments").and_then(Value::as_str) {
-                    let tc = self.responses_tool_call(index);
+                    let tc = self.tool_call_at(index);
                     args.clone_into(&mut tc.arguments);
                     tc.whole = true;
                 }
@@ -245,8 +245,9 @@ impl StreamAssembler {
         kind
     }
 
-    /// The tool call at `output_index` of a Responses API stream.
-    fn responses_tool_call(&mut self, index: u64) -> &mut ToolCall {
+    /// The tool call with this index (a chat delta's `index`, a Responses API event's
+    /// `output_index`), added when it is new.
+    fn tool_call_at(&mut self, index: u64) -> &mut ToolCall {
         let at = match self.tool_calls.iter().position(|(i, _)| *i == index) {
             Some(at) => at,
             None => {
@@ -305,14 +306,7 @@ impl StreamAssembler {
 
     fn merge_tool_call(&mut self, pos: usize, tc: &Value) {
         let index = tc.get("index").and_then(Value::as_u64).unwrap_or(pos as u64);
-        let slot = match self.tool_calls.iter().position(|(i, _)| *i == index) {
-            Some(p) => &mut self.tool_calls[p].1,
-            None => {
-                self.tool_calls.push((index, ToolCall::default()));
-                let last = self.tool_calls.len() - 1;
-                &mut self.tool_calls[last].1
-            }
-        };
+        let slot = self.tool_call_at(index);
         if let Some(id) = tc.get("id").and_then(Value::as_str) {
             slot.id = Some(id.to_string());
         }

@@ -125,6 +125,18 @@ pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result
     Ok(())
 }
 
+/// The model the response names: the call's model when the request named none, and kept as
+/// `response_model` when it differs from the requested one (e.g. a dated snapshot).
+pub(super) fn note_response_model(call: &mut Call, model: Option<String>) {
+    let Some(m) = model else { return };
+    if call.model.as_deref() != Some(m.as_str()) {
+        if call.model.is_none() {
+            call.model = Some(m.clone());
+        }
+        call.attributes.insert("response_model".into(), Value::String(m));
+    }
+}
+
 /// Maps an OpenAI response body onto `call`: upstream request id, output text, tool calls,
 /// finish reason, usage, and an `error` object as a failed call. Returns the response's
 /// `created` value, if any. Errors name their path under `response`.
@@ -135,14 +147,7 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
     let resp = Obj::new(rm, "response");
     call.request_id = resp.str("id")?;
     let created = resp.get("created").cloned();
-    if let Some(m) = resp.str("model")? {
-        if call.model.as_deref() != Some(m.as_str()) {
-            if call.model.is_none() {
-                call.model = Some(m.clone());
-            }
-            call.attributes.insert("response_model".into(), Value::String(m));
-        }
-    }
+    note_response_model(call, resp.str("model")?);
     if let Some(err) = resp.get("error") {
         call.status = CallStatus::Error;
         call.output = Some(String::new());

@@ -155,14 +155,7 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
         call.operation = Some(OPERATION.into());
         call.span_kind = llmscope_core::SpanKind::default();
     }
-    if let Some(m) = resp.str("model")? {
-        if call.model.as_deref() != Some(m.as_str()) {
-            if call.model.is_none() {
-                call.model = Some(m.clone());
-            }
-            call.attributes.insert("response_model".into(), Value::String(m));
-        }
-    }
+    super::openai::note_response_model(call, resp.str("model")?);
     let (mut text, mut refusal, mut tool_calls) = (String::new(), String::new(), Vec::new());
     let (mut reasoning_items, mut hosted) = (0u64, 0u64);
     for (i, item) in resp.arr("output")?.into_iter().flatten().enumerate() {

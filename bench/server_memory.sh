@@ -21,6 +21,7 @@ RATE="${RATE:-1000}"
 SECS="${SECONDS_PER_RUN:-150}"
 CONNECTIONS="${CONNECTIONS:-64}"
 STREAM="${STREAM:-1}"
+WARMUP=2  # seconds of load before the measured run; their calls are stored too
 cargo build --release --workspace >&2  # --workspace: building one package re-resolves features and rebuilds DuckDB
 BIN="$CARGO_TARGET_DIR/release"
 work="$(mktemp -d)"
@@ -48,7 +49,7 @@ kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$srv/status" 2>/dev/null || ec
 sampler=$!
 stream_flag=""; [ "$STREAM" = 1 ] && stream_flag="--stream"
 taskset -c 0 "$BIN/llmscope-load" --url "http://127.0.0.1:$proxy_port/v1/chat/completions" --rate "$RATE" \
-  --seconds "$SECS" --warmup 2 --connections "$CONNECTIONS" $stream_flag > "$work/load.json"
+  --seconds "$SECS" --warmup "$WARMUP" --connections "$CONNECTIONS" $stream_flag > "$work/load.json"
 kill $sampler 2>/dev/null || true
 echo "peak RSS: $(( $(kb VmHWM) / 1024 )) MB"
 kill -TERM $srv 2>/dev/null || true
@@ -60,7 +61,7 @@ print("latency ms:", {k: round(v, 3) for k, v in d["latency_ms"].items() if k !=
       "| llmscope's own time ms:", {k: round(v, 3) for k, v in (d.get("overhead_header_ms") or {}).items() if k != "n"},
       "| errors:", d["errors"])
 PY
-# Every answered request is stored: the measured ones and the 2 s of warm-up before them.
-answered=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ok"] + int(2 * d["rate"]))' "$work/load.json" 2>/dev/null || echo "?")
+# Every answered request is stored: the measured ones and the warm-up's before them.
+answered=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ok"] + int(float(sys.argv[2]) * d["rate"]))' "$work/load.json" "$WARMUP" 2>/dev/null || echo "?")
 "$BIN/llmscope" --data-dir "$work/data" report --format json | python3 -c \
   'import json,sys; print("calls stored:", json.load(sys.stdin)["requests"]["total"], "| answered, warm-up included:", sys.argv[1])' "$answered"

@@ -11,7 +11,16 @@
 //! `response` is the whole answer; that stream has no `[DONE]`). A chunk that is not JSON is
 //! counted, not fatal: the recorder must never lose a call because a stream was odd.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Map, Value};
+
+use super::chunk::{ChatChunk, Json, ToolCallDelta};
+
+/// Whether a chunk is one of the Responses API's typed events.
+fn is_responses_event(c: &ChatChunk<'_>) -> bool {
+    c.kind.as_deref().is_some_and(|k| k.starts_with("response.") || k == "error")
+}
 
 /// What one event was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,72 +98,84 @@ impl StreamAssembler {
             self.saw_done = true;
             return ChunkKind { done: true, ..Default::default() };
         }
-        let Ok(Value::Object(chunk)) = serde_json::from_str::<Value>(data) else {
+        // The typed read first; a chunk it cannot read (or a Responses API event, whose
+        // payload the assembler reads as a map) is parsed into a `Value`.
+        if let Some(chunk) = ChatChunk::parse(data).filter(|c| !is_responses_event(c)) {
+            self.chunks += 1;
+            return self.push_chat(chunk);
+        }
+        self.push_tree(data)
+    }
+
+    /// Reads an event through a `Value` tree: the Responses API's events, and chunks the typed
+    /// read refused.
+    fn push_tree(&mut self, data: &str) -> ChunkKind {
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(data) else {
             self.bad_chunks += 1;
             return ChunkKind::default();
         };
         self.chunks += 1;
-        if let Some(event) = chunk.get("type").and_then(Value::as_str) {
-            if event.starts_with("response.") || event == "error" {
-                return self.push_responses_event(event, &chunk);
-            }
+        let chunk = ChatChunk::from_map(&map);
+        if is_responses_event(&chunk) {
+            let event = chunk.kind.as_deref().unwrap_or_default();
+            return self.push_responses_event(event, &map);
         }
+        self.push_chat(chunk)
+    }
+
+    /// One chat or legacy completions chunk.
+    fn push_chat(&mut self, chunk: ChatChunk<'_>) -> ChunkKind {
         let mut kind = ChunkKind::default();
-        if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
-            self.error = Some(err.clone());
+        if let Some(err) = chunk.error.and_then(Json::to_value) {
+            self.error = Some(err);
             kind.error = true;
             return kind;
         }
-        for (slot, key) in [
-            (&mut self.id, "id"),
-            (&mut self.model, "model"),
-            (&mut self.created, "created"),
-            (&mut self.fingerprint, "system_fingerprint"),
+        for (slot, v) in [
+            (&mut self.id, chunk.id),
+            (&mut self.model, chunk.model),
+            (&mut self.created, chunk.created),
+            (&mut self.fingerprint, chunk.system_fingerprint),
         ] {
             if slot.is_none() {
-                *slot = chunk.get(key).filter(|v| !v.is_null()).cloned();
+                *slot = v.and_then(Json::to_value);
             }
         }
         if self.object.is_none() {
-            self.object = chunk.get("object").and_then(Value::as_str).map(str::to_string);
+            self.object = chunk.object.map(Cow::into_owned);
         }
-        if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.usage = Some(u.clone());
+        if let Some(u) = chunk.usage.filter(|u| u.is_object()).and_then(Json::to_value) {
+            self.usage = Some(u);
         }
-        let choices = chunk.get("choices").and_then(Value::as_array);
-        if choices.is_some_and(Vec::is_empty) && self.usage.is_some() {
+        if chunk.choices.as_ref().is_some_and(Vec::is_empty) && self.usage.is_some() {
             kind.usage_only = true;
         }
         let had_content = self.saw_content;
-        for choice in choices.into_iter().flatten() {
-            let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+        for choice in chunk.choices.into_iter().flatten() {
+            let index = choice.index.unwrap_or(0);
             if index != 0 {
                 self.extra_choices = self.extra_choices.max(index);
                 continue;
             }
-            if let Some(fr) = choice.get("finish_reason").filter(|v| !v.is_null()) {
-                self.finish_reason = Some(fr.clone());
+            if let Some(fr) = choice.finish_reason.and_then(Json::to_value) {
+                self.finish_reason = Some(fr);
             }
-            if let Some(t) = choice.get("text").and_then(Value::as_str) {
+            if let Some(t) = &choice.text {
                 self.add_text(t);
             }
-            let Some(delta) = choice.get("delta").and_then(Value::as_object) else { continue };
-            if let Some(t) = delta.get("content").and_then(Value::as_str) {
+            let Some(delta) = choice.delta else { continue };
+            if let Some(t) = &delta.content {
                 self.add_text(t);
             }
-            for key in ["reasoning_content", "reasoning"] {
-                if let Some(t) = delta.get(key).and_then(Value::as_str) {
-                    self.reasoning.push_str(t);
-                }
+            for t in [&delta.reasoning_content, &delta.reasoning].into_iter().flatten() {
+                self.reasoning.push_str(t);
             }
-            if let Some(t) = delta.get("refusal").and_then(Value::as_str) {
+            if let Some(t) = &delta.refusal {
                 self.refusal.push_str(t);
                 self.saw_content |= !t.is_empty();
             }
-            if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
-                for (pos, tc) in calls.iter().enumerate() {
-                    self.merge_tool_call(pos, tc);
-                }
+            for (pos, tc) in delta.tool_calls.into_iter().flatten().enumerate() {
+                self.merge_tool_call(pos, tc);
             }
         }
         kind.first_content = !had_content && self.saw_content;
@@ -304,20 +325,19 @@ impl StreamAssembler {
         }
     }
 
-    fn merge_tool_call(&mut self, pos: usize, tc: &Value) {
-        let index = tc.get("index").and_then(Value::as_u64).unwrap_or(pos as u64);
-        let slot = self.tool_call_at(index);
-        if let Some(id) = tc.get("id").and_then(Value::as_str) {
-            slot.id = Some(id.to_string());
+    fn merge_tool_call(&mut self, pos: usize, tc: ToolCallDelta<'_>) {
+        let slot = self.tool_call_at(tc.index.unwrap_or(pos as u64));
+        if let Some(id) = tc.id {
+            slot.id = Some(id.into_owned());
         }
-        if let Some(t) = tc.get("type").and_then(Value::as_str) {
-            slot.kind = Some(t.to_string());
+        if let Some(t) = tc.kind {
+            slot.kind = Some(t.into_owned());
         }
-        if let Some(f) = tc.get("function") {
-            if let Some(n) = f.get("name").and_then(Value::as_str) {
+        if let Some(f) = tc.function {
+            if let Some(n) = &f.name {
                 slot.name.push_str(n);
             }
-            if let Some(a) = f.get("arguments").and_then(Value::as_str) {
+            if let Some(a) = &f.arguments {
                 slot.arguments.push_str(a);
             }
         }
@@ -546,7 +566,40 @@ mod tests {
         assert_eq!((call.status, call.error_message.as_deref()), (llmscope_core::CallStatus::Error, Some("boom")));
     }
 
+    /// A chat chunk with any mix of the fields the assembler reads, of the right type or not.
+    fn any_chunk() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let text = prop_oneof![
+            Just(Value::Null),
+            "[a-z \\n\"\\\\é{}]{0,8}".prop_map(Value::from),
+            any::<u8>().prop_map(Value::from),
+            Just(json!(["odd"]))
+        ];
+        let index = prop_oneof![Just(Value::Null), (0u64..3).prop_map(Value::from), Just(json!(-1)), Just(json!(1.5))];
+        let tool = (index.clone(), text.clone(), text.clone(), text.clone()).prop_map(
+            |(i, id, n, a)| json!({"index": i, "id": id, "type": "function", "function": {"name": n, "arguments": a}}),
+        );
+        let delta = (text.clone(), text.clone(), text.clone(), proptest::collection::vec(tool, 0..3))
+            .prop_map(|(c, r, f, t)| json!({"content": c, "reasoning_content": r, "refusal": f, "tool_calls": t}));
+        let choice = (index, text.clone(), prop_oneof![Just(Value::Null), delta, Just(json!("x"))])
+            .prop_map(|(i, fr, d)| json!({"index": i, "finish_reason": fr, "text": fr, "delta": d}));
+        let usage = prop_oneof![Just(Value::Null), Just(json!({"total_tokens": 3})), Just(json!(7))];
+        (text.clone(), text, usage, proptest::collection::vec(choice, 0..3)).prop_map(|(id, obj, u, c)| {
+            json!({"id": id, "object": obj, "model": "m", "usage": u, "choices": c}).to_string()
+        })
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_typed_read_and_the_tree_read_assemble_the_same(chunks in proptest::collection::vec(any_chunk(), 1..6)) {
+            let (mut fast, mut tree) = (StreamAssembler::new(), StreamAssembler::new());
+            for c in &chunks {
+                proptest::prop_assert_eq!(fast.push(c), tree.push_tree(c));
+            }
+            proptest::prop_assert_eq!(fast.response(), tree.response());
+            proptest::prop_assert_eq!(fast.attributes(), tree.attributes());
+        }
+
         #[test]
         fn never_panics(data in ".{0,200}") {
             let mut a = StreamAssembler::new();

@@ -56,6 +56,14 @@ pub trait CallSink: Send + Sync {
     fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
         Ok(Box::new(EachBatch(self)))
     }
+    /// Restarts the backend's own worker threads, if it has any, from the calling thread, so
+    /// that they run at its scheduling priority (on Linux a thread starts with its creator's
+    /// nice value). The server's recorder calls it after lowering its own priority: worker
+    /// threads doing part of a checkpoint at the request handlers' priority would delay
+    /// answers as much as the recorder itself did.
+    fn restart_workers_here(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A bulk load: what is appended becomes durable at [`BulkLoad::commit`] (dropping the load

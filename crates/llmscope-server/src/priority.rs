@@ -47,14 +47,18 @@ fn stat_nice(stat: &str) -> Option<i32> {
 /// The nice values of this process's threads named `name` (as Linux shows it: the first
 /// 15 bytes). For tests and checks.
 pub fn thread_nices(name: &str) -> Vec<i32> {
+    threads().into_iter().filter(|(comm, _)| comm == name).map(|(_, nice)| nice).collect()
+}
+
+/// This process's threads: name and nice value (Linux). For tests and checks.
+pub fn threads() -> Vec<(String, i32)> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
     let mut found = Vec::new();
     for task in tasks.flatten() {
         let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if comm.trim_end() != name {
-            continue;
+        if let Some(nice) = stat_nice(&std::fs::read_to_string(task.path().join("stat")).unwrap_or_default()) {
+            found.push((comm.trim_end().to_string(), nice));
         }
-        found.extend(stat_nice(&std::fs::read_to_string(task.path().join("stat")).unwrap_or_default()));
     }
     found
 }

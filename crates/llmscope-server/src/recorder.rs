@@ -339,7 +339,12 @@ struct Writer {
 
 impl Writer {
     fn run(self) {
-        crate::priority::lower_current_thread(self.nice);
+        if crate::priority::lower_current_thread(self.nice) {
+            // The store's own workers (DuckDB's) do part of every checkpoint: down with us.
+            if let Err(e) = self.sink.restart_workers_here() {
+                tracing::warn!("could not restart the store's worker threads at the recorder's priority: {e}");
+            }
+        }
         loop {
             let (stop, waiter) = match self.ctrl.recv_timeout(self.flush_interval) {
                 Ok(Ctrl::Kick) | Err(RecvTimeoutError::Timeout) => (false, None),

@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use common::start;
-use llmscope_core::store::{AppendOutcome, CallOrder, CallSink, StoreError};
+use llmscope_core::store::{AppendOutcome, CallOrder, CallReader, CallSink, StoreError};
 use llmscope_core::{Assessment, Call, CallFilter, Origin};
 use llmscope_mock::MockConfig;
 use llmscope_server::{recorder, Recorder, RecorderConfig};
@@ -290,4 +290,33 @@ fn the_threads_writing_to_the_store_yield_to_the_request_handlers() {
     // The calling thread (a request handler's stand-in) keeps its priority.
     assert_eq!(current_thread_nice(), Some(base));
     assert_eq!(rec.shutdown().written, 1);
+}
+
+/// DuckDB's own worker threads (which do part of every checkpoint) are restarted by the
+/// recorder after it lowered its priority, so they run at its priority too.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_stores_worker_threads_run_at_the_recorders_priority() {
+    use llmscope_server::priority::{current_thread_nice, threads};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = llmscope_store::DuckStore::open_dir(&dir.path().join("data")).expect("store");
+    store.set_threads(3).expect("threads");
+    // 4 steps below this thread: a value no other test's threads end at.
+    let base = current_thread_nice().expect("this thread's nice value");
+    assert!(base <= 15, "the test process runs at nice {base}: no room to go lower");
+    let want = base + 4;
+    // Threads started by the recorder's thread inherit its name as well as its priority.
+    let lowered = || threads().into_iter().filter(|(name, nice)| *nice == want && name == "llmscope-record").count();
+    let cfg = RecorderConfig { spill_dir: dir.path().join("spill"), nice: 4, ..RecorderConfig::default() };
+    let store = Arc::new(store);
+    let rec = Recorder::start(store.clone(), &cfg);
+    rec.record_call(call(1));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // The recorder, and DuckDB's two workers (threads = 3 counts the calling thread).
+    while lowered() < 3 {
+        assert!(std::time::Instant::now() < deadline, "threads: {:?}", threads());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(rec.shutdown().written, 1);
+    assert_eq!(store.count_calls(&CallFilter::default()).expect("count"), 1);
 }

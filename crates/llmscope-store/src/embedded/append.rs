@@ -74,6 +74,10 @@ impl CallSink for DuckStore {
     fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
         Ok(Box::new(DuckBulk::new(self)?))
     }
+
+    fn restart_workers_here(&self) -> Result<(), StoreError> {
+        self.restart_workers()
+    }
 }
 
 fn append_assessments(conn: &Connection, items: &[Assessment]) -> Result<u64, StoreError> {

@@ -147,6 +147,15 @@ impl DuckStore {
         self.update_settings(|s| s.threads = Some(n.max(1)))
     }
 
+    /// Stops DuckDB's worker threads and starts them again from the calling thread (DuckDB
+    /// stops its workers when `threads` goes down and starts new ones when it goes up).
+    pub fn restart_workers(&self) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let threads: i64 =
+            conn.query_row("SELECT current_setting('threads')::BIGINT", [], |r| r.get(0)).map_err(db_err)?;
+        conn.execute_batch(&format!("SET threads = 1; SET threads = {threads};")).map_err(db_err)
+    }
+
     /// Changes the settings and applies them, under the connection's lock (the lock `recover`
     /// holds while it reapplies them to a reopened database).
     fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<(), StoreError> {

@@ -8,6 +8,12 @@
 //! before the next. The calls carry freshly generated ids, so they are appended with
 //! [`CallSink::append_new_calls`] (no duplicate lookup).
 //!
+//! The writer runs below the request handlers' priority ([`crate::priority`]): by default
+//! under `SCHED_IDLE`, so that it only uses time the handlers leave. For when they leave
+//! none, a **rescue** thread at an ordinary (lowered) priority sleeps until the queue is half
+//! full and then drains it alongside; while it does, the store's worker threads run at its
+//! priority, and the writer puts them back to idle once the queue is short again.
+//!
 //! When the queue is full because the store is slower than the traffic, or a batch still
 //! fails after retries, the calls are **spilled**: appended as JSON lines (llmscope's own
 //! call format) to a file in `spill_dir`, and counted. Nothing is dropped. Calls that
@@ -91,6 +97,8 @@ pub struct RecorderStats {
 
 struct Shared {
     counters: Counters,
+    /// The store's worker threads were restarted by the rescue thread (at its priority).
+    workers_rescued: AtomicBool,
     spill: Mutex<Spill>,
     closed: AtomicBool,
     /// The second (Unix time) of the last "spilled" warning.
@@ -112,6 +120,10 @@ pub struct Recorder {
     shared: Arc<Shared>,
     capacity: usize,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Wakes the rescue thread (when the writer is idle-class); dropping `rescue_stop` stops it.
+    rescue_kick: Option<Sender<()>>,
+    rescue_stop: Mutex<Option<Sender<()>>>,
+    rescue_thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -128,22 +140,41 @@ impl Recorder {
         let (ctrl, ctrl_rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
             counters: Counters::default(),
+            workers_rescued: AtomicBool::new(false),
             spill: Mutex::new(Spill::new(cfg.spill_dir.clone())),
             closed: AtomicBool::new(false),
             last_warned: Default::default(),
         });
-        let writer = Writer {
+        let writer = |sink: Arc<dyn CallSink>| Writer {
             sink,
             rx: rx.clone(),
-            ctrl: ctrl_rx,
             shared: shared.clone(),
             batch_size: cfg.batch_size.max(1),
+            capacity,
+        };
+        let (mut rescue_kick, mut rescue_thread, mut rescue_stop) = (None, None, None);
+        if cfg.idle && cfg!(target_os = "linux") {
+            let (kick, kicked) = crossbeam_channel::bounded(1);
+            let (stop_tx, stop) = crossbeam_channel::bounded::<()>(0);
+            let rescue = Rescue { w: writer(sink.clone()), kicked, stop, nice: cfg.nice };
+            rescue_thread = Some(
+                std::thread::Builder::new()
+                    .name("llmscope-rescue".into())
+                    .spawn(move || rescue.run())
+                    .expect("spawning the recorder's rescue thread"),
+            );
+            (rescue_kick, rescue_stop) = (Some(kick), Some(stop_tx));
+        }
+        let primary = Primary {
+            w: writer(sink),
+            ctrl: ctrl_rx,
             flush_interval: cfg.flush_interval,
             nice: cfg.nice,
+            idle: cfg.idle,
         };
         let thread = std::thread::Builder::new()
             .name("llmscope-recorder".into())
-            .spawn(move || writer.run())
+            .spawn(move || primary.run())
             .expect("spawning the recorder thread");
         let (spill_tx, spill_rx) = crossbeam_channel::bounded(capacity);
         let (spill_stop, stop) = crossbeam_channel::bounded::<()>(0);
@@ -169,6 +200,9 @@ impl Recorder {
             shared,
             capacity,
             thread: Mutex::new(Some(thread)),
+            rescue_kick,
+            rescue_stop: Mutex::new(rescue_stop),
+            rescue_thread: Mutex::new(rescue_thread),
         }
     }
 
@@ -184,6 +218,9 @@ impl Recorder {
             Ok(()) => {
                 if self.tx.len() == self.capacity / 2 {
                     let _ = self.ctrl.send(Ctrl::Kick);
+                    if let Some(kick) = &self.rescue_kick {
+                        let _ = kick.try_send(());
+                    }
                 }
                 // Shutdown may have drained the queue between the check above and the send.
                 if self.shared.closed.load(Ordering::Acquire) {
@@ -250,6 +287,15 @@ impl Recorder {
             let _ = self.ctrl.send(Ctrl::Stop);
             if handle.join().is_err() {
                 tracing::error!("the recorder thread panicked");
+            }
+        }
+        if let Ok(mut stop) = self.rescue_stop.lock() {
+            stop.take();
+        }
+        let rescue = self.rescue_thread.lock().map(|mut t| t.take()).unwrap_or(None);
+        if let Some(handle) = rescue {
+            if handle.join().is_err() {
+                tracing::error!("the recorder's rescue thread panicked");
             }
         }
         self.shared.closed.store(true, Ordering::Release);
@@ -327,23 +373,31 @@ impl Shared {
     }
 }
 
+/// Writes queued calls to the store; shared by the writer thread and its rescue.
 struct Writer {
     sink: Arc<dyn CallSink>,
     rx: Receiver<Job>,
-    ctrl: Receiver<Ctrl>,
     shared: Arc<Shared>,
     batch_size: usize,
-    flush_interval: Duration,
-    nice: u8,
+    capacity: usize,
 }
 
-impl Writer {
+/// The writer thread: drains the queue every `flush_interval`, when kicked, and at stop.
+struct Primary {
+    w: Writer,
+    ctrl: Receiver<Ctrl>,
+    flush_interval: Duration,
+    nice: u8,
+    idle: bool,
+}
+
+impl Primary {
     fn run(self) {
-        if crate::priority::lower_current_thread(self.nice) {
+        let lowered = crate::priority::lower_current_thread(self.nice);
+        let idle = self.idle && crate::priority::idle_current_thread();
+        if lowered || idle {
             // The store's own workers (DuckDB's) do part of every checkpoint: down with us.
-            if let Err(e) = self.sink.restart_workers_here() {
-                tracing::warn!("could not restart the store's worker threads at the recorder's priority: {e}");
-            }
+            self.w.restart_workers("writer");
         }
         loop {
             let (stop, waiter) = match self.ctrl.recv_timeout(self.flush_interval) {
@@ -351,7 +405,14 @@ impl Writer {
                 Ok(Ctrl::Flush(w)) => (false, Some(w)),
                 Ok(Ctrl::Stop) | Err(RecvTimeoutError::Disconnected) => (true, None),
             };
-            self.drain();
+            // The rescue is over: the store's workers go back to idle with us.
+            if idle
+                && self.w.rx.len() < self.w.capacity / 4
+                && self.w.shared.workers_rescued.swap(false, Ordering::AcqRel)
+            {
+                self.w.restart_workers("writer");
+            }
+            self.w.drain();
             if let Some(w) = waiter {
                 let _ = w.send(());
             }
@@ -364,6 +425,45 @@ impl Writer {
                 }
                 return;
             }
+        }
+    }
+}
+
+/// Drains the queue beside an idle-class writer when the handlers leave it no time: woken
+/// when the queue reaches half full, it runs at an ordinary (lowered) priority.
+struct Rescue {
+    w: Writer,
+    kicked: Receiver<()>,
+    /// Disconnected when the recorder shuts down.
+    stop: Receiver<()>,
+    nice: u8,
+}
+
+impl Rescue {
+    fn run(self) {
+        crate::priority::lower_current_thread(self.nice);
+        loop {
+            crossbeam_channel::select! {
+                recv(self.kicked) -> k => if k.is_err() { return },
+                recv(self.stop) -> _ => return,
+            }
+            if self.w.rx.len() < self.w.capacity / 2 {
+                continue; // the writer got there first
+            }
+            if !self.w.shared.workers_rescued.swap(true, Ordering::AcqRel) {
+                self.w.restart_workers("rescue");
+            }
+            tracing::debug!(queued = self.w.rx.len(), "the recorder fell behind: its rescue thread drains the queue");
+            self.w.drain();
+        }
+    }
+}
+
+impl Writer {
+    /// Restarts the store's worker threads from this thread, at its priority.
+    fn restart_workers(&self, who: &str) {
+        if let Err(e) = self.sink.restart_workers_here() {
+            tracing::warn!("could not restart the store's worker threads at the {who} thread's priority: {e}");
         }
     }
 

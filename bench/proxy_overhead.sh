@@ -10,6 +10,13 @@
 #   ROUNDS=3 bench/proxy_overhead.sh        # repeat every pair; the table shows medians over rounds
 #   CONNECTIONS=0 bench/proxy_overhead.sh   # no cap on the requests in flight (default 64)
 #   CONFIG=my.toml bench/proxy_overhead.sh  # server settings to compare
+#   INTERLEAVE=0 bench/proxy_overhead.sh    # direct, then proxied, as two separate runs
+#
+# By default each rate is one run of twice SECONDS_PER_RUN in which the load generator
+# alternates between the mock (direct) and llmscope every 500 ms (`llmscope-load
+# --compare-url`): both sides see the same machine over the same minutes. On a shared VM the
+# direct p99 alone moves between 0.6 and 7 ms from one 10-s run to the next, so two separate
+# runs compare the host's slow spells as much as they compare llmscope.
 #
 # The load generator keeps at most CONNECTIONS requests in flight, as a client with a
 # bounded connection pool does (requests waiting for a connection still count their wait in
@@ -30,6 +37,7 @@ RATES="${RATES:-500 1000 2000}"
 SECS="${SECONDS_PER_RUN:-10}"
 ROUNDS="${ROUNDS:-1}"
 CONNECTIONS="${CONNECTIONS:-64}"
+INTERLEAVE="${INTERLEAVE:-1}"
 PIN="${PIN:-1}"
 cargo build --release --workspace >&2  # --workspace: building one package re-resolves features and rebuilds DuckDB
 BIN="$CARGO_TARGET_DIR/release"
@@ -51,22 +59,35 @@ trap 'kill $mock_pid $proxy_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$proxy_port/readyz" >/dev/null && break; sleep 0.1; done
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mock_port/v1/models" >/dev/null && break; sleep 0.1; done
 
+record() { # round target stream-flag run-json
+  local rss hwm
+  rss=$(awk '/VmRSS/{print $2}' "/proc/$proxy_pid/status")
+  hwm=$(awk '/VmHWM/{print $2}' "/proc/$proxy_pid/status")
+  echo "{\"round\":$1,\"target\":\"$2\",\"stream\":$([ -n "$3" ] && echo true || echo false),\"proxy_rss_kb\":$rss,\"proxy_hwm_kb\":$hwm,\"run\":$4}" | tee -a "$out" >&2
+}
+direct_url="http://127.0.0.1:$mock_port/v1/chat/completions"
+proxy_url="http://127.0.0.1:$proxy_port/v1/chat/completions"
 for round in $(seq "$ROUNDS"); do
 for stream in "" "--stream"; do
   for rate in $RATES; do
+    if [ "$INTERLEAVE" = 1 ]; then
+      line=$($load_pin "$BIN/llmscope-load" --url "$direct_url" --compare-url "$proxy_url" --slice-ms 500 \
+              --rate "$rate" --seconds "$((2 * SECS))" --warmup 2 --connections "$CONNECTIONS" $stream)
+      record "$round" direct "$stream" "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.pop("compare"); print(json.dumps(d))' "$line")"
+      record "$round" proxy "$stream" "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["compare"]))' "$line")"
+      continue
+    fi
     for target in direct proxy; do
-      port=$mock_port; [ "$target" = proxy ] && port=$proxy_port
-      line=$($load_pin "$BIN/llmscope-load" --url "http://127.0.0.1:$port/v1/chat/completions" \
+      url=$direct_url; [ "$target" = proxy ] && url=$proxy_url
+      line=$($load_pin "$BIN/llmscope-load" --url "$url" \
               --rate "$rate" --seconds "$SECS" --warmup 2 --connections "$CONNECTIONS" $stream)
-      rss=$(awk '/VmRSS/{print $2}' "/proc/$proxy_pid/status")
-      hwm=$(awk '/VmHWM/{print $2}' "/proc/$proxy_pid/status")
-      echo "{\"round\":$round,\"target\":\"$target\",\"stream\":$([ -n "$stream" ] && echo true || echo false),\"proxy_rss_kb\":$rss,\"proxy_hwm_kb\":$hwm,\"run\":$line}" | tee -a "$out" >&2
+      record "$round" "$target" "$stream" "$line"
     done
   done
 done
 done
 
-python3 - "$out" "$PIN" "$LAYOUT" "$CONNECTIONS" <<'PY'
+python3 - "$out" "$PIN" "$LAYOUT" "$CONNECTIONS" "$INTERLEAVE" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 pinned = sys.argv[2] == "1"
@@ -92,6 +113,8 @@ rounds = max(r.get("round", 1) for r in rows)
 layout = ("load generator on core 0, mock and llmscope on core 1" if sys.argv[3] != "alone"
           else "load generator and mock on core 0, llmscope alone on core 1")
 conns = "unbounded connections" if sys.argv[4] == "0" else f"at most {sys.argv[4]} requests in flight"
-print(f"\n({'pinned: ' + layout if pinned else 'unpinned'}; {conns}; medians over {rounds} round(s), overhead = median of the "
-      f"per-round differences; RSS = the largest seen; results in {sys.argv[1]})")
+how = ("direct and proxied requests alternating every 500 ms in one run" if sys.argv[5] == "1"
+       else "direct and proxied requests in separate runs")
+print(f"\n({'pinned: ' + layout if pinned else 'unpinned'}; {conns}; {how}; medians over {rounds} round(s), overhead = median "
+      f"of the per-round differences; RSS = the largest seen; results in {sys.argv[1]})")
 PY

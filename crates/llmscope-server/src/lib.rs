@@ -68,10 +68,12 @@ impl std::fmt::Debug for App {
 /// The routes.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/v1/chat/completions", post(proxy::record))
-        .route("/v1/completions", post(proxy::record))
-        .route("/v1/embeddings", post(proxy::record))
-        .route("/v1/responses", post(proxy::record))
+        // Other methods on these paths (a CORS preflight's OPTIONS, OpenAI's `GET
+        // /v1/chat/completions` listing stored completions) go to the upstream as they are.
+        .route("/v1/chat/completions", post(proxy::record).fallback(proxy::passthrough))
+        .route("/v1/completions", post(proxy::record).fallback(proxy::passthrough))
+        .route("/v1/embeddings", post(proxy::record).fallback(proxy::passthrough))
+        .route("/v1/responses", post(proxy::record).fallback(proxy::passthrough))
         .route("/v1/{*rest}", any(proxy::passthrough))
         .route("/api/v1/calls", post(ingest::post_calls))
         .route("/api/v1/calls/query", post(query::query_calls))

@@ -311,7 +311,23 @@ async fn completions_embeddings_and_models_pass_through() {
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     let v: Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(v["object"], "list");
-    assert_eq!(fx.calls().await.len(), 2, "/v1/models is not a call");
+
+    // Other methods on the recorded paths reach the upstream too (whose answer names them).
+    for (method, path) in
+        [("GET", "/v1/chat/completions?limit=5"), ("OPTIONS", "/v1/responses"), ("DELETE", "/v1/embeddings")]
+    {
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(fx.url(path))
+            .header("origin", "http://localhost:8000")
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .expect("request");
+        let resp = fx.client.request(req).await.expect("response");
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        let want = format!("Method Not Allowed ({method} {})", path.split('?').next().unwrap_or(path));
+        assert!(String::from_utf8_lossy(&body).contains(&want), "{method} {path}: {}", String::from_utf8_lossy(&body));
+    }
+    assert_eq!(fx.calls().await.len(), 2, "/v1/models and other methods are not calls");
     fx.stop().await;
 }
 

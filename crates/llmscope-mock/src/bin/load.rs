@@ -14,6 +14,12 @@
 //! client with a bounded connection pool does; a request waiting for a place still has its
 //! latency measured from its scheduled start. Without it every late request opens another
 //! connection.
+//!
+//! `--compare-url URL2 [--slice-ms 500]` measures two targets in one run: the schedule is
+//! cut into slices, even slices go to `--url` and odd ones to `URL2` (each with its own
+//! `--connections` places), and URL2's figures come under `"compare"`. Both then see the same
+//! machine over the same minutes, which a shared host's slow spells of several seconds would
+//! otherwise load onto one side of the comparison.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,8 +58,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads: usize = arg(&args, "--threads").unwrap_or_else(|| "1".into()).parse()?;
     let stream = args.iter().any(|a| a == "--stream");
     let connections: usize = arg(&args, "--connections").unwrap_or_else(|| "0".into()).parse()?;
-    if !(rate > 0.0 && seconds > 0.0) {
-        return Err("--rate and --seconds must be positive".into());
+    let compare = arg(&args, "--compare-url");
+    let slice_ms: u64 = arg(&args, "--slice-ms").unwrap_or_else(|| "500".into()).parse()?;
+    if !(rate > 0.0 && seconds > 0.0) || slice_ms == 0 {
+        return Err("--rate, --seconds and --slice-ms must be positive".into());
     }
     let body = serde_json::json!({
         "model": "mock-gpt-4o",
@@ -62,61 +70,101 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
-    let report = rt.block_on(run(url, Bytes::from(body), rate, seconds, warmup, connections))?;
+    let mut urls = vec![url];
+    urls.extend(compare);
+    let run =
+        Run { body: Bytes::from(body), rate, seconds, warmup, connections, slice: Duration::from_millis(slice_ms) };
+    let report = rt.block_on(run.go(urls))?;
     println!("{report}");
     Ok(())
 }
 
-async fn run(
-    url: String,
+struct Run {
     body: Bytes,
     rate: f64,
     seconds: f64,
     warmup: f64,
     connections: usize,
-) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    let places = (connections > 0).then(|| Arc::new(tokio::sync::Semaphore::new(connections)));
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).pool_max_idle_per_host(4096).build(http);
-    let uri: hyper::Uri = url.parse()?;
-    let samples = Arc::new(Mutex::new(Samples::default()));
-    let samples_out = samples.clone();
-    let interval = Duration::from_secs_f64(1.0 / rate);
-    let start = Instant::now() + Duration::from_millis(50);
-    let total = ((warmup + seconds) * rate) as u64;
-    let measured_from = (warmup * rate) as u64;
-    // Pacing runs on its own OS thread: `std::thread::sleep` wakes within tens of
-    // microseconds, where the async timer rounds to whole milliseconds.
-    let handle = tokio::runtime::Handle::current();
-    let pacer = std::thread::spawn(move || {
-        let mut tasks = Vec::with_capacity(total as usize);
-        for i in 0..total {
-            let scheduled = start + interval.mul_f64(i as f64);
-            let now = Instant::now();
-            if scheduled > now {
-                std::thread::sleep(scheduled - now);
-            }
-            let (client, uri, body, samples) = (client.clone(), uri.clone(), body.clone(), samples.clone());
-            let places = places.clone();
-            tasks.push(handle.spawn(async move {
-                // Held until the answer's last byte.
-                let _place = match &places {
-                    Some(p) => p.clone().acquire_owned().await.ok(),
-                    None => None,
-                };
-                one(client, uri, body, samples, scheduled, i >= measured_from).await
-            }));
+    /// With two targets: how long each holds the schedule before the other's turn.
+    slice: Duration,
+}
+
+/// One target: where, its places, what it measured.
+#[derive(Clone)]
+struct Target {
+    uri: hyper::Uri,
+    places: Option<Arc<tokio::sync::Semaphore>>,
+    samples: Arc<Mutex<Samples>>,
+}
+
+impl Run {
+    async fn go(self, urls: Vec<String>) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        let Run { body, rate, seconds, warmup, connections, slice } = self;
+        let mut targets = Vec::new();
+        for url in &urls {
+            targets.push(Target {
+                uri: url.parse()?,
+                places: (connections > 0).then(|| Arc::new(tokio::sync::Semaphore::new(connections))),
+                samples: Arc::new(Mutex::new(Samples::default())),
+            });
         }
-        tasks
-    });
-    let tasks = tokio::task::spawn_blocking(move || pacer.join()).await?.map_err(|_| "pacer panicked")?;
-    for t in tasks {
-        let _ = t.await;
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).pool_max_idle_per_host(4096).build(http);
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let start = Instant::now() + Duration::from_millis(50);
+        let total = ((warmup + seconds) * rate) as u64;
+        let measured_from = (warmup * rate) as u64;
+        // Pacing runs on its own OS thread: `std::thread::sleep` wakes within tens of
+        // microseconds, where the async timer rounds to whole milliseconds.
+        let handle = tokio::runtime::Handle::current();
+        let paced = targets.clone();
+        let pacer = std::thread::spawn(move || {
+            let mut tasks = Vec::with_capacity(total as usize);
+            for i in 0..total {
+                let offset = interval.mul_f64(i as f64);
+                let scheduled = start + offset;
+                let now = Instant::now();
+                if scheduled > now {
+                    std::thread::sleep(scheduled - now);
+                }
+                let turn = (offset.as_nanos() / slice.as_nanos().max(1)) as usize % paced.len();
+                let target = paced[turn].clone();
+                let (client, body) = (client.clone(), body.clone());
+                tasks.push(handle.spawn(async move {
+                    // Held until the answer's last byte.
+                    let _place = match &target.places {
+                        Some(p) => p.clone().acquire_owned().await.ok(),
+                        None => None,
+                    };
+                    one(client, target.uri, body, target.samples, scheduled, i >= measured_from).await
+                }));
+            }
+            tasks
+        });
+        let tasks = tokio::task::spawn_blocking(move || pacer.join()).await?.map_err(|_| "pacer panicked")?;
+        for t in tasks {
+            let _ = t.await;
+        }
+        let sent_in = (start.elapsed().as_secs_f64()).max(f64::MIN_POSITIVE);
+        let share = targets.len() as f64;
+        let mut reports = Vec::new();
+        for (url, t) in urls.iter().zip(&targets) {
+            let s = std::mem::take(&mut *t.samples.lock().map_err(|_| "poisoned")?);
+            // Each target was driven at `rate` during its slices, for its share of the time.
+            reports.push(summary(url, s, rate, total as f64 / sent_in, seconds / share, connections));
+        }
+        let mut report = reports.remove(0);
+        if let Some(other) = reports.pop() {
+            report["compare"] = other;
+        }
+        Ok(report)
     }
-    let sent_in = (start.elapsed().as_secs_f64()).max(f64::MIN_POSITIVE);
-    let mut s = std::mem::take(&mut *samples_out.lock().map_err(|_| "poisoned")?);
+}
+
+/// One target's figures.
+fn summary(url: &str, mut s: Samples, rate: f64, achieved: f64, seconds: f64, connections: usize) -> serde_json::Value {
     s.latency_ms.sort_by(f64::total_cmp);
     s.overhead_ms.sort_by(f64::total_cmp);
     let pct = |v: &[f64]| {
@@ -125,17 +173,17 @@ async fn run(
             "max": v.last().copied().unwrap_or(f64::NAN), "n": v.len(),
         })
     };
-    Ok(serde_json::json!({
+    serde_json::json!({
         "url": url,
         "rate": rate,
         "connections": connections,
-        "achieved_rate": total as f64 / sent_in,
+        "achieved_rate": achieved,
         "seconds": seconds,
         "ok": s.latency_ms.len(),
         "errors": s.errors,
         "latency_ms": pct(&s.latency_ms),
         "overhead_header_ms": if s.overhead_ms.is_empty() { serde_json::Value::Null } else { pct(&s.overhead_ms) },
-    }))
+    })
 }
 
 /// One request, its latency measured from when it was scheduled.

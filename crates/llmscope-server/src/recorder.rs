@@ -121,7 +121,7 @@ pub struct Recorder {
     capacity: usize,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Wakes the rescue thread (when the writer is idle-class); dropping `rescue_stop` stops it.
-    rescue_kick: Option<Sender<()>>,
+    rescue_kick: Option<Sender<Wake>>,
     rescue_stop: Mutex<Option<Sender<()>>>,
     rescue_thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -154,7 +154,7 @@ impl Recorder {
         };
         let (mut rescue_kick, mut rescue_thread, mut rescue_stop) = (None, None, None);
         if cfg.idle && cfg!(target_os = "linux") {
-            let (kick, kicked) = crossbeam_channel::bounded(1);
+            let (kick, kicked) = crossbeam_channel::bounded(2);
             let (stop_tx, stop) = crossbeam_channel::bounded::<()>(0);
             let rescue = Rescue { w: writer(sink.clone()), kicked, stop, nice: cfg.nice };
             rescue_thread = Some(
@@ -167,6 +167,7 @@ impl Recorder {
         }
         let primary = Primary {
             w: writer(sink),
+            rescue: rescue_kick.clone(),
             ctrl: ctrl_rx,
             flush_interval: cfg.flush_interval,
             nice: cfg.nice,
@@ -219,7 +220,7 @@ impl Recorder {
                 if self.tx.len() == self.capacity / 2 {
                     let _ = self.ctrl.send(Ctrl::Kick);
                     if let Some(kick) = &self.rescue_kick {
-                        let _ = kick.try_send(());
+                        let _ = kick.try_send(Wake::HalfFull);
                     }
                 }
                 // Shutdown may have drained the queue between the check above and the send.
@@ -382,9 +383,26 @@ struct Writer {
     capacity: usize,
 }
 
+/// Why the rescue thread is woken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// The queue reached half full.
+    HalfFull,
+    /// The writer's timer went off long before it got the core: it is being starved, and
+    /// taking the store's lock now could hold it (and every API request waiting for it) for
+    /// as long as the starving lasts. The rescue drains instead.
+    Starved,
+}
+
+/// How late past its timer the writer may wake before it counts as starved. An idle-class
+/// thread on a core that has any idle time runs within a millisecond or so.
+const STARVED_AFTER: Duration = Duration::from_millis(50);
+
 /// The writer thread: drains the queue every `flush_interval`, when kicked, and at stop.
 struct Primary {
     w: Writer,
+    /// The rescue thread, when there is one (the writer is idle-class).
+    rescue: Option<Sender<Wake>>,
     ctrl: Receiver<Ctrl>,
     flush_interval: Duration,
     nice: u8,
@@ -400,8 +418,18 @@ impl Primary {
             self.w.restart_workers("writer");
         }
         loop {
+            let waited = std::time::Instant::now();
             let (stop, waiter) = match self.ctrl.recv_timeout(self.flush_interval) {
-                Ok(Ctrl::Kick) | Err(RecvTimeoutError::Timeout) => (false, None),
+                Ok(Ctrl::Kick) => (false, None),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(rescue) = self.rescue.as_ref().filter(|_| idle) {
+                        if waited.elapsed() > self.flush_interval + STARVED_AFTER {
+                            let _ = rescue.try_send(Wake::Starved);
+                            continue;
+                        }
+                    }
+                    (false, None)
+                }
                 Ok(Ctrl::Flush(w)) => (false, Some(w)),
                 Ok(Ctrl::Stop) | Err(RecvTimeoutError::Disconnected) => (true, None),
             };
@@ -430,10 +458,11 @@ impl Primary {
 }
 
 /// Drains the queue beside an idle-class writer when the handlers leave it no time: woken
-/// when the queue reaches half full, it runs at an ordinary (lowered) priority.
+/// when the queue reaches half full or the writer finds itself starved, it runs at an
+/// ordinary (lowered) priority.
 struct Rescue {
     w: Writer,
-    kicked: Receiver<()>,
+    kicked: Receiver<Wake>,
     /// Disconnected when the recorder shuts down.
     stop: Receiver<()>,
     nice: u8,
@@ -443,17 +472,25 @@ impl Rescue {
     fn run(self) {
         crate::priority::lower_current_thread(self.nice);
         loop {
-            crossbeam_channel::select! {
-                recv(self.kicked) -> k => if k.is_err() { return },
+            let wake = crossbeam_channel::select! {
+                recv(self.kicked) -> k => match k { Ok(w) => w, Err(_) => return },
                 recv(self.stop) -> _ => return,
-            }
-            if self.w.rx.len() < self.w.capacity / 2 {
+            };
+            let behind = match wake {
+                Wake::HalfFull => self.w.rx.len() >= self.w.capacity / 2,
+                Wake::Starved => !self.w.rx.is_empty(),
+            };
+            if !behind {
                 continue; // the writer got there first
             }
             if !self.w.shared.workers_rescued.swap(true, Ordering::AcqRel) {
                 self.w.restart_workers("rescue");
             }
-            tracing::debug!(queued = self.w.rx.len(), "the recorder fell behind: its rescue thread drains the queue");
+            tracing::debug!(
+                queued = self.w.rx.len(),
+                ?wake,
+                "the recorder fell behind: its rescue thread drains the queue"
+            );
             self.w.drain();
         }
     }

@@ -405,3 +405,84 @@ fn the_rescue_thread_drains_the_queue_when_the_writer_is_held_up() {
     assert_eq!((stats.written, stats.spilled), (13, 0), "{stats:?}");
     assert_eq!(sink.inner.count_calls(&CallFilter::default()).expect("count"), 13);
 }
+
+/// Pins the calling thread (and the threads it starts afterwards) to CPU 0.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn pin_to_cpu0() {
+    // SAFETY: `set` is a zeroed cpu_set_t owned by this frame; CPU_SET writes within it and
+    // sched_setaffinity only reads `size_of::<cpu_set_t>()` bytes of it. pid 0: this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0, "pinning");
+    }
+}
+
+/// A sink that notes which threads appended.
+#[derive(Default)]
+struct WhoWrites {
+    names: Mutex<Vec<String>>,
+}
+
+impl CallSink for WhoWrites {
+    fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
+        let name = std::thread::current().name().unwrap_or_default().to_string();
+        self.names.lock().expect("names").push(name);
+        Ok(AppendOutcome { inserted: calls.len() as u64, duplicates: 0 })
+    }
+    fn append_assessments(&self, a: &[Assessment]) -> Result<u64, StoreError> {
+        Ok(a.len() as u64)
+    }
+}
+
+/// An idle-class writer on a core kept busy by others is starved: its timer goes off long
+/// before it runs. It then leaves the store to the rescue thread (rather than take the
+/// store's lock and hold it for as long as the starving lasts), even with the queue short.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_starved_writer_leaves_the_store_to_the_rescue_thread() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    pin_to_cpu0();
+    let spin = Arc::new(AtomicBool::new(true));
+    let spinners: Vec<_> = (0..2)
+        .map(|_| {
+            let spin = spin.clone();
+            std::thread::spawn(move || {
+                let until = std::time::Instant::now() + Duration::from_secs(20);
+                while spin.load(Ordering::Relaxed) && std::time::Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = Arc::new(WhoWrites::default());
+    let cfg = RecorderConfig {
+        spill_dir: dir.path().to_path_buf(),
+        flush_interval: Duration::from_millis(20),
+        ..RecorderConfig::default()
+    };
+    let rec = Recorder::start(sink.clone(), &cfg);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut i = 0;
+    let rescued = loop {
+        rec.record_call(call(i));
+        i += 1;
+        if sink.names.lock().expect("names").iter().any(|n| n == "llmscope-rescue") {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    spin.store(false, Ordering::Relaxed);
+    for s in spinners {
+        let _ = s.join();
+    }
+    let names = sink.names.lock().expect("names").clone();
+    assert!(rescued, "only these threads wrote: {names:?}");
+    let stats = rec.shutdown();
+    assert_eq!((stats.written, stats.spilled), (u64::from(i), 0), "{stats:?}");
+}

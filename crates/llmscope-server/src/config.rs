@@ -135,9 +135,6 @@ pub struct RecorderConfig {
     /// Nice steps the recorder and spill threads run below the request handlers (0: the same
     /// priority). See [`crate::priority`].
     pub nice: u8,
-    /// The recorder runs under `SCHED_IDLE` (Linux): only on a core with nothing else to do.
-    /// A rescue thread at `nice` drains the queue when it passes half full.
-    pub idle: bool,
 }
 
 impl Default for RecorderConfig {
@@ -148,7 +145,6 @@ impl Default for RecorderConfig {
             flush_interval: Duration::from_millis(200),
             spill_dir: PathBuf::from("llmscope-data/spill"),
             nice: DEFAULT_RECORDER_NICE,
-            idle: true,
         }
     }
 }

@@ -8,12 +8,6 @@
 //! before the next. The calls carry freshly generated ids, so they are appended with
 //! [`CallSink::append_new_calls`] (no duplicate lookup).
 //!
-//! The writer runs below the request handlers' priority ([`crate::priority`]): by default
-//! under `SCHED_IDLE`, so that it only uses time the handlers leave. For when they leave
-//! none, a **rescue** thread at an ordinary (lowered) priority sleeps until the queue is half
-//! full and then drains it alongside; while it does, the store's worker threads run at its
-//! priority, and the writer puts them back to idle once the queue is short again.
-//!
 //! When the queue is full because the store is slower than the traffic, or a batch still
 //! fails after retries, the calls are **spilled**: appended as JSON lines (llmscope's own
 //! call format) to a file in `spill_dir`, and counted. Nothing is dropped. Calls that
@@ -97,8 +91,6 @@ pub struct RecorderStats {
 
 struct Shared {
     counters: Counters,
-    /// The store's worker threads were restarted by the rescue thread (at its priority).
-    workers_rescued: AtomicBool,
     spill: Mutex<Spill>,
     closed: AtomicBool,
     /// The second (Unix time) of the last "spilled" warning.
@@ -120,10 +112,6 @@ pub struct Recorder {
     shared: Arc<Shared>,
     capacity: usize,
     thread: Mutex<Option<JoinHandle<()>>>,
-    /// Wakes the rescue thread (when the writer is idle-class); dropping `rescue_stop` stops it.
-    rescue_kick: Option<Sender<Wake>>,
-    rescue_stop: Mutex<Option<Sender<()>>>,
-    rescue_thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -140,42 +128,22 @@ impl Recorder {
         let (ctrl, ctrl_rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
             counters: Counters::default(),
-            workers_rescued: AtomicBool::new(false),
             spill: Mutex::new(Spill::new(cfg.spill_dir.clone())),
             closed: AtomicBool::new(false),
             last_warned: Default::default(),
         });
-        let writer = |sink: Arc<dyn CallSink>| Writer {
+        let writer = Writer {
             sink,
             rx: rx.clone(),
+            ctrl: ctrl_rx,
             shared: shared.clone(),
             batch_size: cfg.batch_size.max(1),
-            capacity,
-        };
-        let (mut rescue_kick, mut rescue_thread, mut rescue_stop) = (None, None, None);
-        if cfg.idle && cfg!(target_os = "linux") {
-            let (kick, kicked) = crossbeam_channel::bounded(2);
-            let (stop_tx, stop) = crossbeam_channel::bounded::<()>(0);
-            let rescue = Rescue { w: writer(sink.clone()), kicked, stop, nice: cfg.nice };
-            rescue_thread = Some(
-                std::thread::Builder::new()
-                    .name("llmscope-rescue".into())
-                    .spawn(move || rescue.run())
-                    .expect("spawning the recorder's rescue thread"),
-            );
-            (rescue_kick, rescue_stop) = (Some(kick), Some(stop_tx));
-        }
-        let primary = Primary {
-            w: writer(sink),
-            rescue: rescue_kick.clone(),
-            ctrl: ctrl_rx,
             flush_interval: cfg.flush_interval,
             nice: cfg.nice,
-            idle: cfg.idle,
         };
         let thread = std::thread::Builder::new()
             .name("llmscope-recorder".into())
-            .spawn(move || primary.run())
+            .spawn(move || writer.run())
             .expect("spawning the recorder thread");
         let (spill_tx, spill_rx) = crossbeam_channel::bounded(capacity);
         let (spill_stop, stop) = crossbeam_channel::bounded::<()>(0);
@@ -201,9 +169,6 @@ impl Recorder {
             shared,
             capacity,
             thread: Mutex::new(Some(thread)),
-            rescue_kick,
-            rescue_stop: Mutex::new(rescue_stop),
-            rescue_thread: Mutex::new(rescue_thread),
         }
     }
 
@@ -219,9 +184,6 @@ impl Recorder {
             Ok(()) => {
                 if self.tx.len() == self.capacity / 2 {
                     let _ = self.ctrl.send(Ctrl::Kick);
-                    if let Some(kick) = &self.rescue_kick {
-                        let _ = kick.try_send(Wake::HalfFull);
-                    }
                 }
                 // Shutdown may have drained the queue between the check above and the send.
                 if self.shared.closed.load(Ordering::Acquire) {
@@ -288,15 +250,6 @@ impl Recorder {
             let _ = self.ctrl.send(Ctrl::Stop);
             if handle.join().is_err() {
                 tracing::error!("the recorder thread panicked");
-            }
-        }
-        if let Ok(mut stop) = self.rescue_stop.lock() {
-            stop.take();
-        }
-        let rescue = self.rescue_thread.lock().map(|mut t| t.take()).unwrap_or(None);
-        if let Some(handle) = rescue {
-            if handle.join().is_err() {
-                tracing::error!("the recorder's rescue thread panicked");
             }
         }
         self.shared.closed.store(true, Ordering::Release);
@@ -374,73 +327,31 @@ impl Shared {
     }
 }
 
-/// Writes queued calls to the store; shared by the writer thread and its rescue.
 struct Writer {
     sink: Arc<dyn CallSink>,
     rx: Receiver<Job>,
+    ctrl: Receiver<Ctrl>,
     shared: Arc<Shared>,
     batch_size: usize,
-    capacity: usize,
-}
-
-/// Why the rescue thread is woken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wake {
-    /// The queue reached half full.
-    HalfFull,
-    /// The writer's timer went off long before it got the core: it is being starved, and
-    /// taking the store's lock now could hold it (and every API request waiting for it) for
-    /// as long as the starving lasts. The rescue drains instead.
-    Starved,
-}
-
-/// How late past its timer the writer may wake before it counts as starved. An idle-class
-/// thread on a core that has any idle time runs within a millisecond or so.
-const STARVED_AFTER: Duration = Duration::from_millis(50);
-
-/// The writer thread: drains the queue every `flush_interval`, when kicked, and at stop.
-struct Primary {
-    w: Writer,
-    /// The rescue thread, when there is one (the writer is idle-class).
-    rescue: Option<Sender<Wake>>,
-    ctrl: Receiver<Ctrl>,
     flush_interval: Duration,
     nice: u8,
-    idle: bool,
 }
 
-impl Primary {
+impl Writer {
     fn run(self) {
-        let lowered = crate::priority::lower_current_thread(self.nice);
-        let idle = self.idle && crate::priority::idle_current_thread();
-        if lowered || idle {
+        if crate::priority::lower_current_thread(self.nice) {
             // The store's own workers (DuckDB's) do part of every checkpoint: down with us.
-            self.w.restart_workers("writer");
+            if let Err(e) = self.sink.restart_workers_here() {
+                tracing::warn!("could not restart the store's worker threads at the recorder's priority: {e}");
+            }
         }
         loop {
-            let waited = std::time::Instant::now();
             let (stop, waiter) = match self.ctrl.recv_timeout(self.flush_interval) {
-                Ok(Ctrl::Kick) => (false, None),
-                Err(RecvTimeoutError::Timeout) => {
-                    if let Some(rescue) = self.rescue.as_ref().filter(|_| idle) {
-                        if waited.elapsed() > self.flush_interval + STARVED_AFTER {
-                            let _ = rescue.try_send(Wake::Starved);
-                            continue;
-                        }
-                    }
-                    (false, None)
-                }
+                Ok(Ctrl::Kick) | Err(RecvTimeoutError::Timeout) => (false, None),
                 Ok(Ctrl::Flush(w)) => (false, Some(w)),
                 Ok(Ctrl::Stop) | Err(RecvTimeoutError::Disconnected) => (true, None),
             };
-            // The rescue is over: the store's workers go back to idle with us.
-            if idle
-                && self.w.rx.len() < self.w.capacity / 4
-                && self.w.shared.workers_rescued.swap(false, Ordering::AcqRel)
-            {
-                self.w.restart_workers("writer");
-            }
-            self.w.drain();
+            self.drain();
             if let Some(w) = waiter {
                 let _ = w.send(());
             }
@@ -453,54 +364,6 @@ impl Primary {
                 }
                 return;
             }
-        }
-    }
-}
-
-/// Drains the queue beside an idle-class writer when the handlers leave it no time: woken
-/// when the queue reaches half full or the writer finds itself starved, it runs at an
-/// ordinary (lowered) priority.
-struct Rescue {
-    w: Writer,
-    kicked: Receiver<Wake>,
-    /// Disconnected when the recorder shuts down.
-    stop: Receiver<()>,
-    nice: u8,
-}
-
-impl Rescue {
-    fn run(self) {
-        crate::priority::lower_current_thread(self.nice);
-        loop {
-            let wake = crossbeam_channel::select! {
-                recv(self.kicked) -> k => match k { Ok(w) => w, Err(_) => return },
-                recv(self.stop) -> _ => return,
-            };
-            let behind = match wake {
-                Wake::HalfFull => self.w.rx.len() >= self.w.capacity / 2,
-                Wake::Starved => !self.w.rx.is_empty(),
-            };
-            if !behind {
-                continue; // the writer got there first
-            }
-            if !self.w.shared.workers_rescued.swap(true, Ordering::AcqRel) {
-                self.w.restart_workers("rescue");
-            }
-            tracing::debug!(
-                queued = self.w.rx.len(),
-                ?wake,
-                "the recorder fell behind: its rescue thread drains the queue"
-            );
-            self.w.drain();
-        }
-    }
-}
-
-impl Writer {
-    /// Restarts the store's worker threads from this thread, at its priority.
-    fn restart_workers(&self, who: &str) {
-        if let Err(e) = self.sink.restart_workers_here() {
-            tracing::warn!("could not restart the store's worker threads at the {who} thread's priority: {e}");
         }
     }
 

@@ -247,4 +247,40 @@ mod tests {
             assert_eq!(strip(untouched), untouched);
         }
     }
+
+    proptest::proptest! {
+        /// An object with `"usage": null` members anywhere among others (values that may
+        /// spell `"usage"` themselves), compact or spaced as Python writes it: the members go,
+        /// and what is left is the same object without them.
+        #[test]
+        fn the_result_is_the_same_json_without_usage_null(
+            members in proptest::collection::vec(
+                (proptest::bool::ANY, "[a-z\"]{1,6}", proptest::option::of("[a-z\" ,:]{0,12}")), 1..6),
+            spaced in proptest::bool::ANY,
+        ) {
+            use serde_json::{Map, Value};
+            let mut parts = Vec::new();
+            let mut want = Map::new();
+            for (i, (usage, key, text)) in members.iter().enumerate() {
+                let (k, v) = if *usage {
+                    ("usage".to_string(), Value::Null)
+                } else {
+                    let v = text.clone().map_or(Value::Null, Value::from);
+                    want.insert(format!("{key}{i}"), v.clone());
+                    (format!("{key}{i}"), v)
+                };
+                let (k, v) = (Value::from(k).to_string(), v.to_string());
+                parts.push(if spaced { format!("{k}: {v}") } else { format!("{k}:{v}") });
+            }
+            let raw = format!("{{{}}}", parts.join(if spaced { ", " } else { "," }));
+            let out = strip(raw.as_bytes());
+            // The last `"usage":null` of an object that holds nothing else has no comma
+            // beside it and is kept (the object stays valid).
+            if members.iter().all(|m| m.0) {
+                want.insert("usage".into(), Value::Null);
+            }
+            let got: Map<String, Value> = serde_json::from_slice(&out).expect("still JSON");
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }

@@ -157,13 +157,12 @@ fn a_stalled_store_never_blocks_recording_and_loses_nothing() {
     for i in 0..100 {
         rec.record_call(call(i));
     }
-    // At most the queue plus the batches the writer and its rescue hold can wait; the rest
-    // overflowed to the spill thread (or, when its queue was full too, was spilled by the
-    // caller). Wait for the spill thread to write them.
-    let waiting = 8 + 2 * 4;
+    // At most the queue plus the batch the writer holds can wait; the rest overflowed to the
+    // spill thread (or, when its queue was full too, was spilled by the caller). Wait for the
+    // spill thread to write them.
     let mut stats = rec.stats();
     for _ in 0..1000 {
-        if stats.spilled >= 100 - waiting {
+        if stats.spilled >= 100 - 8 - 4 {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -171,7 +170,7 @@ fn a_stalled_store_never_blocks_recording_and_loses_nothing() {
     }
     assert_eq!(stats.recorded, 100);
     assert_eq!(stats.written, 0);
-    assert!(stats.spilled >= 100 - waiting, "{stats:?}");
+    assert!(stats.spilled >= 100 - 8 - 4, "{stats:?}");
     let spilled_lines: usize = std::fs::read_dir(&spill_dir)
         .expect("spill dir")
         .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read").lines().count())
@@ -294,12 +293,11 @@ fn the_threads_writing_to_the_store_yield_to_the_request_handlers() {
 }
 
 /// DuckDB's own worker threads (which do part of every checkpoint) are restarted by the
-/// recorder after it lowered its priority, so they run at its priority too: by default under
-/// `SCHED_IDLE`, like the writer itself; the rescue and spill threads stay at an ordinary one.
+/// recorder after it lowered its priority, so they run at its priority too.
 #[cfg(target_os = "linux")]
 #[test]
 fn the_stores_worker_threads_run_at_the_recorders_priority() {
-    use llmscope_server::priority::{current_thread_nice, thread_stats, POLICY_IDLE};
+    use llmscope_server::priority::{current_thread_nice, threads};
     let dir = tempfile::tempdir().expect("tempdir");
     let store = llmscope_store::DuckStore::open_dir(&dir.path().join("data")).expect("store");
     store.set_threads(3).expect("threads");
@@ -307,182 +305,18 @@ fn the_stores_worker_threads_run_at_the_recorders_priority() {
     let base = current_thread_nice().expect("this thread's nice value");
     assert!(base <= 15, "the test process runs at nice {base}: no room to go lower");
     let want = base + 4;
-    // Threads started by the writer's thread inherit its name as well as its priority.
-    let lowered = |name: &str, policy: u32| {
-        thread_stats()
-            .into_iter()
-            .filter(|t| t.nice == want && t.name == name && (t.policy == POLICY_IDLE) == (policy == POLICY_IDLE))
-            .count()
-    };
+    // Threads started by the recorder's thread inherit its name as well as its priority.
+    let lowered = || threads().into_iter().filter(|(name, nice)| *nice == want && name == "llmscope-record").count();
     let cfg = RecorderConfig { spill_dir: dir.path().join("spill"), nice: 4, ..RecorderConfig::default() };
-    assert!(cfg.idle, "idle is the default");
     let store = Arc::new(store);
     let rec = Recorder::start(store.clone(), &cfg);
     rec.record_call(call(1));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    // The writer, and DuckDB's two workers (threads = 3 counts the calling thread).
-    while lowered("llmscope-record", POLICY_IDLE) < 3
-        || lowered("llmscope-rescue", 0) < 1
-        || lowered("llmscope-spill", 0) < 1
-    {
-        assert!(std::time::Instant::now() < deadline, "threads: {:?}", thread_stats());
+    // The recorder, and DuckDB's two workers (threads = 3 counts the calling thread).
+    while lowered() < 3 {
+        assert!(std::time::Instant::now() < deadline, "threads: {:?}", threads());
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(rec.shutdown().written, 1);
     assert_eq!(store.count_calls(&CallFilter::default()).expect("count"), 1);
-}
-
-/// A store whose appends from the writer thread wait at a gate; other threads' pass.
-struct StalledWriter {
-    inner: Box<dyn llmscope_core::store::Store>,
-    /// (writer inside an append, gate open)
-    state: Mutex<(bool, bool)>,
-    cv: Condvar,
-}
-
-impl CallSink for StalledWriter {
-    fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
-        if std::thread::current().name() == Some("llmscope-recorder") {
-            let mut s = self.state.lock().expect("gate");
-            s.0 = true;
-            self.cv.notify_all();
-            while !s.1 {
-                s = self.cv.wait(s).expect("gate");
-            }
-        }
-        self.inner.append_calls(calls)
-    }
-
-    fn append_assessments(&self, a: &[Assessment]) -> Result<u64, StoreError> {
-        self.inner.append_assessments(a)
-    }
-}
-
-/// When the idle-class writer gets no time (here: it is stuck in an append), the rescue
-/// thread drains the queue once it is half full: the calls reach the store, not the spill.
-#[cfg(target_os = "linux")]
-#[test]
-fn the_rescue_thread_drains_the_queue_when_the_writer_is_held_up() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sink = Arc::new(StalledWriter {
-        inner: Box::new(llmscope_store::DuckStore::open_in_memory().expect("store")),
-        state: Mutex::new((false, false)),
-        cv: Condvar::new(),
-    });
-    let cfg = RecorderConfig {
-        spill_dir: dir.path().to_path_buf(),
-        queue_capacity: 20,
-        batch_size: 4,
-        flush_interval: Duration::from_millis(10),
-        ..RecorderConfig::default()
-    };
-    let rec = Recorder::start(sink.clone(), &cfg);
-    rec.record_call(call(0));
-    {
-        let mut s = sink.state.lock().expect("gate");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !s.0 {
-            assert!(std::time::Instant::now() < deadline, "the writer never started an append");
-            s = sink.cv.wait_timeout(s, Duration::from_millis(100)).expect("gate").0;
-        }
-    }
-    // The writer is held up with call 0. Half the queue (10) wakes the rescue.
-    for i in 1..=12 {
-        rec.record_call(call(i));
-    }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while rec.stats().written < 12 {
-        assert!(std::time::Instant::now() < deadline, "{:?}", rec.stats());
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert!(sink.state.lock().expect("gate").0, "the writer is still held up");
-    {
-        let mut s = sink.state.lock().expect("gate");
-        s.1 = true;
-        sink.cv.notify_all();
-    }
-    let stats = rec.shutdown();
-    assert_eq!((stats.written, stats.spilled), (13, 0), "{stats:?}");
-    assert_eq!(sink.inner.count_calls(&CallFilter::default()).expect("count"), 13);
-}
-
-/// Pins the calling thread (and the threads it starts afterwards) to CPU 0.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn pin_to_cpu0() {
-    // SAFETY: `set` is a zeroed cpu_set_t owned by this frame; CPU_SET writes within it and
-    // sched_setaffinity only reads `size_of::<cpu_set_t>()` bytes of it. pid 0: this thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0, "pinning");
-    }
-}
-
-/// A sink that notes which threads appended.
-#[derive(Default)]
-struct WhoWrites {
-    names: Mutex<Vec<String>>,
-}
-
-impl CallSink for WhoWrites {
-    fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
-        let name = std::thread::current().name().unwrap_or_default().to_string();
-        self.names.lock().expect("names").push(name);
-        Ok(AppendOutcome { inserted: calls.len() as u64, duplicates: 0 })
-    }
-    fn append_assessments(&self, a: &[Assessment]) -> Result<u64, StoreError> {
-        Ok(a.len() as u64)
-    }
-}
-
-/// An idle-class writer on a core kept busy by others is starved: its timer goes off long
-/// before it runs. It then leaves the store to the rescue thread (rather than take the
-/// store's lock and hold it for as long as the starving lasts), even with the queue short.
-#[cfg(target_os = "linux")]
-#[test]
-fn a_starved_writer_leaves_the_store_to_the_rescue_thread() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    pin_to_cpu0();
-    let spin = Arc::new(AtomicBool::new(true));
-    let spinners: Vec<_> = (0..2)
-        .map(|_| {
-            let spin = spin.clone();
-            std::thread::spawn(move || {
-                let until = std::time::Instant::now() + Duration::from_secs(20);
-                while spin.load(Ordering::Relaxed) && std::time::Instant::now() < until {
-                    std::hint::spin_loop();
-                }
-            })
-        })
-        .collect();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sink = Arc::new(WhoWrites::default());
-    let cfg = RecorderConfig {
-        spill_dir: dir.path().to_path_buf(),
-        flush_interval: Duration::from_millis(20),
-        ..RecorderConfig::default()
-    };
-    let rec = Recorder::start(sink.clone(), &cfg);
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    let mut i = 0;
-    let rescued = loop {
-        rec.record_call(call(i));
-        i += 1;
-        if sink.names.lock().expect("names").iter().any(|n| n == "llmscope-rescue") {
-            break true;
-        }
-        if std::time::Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    spin.store(false, Ordering::Relaxed);
-    for s in spinners {
-        let _ = s.join();
-    }
-    let names = sink.names.lock().expect("names").clone();
-    assert!(rescued, "only these threads wrote: {names:?}");
-    let stats = rec.shutdown();
-    assert_eq!((stats.written, stats.spilled), (u64::from(i), 0), "{stats:?}");
 }

@@ -116,9 +116,6 @@ pub struct ServerSection {
     /// How many nice steps (0–19) below the request handlers the threads writing to the store
     /// run; 0 keeps them at the handlers' priority.
     pub recorder_nice: u8,
-    /// Whether the recorder runs under Linux's `SCHED_IDLE` policy (only on a core with
-    /// nothing else to do), with a rescue thread at `recorder_nice` for when it falls behind.
-    pub recorder_idle: bool,
 }
 
 impl Default for ServerSection {
@@ -136,7 +133,6 @@ impl Default for ServerSection {
             batch_size: 1_000,
             flush_interval_ms: 200,
             recorder_nice: llmscope_server::config::DEFAULT_RECORDER_NICE,
-            recorder_idle: true,
         }
     }
 }
@@ -341,7 +337,6 @@ impl Config {
                 batch_size: s.batch_size,
                 flush_interval: Duration::from_millis(s.flush_interval_ms),
                 nice: s.recorder_nice,
-                idle: s.recorder_idle,
                 spill_dir: self.storage.data_dir.join("spill"),
             },
             shutdown_grace: Duration::from_secs(s.shutdown_grace_s),

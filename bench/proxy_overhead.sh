@@ -12,11 +12,13 @@
 #   CONFIG=my.toml bench/proxy_overhead.sh  # server settings to compare
 #   INTERLEAVE=0 bench/proxy_overhead.sh    # direct, then proxied, as two separate runs
 #
-# By default each rate is one run of twice SECONDS_PER_RUN in which the load generator
-# alternates between the mock (direct) and llmscope every 500 ms (`llmscope-load
-# --compare-url`): both sides see the same machine over the same minutes. On a shared VM the
-# direct p99 alone moves between 0.6 and 7 ms from one 10-s run to the next, so two separate
-# runs compare the host's slow spells as much as they compare llmscope.
+# By default each rate is one run of 2.5 × SECONDS_PER_RUN in which the load generator
+# alternates between the mock (direct) and llmscope every second (`llmscope-load
+# --compare-url`), measuring each side from 400 ms into its second (so the store writes
+# llmscope defers past its own second do not land on direct requests): both sides see the
+# same machine over the same minutes. On a shared VM the direct p99 alone moves between 0.6
+# and 7 ms from one 10-s run to the next, so two separate runs compare the host's slow
+# spells as much as they compare llmscope.
 #
 # The load generator keeps at most CONNECTIONS requests in flight, as a client with a
 # bounded connection pool does (requests waiting for a connection still count their wait in
@@ -71,10 +73,14 @@ for round in $(seq "$ROUNDS"); do
 for stream in "" "--stream"; do
   for rate in $RATES; do
     if [ "$INTERLEAVE" = 1 ]; then
-      line=$($load_pin "$BIN/llmscope-load" --url "$direct_url" --compare-url "$proxy_url" --slice-ms 500 \
-              --rate "$rate" --seconds "$((2 * SECS))" --warmup 2 --connections "$CONNECTIONS" $stream)
-      record "$round" direct "$stream" "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.pop("compare"); print(json.dumps(d))' "$line")"
-      record "$round" proxy "$stream" "$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["compare"]))' "$line")"
+      line=$($load_pin "$BIN/llmscope-load" --url "$direct_url" --compare-url "$proxy_url" --slice-ms 1000 \
+              --settle-ms 400 --rate "$rate" --seconds "$(awk -v s="$SECS" 'BEGIN { print 2.5 * s }')" --warmup 2 \
+              --connections "$CONNECTIONS" $stream)
+      # Assigned first, so that a failure stops the script (`set -e`).
+      direct=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.pop("compare"); print(json.dumps(d))' "$line")
+      proxied=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])["compare"]))' "$line")
+      record "$round" direct "$stream" "$direct"
+      record "$round" proxy "$stream" "$proxied"
       continue
     fi
     for target in direct proxy; do
@@ -113,7 +119,7 @@ rounds = max(r.get("round", 1) for r in rows)
 layout = ("load generator on core 0, mock and llmscope on core 1" if sys.argv[3] != "alone"
           else "load generator and mock on core 0, llmscope alone on core 1")
 conns = "unbounded connections" if sys.argv[4] == "0" else f"at most {sys.argv[4]} requests in flight"
-how = ("direct and proxied requests alternating every 500 ms in one run" if sys.argv[5] == "1"
+how = ("direct and proxied requests alternating every second in one run, each measured from 400 ms into its second" if sys.argv[5] == "1"
        else "direct and proxied requests in separate runs")
 print(f"\n({'pinned: ' + layout if pinned else 'unpinned'}; {conns}; {how}; medians over {rounds} round(s), overhead = median "
       f"of the per-round differences; RSS = the largest seen; results in {sys.argv[1]})")

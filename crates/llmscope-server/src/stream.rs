@@ -176,6 +176,11 @@ fn extend_without_usage_null(raw: &[u8], out: &mut Vec<u8>) {
     for at in USAGE.find_iter(raw) {
         let rest = &raw[at + 7..];
         let Some(value) = [b":null".as_slice(), b": null"].into_iter().find(|v| rest.starts_with(v)) else { continue };
+        // A member name starts after `{` or `,` (and any whitespace); anything else is the
+        // end of another string that happens to close with `\"usage` (`{"k\"usage":null}`).
+        if !matches!(raw[..at].iter().rev().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b',')) {
+            continue;
+        }
         let end = at + 7 + value.len();
         if raw.get(end).is_some_and(|b| !matches!(b, b',' | b'}' | b' ' | b'\t' | b'\r' | b'\n')) {
             continue; // not a whole `null`
@@ -243,6 +248,7 @@ mod tests {
             br#"data: {"usage":null}"#,
             br#"data: {"content":"\"usage\":null, said"}"#,
             br#"data: {"id":"x","usage":nullish}"#,
+            br#"data: {"k\"usage":null,"b":1}"#,
         ] {
             assert_eq!(strip(untouched), untouched);
         }

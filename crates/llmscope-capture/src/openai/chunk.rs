@@ -7,7 +7,11 @@
 //! The typed read is strict: a field of an unexpected type makes it fail. Such a chunk is
 //! read again as a `Value` and converted by [`ChatChunk::from_map`], which is lenient in the
 //! way the assembler always was (a field of the wrong type is ignored). Both ways end in the
-//! same [`ChatChunk`], so the assembler has one way of applying a chunk.
+//! same [`ChatChunk`], so the assembler has one way of applying a chunk. They differ only on
+//! input no server sends: serde's derived structs also accept an array in an object's place
+//! (read by position), and the typed read skips ignored fields without checking them as
+//! strictly (a number out of range, a lone surrogate escape), where the tree read refuses
+//! the whole chunk.
 
 use std::borrow::Cow;
 
@@ -138,7 +142,8 @@ impl<'a> ChatChunk<'a> {
     /// The typed read of one event's data; `None` when it is not a JSON object of the
     /// expected shape.
     pub fn parse(data: &'a str) -> Option<Self> {
-        serde_json::from_str(data).ok()
+        // An array would be read by position (see the module docs).
+        data.trim_start().starts_with('{').then(|| serde_json::from_str(data).ok()).flatten()
     }
 
     /// The lenient read of a chunk already parsed into a map: fields of the wrong type are
@@ -215,6 +220,8 @@ mod tests {
         let delta = c.choices.as_ref().expect("choices")[0].delta.as_ref().expect("delta");
         assert!(delta.content.is_none());
         assert_eq!(delta.refusal.as_deref(), Some("no"));
-        assert!(ChatChunk::parse("[1,2]").is_none() && ChatChunk::parse("not json").is_none());
+        for odd in ["[1,2]", "[]", " []", "not json"] {
+            assert!(ChatChunk::parse(odd).is_none(), "{odd}");
+        }
     }
 }

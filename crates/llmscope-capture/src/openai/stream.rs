@@ -589,7 +589,60 @@ mod tests {
         })
     }
 
+    /// A chunk of the right types throughout, with keys left out at random.
+    fn well_typed_chunk() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let text = || proptest::option::of("[a-z \\n\"\\\\é{}]{0,8}");
+        let tool = (proptest::option::of(0u64..3), text(), text(), text()).prop_map(|(i, id, n, a)| {
+            let mut f = Map::new();
+            n.map(|n| f.insert("name".into(), n.into()));
+            a.map(|a| f.insert("arguments".into(), a.into()));
+            let mut t = Map::new();
+            i.map(|i| t.insert("index".into(), i.into()));
+            id.map(|id| t.insert("id".into(), id.into()));
+            t.insert("type".into(), "function".into());
+            t.insert("function".into(), Value::Object(f));
+            Value::Object(t)
+        });
+        let delta = (text(), text(), text(), text(), proptest::option::of(proptest::collection::vec(tool, 0..3)))
+            .prop_map(|(c, r, rr, f, t)| {
+                let mut d = Map::new();
+                for (k, v) in [("content", c), ("reasoning_content", r), ("reasoning", rr), ("refusal", f)] {
+                    v.map(|v| d.insert(k.into(), v.into()));
+                }
+                t.map(|t| d.insert("tool_calls".into(), Value::Array(t)));
+                Value::Object(d)
+            });
+        let finish = prop_oneof![Just(Value::Null), Just(json!("stop")), Just(json!("tool_calls"))];
+        let choice = (0u64..2, finish, proptest::option::of(delta))
+            .prop_map(|(i, fr, d)| json!({"index": i, "finish_reason": fr, "delta": d}));
+        let usage = prop_oneof![Just(Value::Null), Just(json!({"prompt_tokens": 3, "total_tokens": 5}))];
+        (proptest::option::of("[a-z]{1,4}"), usage, proptest::collection::vec(choice, 0..3)).prop_map(|(id, u, c)| {
+            let mut m = Map::new();
+            id.map(|id| m.insert("id".into(), id.into()));
+            m.insert("object".into(), "chat.completion.chunk".into());
+            m.insert("usage".into(), u);
+            m.insert("choices".into(), Value::Array(c));
+            Value::Object(m).to_string()
+        })
+    }
+
     proptest::proptest! {
+        /// Chunks as servers send them take the typed read, and it assembles what the tree
+        /// read does.
+        #[test]
+        fn well_typed_chunks_are_read_typed_and_assemble_as_the_tree_read_does(
+            chunks in proptest::collection::vec(well_typed_chunk(), 1..6),
+        ) {
+            let (mut fast, mut tree) = (StreamAssembler::new(), StreamAssembler::new());
+            for c in &chunks {
+                proptest::prop_assert!(ChatChunk::parse(c).is_some(), "{}", c);
+                proptest::prop_assert_eq!(fast.push(c), tree.push_tree(c));
+            }
+            proptest::prop_assert_eq!(fast.response(), tree.response());
+            proptest::prop_assert_eq!(fast.attributes(), tree.attributes());
+        }
+
         #[test]
         fn the_typed_read_and_the_tree_read_assemble_the_same(chunks in proptest::collection::vec(any_chunk(), 1..6)) {
             let (mut fast, mut tree) = (StreamAssembler::new(), StreamAssembler::new());

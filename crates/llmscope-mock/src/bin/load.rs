@@ -15,11 +15,15 @@
 //! latency measured from its scheduled start. Without it every late request opens another
 //! connection.
 //!
-//! `--compare-url URL2 [--slice-ms 500]` measures two targets in one run: the schedule is
-//! cut into slices, even slices go to `--url` and odd ones to `URL2` (each with its own
-//! `--connections` places), and URL2's figures come under `"compare"`. Both then see the same
-//! machine over the same minutes, which a shared host's slow spells of several seconds would
-//! otherwise load onto one side of the comparison.
+//! `--compare-url URL2 [--slice-ms 1000] [--settle-ms 400]` measures two targets in one run:
+//! the schedule is cut into slices, even slices go to `--url` and odd ones to `URL2` (each
+//! with its own `--connections` places), and URL2's figures come under `"compare"`. Both then
+//! see the same machine over the same minutes, which a shared host's slow spells of several
+//! seconds would otherwise load onto one side of the comparison. Requests in the first
+//! `--settle-ms` of every slice are sent but not measured: work a target defers (llmscope
+//! writes the calls of its slice to its store a little later) must not land on the other
+//! target's measured requests. `rate` and `achieved_rate` are the schedule's, which each
+//! target gets during its slices; `seconds` is each target's share of the run.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,9 +63,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stream = args.iter().any(|a| a == "--stream");
     let connections: usize = arg(&args, "--connections").unwrap_or_else(|| "0".into()).parse()?;
     let compare = arg(&args, "--compare-url");
-    let slice_ms: u64 = arg(&args, "--slice-ms").unwrap_or_else(|| "500".into()).parse()?;
-    if !(rate > 0.0 && seconds > 0.0) || slice_ms == 0 {
-        return Err("--rate, --seconds and --slice-ms must be positive".into());
+    let slice_ms: u64 = arg(&args, "--slice-ms").unwrap_or_else(|| "1000".into()).parse()?;
+    let settle_ms: u64 = arg(&args, "--settle-ms").unwrap_or_else(|| "400".into()).parse()?;
+    if !(rate > 0.0 && seconds > 0.0) || slice_ms == 0 || settle_ms >= slice_ms {
+        return Err("--rate, --seconds and --slice-ms must be positive, and --settle-ms below --slice-ms".into());
     }
     let body = serde_json::json!({
         "model": "mock-gpt-4o",
@@ -72,8 +77,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads.max(1)).enable_all().build()?;
     let mut urls = vec![url];
     urls.extend(compare);
-    let run =
-        Run { body: Bytes::from(body), rate, seconds, warmup, connections, slice: Duration::from_millis(slice_ms) };
+    let two = urls.len() > 1;
+    let run = Run {
+        body: Bytes::from(body),
+        rate,
+        seconds,
+        warmup,
+        connections,
+        slice: Duration::from_millis(slice_ms),
+        settle: if two { Duration::from_millis(settle_ms) } else { Duration::ZERO },
+    };
     let report = rt.block_on(run.go(urls))?;
     println!("{report}");
     Ok(())
@@ -87,6 +100,8 @@ struct Run {
     connections: usize,
     /// With two targets: how long each holds the schedule before the other's turn.
     slice: Duration,
+    /// With two targets: the start of each slice, not measured.
+    settle: Duration,
 }
 
 /// One target: where, its places, what it measured.
@@ -99,7 +114,7 @@ struct Target {
 
 impl Run {
     async fn go(self, urls: Vec<String>) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-        let Run { body, rate, seconds, warmup, connections, slice } = self;
+        let Run { body, rate, seconds, warmup, connections, slice, settle } = self;
         let mut targets = Vec::new();
         for url in &urls {
             targets.push(Target {
@@ -130,6 +145,7 @@ impl Run {
                     std::thread::sleep(scheduled - now);
                 }
                 let turn = (offset.as_nanos() / slice.as_nanos().max(1)) as usize % paced.len();
+                let settled = offset.as_nanos() % slice.as_nanos().max(1) >= settle.as_nanos();
                 let target = paced[turn].clone();
                 let (client, body) = (client.clone(), body.clone());
                 tasks.push(handle.spawn(async move {
@@ -138,7 +154,7 @@ impl Run {
                         Some(p) => p.clone().acquire_owned().await.ok(),
                         None => None,
                     };
-                    one(client, target.uri, body, target.samples, scheduled, i >= measured_from).await
+                    one(client, target.uri, body, target.samples, scheduled, i >= measured_from && settled).await
                 }));
             }
             tasks

@@ -40,6 +40,67 @@ pub struct AppendOutcome {
     pub duplicates: u64,
 }
 
+/// A batch of calls made ready for one backend's append, on any thread: an import prepares
+/// the next batch on its reading thread while the store appends this one (for DuckDB,
+/// building the columnar batch, which would otherwise sit on the appending thread). What it
+/// holds is the backend's business; the default keeps the calls as they are.
+pub struct PreparedCalls {
+    len: usize,
+    payload: Box<dyn std::any::Any + Send>,
+}
+
+impl PreparedCalls {
+    /// A backend's own form of `len` calls.
+    pub fn new<T: std::any::Any + Send>(len: usize, payload: T) -> Self {
+        PreparedCalls { len, payload: Box::new(payload) }
+    }
+
+    /// The calls as they are.
+    pub fn from_calls(calls: Vec<Call>) -> Self {
+        PreparedCalls::new(calls.len(), calls)
+    }
+
+    /// Calls in the batch.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The payload, if it is a `T`.
+    pub fn payload<T: std::any::Any>(&self) -> Option<&T> {
+        self.payload.downcast_ref()
+    }
+
+    /// The calls, when the batch holds them as they are.
+    pub fn calls(&self) -> Option<&[Call]> {
+        self.payload::<Vec<Call>>().map(Vec::as_slice)
+    }
+
+    /// Appends calls `range` of a batch that holds the calls as they are.
+    fn append_as_calls(
+        &self,
+        range: std::ops::Range<usize>,
+        append: impl FnOnce(&[Call]) -> Result<AppendOutcome, StoreError>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let calls = self
+            .calls()
+            .ok_or_else(|| StoreError::Backend("a batch prepared for another store was handed to this one".into()))?;
+        let part = calls
+            .get(range.clone())
+            .ok_or_else(|| StoreError::Backend(format!("calls {range:?} of a batch of {}", calls.len())))?;
+        append(part)
+    }
+}
+
+impl std::fmt::Debug for PreparedCalls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedCalls").field("len", &self.len).finish_non_exhaustive()
+    }
+}
+
 /// Appends calls. Implementations commit each batch before returning `Ok`.
 pub trait CallSink: Send + Sync {
     fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError>;
@@ -64,6 +125,19 @@ pub trait CallSink: Send + Sync {
     fn restart_workers_here(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Prepares calls for [`CallSink::append_prepared`] / [`BulkLoad::append_prepared`]; may
+    /// run on another thread than the append. The default keeps them as they are.
+    fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {
+        PreparedCalls::from_calls(calls)
+    }
+    /// Appends calls `range` of a batch this sink prepared, like [`CallSink::append_calls`].
+    fn append_prepared(
+        &self,
+        batch: &PreparedCalls,
+        range: std::ops::Range<usize>,
+    ) -> Result<AppendOutcome, StoreError> {
+        batch.append_as_calls(range, |calls| self.append_calls(calls))
+    }
 }
 
 /// A bulk load: what is appended becomes durable at [`BulkLoad::commit`] (dropping the load
@@ -71,6 +145,14 @@ pub trait CallSink: Send + Sync {
 /// calls, and of calls appended earlier in the load, are skipped.
 pub trait BulkLoad {
     fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError>;
+    /// Appends calls `range` of a batch prepared by the sink this load came from.
+    fn append_prepared(
+        &mut self,
+        batch: &PreparedCalls,
+        range: std::ops::Range<usize>,
+    ) -> Result<AppendOutcome, StoreError> {
+        batch.append_as_calls(range, |calls| self.append_calls(calls))
+    }
     fn append_assessments(&mut self, assessments: &[Assessment]) -> Result<u64, StoreError>;
     /// How many more calls (stored or repeats) the backend would like before the next
     /// commit; 0 means commit now. A loader splits its batches at this boundary.
@@ -97,6 +179,13 @@ impl<S: CallSink + ?Sized> std::fmt::Debug for EachBatch<'_, S> {
 impl<S: CallSink + ?Sized> BulkLoad for EachBatch<'_, S> {
     fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
         self.0.append_calls(calls)
+    }
+    fn append_prepared(
+        &mut self,
+        batch: &PreparedCalls,
+        range: std::ops::Range<usize>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.0.append_prepared(batch, range)
     }
     fn append_assessments(&mut self, assessments: &[Assessment]) -> Result<u64, StoreError> {
         self.0.append_assessments(assessments)

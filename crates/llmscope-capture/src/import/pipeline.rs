@@ -1,6 +1,7 @@
-//! The import pipeline: a reader thread reads and parses lines into batches; the calling
-//! thread appends them to the store through a [`BulkLoad`], committing where the store asks
-//! to (and at the end of each file). Only committed calls are counted as imported, so
+//! The import pipeline: a reader thread reads and parses lines into batches and has the
+//! store prepare each for its append ([`CallSink::prepare`]: DuckDB's columnar batch is
+//! built there); the calling thread appends them through a [`BulkLoad`], committing where
+//! the store asks to (and at the end of each file). Only committed calls are counted as imported, so
 //! everything reported as imported is durable. Bad lines are reported and copied to a
 //! rejects file; the import goes on.
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, EachBatch, StoreError};
+use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, EachBatch, PreparedCalls, StoreError};
 use llmscope_core::{ids, Assessment, Call};
 
 use super::formats::{parse_line, ImportOptions};
@@ -149,6 +150,8 @@ impl std::fmt::Debug for Importer<'_> {
 
 struct Batch {
     calls: Vec<Call>,
+    /// The calls, prepared by the store for its append (set when the batch is sent).
+    prepared: Option<PreparedCalls>,
     assessments: Vec<Assessment>,
     rejected: Vec<(Rejected, Vec<u8>)>,
     lines: u64,
@@ -161,6 +164,7 @@ impl Batch {
     fn new(cap: usize) -> Self {
         Batch {
             calls: Vec::with_capacity(cap),
+            prepared: None,
             assessments: Vec::new(),
             rejected: Vec::new(),
             lines: 0,
@@ -191,12 +195,11 @@ impl<'a> Importer<'a> {
         let mut summary = ImportSummary { files: 1, ..Default::default() };
         let mut rejects = RejectsWriter::new(self.rejects_dir.as_deref(), path);
         let (tx, rx) = crossbeam_channel::bounded::<Batch>(2);
-        let opts = &self.opts;
         let batch_size = self.batch_size.max(1);
-        let file_name = display.as_str();
+        let source = Source { file: display.as_str(), opts: &self.opts, sink: self.sink };
 
         let consumed = std::thread::scope(|s| -> Result<(), ImportError> {
-            s.spawn(move || read_batches(&mut reader, file_name, opts, batch_size, &tx));
+            s.spawn(move || read_batches(&mut reader, &source, batch_size, &tx));
             let result = self.consume(&rx, &mut summary, &mut rejects, progress, &disk);
             // Dropping the receiver unblocks the reader thread if we stop early.
             drop(rx);
@@ -232,19 +235,23 @@ impl<'a> Importer<'a> {
             if self.bulk { self.sink.bulk_load()? } else { Box::new(EachBatch(self.sink)) };
         // Appended but not committed yet.
         let mut pending = Pending::default();
-        for batch in rx.iter() {
-            let mut rest = &batch.calls[..];
-            while !rest.is_empty() {
+        for mut batch in rx.iter() {
+            let prepared = match batch.prepared.take() {
+                Some(p) => p,
+                None => PreparedCalls::from_calls(std::mem::take(&mut batch.calls)),
+            };
+            let mut at = 0;
+            while at < prepared.len() {
                 if load.room() == 0 {
                     load.commit()?;
                     pending.settle(summary);
                 }
-                let (now, later) = rest.split_at(rest.len().min(load.room()));
-                pending.add(load.append_calls(now)?);
+                let n = (prepared.len() - at).min(load.room());
+                pending.add(load.append_prepared(&prepared, at..at + n)?);
                 if load.commits_each_append() {
                     pending.settle(summary);
                 }
-                rest = later;
+                at += n;
             }
             if !batch.assessments.is_empty() {
                 pending.assessments += load.append_assessments(&batch.assessments)?;
@@ -317,13 +324,25 @@ pub fn import_files(
     Ok(total)
 }
 
-fn read_batches(
-    reader: &mut LineReader,
-    file: &str,
-    opts: &ImportOptions,
-    batch_size: usize,
-    tx: &crossbeam_channel::Sender<Batch>,
-) {
+/// What the reader thread needs: the file's name, how to read lines, and the store (which
+/// prepares each batch for its append).
+struct Source<'a> {
+    file: &'a str,
+    opts: &'a ImportOptions,
+    sink: &'a dyn CallSink,
+}
+
+impl Source<'_> {
+    /// Hands a batch to the appending thread, prepared by the store; false once that thread
+    /// stopped listening.
+    fn send(&self, mut batch: Batch, tx: &crossbeam_channel::Sender<Batch>) -> bool {
+        batch.prepared = Some(self.sink.prepare(std::mem::take(&mut batch.calls)));
+        tx.send(batch).is_ok()
+    }
+}
+
+fn read_batches(reader: &mut LineReader, src: &Source<'_>, batch_size: usize, tx: &crossbeam_channel::Sender<Batch>) {
+    let (file, opts) = (src.file, src.opts);
     let mut batch = Batch::new(batch_size);
     loop {
         match reader.next_line() {
@@ -367,12 +386,12 @@ fn read_batches(
         }
         if batch.calls.len() + batch.rejected.len() >= batch_size {
             let full = std::mem::replace(&mut batch, Batch::new(batch_size));
-            if tx.send(full).is_err() {
+            if !src.send(full, tx) {
                 return;
             }
         }
     }
-    let _ = tx.send(batch);
+    src.send(batch, tx);
 }
 
 /// Writes rejected lines verbatim to `<dir>/<file name>.<path hash>.rejected.jsonl` (so they

@@ -7,8 +7,13 @@
 //! an id fixes the call's start time (give or take a time-zone reading), the id check only
 //! scans the batch's time range widened by 26 hours, which DuckDB's zone maps prune.
 
+use std::ops::Range;
+
+use duckdb::arrow::array::BooleanArray;
+use duckdb::arrow::compute::filter_record_batch;
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{params, Connection};
-use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, StoreError};
+use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, PreparedCalls, StoreError};
 use llmscope_core::{Assessment, AssessmentValue, Call};
 
 use super::arrow_batch::calls_batch;
@@ -30,21 +35,24 @@ fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
     t.timestamp_micros()
 }
 
-/// The ids of `calls` already stored.
-fn stored_ids(conn: &Connection, calls: &[&Call]) -> Result<std::collections::HashSet<String>, StoreError> {
+/// Of `ids` (calls starting between `lo` and `hi`, in µs), those already stored.
+fn stored_ids<'a>(
+    conn: &Connection,
+    ids: impl Iterator<Item = &'a str>,
+    (lo, hi): (i64, i64),
+) -> Result<std::collections::HashSet<String>, StoreError> {
     conn.execute_batch("DELETE FROM ids_stage").map_err(db_err)?;
     {
         let mut app = conn.appender("ids_stage").map_err(db_err)?;
-        for c in calls {
-            app.append_row(params![c.id]).map_err(db_err)?;
+        for id in ids {
+            app.append_row(params![id]).map_err(db_err)?;
         }
         app.flush().map_err(db_err)?;
     }
     // A re-sent call has the same id and, almost always, the same start time. The window
     // is widened by a day each side so that a log re-imported under another
     // `--assume-tz` (naive timestamps shift by at most 26 hours) still matches.
-    let lo = calls.iter().map(|c| micros(c.start_time)).min().unwrap_or(0).saturating_sub(DEDUP_SLACK_US);
-    let hi = calls.iter().map(|c| micros(c.start_time)).max().unwrap_or(0).saturating_add(DEDUP_SLACK_US);
+    let (lo, hi) = (lo.saturating_sub(DEDUP_SLACK_US), hi.saturating_add(DEDUP_SLACK_US));
     let mut stmt = conn
         .prepare(
             "SELECT s.id FROM ids_stage s WHERE EXISTS (SELECT 1 FROM calls c \
@@ -53,6 +61,25 @@ fn stored_ids(conn: &Connection, calls: &[&Call]) -> Result<std::collections::Ha
         .map_err(db_err)?;
     let rows = stmt.query_map(params![lo, hi], |r| r.get::<_, String>(0)).map_err(db_err)?;
     rows.collect::<Result<_, _>>().map_err(db_err)
+}
+
+/// Calls as DuckDB appends them: their columnar batch, with the ids and start times the
+/// duplicate check needs. Built on whichever thread prepares the batch.
+pub(crate) struct DuckPrepared {
+    ids: Vec<String>,
+    starts: Vec<i64>,
+    batch: RecordBatch,
+}
+
+impl DuckPrepared {
+    fn build(calls: &[Call]) -> Result<Self, StoreError> {
+        let refs: Vec<&Call> = calls.iter().collect();
+        Ok(DuckPrepared {
+            ids: calls.iter().map(|c| c.id.clone()).collect(),
+            starts: calls.iter().map(|c| micros(c.start_time)).collect(),
+            batch: calls_batch(&refs, micros(chrono::Utc::now()))?,
+        })
+    }
 }
 
 impl CallSink for DuckStore {
@@ -77,6 +104,24 @@ impl CallSink for DuckStore {
 
     fn restart_workers_here(&self) -> Result<(), StoreError> {
         self.restart_workers()
+    }
+
+    fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {
+        match DuckPrepared::build(&calls) {
+            Ok(p) => PreparedCalls::new(calls.len(), p),
+            // Appended (and failing, if it fails again) the ordinary way.
+            Err(_) => PreparedCalls::from_calls(calls),
+        }
+    }
+
+    fn append_prepared(&self, batch: &PreparedCalls, range: Range<usize>) -> Result<AppendOutcome, StoreError> {
+        match batch.payload::<DuckPrepared>() {
+            Some(p) => self.with_conn(|conn| in_transaction(conn, || insert_rows(conn, p, range, true))),
+            None => match batch.calls().and_then(|c| c.get(range.clone())) {
+                Some(calls) => self.append_calls(calls),
+                None => Err(bad_range(batch, &range)),
+            },
+        }
     }
 }
 
@@ -159,28 +204,58 @@ fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result
 /// Inserts the calls not stored yet, in the caller's transaction (which the id lookup sees
 /// into: a repeat of a call appended earlier in it is found too).
 fn insert_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
+    insert_rows(conn, &DuckPrepared::build(calls)?, 0..calls.len(), check_stored)
+}
+
+fn bad_range(batch: &PreparedCalls, range: &Range<usize>) -> StoreError {
+    StoreError::Backend(format!("calls {range:?} of a batch of {}", batch.len()))
+}
+
+/// Inserts rows `range` of a prepared batch that are not stored yet, in the caller's
+/// transaction. Repeats within the range are dropped here, so the SQL only checks stored rows.
+fn insert_rows(
+    conn: &Connection,
+    p: &DuckPrepared,
+    range: Range<usize>,
+    check_stored: bool,
+) -> Result<AppendOutcome, StoreError> {
     let started = std::time::Instant::now();
-    // Repeats within the batch are dropped here, so the SQL only checks stored rows.
-    let mut seen = std::collections::HashSet::with_capacity(calls.len());
-    let unique: Vec<&Call> = calls.iter().filter(|c| seen.insert(c.id.as_str())).collect();
-    let stored = if check_stored { stored_ids(conn, &unique)? } else { Default::default() };
-    let fresh: Vec<&Call> = unique.into_iter().filter(|c| !stored.contains(&c.id)).collect();
+    let (Some(ids), Some(starts)) = (p.ids.get(range.clone()), p.starts.get(range.clone())) else {
+        return Err(StoreError::Backend(format!("rows {range:?} of a batch of {}", p.ids.len())));
+    };
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let first: Vec<bool> = ids.iter().map(|id| seen.insert(id.as_str())).collect();
+    let stored = if check_stored && !ids.is_empty() {
+        let span = (starts.iter().copied().min().unwrap_or(0), starts.iter().copied().max().unwrap_or(0));
+        let unique = ids.iter().zip(&first).filter(|(_, f)| **f).map(|(id, _)| id.as_str());
+        stored_ids(conn, unique, span)?
+    } else {
+        Default::default()
+    };
+    let keep: Vec<bool> = ids.iter().zip(&first).map(|(id, f)| *f && !stored.contains(id.as_str())).collect();
+    let inserted = keep.iter().filter(|k| **k).count();
     let checked = started.elapsed();
-    if !fresh.is_empty() {
-        let batch = calls_batch(&fresh, micros(chrono::Utc::now()))?;
+    if inserted > 0 {
+        let rows = p.batch.slice(range.start, range.len());
+        let rows = if inserted == rows.num_rows() {
+            rows
+        } else {
+            filter_record_batch(&rows, &BooleanArray::from(keep))
+                .map_err(|e| StoreError::Backend(format!("dropping repeated calls from the batch: {e}")))?
+        };
         let mut app = conn.appender("calls").map_err(db_err)?;
-        app.append_record_batch(batch).map_err(db_err)?;
+        app.append_record_batch(rows).map_err(db_err)?;
         app.flush().map_err(db_err)?;
     }
-    let inserted = fresh.len() as u64;
+    let inserted = inserted as u64;
     tracing::debug!(
-        rows = calls.len(),
+        rows = ids.len(),
         inserted,
         checked_ms = checked.as_millis() as u64,
         total_ms = started.elapsed().as_millis() as u64,
         "appended calls"
     );
-    Ok(AppendOutcome { inserted, duplicates: calls.len() as u64 - inserted })
+    Ok(AppendOutcome { inserted, duplicates: ids.len() as u64 - inserted })
 }
 
 /// Calls per bulk-load transaction: two of DuckDB's row groups (122,880 rows each). A
@@ -241,6 +316,26 @@ impl BulkLoad for DuckBulk<'_> {
         }
         let outcome = self.run(|conn| insert_calls(conn, calls, true))?;
         self.rows += calls.len();
+        Ok(outcome)
+    }
+
+    fn append_prepared(&mut self, batch: &PreparedCalls, range: Range<usize>) -> Result<AppendOutcome, StoreError> {
+        if range.end > batch.len() {
+            // Refused before the transaction is touched: what it holds stays.
+            return Err(bad_range(batch, &range));
+        }
+        if range.is_empty() {
+            return Ok(AppendOutcome::default());
+        }
+        let n = range.len();
+        let outcome = match batch.payload::<DuckPrepared>() {
+            Some(p) => self.run(|conn| insert_rows(conn, p, range, true))?,
+            None => match batch.calls().and_then(|c| c.get(range.clone())) {
+                Some(calls) => return self.append_calls(calls),
+                None => return Err(bad_range(batch, &range)),
+            },
+        };
+        self.rows += n;
         Ok(outcome)
     }
 

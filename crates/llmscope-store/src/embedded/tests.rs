@@ -264,6 +264,43 @@ fn a_bulk_load_commits_together_and_finds_repeats_within_itself() -> Result<(), 
     Ok(())
 }
 
+/// A batch prepared on another thread (as an import's reader does) is appended in parts:
+/// repeats within a part and calls already stored are dropped from the columnar batch, and
+/// the rows stored are exactly the others, intact.
+#[test]
+fn prepared_batches_append_in_parts_without_repeats() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    s.append_calls(&[call(3, 3.0)])?;
+    let mut calls: Vec<Call> = (0..6).map(|i| call(i, f64::from(i) + 0.5)).collect();
+    calls[2] = call(0, 0.5); // a repeat of the first
+    let want: Vec<Call> = [0, 1, 4, 5].iter().map(|&i| calls[i].clone()).collect();
+    let prepared = std::thread::scope(|t| t.spawn(|| s.prepare(calls)).join()).map_err(|_| "prepare panicked")?;
+    assert_eq!(prepared.len(), 6);
+    assert!(prepared.calls().is_none(), "DuckDB prepares its own batch");
+    {
+        let mut load = s.bulk_load()?;
+        let first = load.append_prepared(&prepared, 0..2)?;
+        // Call 0 again (appended just before, in the same load), call 3 (stored), 4, 5.
+        let rest = load.append_prepared(&prepared, 2..6)?;
+        assert_eq!((first.inserted, first.duplicates, rest.inserted, rest.duplicates), (2, 0, 2, 2));
+        // A range past the batch is an error, and leaves the load's open transaction alone.
+        assert!(load.append_prepared(&prepared, 5..9).is_err());
+        load.commit()?;
+    }
+    let mut stored = s.list_calls(&CallFilter::default(), CallOrder::OldestFirst, 10)?;
+    stored.retain(|c| c.id != call(3, 3.0).id);
+    assert_eq!(stored.len(), 4);
+    for (got, want) in stored.iter().zip(&want) {
+        assert_eq!((&got.id, got.latency_ms, &got.input_text), (&want.id, want.latency_ms, &want.input_text));
+    }
+    // Through the sink itself (each append committed), with the same filtering.
+    let again = s.prepare(vec![call(5, 5.5), call(7, 7.5), call(7, 7.5)]);
+    let outcome = s.append_prepared(&again, 0..3)?;
+    assert_eq!((outcome.inserted, outcome.duplicates), (1, 2));
+    assert_eq!(s.count_calls(&CallFilter::default())?, 6);
+    Ok(())
+}
+
 /// The compression of each stored column of `calls`, after a checkpoint.
 fn column_compression(path: &std::path::Path) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
     let conn = duckdb::Connection::open(path)?;

@@ -79,8 +79,9 @@ impl PreparedCalls {
         self.payload::<Vec<Call>>().map(Vec::as_slice)
     }
 
-    /// Appends calls `range` of a batch that holds the calls as they are.
-    fn append_as_calls(
+    /// Appends calls `range` of a batch that holds the calls as they are (a backend's
+    /// fallback for batches it did not prepare itself).
+    pub fn append_as_calls(
         &self,
         range: std::ops::Range<usize>,
         append: impl FnOnce(&[Call]) -> Result<AppendOutcome, StoreError>,

@@ -99,10 +99,13 @@ impl StreamAssembler {
             return ChunkKind { done: true, ..Default::default() };
         }
         // The typed read first; a chunk it cannot read (or a Responses API event, whose
-        // payload the assembler reads as a map) is parsed into a `Value`.
-        if let Some(chunk) = ChatChunk::parse(data).filter(|c| !is_responses_event(c)) {
-            self.chunks += 1;
-            return self.push_chat(chunk);
+        // payload the assembler reads as a map) is parsed into a `Value`. Once the stream is
+        // known to be the Responses API's, its events go straight there (not read twice).
+        if !self.responses {
+            if let Some(chunk) = ChatChunk::parse(data).filter(|c| !is_responses_event(c)) {
+                self.chunks += 1;
+                return self.push_chat(chunk);
+            }
         }
         self.push_tree(data)
     }

@@ -117,10 +117,7 @@ impl CallSink for DuckStore {
     fn append_prepared(&self, batch: &PreparedCalls, range: Range<usize>) -> Result<AppendOutcome, StoreError> {
         match batch.payload::<DuckPrepared>() {
             Some(p) => self.with_conn(|conn| in_transaction(conn, || insert_rows(conn, p, range, true))),
-            None => match batch.calls().and_then(|c| c.get(range.clone())) {
-                Some(calls) => self.append_calls(calls),
-                None => Err(bad_range(batch, &range)),
-            },
+            None => batch.append_as_calls(range, |calls| self.append_calls(calls)),
         }
     }
 }
@@ -327,14 +324,11 @@ impl BulkLoad for DuckBulk<'_> {
         if range.is_empty() {
             return Ok(AppendOutcome::default());
         }
-        let n = range.len();
-        let outcome = match batch.payload::<DuckPrepared>() {
-            Some(p) => self.run(|conn| insert_rows(conn, p, range, true))?,
-            None => match batch.calls().and_then(|c| c.get(range.clone())) {
-                Some(calls) => return self.append_calls(calls),
-                None => return Err(bad_range(batch, &range)),
-            },
+        let Some(p) = batch.payload::<DuckPrepared>() else {
+            return batch.append_as_calls(range, |calls| self.append_calls(calls));
         };
+        let n = range.len();
+        let outcome = self.run(|conn| insert_rows(conn, p, range, true))?;
         self.rows += n;
         Ok(outcome)
     }

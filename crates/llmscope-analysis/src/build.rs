@@ -4,7 +4,7 @@ use chrono::{Duration, Utc};
 use chrono_tz::Tz;
 use llmscope_core::checks;
 use llmscope_core::price::PriceTable;
-use llmscope_core::store::{Analytics, CallOrder, GroupKey, GroupStats, Measures, StoreError};
+use llmscope_core::store::{Analytics, CallOrder, GroupKey, GroupStats, Measures, Overview, StoreError};
 use llmscope_core::timeparse::offset_segments;
 use llmscope_core::{CallFilter, CallStatus};
 
@@ -99,16 +99,10 @@ pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report
         (Some(a), _) => offset_segments(req.tz, a, a + Duration::seconds(1)),
         _ => Vec::new(),
     };
-    let pct = Measures::PERCENTILES;
     let count = Measures::COUNT;
 
-    let all = timed("all", || store.group_stats(f, &GroupKey::All, &tz_shift, Measures::ALL, 0))?
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    let by_model_stats = timed("by_model", || store.group_stats(f, &GroupKey::Model, &tz_shift, pct, 0))?;
-    let by_day_stats = timed("by_day", || store.group_stats(f, &GroupKey::Day, &tz_shift, pct, 0))?;
-    let wh_stats = timed("weekday_hour", || store.group_stats(f, &GroupKey::WeekdayHour, &tz_shift, count, 0))?;
+    let Overview { all, by_model: by_model_stats, by_day: by_day_stats, weekday_hour: wh_stats } =
+        timed("overview", || store.overview(f, &tz_shift))?;
     let top_users = timed("top_users", || {
         store.group_stats(f, &GroupKey::User, &tz_shift, Measures { distinct: true, ..Measures::BASIC }, req.top_n)
     })?;

@@ -363,9 +363,42 @@ pub struct CallBrief {
     pub source: Option<String>,
 }
 
+/// The report's overview of a window: every call, by model and by local day (with
+/// percentiles), and the call count by local weekday × hour.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// `Measures::ALL`.
+    pub all: GroupStats,
+    /// `Measures::PERCENTILES`, most calls first.
+    pub by_model: Vec<GroupStats>,
+    /// `Measures::PERCENTILES`, by day.
+    pub by_day: Vec<GroupStats>,
+    /// `Measures::COUNT`, by weekday and hour.
+    pub weekday_hour: Vec<GroupStats>,
+}
+
+/// [`Analytics::overview`] from four grouped queries.
+pub fn overview_by_groups<A: Analytics + ?Sized>(
+    store: &A,
+    filter: &CallFilter,
+    tz: &TzShift,
+) -> Result<Overview, StoreError> {
+    Ok(Overview {
+        all: store.group_stats(filter, &GroupKey::All, tz, Measures::ALL, 0)?.into_iter().next().unwrap_or_default(),
+        by_model: store.group_stats(filter, &GroupKey::Model, tz, Measures::PERCENTILES, 0)?,
+        by_day: store.group_stats(filter, &GroupKey::Day, tz, Measures::PERCENTILES, 0)?,
+        weekday_hour: store.group_stats(filter, &GroupKey::WeekdayHour, tz, Measures::COUNT, 0)?,
+    })
+}
+
 /// The aggregate queries.
 pub trait Analytics: Send + Sync {
-    /// Grouped aggregates, ordered by `requests` descending (by key for `Day` and
+    /// The report's overview. A backend with rollups answers it without reading every call.
+    fn overview(&self, filter: &CallFilter, tz: &TzShift) -> Result<Overview, StoreError> {
+        overview_by_groups(self, filter, tz)
+    }
+
+    /// Grouped aggregates, ordered by `requests` descending (in time order for `Day` and
     /// `WeekdayHour`), at most `limit` groups (`0` = all).
     fn group_stats(
         &self,

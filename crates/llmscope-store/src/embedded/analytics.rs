@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use duckdb::types::Value as DbValue;
 use llmscope_core::store::{
-    Analytics, CallBrief, CallOrder, GroupKey, GroupStats, HistogramBucket, Measures, QuestionCount, SessionSummary,
-    StoreError, TimeRange, TzShift,
+    overview_by_groups, Analytics, CallBrief, CallOrder, GroupKey, GroupStats, HistogramBucket, Measures, Overview,
+    QuestionCount, SessionSummary, StoreError, TimeRange, TzShift,
 };
 use llmscope_core::{stats, text, CallFilter};
 
 use super::read::{order_sql, ts};
-use super::{db_err, filter, query_rows, DuckStore};
+use super::{db_err, filter, latency, overview, query_rows, DuckStore};
 
 /// `group_stats`' measure columns when only the count is wanted (same types as the full list).
 const ONLY_COUNT_SQL: &str = "0, 0, 0, 0, 0, 0, 0, CAST(NULL AS DOUBLE), NULL, CAST(NULL AS DOUBLE), \
@@ -109,7 +109,7 @@ impl Analytics for DuckStore {
         };
         let (group_expr, key_fmt) = key_expr(key, tz);
         let order = match key {
-            GroupKey::Day | GroupKey::WeekdayHour => "k",
+            GroupKey::Day | GroupKey::WeekdayHour => "g",
             _ => "requests DESC, k",
         };
         let limit_sql = if limit == 0 { String::new() } else { format!("LIMIT {limit}") };
@@ -288,6 +288,9 @@ impl Analytics for DuckStore {
         if edges.is_empty() {
             return Ok(Vec::new());
         }
+        if overview::eligible(f, &Vec::new()) {
+            return self.with_conn(|conn| latency::histogram(conn, f, &edges));
+        }
         let w = filter::build(f);
         let mut case = String::from("CASE");
         for (i, e) in edges.iter().enumerate().skip(1) {
@@ -327,6 +330,12 @@ impl Analytics for DuckStore {
         let mut w = filter::build(f);
         if order == CallOrder::SlowestFirst {
             w.push("latency_ms IS NOT NULL", []);
+            // Only the calls in the highest latency bins that hold enough of them.
+            if overview::eligible(f, &Vec::new()) {
+                if let Some(floor) = self.with_conn(|conn| latency::slowest_floor(conn, f, limit.max(1)))? {
+                    w.push("latency_ms >= ?", [DbValue::Double(floor)]);
+                }
+            }
         }
         let sql = format!(
             "SELECT id, trace_id, epoch_us(start_time), model, user_id, latency_ms, status, error_kind, to_json(flags)::VARCHAR,
@@ -364,7 +373,22 @@ impl Analytics for DuckStore {
         })
     }
 
+    fn overview(&self, f: &CallFilter, tz: &TzShift) -> Result<Overview, StoreError> {
+        if overview::eligible(f, tz) {
+            match self.with_conn(|conn| overview::overview(conn, f, tz)) {
+                Ok(o) => return Ok(o),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the rollups could not answer the overview; reading the calls instead")
+                }
+            }
+        }
+        overview_by_groups(self, f, tz)
+    }
+
     fn time_range(&self, f: &CallFilter) -> Result<Option<TimeRange>, StoreError> {
+        if overview::eligible(f, &Vec::new()) {
+            return self.with_conn(|conn| overview::time_range(conn, f));
+        }
         let w = filter::build(f);
         let sql =
             format!("SELECT epoch_us(min(start_time)), epoch_us(max(start_time)) FROM calls WHERE {}", w.clause());

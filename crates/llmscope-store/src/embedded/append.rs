@@ -5,7 +5,8 @@
 //! columnar appender as one Arrow record batch, inside a transaction that is committed (and
 //! so written to DuckDB's write-ahead log and synced) before `append_calls` returns. Because
 //! an id fixes the call's start time (give or take a time-zone reading), the id check only
-//! scans the batch's time range widened by 26 hours, which DuckDB's zone maps prune.
+//! scans the batch's time range widened by 26 hours, which DuckDB's zone maps prune. The
+//! rollups ([`super::rollup`]) get the stored rows' sums in the same transaction.
 
 use std::ops::Range;
 
@@ -17,6 +18,7 @@ use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, PreparedCalls, Sto
 use llmscope_core::{Assessment, AssessmentValue, Call};
 
 use super::arrow_batch::calls_batch;
+use super::rollup::Rollup;
 use super::{db_err, DuckStore};
 
 /// How far (µs) either side of a batch's time range duplicates are looked for: 26 hours,
@@ -240,9 +242,13 @@ fn insert_rows(
             filter_record_batch(&rows, &BooleanArray::from(keep))
                 .map_err(|e| StoreError::Backend(format!("dropping repeated calls from the batch: {e}")))?
         };
+        // The rollups are summed from exactly the rows stored, in the same transaction.
+        let mut rollup = Rollup::default();
+        rollup.add_batch(&rows)?;
         let mut app = conn.appender("calls").map_err(db_err)?;
         app.append_record_batch(rows).map_err(db_err)?;
         app.flush().map_err(db_err)?;
+        rollup.write(conn)?;
     }
     let inserted = inserted as u64;
     tracing::debug!(

@@ -8,6 +8,9 @@ use llmscope_core::store::StoreError;
 
 use super::db_err;
 
+/// A migration step in Rust, after its SQL and in its transaction.
+type Backfill = fn(&Connection) -> Result<(), StoreError>;
+
 /// One migration.
 struct Migration {
     version: i64,
@@ -17,21 +20,31 @@ struct Migration {
     /// is recorded as applied without running: the data stays as it is, readable and
     /// writable, only larger and slower to append to.
     needs_v1_2: bool,
+    /// Fills what the SQL created from the stored data, in the same transaction.
+    backfill: Option<Backfill>,
 }
 
 /// The migrations, in order. Never edit a released one: add the next.
 const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("sql/001_init.sql"), needs_v1_2: false },
+    Migration { version: 1, name: "init", sql: include_str!("sql/001_init.sql"), needs_v1_2: false, backfill: None },
     Migration {
         version: 2,
         name: "column_compression",
         sql: include_str!("sql/002_column_compression.sql"),
         needs_v1_2: true,
+        backfill: None,
+    },
+    Migration {
+        version: 3,
+        name: "rollups",
+        sql: include_str!("sql/003_rollups.sql"),
+        needs_v1_2: false,
+        backfill: Some(super::rollup::backfill),
     },
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The storage format llmscope creates new files in (DuckDB's `storage_compatibility_version`).
 /// Pinned, so that a DuckDB upgrade does not change the files it writes unannounced.
@@ -90,10 +103,18 @@ pub(crate) fn migrate_to(conn: &Connection, path: &Path, target: i64) -> Result<
                 "this store's file predates DuckDB storage format v1.2; migration recorded without running (the data is unchanged)"
             );
         }
-        let script = format!(
-            "BEGIN TRANSACTION;\n{sql}\nINSERT INTO schema_migrations VALUES ({version}, '{name}', now()::TIMESTAMP);\nCOMMIT;"
-        );
-        if let Err(e) = conn.execute_batch(&script) {
+        let script = format!("BEGIN TRANSACTION;\n{sql}");
+        let applied = conn
+            .execute_batch(&script)
+            .map_err(db_err)
+            .and_then(|()| m.backfill.map_or(Ok(()), |fill| fill(conn)))
+            .and_then(|()| {
+                conn.execute_batch(&format!(
+                    "INSERT INTO schema_migrations VALUES ({version}, '{name}', now()::TIMESTAMP);\nCOMMIT;"
+                ))
+                .map_err(db_err)
+            });
+        if let Err(e) = applied {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(StoreError::Backend(format!("migration {version} ({name}) failed: {e}")));
         }

@@ -1,0 +1,105 @@
+//! The latency histogram and the slowest calls from the rollups' coarse histograms.
+//!
+//! A histogram bucket's count is the number of values below its upper edge minus those below
+//! its lower edge. Values below an edge are the coarse bins wholly below it (from the
+//! rollups) plus, for the one coarse bin the edge cuts, a count over the calls in that bin:
+//! one filtered scan for every edge at once. The slowest calls are found among the calls at
+//! or above the lower edge of the highest coarse bins that hold enough of them.
+
+use std::collections::BTreeMap;
+
+use duckdb::Connection;
+use llmscope_core::store::{HistogramBucket, StoreError};
+use llmscope_core::CallFilter;
+
+use super::bins::{coarse_bin, coarse_range, range_sql};
+use super::overview::{edge_rollup, rollup_where};
+use super::rollup::METRIC_LATENCY;
+use super::{db_err, filter, query_rows};
+
+/// Latency values per coarse bin over the window (every project and model the filter names).
+fn coarse_counts(conn: &Connection, f: &CallFilter) -> Result<BTreeMap<i32, i64>, StoreError> {
+    let w = rollup_where(f);
+    let sql = format!(
+        "SELECT bin, sum(n)::BIGINT FROM call_rollup_hist WHERE {} AND metric = {METRIC_LATENCY} GROUP BY bin",
+        w.clause()
+    );
+    let mut counts: BTreeMap<i32, i64> =
+        query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect();
+    for ((_, metric, bin), n) in edge_rollup(conn, f)?.hist {
+        if metric == METRIC_LATENCY {
+            *counts.entry(bin).or_default() += n;
+        }
+    }
+    Ok(counts)
+}
+
+/// The histogram over `edges` (ascending, finite; the last bucket is open).
+pub fn histogram(conn: &Connection, f: &CallFilter, edges: &[f64]) -> Result<Vec<HistogramBucket>, StoreError> {
+    let counts = coarse_counts(conn, f)?;
+    let total: i64 = counts.values().sum();
+    // For each edge: the values in bins wholly below it, and the bin it cuts (if any).
+    let mut cut = Vec::new();
+    let below_whole: Vec<i64> = edges
+        .iter()
+        .map(|&e| {
+            let k = coarse_bin(e);
+            let lo = coarse_range(k).0;
+            // (Bin 0 has no lower edge: it holds zeros and negative values too.)
+            if lo != Some(e) && counts.contains_key(&k) {
+                cut.push((e, k));
+            }
+            counts.range(..k).map(|(_, n)| n).sum()
+        })
+        .collect();
+    let mut partial = vec![0i64; edges.len()];
+    if !cut.is_empty() {
+        let w = filter::build(f);
+        let terms: Vec<String> = cut
+            .iter()
+            .map(|&(e, k)| {
+                format!(
+                    "count(*) FILTER (WHERE {} AND latency_ms < {})",
+                    range_sql("latency_ms", coarse_range(k)),
+                    super::bins::lit(e)
+                )
+            })
+            .collect();
+        let any: Vec<String> = cut.iter().map(|&(_, k)| range_sql("latency_ms", coarse_range(k))).collect();
+        let sql = format!("SELECT {} FROM calls WHERE {} AND ({})", terms.join(", "), w.clause(), any.join(" OR "));
+        let got: Vec<i64> = conn
+            .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| {
+                (0..cut.len()).map(|i| r.get::<_, i64>(i)).collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(db_err)?;
+        let mut it = got.into_iter();
+        for (i, &e) in edges.iter().enumerate() {
+            if cut.iter().any(|&(x, _)| x.to_bits() == e.to_bits()) {
+                partial[i] = it.next().unwrap_or(0);
+            }
+        }
+    }
+    let below: Vec<i64> = below_whole.iter().zip(&partial).map(|(a, b)| a + b).collect();
+    Ok(edges
+        .iter()
+        .enumerate()
+        .map(|(i, &lo)| {
+            let upto = below.get(i + 1).copied().unwrap_or(total);
+            HistogramBucket { lo, hi: edges.get(i + 1).copied(), count: (upto - below[i]).max(0) as u64 }
+        })
+        .collect())
+}
+
+/// A latency at or below the `n`-th greatest (so that the `n` slowest calls are the slowest
+/// of those at or above it); `None` when every call must be looked at.
+pub fn slowest_floor(conn: &Connection, f: &CallFilter, n: usize) -> Result<Option<f64>, StoreError> {
+    let counts = coarse_counts(conn, f)?;
+    let mut seen = 0i64;
+    for (k, c) in counts.iter().rev() {
+        seen += c;
+        if seen >= n as i64 {
+            return Ok(coarse_range(*k).0);
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,561 @@
+//! The report's overview from the rollups ([`super::rollup`]), with exact percentiles.
+//!
+//! Counts and sums come from the rollup rows of the quarter hours wholly inside the window,
+//! plus the calls of the partial quarter hours at its edges, summed by the same code that
+//! keeps the rollups. Percentiles stay exact (the definition of [`llmscope_core::stats`]):
+//!
+//! 1. the rollup's coarse histograms tell, for each group and wanted rank, which coarse
+//!    value bin holds it and how many values lie below that bin;
+//! 2. one scan of the calls whose value lies in a wanted coarse bin counts them per fine bin
+//!    (with each fine bin's least and greatest value) for every group at once;
+//! 3. where a rank's fine bin holds more than one distinct value, one more scan fetches the
+//!    values of just those fine bins, which are sorted here.
+//!
+//! Both scans read only calls in the bins they need, so their cost is a filtered column
+//! scan instead of a sort of every value per group.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use duckdb::types::Value as DbValue;
+use duckdb::Connection;
+use llmscope_core::store::{GroupStats, Overview, StoreError, TimeRange, TzShift};
+use llmscope_core::CallFilter;
+
+use super::bins::{coarse_range, fine_sql, range_sql, FINE_PER_COARSE};
+use super::rollup::{self, Cell, Rollup, BUCKET_US, METRIC_LATENCY, METRIC_TTFT};
+use super::{db_err, filter, query_rows};
+
+const DAY_US: i64 = 24 * 3600 * 1_000_000;
+const LATENCY_QS: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
+const TTFT_QS: [f64; 3] = [0.5, 0.95, 0.99];
+
+/// The groups whose percentiles the overview reports.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Group {
+    All,
+    Model(String),
+    /// Local day, in days since 1970-01-01.
+    Day(i64),
+}
+
+/// Whether the rollups answer this filter under this offset schedule: a window, a project
+/// and models only, and offsets and offset changes on quarter hours.
+pub fn eligible(f: &CallFilter, tz: &TzShift) -> bool {
+    let CallFilter {
+        project: _,
+        since: _,
+        until: _,
+        models,
+        users,
+        sessions,
+        status,
+        flags,
+        tags,
+        text,
+        trace_id,
+        id_prefix,
+    } = f;
+    users.is_empty()
+        && sessions.is_empty()
+        && status.is_none()
+        && flags.is_empty()
+        && tags.is_empty()
+        && text.as_deref().is_none_or(str::is_empty)
+        && trace_id.is_none()
+        && id_prefix.as_deref().is_none_or(str::is_empty)
+        // The rollups keep a missing model as "": a filter naming "" means something else.
+        && !models.iter().any(String::is_empty)
+        && tz.iter().all(|(_, off)| off % 900 == 0)
+        && tz.iter().skip(1).all(|(t, _)| t.timestamp_micros().rem_euclid(BUCKET_US) == 0)
+}
+
+/// The quarter hours wholly inside the window, as a `bucket_us` range (open ends: `None`).
+fn full_buckets(f: &CallFilter) -> (Option<i64>, Option<i64>) {
+    let lo = f.since.map(|t| -(-t.timestamp_micros()).div_euclid(BUCKET_US) * BUCKET_US);
+    let hi = f.until.map(|t| t.timestamp_micros().div_euclid(BUCKET_US) * BUCKET_US);
+    (lo, hi)
+}
+
+/// `col` within `[lo, hi)` (µs), as SQL with its parameters.
+fn between(w: &mut filter::Where, col: &str, (lo, hi): (Option<i64>, Option<i64>)) {
+    if let Some(lo) = lo {
+        w.push(&format!("{col} >= ?"), [DbValue::BigInt(lo)]);
+    }
+    if let Some(hi) = hi {
+        w.push(&format!("{col} < ?"), [DbValue::BigInt(hi)]);
+    }
+}
+
+/// The rollup rows of the whole quarter hours, and the calls of the partial ones, summed.
+struct Sums {
+    /// (model, local day, local weekday × 24 + hour) → sums.
+    cells: Vec<(String, i64, i64, Cell)>,
+    /// (model, local day, metric, coarse bin) → values.
+    hist: Vec<(String, i64, u8, i32, i64)>,
+}
+
+/// A UTC instant (µs) as local wall-clock µs under the offset schedule (as `filter::local_time`).
+fn local_us(t: i64, tz: &TzShift) -> i64 {
+    let off = tz.iter().skip(1).rev().find(|(from, _)| t >= from.timestamp_micros()).or(tz.first()).map_or(0, |s| s.1);
+    t + i64::from(off) * 1_000_000
+}
+
+fn day_and_hour(t: i64, tz: &TzShift) -> (i64, i64) {
+    let local = local_us(t, tz);
+    let day = local.div_euclid(DAY_US);
+    let hour = local.rem_euclid(DAY_US) / 3_600_000_000;
+    // 1970-01-01 was a Thursday: weekday 3 with Monday = 0.
+    (day, (day + 3).rem_euclid(7) * 24 + hour)
+}
+
+/// The rollup rows of the quarter hours wholly inside the window (a `WHERE` over the
+/// rollup tables, which name the project and model as `calls` does).
+pub fn rollup_where(f: &CallFilter) -> filter::Where {
+    let mut w = filter::build(&CallFilter { since: None, until: None, ..f.clone() });
+    between(&mut w, "bucket_us", full_buckets(f));
+    w
+}
+
+/// The window's calls in its partial quarter hours, summed.
+pub fn edge_rollup(conn: &Connection, f: &CallFilter) -> Result<Rollup, StoreError> {
+    let full = full_buckets(f);
+    if full == (None, None) {
+        return Ok(Rollup::default());
+    }
+    let mut edge = filter::build(f);
+    let mut inside = filter::Where::default();
+    between(&mut inside, "epoch_us(start_time)", full);
+    edge.push(&format!("NOT ({})", inside.clause()), inside.params);
+    rollup::from_calls(conn, edge.clause(), &edge.params)
+}
+
+fn sums(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Sums, StoreError> {
+    let local = filter::local_time(tz);
+    let w = rollup_where(f);
+    let keyed = |table: &str| {
+        format!(
+            "(SELECT *, CAST({local} AS DATE) - DATE '1970-01-01' AS d, (isodow({local}) - 1) * 24 + hour({local}) AS wh
+              FROM (SELECT make_timestamp(bucket_us) AS start_time, * FROM {table} WHERE {}))",
+            w.clause()
+        )
+    };
+    let sql = format!(
+        "SELECT model, d, wh, sum(requests)::BIGINT, sum(errors)::BIGINT, sum(cancelled)::BIGINT,
+                sum(empty_output)::BIGINT, sum(success)::BIGINT, sum(without_user)::BIGINT, sum(json_mode)::BIGINT,
+                sum(tokens_counted)::BIGINT, sum(latency_n)::BIGINT, sum(latency_sum), max(latency_max),
+                sum(ttft_n)::BIGINT, sum(ttft_sum), sum(tps_n)::BIGINT, sum(tps_sum), sum(input_tokens),
+                sum(output_tokens), sum(cached_tokens), sum(input_n)::BIGINT, sum(output_n)::BIGINT,
+                min(first_us), max(last_us)
+         FROM {} GROUP BY model, d, wh",
+        keyed("call_rollup")
+    );
+    let mut cells = query_rows(conn, &sql, &w.params, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            Cell {
+                requests: r.get(3)?,
+                errors: r.get(4)?,
+                cancelled: r.get(5)?,
+                empty_output: r.get(6)?,
+                success: r.get(7)?,
+                without_user: r.get(8)?,
+                json_mode: r.get(9)?,
+                tokens_counted: r.get(10)?,
+                latency_n: r.get(11)?,
+                latency_sum: r.get(12)?,
+                latency_max: r.get(13)?,
+                ttft_n: r.get(14)?,
+                ttft_sum: r.get(15)?,
+                tps_n: r.get(16)?,
+                tps_sum: r.get(17)?,
+                input_tokens: r.get(18)?,
+                output_tokens: r.get(19)?,
+                cached_tokens: r.get(20)?,
+                input_n: r.get(21)?,
+                output_n: r.get(22)?,
+                first_us: r.get(23)?,
+                last_us: r.get(24)?,
+            },
+        ))
+    })?;
+    let sql = format!("SELECT model, d, metric, bin, sum(n)::BIGINT FROM {} GROUP BY ALL", keyed("call_rollup_hist"));
+    let mut hist = query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+
+    // The partial quarter hours: the window's calls outside the whole ones.
+    let r = edge_rollup(conn, f)?;
+    for ((_, bucket, model), cell) in r.cells {
+        let (d, wh) = day_and_hour(bucket, tz);
+        cells.push((model, d, wh, cell));
+    }
+    for (((_, bucket, model), metric, bin), n) in r.hist {
+        hist.push((model, day_and_hour(bucket, tz).0, metric, bin, n));
+    }
+    Ok(Sums { cells, hist })
+}
+
+/// The first and last start time of an eligible filter's calls.
+pub fn time_range(conn: &Connection, f: &CallFilter) -> Result<Option<TimeRange>, StoreError> {
+    let w = rollup_where(f);
+    let (a, b): (Option<i64>, Option<i64>) = conn
+        .query_row(
+            &format!("SELECT min(first_us), max(last_us) FROM call_rollup WHERE {}", w.clause()),
+            duckdb::params_from_iter(w.params.iter()),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(db_err)?;
+    let edges = edge_rollup(conn, f)?;
+    let first = a.into_iter().chain(edges.cells.values().map(|c| c.first_us)).min();
+    let last = b.into_iter().chain(edges.cells.values().map(|c| c.last_us)).max();
+    Ok(first.and_then(ts).zip(last.and_then(ts)))
+}
+
+fn ts(us: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us)
+}
+
+fn ratio(sum: f64, n: i64) -> Option<f64> {
+    (n > 0).then(|| sum / n as f64)
+}
+
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+fn tokens(n: i128) -> u64 {
+    n.clamp(0, i128::from(u64::MAX)) as u64
+}
+
+/// A group's measures from its sums (percentiles are filled in afterwards).
+fn stats_of(key: String, c: &Cell) -> GroupStats {
+    GroupStats {
+        key,
+        requests: count(c.requests),
+        errors: count(c.errors),
+        cancelled: count(c.cancelled),
+        empty_output: count(c.empty_output),
+        success: count(c.success),
+        distinct_users: 0,
+        distinct_sessions: 0,
+        calls_without_user: count(c.without_user),
+        latency_avg: ratio(c.latency_sum, c.latency_n),
+        latency_max: c.latency_max,
+        ttft_avg: ratio(c.ttft_sum, c.ttft_n),
+        tokens_per_s_avg: ratio(c.tps_sum, c.tps_n),
+        input_tokens: tokens(c.input_tokens),
+        output_tokens: tokens(c.output_tokens),
+        cached_tokens: tokens(c.cached_tokens),
+        calls_with_input_tokens: count(c.input_n),
+        calls_with_output_tokens: count(c.output_n),
+        calls_tokens_counted: count(c.tokens_counted),
+        json_mode_calls: count(c.json_mode),
+        first_time: ts(c.first_us),
+        last_time: ts(c.last_us),
+        ..GroupStats::default()
+    }
+}
+
+fn day_key(day: i64) -> String {
+    NaiveDate::from_num_days_from_ce_opt((day + 719_163) as i32).map_or_else(String::new, |d| d.to_string())
+}
+
+fn merge(into: &mut Option<Cell>, c: &Cell) {
+    match into {
+        Some(x) => x.merge(c),
+        None => *into = Some(c.clone()),
+    }
+}
+
+/// The overview of an eligible filter (see [`eligible`]).
+pub fn overview(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Overview, StoreError> {
+    let Sums { cells, hist } = sums(conn, f, tz)?;
+    let mut all = None;
+    let mut by_model: HashMap<String, Option<Cell>> = HashMap::new();
+    let mut by_day: BTreeMap<i64, Option<Cell>> = BTreeMap::new();
+    let mut wh: BTreeMap<i64, i64> = BTreeMap::new();
+    for (model, d, h, c) in &cells {
+        merge(&mut all, c);
+        merge(by_model.entry(model.clone()).or_default(), c);
+        merge(by_day.entry(*d).or_default(), c);
+        *wh.entry(*h).or_default() += c.requests;
+    }
+    let mut hists: HashMap<(Group, u8), BTreeMap<i32, i64>> = HashMap::new();
+    for (model, d, metric, bin, n) in hist {
+        for g in [Group::All, Group::Model(model.clone()), Group::Day(d)] {
+            *hists.entry((g, metric)).or_default().entry(bin).or_default() += n;
+        }
+    }
+    let pct = percentiles(conn, f, tz, &hists)?;
+    let with_pct = |g: Group, mut s: GroupStats| {
+        if let Some(v) = pct.get(&(g.clone(), METRIC_LATENCY)) {
+            (s.latency_p50, s.latency_p90, s.latency_p95, s.latency_p99) = (v[0], v[1], v[2], v[3]);
+        }
+        if let Some(v) = pct.get(&(g, METRIC_TTFT)) {
+            (s.ttft_p50, s.ttft_p95, s.ttft_p99) = (v[0], v[1], v[2]);
+        }
+        s
+    };
+    let mut all = match &all {
+        Some(c) => with_pct(Group::All, stats_of(String::new(), c)),
+        None => GroupStats::default(),
+    };
+    let w = filter::build(f);
+    all.distinct_users = conn
+        .query_row(
+            &format!("SELECT count(DISTINCT user_id) FROM calls WHERE {}", w.clause()),
+            duckdb::params_from_iter(w.params.iter()),
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(db_err)?
+        .max(0) as u64;
+    let mut models: Vec<GroupStats> = by_model
+        .into_iter()
+        .filter_map(|(m, c)| c.map(|c| with_pct(Group::Model(m.clone()), stats_of(m, &c))))
+        .collect();
+    models.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.key.cmp(&b.key)));
+    let days =
+        by_day.into_iter().filter_map(|(d, c)| c.map(|c| with_pct(Group::Day(d), stats_of(day_key(d), &c)))).collect();
+    let weekday_hour = wh
+        .into_iter()
+        .map(|(h, n)| GroupStats { key: format!("{},{}", h / 24, h % 24), requests: count(n), ..GroupStats::default() })
+        .collect();
+    Ok(Overview { all, by_model: models, by_day: days, weekday_hour })
+}
+
+/// A group's percentiles of one metric, in the order of `LATENCY_QS` or `TTFT_QS`.
+type Percentiles = Vec<Option<f64>>;
+
+/// Where a wanted rank lies: its coarse bin and its rank among that bin's values.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    bin: i64,
+    rank: i64,
+}
+
+/// Finds the bin holding rank `r` in ascending `(bin, count)` pairs.
+fn locate(counts: impl Iterator<Item = (i64, i64)>, r: i64) -> Option<At> {
+    let mut below = 0;
+    for (bin, n) in counts {
+        if r < below + n {
+            return Some(At { bin, rank: r - below });
+        }
+        below += n;
+    }
+    None
+}
+
+fn inconsistent(what: &str) -> StoreError {
+    StoreError::Backend(format!("rollup out of step with the calls ({what})"))
+}
+
+/// The ranks a quantile interpolates between, and the fraction.
+fn ranks(n: i64, q: f64) -> (i64, i64, f64) {
+    let h = (n - 1) as f64 * q;
+    let lo = h.floor() as i64;
+    (lo, (lo + 1).min(n - 1), h - lo as f64)
+}
+
+/// Exact percentiles of every group with a histogram, per metric (`LATENCY_QS`, `TTFT_QS`).
+fn percentiles(
+    conn: &Connection,
+    f: &CallFilter,
+    tz: &TzShift,
+    hists: &HashMap<(Group, u8), BTreeMap<i32, i64>>,
+) -> Result<HashMap<(Group, u8), Percentiles>, StoreError> {
+    let mut out = HashMap::new();
+    for (metric, col, qs) in [(METRIC_LATENCY, "latency_ms", &LATENCY_QS[..]), (METRIC_TTFT, "ttft_ms", &TTFT_QS[..])] {
+        // Step 1: the coarse bin of every wanted rank.
+        let mut wanted: Vec<(Group, i64, At)> = Vec::new();
+        for ((g, m), h) in hists {
+            if *m != metric {
+                continue;
+            }
+            let n: i64 = h.values().sum();
+            for &q in qs {
+                let (lo, hi, _) = ranks(n, q);
+                for r in [lo, hi] {
+                    let at =
+                        locate(h.iter().map(|(b, c)| (i64::from(*b), *c)), r).ok_or_else(|| inconsistent("rank"))?;
+                    wanted.push((g.clone(), r, at));
+                }
+            }
+        }
+        if wanted.is_empty() {
+            continue;
+        }
+        let values = rank_values(conn, f, tz, col, &wanted, hists, metric)?;
+        for ((g, m), h) in hists {
+            if *m != metric {
+                continue;
+            }
+            let n: i64 = h.values().sum();
+            let v: Vec<Option<f64>> = qs
+                .iter()
+                .map(|&q| {
+                    let (lo, hi, frac) = ranks(n, q);
+                    let a = values.get(&(g.clone(), lo))?;
+                    let b = values.get(&(g.clone(), hi))?;
+                    Some(a + frac * (b - a))
+                })
+                .collect();
+            if v.iter().any(Option::is_none) {
+                return Err(inconsistent("missing rank"));
+            }
+            out.insert((g.clone(), metric), v);
+        }
+    }
+    Ok(out)
+}
+
+/// The SQL columns both scans group by: model, local day, the value and its fine bin, over
+/// the calls whose value lies in one of the coarse bins.
+fn binned_calls(col: &str, tz: &TzShift, w: &filter::Where, coarse: &HashSet<i64>) -> String {
+    let local = filter::local_time(tz);
+    let mut case = String::from("CASE");
+    let mut any = Vec::new();
+    let mut bins: Vec<i64> = coarse.iter().copied().collect();
+    bins.sort_unstable();
+    for k in bins {
+        let range = range_sql(col, coarse_range(k as i32));
+        case.push_str(&format!(" WHEN {range} THEN {}", fine_sql(col, k as i32)));
+        any.push(range);
+    }
+    case.push_str(" END");
+    format!(
+        "SELECT coalesce(model, '') AS m, CAST({local} AS DATE) - DATE '1970-01-01' AS d, {col} AS v, {case} AS f
+         FROM calls WHERE {} AND ({})",
+        w.clause(),
+        any.join(" OR ")
+    )
+}
+
+fn group_of(set: i64, m: Option<String>, d: Option<i64>) -> Option<Group> {
+    match (set, m, d) {
+        (3, _, _) => Some(Group::All),
+        (1, Some(m), _) => Some(Group::Model(m)),
+        (2, _, Some(d)) => Some(Group::Day(d)),
+        _ => None,
+    }
+}
+
+/// Steps 2 and 3: the value at every wanted (group, rank).
+fn rank_values(
+    conn: &Connection,
+    f: &CallFilter,
+    tz: &TzShift,
+    col: &str,
+    wanted: &[(Group, i64, At)],
+    hists: &HashMap<(Group, u8), BTreeMap<i32, i64>>,
+    metric: u8,
+) -> Result<HashMap<(Group, i64), f64>, StoreError> {
+    let w = filter::build(f);
+    let mut coarse_by_group: HashMap<&Group, HashSet<i64>> = HashMap::new();
+    for (g, _, at) in wanted {
+        coarse_by_group.entry(g).or_default().insert(at.bin);
+    }
+    let union: HashSet<i64> = coarse_by_group.values().flatten().copied().collect();
+    let mut sets = Vec::new();
+    if coarse_by_group.keys().any(|g| matches!(g, Group::All)) {
+        sets.push("(f)");
+    }
+    if coarse_by_group.keys().any(|g| matches!(g, Group::Model(_))) {
+        sets.push("(m, f)");
+    }
+    if coarse_by_group.keys().any(|g| matches!(g, Group::Day(_))) {
+        sets.push("(d, f)");
+    }
+    // Step 2: values per fine bin, with the least and greatest, for the wanted coarse bins.
+    let sql = format!(
+        "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) GROUP BY GROUPING SETS ({})",
+        binned_calls(col, tz, &w, &union),
+        sets.join(", ")
+    );
+    type Fine = BTreeMap<i64, (i64, f64, f64)>;
+    let mut fine: HashMap<Group, Fine> = HashMap::new();
+    let rows = query_rows(conn, &sql, &w.params, |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, f64>(5)?,
+            r.get::<_, f64>(6)?,
+        ))
+    })?;
+    for (set, m, d, fb, n, lo, hi) in rows {
+        let Some(g) = group_of(set, m, d) else { continue };
+        if coarse_by_group.get(&g).is_some_and(|ks| ks.contains(&fb.div_euclid(FINE_PER_COARSE))) {
+            fine.entry(g).or_default().insert(fb, (n, lo, hi));
+        }
+    }
+    // Each rank's fine bin; a bin of one distinct value answers at once.
+    let mut values = HashMap::new();
+    let mut fetch: Vec<(Group, i64, i64, i64)> = Vec::new(); // group, rank, fine bin, rank in it
+    for (g, r, at) in wanted {
+        let bins = fine.get(g).ok_or_else(|| inconsistent("fine bins"))?;
+        let lo = at.bin * FINE_PER_COARSE;
+        let in_coarse = bins.range(lo..lo + FINE_PER_COARSE).map(|(b, (n, _, _))| (*b, *n));
+        let total: i64 = bins.range(lo..lo + FINE_PER_COARSE).map(|(_, (n, _, _))| n).sum();
+        let expected = hists.get(&(g.clone(), metric)).and_then(|h| h.get(&(at.bin as i32))).copied();
+        if Some(total) != expected {
+            return Err(inconsistent("bin counts"));
+        }
+        let fat = locate(in_coarse, at.rank).ok_or_else(|| inconsistent("fine rank"))?;
+        let &(_, least, greatest) = bins.get(&fat.bin).ok_or_else(|| inconsistent("fine bin"))?;
+        if least == greatest {
+            values.insert((g.clone(), *r), least);
+        } else {
+            fetch.push((g.clone(), *r, fat.bin, fat.rank));
+        }
+    }
+    if fetch.is_empty() {
+        return Ok(values);
+    }
+    // Step 3: the values of the fine bins that need sorting, for their groups only.
+    let mut want: HashMap<Group, HashSet<i64>> = HashMap::new();
+    for (g, _, fb, _) in &fetch {
+        want.entry(g.clone()).or_default().insert(*fb);
+    }
+    let coarse: HashSet<i64> = want.values().flatten().map(|fb| fb.div_euclid(FINE_PER_COARSE)).collect();
+    let list = |s: &HashSet<i64>| s.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let mut conds = Vec::new();
+    let mut params = w.params.clone();
+    let mut day_keys = HashSet::new();
+    for (g, fs) in &want {
+        match g {
+            Group::All => conds.push(format!("f IN ({})", list(fs))),
+            Group::Model(m) => {
+                conds.push(format!("(m = ? AND f IN ({}))", list(fs)));
+                params.push(DbValue::Text(m.clone()));
+            }
+            Group::Day(d) => day_keys.extend(fs.iter().map(|fb| d * 1_000_000 + fb)),
+        }
+    }
+    if !day_keys.is_empty() {
+        conds.push(format!("d * 1000000 + f IN ({})", list(&day_keys)));
+    }
+    let sql = format!("SELECT m, d, f, v FROM ({}) WHERE {}", binned_calls(col, tz, &w, &coarse), conds.join(" OR "));
+    let mut sorted: HashMap<(Group, i64), Vec<f64>> = HashMap::new();
+    let rows = query_rows(conn, &sql, &params, |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, f64>(3)?))
+    })?;
+    for (m, d, fb, v) in rows {
+        for g in [Group::All, Group::Model(m.clone()), Group::Day(d)] {
+            if want.get(&g).is_some_and(|fs| fs.contains(&fb)) {
+                sorted.entry((g, fb)).or_default().push(v);
+            }
+        }
+    }
+    for v in sorted.values_mut() {
+        v.sort_by(f64::total_cmp);
+    }
+    for (g, r, fb, rank) in fetch {
+        let v =
+            sorted.get(&(g.clone(), fb)).and_then(|v| v.get(rank as usize)).ok_or_else(|| inconsistent("values"))?;
+        values.insert((g, r), *v);
+    }
+    Ok(values)
+}

@@ -132,7 +132,7 @@ pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report
         problems.push(Problem {
             kind: kind.to_string(),
             count,
-            examples: store.call_briefs(&ff, CallOrder::NewestFirst, req.examples)?,
+            examples: timed("examples", || store.call_briefs(&ff, CallOrder::NewestFirst, req.examples))?,
         });
     }
     if slow > 0 {

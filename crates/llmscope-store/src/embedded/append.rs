@@ -28,7 +28,9 @@ const DEDUP_SLACK_US: i64 = 26 * 3600 * 1_000_000;
 pub fn prepare_staging(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS ids_stage (id VARCHAR);\n\
-         CREATE TEMP TABLE IF NOT EXISTS assessments_stage AS SELECT * FROM assessments LIMIT 0;",
+         CREATE TEMP TABLE IF NOT EXISTS assessments_stage AS SELECT * FROM assessments LIMIT 0;\n\
+         CREATE TEMP TABLE IF NOT EXISTS call_rollup_stage AS SELECT * FROM call_rollup LIMIT 0;\n\
+         CREATE TEMP TABLE IF NOT EXISTS call_rollup_hist_stage AS SELECT * FROM call_rollup_hist LIMIT 0;",
     )
     .map_err(db_err)
 }

@@ -14,6 +14,8 @@ use llmscope_core::store::StoreError;
 use llmscope_core::{text, Call, Origin};
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::bins::fine_bin;
+
 fn json_or_null(v: &Option<serde_json::Value>) -> Option<String> {
     v.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string())
 }
@@ -55,6 +57,7 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
     let (mut tags, mut flags) = (l(), l());
     let (mut origin, mut source_file, mut source_format) = (s(), s(), s());
     let mut source_line = u();
+    let (mut latency_bin, mut ttft_bin) = (UInt16Builder::with_capacity(n), UInt16Builder::with_capacity(n));
 
     for c in calls {
         id.append_value(&c.id);
@@ -128,6 +131,8 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
             }
         }
         ingested.append_value(now_us);
+        latency_bin.append_option(c.latency_ms.map(fine_bin));
+        ttft_bin.append_option(c.ttft_ms.map(fine_bin));
     }
 
     let cols: Vec<(&str, ArrayRef)> = vec![
@@ -181,6 +186,8 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
         ("source_line", Arc::new(source_line.finish())),
         ("source_format", Arc::new(source_format.finish())),
         ("ingested_at", Arc::new(ingested.finish())),
+        ("latency_bin", Arc::new(latency_bin.finish())),
+        ("ttft_bin", Arc::new(ttft_bin.finish())),
     ];
     let fields: Vec<Field> = cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
     let schema = Arc::new(Schema::new(fields));

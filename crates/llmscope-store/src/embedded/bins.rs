@@ -1,9 +1,9 @@
 //! Value bins for exact percentiles from the rollups.
 //!
-//! A latency or TTFT value falls in a **coarse bin** (eight per doubling, about 9 % wide),
-//! which the rollup counts per quarter hour and model; each coarse bin splits into 128
-//! **fine bins** (1,024 per doubling). Both are read off the value's IEEE-754 bits — the
-//! exponent and the top 3 (coarse) or 10 (fine) mantissa bits — so every bin is an exact
+//! A latency or TTFT value falls in a **coarse bin** (32 per doubling, about 2 % wide),
+//! which the rollup counts per quarter hour and model; each coarse bin splits into 32
+//! **fine bins** (1,024 per doubling), stored with each call. Both are read off the value's
+//! IEEE-754 bits — the exponent and the top 5 (coarse) or 10 (fine) mantissa bits — so every bin is an exact
 //! value range `[lo, hi)` whose edges are exact doubles: SQL finds a bin's values with plain
 //! comparisons, and the fine index inside a coarse bin is `⌊(v − 2^e) · 2^(10−e)⌋`, which
 //! IEEE arithmetic computes exactly (the subtraction is exact by Sterbenz's lemma, the
@@ -17,9 +17,15 @@
 const MIN_EXP: i32 = -20;
 /// Values from 2^40 ms up go to the top bin.
 const MAX_EXP: i32 = 40;
-const COARSE_PER_DOUBLING: i32 = 8;
+/// Mantissa bits read for a coarse bin (32 per doubling, about 2 % wide) and a fine one.
+const COARSE_BITS: u32 = 5;
+const FINE_BITS: u32 = 10;
+const COARSE_PER_DOUBLING: i32 = 1 << COARSE_BITS;
 /// Fine bins per coarse bin.
-pub const FINE_PER_COARSE: i64 = 128;
+pub const FINE_PER_COARSE: i64 = 1 << (FINE_BITS - COARSE_BITS);
+/// Shifts that keep the exponent and the coarse / fine mantissa bits.
+const COARSE_SHIFT: u32 = 52 - COARSE_BITS;
+const FINE_SHIFT: u32 = 52 - FINE_BITS;
 /// The top coarse bin.
 pub const COARSE_TOP: i32 = 1 + (MAX_EXP - MIN_EXP) * COARSE_PER_DOUBLING;
 
@@ -38,20 +44,20 @@ pub fn coarse_bin(v: f64) -> i32 {
     } else if v < pow2(MIN_EXP) {
         0
     } else {
-        1 + ((v.to_bits() - min_bits()) >> 49) as i32
+        1 + ((v.to_bits() - min_bits()) >> COARSE_SHIFT) as i32
     }
 }
 
-/// The fine bin of a value: `coarse × 128 + index` (index 0 in the two end bins). What
-/// [`fine_sql`] computes in DuckDB; the tests hold them to each other.
-#[cfg(test)]
-pub fn fine_bin(v: f64) -> i64 {
+/// The fine bin of a value: `coarse × 32 + index` (index 0 in the two end bins); stored
+/// with each call (`latency_bin`, `ttft_bin`). [`fine_bin_sql`] computes the same in DuckDB;
+/// the tests hold them to each other.
+pub fn fine_bin(v: f64) -> u16 {
     let k = coarse_bin(v);
-    let base = i64::from(k) * FINE_PER_COARSE;
+    let base = k as u16 * FINE_PER_COARSE as u16;
     if k == 0 || k == COARSE_TOP {
         base
     } else {
-        base + (((v.to_bits() - min_bits()) >> 42) & 127) as i64
+        base + (((v.to_bits() - min_bits()) >> FINE_SHIFT) as i64 % FINE_PER_COARSE) as u16
     }
 }
 
@@ -61,8 +67,8 @@ pub fn coarse_range(k: i32) -> (Option<f64>, Option<f64>) {
         k if k <= 0 => (None, Some(pow2(MIN_EXP))),
         k if k >= COARSE_TOP => (Some(pow2(MAX_EXP)), None),
         k => {
-            let lo = f64::from_bits(min_bits() + (((k - 1) as u64) << 49));
-            let hi = f64::from_bits(min_bits() + ((k as u64) << 49));
+            let lo = f64::from_bits(min_bits() + (((k - 1) as u64) << COARSE_SHIFT));
+            let hi = f64::from_bits(min_bits() + ((k as u64) << COARSE_SHIFT));
             (Some(lo), Some(hi))
         }
     }
@@ -76,8 +82,8 @@ pub fn fine_range(f: i64) -> (Option<f64>, Option<f64>) {
         return coarse_range(k);
     }
     let j = f.rem_euclid(FINE_PER_COARSE) as u64;
-    let base = min_bits() + (((k - 1) as u64) << 49);
-    (Some(f64::from_bits(base + (j << 42))), Some(f64::from_bits(base + ((j + 1) << 42))))
+    let base = min_bits() + (((k - 1) as u64) << COARSE_SHIFT);
+    (Some(f64::from_bits(base + (j << FINE_SHIFT))), Some(f64::from_bits(base + ((j + 1) << FINE_SHIFT))))
 }
 
 /// A double as a SQL literal that DuckDB reads back as exactly the same double.
@@ -86,6 +92,7 @@ pub fn lit(v: f64) -> String {
 }
 
 /// SQL: `col` lies in the range (`TRUE` for an unbounded one).
+#[cfg(test)]
 pub fn range_sql(col: &str, (lo, hi): (Option<f64>, Option<f64>)) -> String {
     match (lo, hi) {
         (Some(lo), Some(hi)) => format!("({col} >= {} AND {col} < {})", lit(lo), lit(hi)),
@@ -95,15 +102,22 @@ pub fn range_sql(col: &str, (lo, hi): (Option<f64>, Option<f64>)) -> String {
     }
 }
 
-/// SQL: the fine bin of `col`, for a value known to lie in coarse bin `k`.
-pub fn fine_sql(col: &str, k: i32) -> String {
-    let base = i64::from(k) * FINE_PER_COARSE;
-    if k <= 0 || k >= COARSE_TOP {
-        return base.to_string();
-    }
-    let e = MIN_EXP + (k - 1) / COARSE_PER_DOUBLING;
-    let sub = i64::from((k - 1) % COARSE_PER_DOUBLING) * FINE_PER_COARSE;
-    format!("({} + CAST(floor(({col} - {}) * {}) AS BIGINT))", base - sub, lit(pow2(e)), lit(pow2(10 - e)))
+/// SQL: the fine bin of `col`, as [`fine_bin`] (for migrating stored calls). The binade
+/// `e` from `log2` is corrected by exact comparisons with powers of two, so rounding in
+/// `log2` cannot move a value to the next bin; `(v − 2^e) · 2^(10−e)` is exact.
+pub fn fine_bin_sql(col: &str) -> String {
+    let e0 = format!("floor(log2({col}))");
+    let e =
+        format!("({e0} - CASE WHEN {col} < pow(2.0, {e0}) THEN 1 WHEN {col} >= pow(2.0, {e0} + 1) THEN -1 ELSE 0 END)");
+    format!(
+        "CASE WHEN {col} IS NULL THEN NULL WHEN {col} < {lo} THEN 0 WHEN NOT ({col} < {hi}) THEN {top} \
+         ELSE CAST({first} + ({e} - ({min})) * 1024 + floor(({col} - pow(2.0, {e})) * pow(2.0, 10 - {e})) AS INTEGER) END",
+        lo = lit(pow2(MIN_EXP)),
+        hi = lit(pow2(MAX_EXP)),
+        top = i64::from(COARSE_TOP) * FINE_PER_COARSE,
+        first = FINE_PER_COARSE,
+        min = MIN_EXP,
+    )
 }
 
 #[cfg(test)]
@@ -124,10 +138,15 @@ mod tests {
         assert_eq!(coarse_bin(f64::INFINITY), COARSE_TOP);
         assert_eq!(coarse_bin(f64::NEG_INFINITY), 0);
         assert_eq!(coarse_bin(pow2(-20)), 1);
-        assert_eq!(coarse_bin(1.0), 1 + 20 * 8);
-        assert_eq!(coarse_bin(1.125), 2 + 20 * 8);
-        assert_eq!(coarse_range(1 + 20 * 8), (Some(1.0), Some(1.125)));
-        assert_eq!(fine_range(i64::from(1 + 20 * 8) * 128 + 1), (Some(1.0 + 1.0 / 1024.0), Some(1.0 + 2.0 / 1024.0)));
+        assert_eq!(coarse_bin(1.0), 1 + 20 * 32);
+        assert_eq!(coarse_bin(1.03125), 2 + 20 * 32);
+        assert_eq!(coarse_range(1 + 20 * 32), (Some(1.0), Some(1.03125)));
+        let one = 1 + 20 * COARSE_PER_DOUBLING; // the coarse bin starting at 1.0
+        assert_eq!(i64::from(fine_bin(1.0 + 1.0 / 1024.0)), i64::from(one) * FINE_PER_COARSE + 1);
+        assert_eq!(
+            fine_range(i64::from(one) * FINE_PER_COARSE + 1),
+            (Some(1.0 + 1.0 / 1024.0), Some(1.0 + 2.0 / 1024.0))
+        );
         assert_eq!(coarse_bin(pow2(40) * 0.999_999), COARSE_TOP - 1);
     }
 
@@ -154,7 +173,7 @@ mod tests {
         fn a_value_lies_in_its_bins_ranges(v in value()) {
             let k = coarse_bin(v);
             prop_assert!(in_range(v, coarse_range(k)), "{v} not in coarse {k} {:?}", coarse_range(k));
-            let f = fine_bin(v);
+            let f = i64::from(fine_bin(v));
             prop_assert_eq!(f.div_euclid(FINE_PER_COARSE), i64::from(k));
             prop_assert!(in_range(v, fine_range(f)), "{v} not in fine {f} {:?}", fine_range(f));
         }
@@ -180,12 +199,12 @@ mod tests {
             let k = coarse_bin(v);
             let sql = format!(
                 "SELECT {}, {} FROM (SELECT {} AS v)",
-                fine_sql("v", k),
+                fine_bin_sql("v"),
                 range_sql("v", coarse_range(k)),
                 lit(v)
             );
             let (f, inside): (i64, bool) = conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            assert_eq!(f, fine_bin(v), "fine bin of {v:?} (coarse {k})");
+            assert_eq!(f, i64::from(fine_bin(v)), "fine bin of {v:?} (coarse {k})");
             assert!(inside, "{v:?} outside coarse {k} in SQL");
             let inside_fine: bool = conn.query_row(
                 &format!("SELECT {} FROM (SELECT {} AS v)", range_sql("v", fine_range(f)), lit(v)),

@@ -12,10 +12,10 @@ use duckdb::Connection;
 use llmscope_core::store::{HistogramBucket, StoreError};
 use llmscope_core::CallFilter;
 
-use super::bins::{coarse_bin, coarse_range, range_sql};
+use super::bins::{coarse_bin, coarse_range, lit, FINE_PER_COARSE};
 use super::overview::{edge_rollup, rollup_where};
 use super::rollup::METRIC_LATENCY;
-use super::{db_err, filter, query_rows};
+use super::{filter, query_rows};
 
 /// Latency values per coarse bin over the window (every project and model the filter names).
 fn coarse_counts(conn: &Connection, f: &CallFilter) -> Result<BTreeMap<i32, i64>, StoreError> {
@@ -55,27 +55,24 @@ pub fn histogram(conn: &Connection, f: &CallFilter, edges: &[f64]) -> Result<Vec
     let mut partial = vec![0i64; edges.len()];
     if !cut.is_empty() {
         let w = filter::build(f);
-        let terms: Vec<String> = cut
-            .iter()
-            .map(|&(e, k)| {
-                format!(
-                    "count(*) FILTER (WHERE {} AND latency_ms < {})",
-                    range_sql("latency_ms", coarse_range(k)),
-                    super::bins::lit(e)
-                )
-            })
-            .collect();
-        let any: Vec<String> = cut.iter().map(|&(_, k)| range_sql("latency_ms", coarse_range(k))).collect();
-        let sql = format!("SELECT {} FROM calls WHERE {} AND ({})", terms.join(", "), w.clause(), any.join(" OR "));
-        let got: Vec<i64> = conn
-            .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| {
-                (0..cut.len()).map(|i| r.get::<_, i64>(i)).collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(db_err)?;
-        let mut it = got.into_iter();
+        // The cut bins' calls (found by their stored fine bins) below their edge: one join
+        // with the (bin, edge) pairs, not one filtered count per edge over every row.
+        // (Two edges may cut the same bin: the pairs are told apart by their position.)
+        let pairs: Vec<String> = cut.iter().enumerate().map(|(i, &(e, k))| format!("({i}, {k}, {})", lit(e))).collect();
+        let ks: Vec<String> = cut.iter().map(|&(_, k)| k.to_string()).collect();
+        let sql = format!(
+            "SELECT t.i, count(*) FROM (SELECT latency_bin // {FINE_PER_COARSE} AS c, latency_ms AS v FROM calls
+                 WHERE {} AND latency_bin // {FINE_PER_COARSE} IN ({})) x
+             JOIN (VALUES {}) t(i, c, e) ON x.c = t.c WHERE x.v < t.e GROUP BY t.i",
+            w.clause(),
+            ks.join(", "),
+            pairs.join(", ")
+        );
+        let got: std::collections::HashMap<i64, i64> =
+            query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect();
         for (i, &e) in edges.iter().enumerate() {
-            if cut.iter().any(|&(x, _)| x.to_bits() == e.to_bits()) {
-                partial[i] = it.next().unwrap_or(0);
+            if let Some(j) = cut.iter().position(|&(x, _)| x.to_bits() == e.to_bits()) {
+                partial[i] = got.get(&(j as i64)).copied().unwrap_or(0);
             }
         }
     }

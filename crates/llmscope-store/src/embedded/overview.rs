@@ -22,7 +22,7 @@ use duckdb::Connection;
 use llmscope_core::store::{GroupStats, Overview, StoreError, TimeRange, TzShift};
 use llmscope_core::CallFilter;
 
-use super::bins::{coarse_range, fine_sql, range_sql, FINE_PER_COARSE};
+use super::bins::FINE_PER_COARSE;
 use super::rollup::{self, Cell, Rollup, BUCKET_US, METRIC_LATENCY, METRIC_TTFT};
 use super::{db_err, filter, query_rows};
 
@@ -270,7 +270,14 @@ fn merge(into: &mut Option<Cell>, c: &Cell) {
 
 /// The overview of an eligible filter (see [`eligible`]).
 pub fn overview(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Overview, StoreError> {
+    let started = std::time::Instant::now();
     let Sums { cells, hist } = sums(conn, f, tz)?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        cells = cells.len(),
+        hist = hist.len(),
+        "overview: rollup rows"
+    );
     let mut all = None;
     let mut by_model: HashMap<String, Option<Cell>> = HashMap::new();
     let mut by_day: BTreeMap<i64, Option<Cell>> = BTreeMap::new();
@@ -287,7 +294,10 @@ pub fn overview(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Overv
             *hists.entry((g, metric)).or_default().entry(bin).or_default() += n;
         }
     }
+    let started = std::time::Instant::now();
     let pct = percentiles(conn, f, tz, &hists)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "overview: percentiles");
+    let started = std::time::Instant::now();
     let with_pct = |g: Group, mut s: GroupStats| {
         if let Some(v) = pct.get(&(g.clone(), METRIC_LATENCY)) {
             (s.latency_p50, s.latency_p90, s.latency_p95, s.latency_p99) = (v[0], v[1], v[2], v[3]);
@@ -310,6 +320,7 @@ pub fn overview(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Overv
         )
         .map_err(db_err)?
         .max(0) as u64;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "overview: distinct users");
     let mut models: Vec<GroupStats> = by_model
         .into_iter()
         .filter_map(|(m, c)| c.map(|c| with_pct(Group::Model(m.clone()), stats_of(m, &c))))
@@ -409,26 +420,72 @@ fn percentiles(
     Ok(out)
 }
 
-/// The SQL columns both scans group by: model, local day, the value and its fine bin, over
-/// the calls whose value lies in one of the coarse bins.
-fn binned_calls(col: &str, tz: &TzShift, w: &filter::Where, coarse: &HashSet<i64>) -> String {
-    let local = filter::local_time(tz);
-    let mut case = String::from("CASE");
-    let mut any = Vec::new();
-    let mut bins: Vec<i64> = coarse.iter().copied().collect();
-    bins.sort_unstable();
-    for k in bins {
-        let range = range_sql(col, coarse_range(k as i32));
-        case.push_str(&format!(" WHEN {range} THEN {}", fine_sql(col, k as i32)));
-        any.push(range);
-    }
-    case.push_str(" END");
+/// The calls both scans read: model, local day (days since 1970), value, stored fine bin
+/// and its coarse bin, of the calls whose bin passes `bins` (SQL over the bin column `{b}`).
+fn binned_calls(col: &str, tz: &TzShift, w: &filter::Where, bins: &str) -> String {
+    let b = bin_column(col);
     format!(
-        "SELECT coalesce(model, '') AS m, CAST({local} AS DATE) - DATE '1970-01-01' AS d, {col} AS v, {case} AS f
-         FROM calls WHERE {} AND ({})",
-        w.clause(),
-        any.join(" OR ")
+        "SELECT coalesce(model, '') AS m, {day} AS d, {col} AS v, {b} AS f, {b} // {FINE_PER_COARSE} AS c \
+         FROM calls WHERE {w} AND ({bins})",
+        day = filter::local_day(tz),
+        w = w.clause(),
+        bins = bins.replace("{b}", b),
     )
+}
+
+fn bin_column(col: &str) -> &'static str {
+    if col == "ttft_ms" {
+        "ttft_bin"
+    } else {
+        "latency_bin"
+    }
+}
+
+/// SQL: the bin column lies in one of the coarse bins (one integer `IN` list: DuckDB
+/// evaluates it far faster than a chain of ranges).
+fn in_coarse(coarse: &HashSet<i64>) -> String {
+    format!("{{b}} // {FINE_PER_COARSE} IN ({})", list(coarse))
+}
+
+fn list(s: &HashSet<i64>) -> String {
+    s.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// SQL over `m`, `d` and a bin expression: the row belongs to a group that wants that bin
+/// (`scale` separates days from bins in one integer key); the model names are parameters.
+fn wanted_by_group(want: &HashMap<&Group, HashSet<i64>>, bin: &str, scale: i64, params: &mut Vec<DbValue>) -> String {
+    let mut conds = Vec::new();
+    let mut day_keys = HashSet::new();
+    for (g, bins) in want {
+        match g {
+            Group::All => conds.push(format!("{bin} IN ({})", list(bins))),
+            Group::Model(m) => {
+                conds.push(format!("(m = ? AND {bin} IN ({}))", list(bins)));
+                params.push(DbValue::Text(m.clone()));
+            }
+            Group::Day(d) => day_keys.extend(bins.iter().map(|b| d * scale + b)),
+        }
+    }
+    if !day_keys.is_empty() {
+        conds.push(format!("d * {scale} + {bin} IN ({})", list(&day_keys)));
+    }
+    conds.join(" OR ")
+}
+
+/// Runs one of the percentile scans, logging its time and size
+/// (`LLMSCOPE_LOG=llmscope_store=debug`).
+fn scan<T>(
+    conn: &Connection,
+    sql: &str,
+    params: &[DbValue],
+    col: &str,
+    what: &str,
+    map: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let started = std::time::Instant::now();
+    let rows = query_rows(conn, sql, params, map)?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, rows = rows.len(), col, what);
+    Ok(rows)
 }
 
 fn group_of(set: i64, m: Option<String>, d: Option<i64>) -> Option<Group> {
@@ -466,15 +523,19 @@ fn rank_values(
     if coarse_by_group.keys().any(|g| matches!(g, Group::Day(_))) {
         sets.push("(d, f)");
     }
-    // Step 2: values per fine bin, with the least and greatest, for the wanted coarse bins.
+    // Step 2: values per fine bin, with the least and greatest, of each group's wanted
+    // coarse bins (a call counts in the sets of every group it belongs to; only the
+    // groups' own coarse bins are read back).
+    let mut params = w.params.clone();
+    let groups = wanted_by_group(&coarse_by_group, "c", 10_000, &mut params);
     let sql = format!(
-        "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) GROUP BY GROUPING SETS ({})",
-        binned_calls(col, tz, &w, &union),
+        "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) WHERE {groups} GROUP BY GROUPING SETS ({})",
+        binned_calls(col, tz, &w, &in_coarse(&union)),
         sets.join(", ")
     );
     type Fine = BTreeMap<i64, (i64, f64, f64)>;
     let mut fine: HashMap<Group, Fine> = HashMap::new();
-    let rows = query_rows(conn, &sql, &w.params, |r| {
+    let rows = scan(conn, &sql, &params, col, "overview: fine bins", |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, Option<String>>(1)?,
@@ -515,31 +576,19 @@ fn rank_values(
         return Ok(values);
     }
     // Step 3: the values of the fine bins that need sorting, for their groups only.
-    let mut want: HashMap<Group, HashSet<i64>> = HashMap::new();
+    let mut want: HashMap<&Group, HashSet<i64>> = HashMap::new();
     for (g, _, fb, _) in &fetch {
-        want.entry(g.clone()).or_default().insert(*fb);
+        want.entry(g).or_default().insert(*fb);
     }
-    let coarse: HashSet<i64> = want.values().flatten().map(|fb| fb.div_euclid(FINE_PER_COARSE)).collect();
-    let list = |s: &HashSet<i64>| s.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    let mut conds = Vec::new();
+    let union: HashSet<i64> = want.values().flatten().copied().collect();
     let mut params = w.params.clone();
-    let mut day_keys = HashSet::new();
-    for (g, fs) in &want {
-        match g {
-            Group::All => conds.push(format!("f IN ({})", list(fs))),
-            Group::Model(m) => {
-                conds.push(format!("(m = ? AND f IN ({}))", list(fs)));
-                params.push(DbValue::Text(m.clone()));
-            }
-            Group::Day(d) => day_keys.extend(fs.iter().map(|fb| d * 1_000_000 + fb)),
-        }
-    }
-    if !day_keys.is_empty() {
-        conds.push(format!("d * 1000000 + f IN ({})", list(&day_keys)));
-    }
-    let sql = format!("SELECT m, d, f, v FROM ({}) WHERE {}", binned_calls(col, tz, &w, &coarse), conds.join(" OR "));
+    let groups = wanted_by_group(&want, "f", 100_000, &mut params);
+    let sql = format!(
+        "SELECT m, d, f, v FROM ({}) WHERE {groups}",
+        binned_calls(col, tz, &w, &format!("{{b}} IN ({})", list(&union)))
+    );
     let mut sorted: HashMap<(Group, i64), Vec<f64>> = HashMap::new();
-    let rows = query_rows(conn, &sql, &params, |r| {
+    let rows = scan(conn, &sql, &params, col, "overview: values", |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, f64>(3)?))
     })?;
     for (m, d, fb, v) in rows {

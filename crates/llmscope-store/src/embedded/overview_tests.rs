@@ -223,9 +223,8 @@ fn migrating_builds_the_rollups_from_the_stored_calls() -> Result<(), Box<dyn st
     {
         let conn = duckdb::Connection::open(&path)?;
         super::migrations::migrate_to(&conn, &path, 2)?;
-        let refs: Vec<&Call> = calls.iter().collect();
         let mut app = conn.appender("calls")?;
-        app.append_record_batch(super::arrow_batch::calls_batch(&refs, 0)?)?;
+        app.append_record_batch(super::tests::batch_before_bins(&calls)?)?;
     }
     let migrated = DuckStore::open_file(&path)?;
     let kept = DuckStore::open_in_memory()?;

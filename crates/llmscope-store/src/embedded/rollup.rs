@@ -20,7 +20,7 @@ use duckdb::types::Value as DbValue;
 use duckdb::Connection;
 use llmscope_core::store::StoreError;
 
-use super::bins::coarse_bin;
+use super::bins::{coarse_bin, fine_bin_sql};
 use super::db_err;
 
 /// The rollups' time step: 15 minutes, in µs.
@@ -227,12 +227,27 @@ impl Rollup {
 
     /// Adds these sums to the rollup tables, in the caller's transaction.
     ///
-    /// The rows go in as `VALUES` lists with bound parameters: a staging table emptied and
-    /// refilled at every append would keep its deleted rows' memory (temporary tables
-    /// cannot be evicted), and the server's budget is small. There is no index either: the
-    /// rows to add to are found by a join limited to the batch's quarter hours, which the
-    /// zone maps on `bucket_us` prune.
+    /// There is no index on the tables (an ART index on these keys would live in memory,
+    /// and the server's budget is small): the rows to add to are found by a join limited to
+    /// the batch's quarter hours, which the zone maps on `bucket_us` prune.
     pub fn write(&self, conn: &Connection) -> Result<(), StoreError> {
+        let (cells, hist) = self.rows();
+        let cell_set = CELL_COLUMNS
+            .iter()
+            .skip(3)
+            .map(|(c, _)| match *c {
+                "latency_max" | "last_us" => format!("{c} = greatest(r.{c}, s.{c})"),
+                "first_us" => format!("{c} = least(r.{c}, s.{c})"),
+                _ => format!("{c} = r.{c} + s.{c}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        merge(conn, "call_rollup", &CELL_COLUMNS, 3, &cell_set, &cells)?;
+        merge(conn, "call_rollup_hist", &HIST_COLUMNS, 5, "n = r.n + s.n", &hist)
+    }
+
+    /// The rows of both tables, as values in table order.
+    fn rows(&self) -> (Vec<Vec<DbValue>>, Vec<Vec<DbValue>>) {
         let cells: Vec<Vec<DbValue>> = self
             .cells
             .iter()
@@ -282,18 +297,23 @@ impl Rollup {
                 ]
             })
             .collect();
-        let cell_set = CELL_COLUMNS
-            .iter()
-            .skip(3)
-            .map(|(c, _)| match *c {
-                "latency_max" | "last_us" => format!("{c} = greatest(r.{c}, s.{c})"),
-                "first_us" => format!("{c} = least(r.{c}, s.{c})"),
-                _ => format!("{c} = r.{c} + s.{c}"),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        merge(conn, "call_rollup", &CELL_COLUMNS, 3, &cell_set, &cells)?;
-        merge(conn, "call_rollup_hist", &HIST_COLUMNS, 5, "n = r.n + s.n", &hist)
+        (cells, hist)
+    }
+}
+
+impl Rollup {
+    /// Appends these sums as new rows, for keys known to be absent from the tables (a
+    /// migration building them day by day), in the caller's transaction.
+    pub fn append_new(&self, conn: &Connection) -> Result<(), StoreError> {
+        let (cells, hist) = self.rows();
+        for (table, rows) in [("call_rollup", cells), ("call_rollup_hist", hist)] {
+            let mut app = conn.appender(table).map_err(db_err)?;
+            for row in &rows {
+                app.append_row(duckdb::appender_params_from_iter(row.iter())).map_err(db_err)?;
+            }
+            app.flush().map_err(db_err)?;
+        }
+        Ok(())
     }
 }
 
@@ -336,11 +356,10 @@ const HIST_COLUMNS: [(&str, &str); 6] = [
     ("n", "BIGINT"),
 ];
 
-/// Rows per statement (a statement binds columns × rows parameters).
-const ROWS_PER_STATEMENT: usize = 500;
-
-/// Adds `rows` to `table`: `set` updates the rows already there (`r`) from the new ones
-/// (`s`), and the others are inserted.
+/// Adds `rows` to `table` through its staging table (`{table}_stage`, temporary): `set`
+/// updates the rows already there (`r`) from the new ones (`s`), the others are inserted,
+/// and the staging table is emptied, all in the caller's transaction (so the staged rows
+/// never outlive it).
 fn merge(
     conn: &Connection,
     table: &str,
@@ -349,30 +368,31 @@ fn merge(
     set: &str,
     rows: &[Vec<DbValue>],
 ) -> Result<(), StoreError> {
-    let names = cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
-    let row = format!("({})", cols.iter().map(|(_, t)| format!("?::{t}")).collect::<Vec<_>>().join(", "));
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let buckets = chunk.iter().filter_map(|r| match r.get(1) {
-            Some(DbValue::BigInt(b)) => Some(*b),
-            _ => None,
-        });
-        let (lo, hi) = buckets.fold((i64::MAX, i64::MIN), |(lo, hi), b| (lo.min(b), hi.max(b)));
-        let same = cols[..keys].iter().map(|(c, _)| format!("r.{c} = s.{c}")).collect::<Vec<_>>().join(" AND ");
-        let values = format!("(VALUES {}) AS s({names})", vec![row.as_str(); chunk.len()].join(", "));
-        let params: Vec<&DbValue> = chunk.iter().flatten().collect();
-        let statements = [
-            format!("UPDATE {table} AS r SET {set} FROM {values} WHERE r.bucket_us BETWEEN {lo} AND {hi} AND {same}"),
-            format!(
-                "INSERT INTO {table} SELECT * FROM {values}
-                 WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.bucket_us BETWEEN {lo} AND {hi} AND {same})"
-            ),
-        ];
-        for sql in statements {
-            conn.execute(&sql, duckdb::params_from_iter(params.iter()))
-                .map_err(|e| StoreError::Backend(format!("updating {table}: {e}")))?;
-        }
+    if rows.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let fail = |e: duckdb::Error| StoreError::Backend(format!("updating {table}: {e}"));
+    let stage = format!("{table}_stage");
+    {
+        let mut app = conn.appender(&stage).map_err(fail)?;
+        for row in rows {
+            app.append_row(duckdb::appender_params_from_iter(row.iter())).map_err(fail)?;
+        }
+        app.flush().map_err(fail)?;
+    }
+    let buckets = rows.iter().filter_map(|r| match r.get(1) {
+        Some(DbValue::BigInt(b)) => Some(*b),
+        _ => None,
+    });
+    let (lo, hi) = buckets.fold((i64::MAX, i64::MIN), |(lo, hi), b| (lo.min(b), hi.max(b)));
+    let same = cols[..keys].iter().map(|(c, _)| format!("r.{c} = s.{c}")).collect::<Vec<_>>().join(" AND ");
+    conn.execute_batch(&format!(
+        "UPDATE {table} AS r SET {set} FROM {stage} s WHERE r.bucket_us BETWEEN {lo} AND {hi} AND {same};
+         INSERT INTO {table} SELECT * FROM {stage} s
+             WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.bucket_us BETWEEN {lo} AND {hi} AND {same});
+         DELETE FROM {stage};"
+    ))
+    .map_err(fail)
 }
 
 /// The columns [`Rollup::add_batch`] reads, as a `SELECT` list over `calls`.
@@ -389,9 +409,15 @@ pub fn from_calls(conn: &Connection, where_: &str, params: &[duckdb::types::Valu
     Ok(rollup)
 }
 
-/// Builds the rollups of a store whose calls predate them (a migration step), one day of
-/// calls (that has calls) at a time, so that memory stays that of a day.
+/// Migration 3's step in Rust: the stored calls' value bins, then the rollups from the
+/// calls, one day of calls (that has calls) at a time, so that memory stays that of a day.
 pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(&format!(
+        "UPDATE calls SET latency_bin = {}, ttft_bin = {}",
+        fine_bin_sql("latency_ms"),
+        fine_bin_sql("ttft_ms")
+    ))
+    .map_err(db_err)?;
     const DAY_US: i64 = 24 * 3600 * 1_000_000;
     let days: Vec<i64> = super::query_rows(
         conn,
@@ -406,7 +432,7 @@ pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
             "start_time >= make_timestamp(?) AND start_time < make_timestamp(?)",
             &[duckdb::types::Value::BigInt(from), duckdb::types::Value::BigInt(until)],
         )?;
-        r.write(conn)?;
+        r.append_new(conn)?;
     }
     Ok(())
 }

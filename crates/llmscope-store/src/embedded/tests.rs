@@ -412,10 +412,19 @@ fn schema_1_store(
     calls: &[Call],
 ) -> Result<(), Box<dyn std::error::Error>> {
     super::migrations::migrate_to(conn, path, 1)?;
-    let refs: Vec<&Call> = calls.iter().collect();
     let mut app = conn.appender("calls")?;
-    app.append_record_batch(super::arrow_batch::calls_batch(&refs, 0)?)?;
+    app.append_record_batch(batch_before_bins(calls)?)?;
     Ok(())
+}
+
+/// Calls as a batch for the `calls` table as it was before migration 3 added the value bins.
+pub(super) fn batch_before_bins(
+    calls: &[Call],
+) -> Result<duckdb::arrow::record_batch::RecordBatch, Box<dyn std::error::Error>> {
+    let refs: Vec<&Call> = calls.iter().collect();
+    let batch = super::arrow_batch::calls_batch(&refs, 0)?;
+    let keep: Vec<usize> = (0..batch.num_columns() - 2).collect();
+    Ok(batch.project(&keep)?)
 }
 
 /// A store made by an earlier llmscope (schema 1, DuckDB's default storage format) opens: its

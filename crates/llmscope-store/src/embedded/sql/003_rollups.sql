@@ -1,5 +1,9 @@
--- Migration 3: the rollups the report reads instead of the calls (see rollup.rs).
--- Kept in the transaction of every append; built from the stored calls when migrating.
+-- Migration 3: the rollups the report reads instead of the calls (see rollup.rs), and each
+-- call's fine latency and TTFT bins (bins.rs), which the exact percentiles scan for.
+-- Kept in the transaction of every append; computed for the stored calls when migrating.
+
+ALTER TABLE calls ADD COLUMN latency_bin USMALLINT;
+ALTER TABLE calls ADD COLUMN ttft_bin USMALLINT;
 
 CREATE TABLE call_rollup (
     project        VARCHAR NOT NULL,

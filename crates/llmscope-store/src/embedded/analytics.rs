@@ -91,6 +91,24 @@ impl Analytics for DuckStore {
         if matches!(key, GroupKey::Session) {
             w.push("session_id IS NOT NULL", []);
         }
+        // The top groups of a limited list are found by their call count alone (a scan of
+        // the key column), and the measures computed for those groups only: the same groups
+        // in the same order, as the ordering is by count, then key.
+        let timeless = !matches!(key, GroupKey::All | GroupKey::Day | GroupKey::WeekdayHour);
+        if limit > 0 && timeless && !measures.only_count {
+            let ks = key_sql(key);
+            let sql = format!(
+                "SELECT {ks} AS k FROM calls WHERE {} GROUP BY k ORDER BY count(*) DESC, k LIMIT {limit}",
+                w.clause()
+            );
+            let top: Vec<Option<String>> = self.with_conn(|conn| query_rows(conn, &sql, &w.params, |r| r.get(0)))?;
+            let top: Vec<String> = top.into_iter().flatten().collect();
+            if top.is_empty() {
+                return Ok(Vec::new());
+            }
+            let marks = vec!["?"; top.len()].join(", ");
+            w.push(&format!("{ks} IN ({marks})"), top.into_iter().map(DbValue::Text));
+        }
         let (lat_q, ttft_q) = if measures.percentiles {
             ("quantile_cont(latency_ms, [0.5, 0.9, 0.95, 0.99])", "quantile_cont(ttft_ms, [0.5, 0.95, 0.99])")
         } else {

@@ -126,6 +126,13 @@ pub trait CallSink: Send + Sync {
     fn restart_workers_here(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Brings the store's precomputed summaries (rollups) up to date for calls that started
+    /// before `before` (all calls for `None`); returns how many units of work it did. Reads
+    /// are exact either way (they summarise what is not rolled up from the calls); rolling up
+    /// only makes them faster. The default has nothing to do.
+    fn roll_up(&self, _before: Option<DateTime<Utc>>) -> Result<usize, StoreError> {
+        Ok(0)
+    }
     /// Prepares calls for [`CallSink::append_prepared`] / [`BulkLoad::append_prepared`]; may
     /// run on another thread than the append. The default keeps them as they are.
     fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {

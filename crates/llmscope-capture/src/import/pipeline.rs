@@ -182,6 +182,15 @@ impl<'a> Importer<'a> {
 
     /// Imports one file. Bad lines do not stop it; an unreadable file or a store failure does,
     /// and then the failure says what was committed before it.
+    /// Brings the store's rollups up to date with what was imported. Reports are exact
+    /// without it (they read the calls the rollups lack), so a failure is only logged.
+    pub fn roll_up(&self) {
+        match self.sink.roll_up(None) {
+            Ok(n) => tracing::debug!(quarter_hours = n, "rolled up"),
+            Err(e) => tracing::warn!(error = %e, "could not update the rollups; reports read those calls directly"),
+        }
+    }
+
     pub fn import_file(&self, path: &Path, progress: &dyn ImportProgress) -> Result<ImportSummary, ImportFailure> {
         let started = Instant::now();
         let display = path.display().to_string();
@@ -317,10 +326,12 @@ pub fn import_files(
             Ok(s) => total.merge(s),
             Err(ImportFailure { error, done }) => {
                 total.merge(*done);
+                importer.roll_up();
                 return Err(ImportFailure { error, done: Box::new(total) });
             }
         }
     }
+    importer.roll_up();
     Ok(total)
 }
 

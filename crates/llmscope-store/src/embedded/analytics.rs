@@ -75,6 +75,30 @@ fn uf(n: Option<f64>) -> u64 {
     n.unwrap_or(0.0).clamp(0.0, u64::MAX as f64) as u64
 }
 
+impl DuckStore {
+    /// Answers from the rollups a filter that does not group by local time, when they can:
+    /// `None` (read the calls instead) for a filter they do not cover, too many dirty quarter
+    /// hours, or a failure (logged).
+    fn answer_from_rollups<T>(
+        &self,
+        f: &CallFilter,
+        what: &str,
+        read: impl FnOnce(&duckdb::Connection, &overview::Plan) -> Result<T, StoreError>,
+    ) -> Option<T> {
+        if !overview::eligible(f, &Vec::new()) {
+            return None;
+        }
+        let out = self.with_conn(|conn| match overview::plan(conn, f)? {
+            Some(plan) => read(conn, &plan).map(Some),
+            None => Ok(None),
+        });
+        out.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, what, "the rollups could not answer; reading the calls instead");
+            None
+        })
+    }
+}
+
 impl Analytics for DuckStore {
     fn group_stats(
         &self,
@@ -306,8 +330,10 @@ impl Analytics for DuckStore {
         if edges.is_empty() {
             return Ok(Vec::new());
         }
-        if overview::eligible(f, &Vec::new()) {
-            return self.with_conn(|conn| latency::histogram(conn, f, &edges));
+        if let Some(h) =
+            self.answer_from_rollups(f, "latency histogram", |conn, plan| latency::histogram(conn, f, plan, &edges))
+        {
+            return Ok(h);
         }
         let w = filter::build(f);
         let mut case = String::from("CASE");
@@ -349,10 +375,10 @@ impl Analytics for DuckStore {
         if order == CallOrder::SlowestFirst {
             w.push("latency_ms IS NOT NULL", []);
             // Only the calls in the highest latency bins that hold enough of them.
-            if overview::eligible(f, &Vec::new()) {
-                if let Some(floor) = self.with_conn(|conn| latency::slowest_floor(conn, f, limit.max(1)))? {
-                    w.push("latency_ms >= ?", [DbValue::Double(floor)]);
-                }
+            let floor = self
+                .answer_from_rollups(f, "slowest calls", |conn, plan| latency::slowest_floor(conn, plan, limit.max(1)));
+            if let Some(floor) = floor.flatten() {
+                w.push("latency_ms >= ?", [DbValue::Double(floor)]);
             }
         }
         let sql = format!(
@@ -393,8 +419,13 @@ impl Analytics for DuckStore {
 
     fn overview(&self, f: &CallFilter, tz: &TzShift) -> Result<Overview, StoreError> {
         if overview::eligible(f, tz) {
-            match self.with_conn(|conn| overview::overview(conn, f, tz)) {
-                Ok(o) => return Ok(o),
+            let from_rollups = self.with_conn(|conn| match overview::plan(conn, f)? {
+                Some(plan) => overview::overview(conn, f, &plan, tz).map(Some),
+                None => Ok(None),
+            });
+            match from_rollups {
+                Ok(Some(o)) => return Ok(o),
+                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "the rollups could not answer the overview; reading the calls instead")
                 }
@@ -404,8 +435,8 @@ impl Analytics for DuckStore {
     }
 
     fn time_range(&self, f: &CallFilter) -> Result<Option<TimeRange>, StoreError> {
-        if overview::eligible(f, &Vec::new()) {
-            return self.with_conn(|conn| overview::time_range(conn, f));
+        if let Some(range) = self.answer_from_rollups(f, "time range", overview::time_range) {
+            return Ok(range);
         }
         let w = filter::build(f);
         let sql =

@@ -6,7 +6,8 @@
 //! so written to DuckDB's write-ahead log and synced) before `append_calls` returns. Because
 //! an id fixes the call's start time (give or take a time-zone reading), the id check only
 //! scans the batch's time range widened by 26 hours, which DuckDB's zone maps prune. The
-//! rollups ([`super::rollup`]) get the stored rows' sums in the same transaction.
+//! quarter hours of the stored rows are marked for the rollups ([`super::rollup`]) in the
+//! same transaction.
 
 use std::ops::Range;
 
@@ -18,7 +19,7 @@ use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, PreparedCalls, Sto
 use llmscope_core::{Assessment, AssessmentValue, Call};
 
 use super::arrow_batch::calls_batch;
-use super::rollup::Rollup;
+use super::rollup;
 use super::{db_err, DuckStore};
 
 /// How far (µs) either side of a batch's time range duplicates are looked for: 26 hours,
@@ -72,6 +73,7 @@ fn stored_ids<'a>(
 pub(crate) struct DuckPrepared {
     ids: Vec<String>,
     starts: Vec<i64>,
+    projects: Vec<String>,
     batch: RecordBatch,
 }
 
@@ -81,6 +83,7 @@ impl DuckPrepared {
         Ok(DuckPrepared {
             ids: calls.iter().map(|c| c.id.clone()).collect(),
             starts: calls.iter().map(|c| micros(c.start_time)).collect(),
+            projects: calls.iter().map(|c| c.project.clone()).collect(),
             batch: calls_batch(&refs, micros(chrono::Utc::now()))?,
         })
     }
@@ -108,6 +111,10 @@ impl CallSink for DuckStore {
 
     fn restart_workers_here(&self) -> Result<(), StoreError> {
         self.restart_workers()
+    }
+
+    fn roll_up(&self, before: Option<chrono::DateTime<chrono::Utc>>) -> Result<usize, StoreError> {
+        self.with_conn(|conn| in_transaction(conn, || rollup::roll_up(conn, before.map(micros))))
     }
 
     fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {
@@ -221,7 +228,9 @@ fn insert_rows(
     check_stored: bool,
 ) -> Result<AppendOutcome, StoreError> {
     let started = std::time::Instant::now();
-    let (Some(ids), Some(starts)) = (p.ids.get(range.clone()), p.starts.get(range.clone())) else {
+    let (Some(ids), Some(starts), Some(projects)) =
+        (p.ids.get(range.clone()), p.starts.get(range.clone()), p.projects.get(range.clone()))
+    else {
         return Err(StoreError::Backend(format!("rows {range:?} of a batch of {}", p.ids.len())));
     };
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
@@ -235,6 +244,10 @@ fn insert_rows(
     };
     let keep: Vec<bool> = ids.iter().zip(&first).map(|(id, f)| *f && !stored.contains(id.as_str())).collect();
     let inserted = keep.iter().filter(|k| **k).count();
+    // The quarter hours of exactly the rows stored, marked for the rollups in the same
+    // transaction.
+    let quarters: std::collections::BTreeSet<(String, i64)> =
+        (0..ids.len()).filter(|&i| keep[i]).map(|i| (projects[i].clone(), rollup::bucket_of(starts[i]))).collect();
     let checked = started.elapsed();
     if inserted > 0 {
         let rows = p.batch.slice(range.start, range.len());
@@ -244,13 +257,10 @@ fn insert_rows(
             filter_record_batch(&rows, &BooleanArray::from(keep))
                 .map_err(|e| StoreError::Backend(format!("dropping repeated calls from the batch: {e}")))?
         };
-        // The rollups are summed from exactly the rows stored, in the same transaction.
-        let mut rollup = Rollup::default();
-        rollup.add_batch(&rows)?;
         let mut app = conn.appender("calls").map_err(db_err)?;
         app.append_record_batch(rows).map_err(db_err)?;
         app.flush().map_err(db_err)?;
-        rollup.write(conn)?;
+        rollup::mark_dirty(conn, &quarters)?;
     }
     let inserted = inserted as u64;
     tracing::debug!(

@@ -13,30 +13,25 @@ use llmscope_core::store::{HistogramBucket, StoreError};
 use llmscope_core::CallFilter;
 
 use super::bins::{coarse_bin, coarse_range, lit, FINE_PER_COARSE};
-use super::overview::{edge_rollup, rollup_where};
-use super::rollup::METRIC_LATENCY;
+use super::overview::Plan;
+use super::rollup::{self, METRIC_LATENCY};
 use super::{filter, query_rows};
 
 /// Latency values per coarse bin over the window (every project and model the filter names).
-fn coarse_counts(conn: &Connection, f: &CallFilter) -> Result<BTreeMap<i32, i64>, StoreError> {
-    let w = rollup_where(f);
-    let sql = format!(
-        "SELECT bin, sum(n)::BIGINT FROM call_rollup_hist WHERE {} AND metric = {METRIC_LATENCY} GROUP BY bin",
-        w.clause()
-    );
-    let mut counts: BTreeMap<i32, i64> =
-        query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect();
-    for ((_, metric, bin), n) in edge_rollup(conn, f)?.hist {
-        if metric == METRIC_LATENCY {
-            *counts.entry(bin).or_default() += n;
-        }
-    }
-    Ok(counts)
+fn coarse_counts(conn: &Connection, plan: &Plan) -> Result<BTreeMap<i32, i64>, StoreError> {
+    let (rows, params) = plan.union("call_rollup_hist", rollup::hist_sql, 2);
+    let sql = format!("SELECT bin, sum(n)::BIGINT FROM ({rows}) WHERE metric = {METRIC_LATENCY} GROUP BY bin");
+    Ok(query_rows(conn, &sql, &params, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect())
 }
 
 /// The histogram over `edges` (ascending, finite; the last bucket is open).
-pub fn histogram(conn: &Connection, f: &CallFilter, edges: &[f64]) -> Result<Vec<HistogramBucket>, StoreError> {
-    let counts = coarse_counts(conn, f)?;
+pub fn histogram(
+    conn: &Connection,
+    f: &CallFilter,
+    plan: &Plan,
+    edges: &[f64],
+) -> Result<Vec<HistogramBucket>, StoreError> {
+    let counts = coarse_counts(conn, plan)?;
     let total: i64 = counts.values().sum();
     // For each edge: the values in bins wholly below it, and the bin it cuts (if any).
     let mut cut = Vec::new();
@@ -89,8 +84,8 @@ pub fn histogram(conn: &Connection, f: &CallFilter, edges: &[f64]) -> Result<Vec
 
 /// A latency at or below the `n`-th greatest (so that the `n` slowest calls are the slowest
 /// of those at or above it); `None` when every call must be looked at.
-pub fn slowest_floor(conn: &Connection, f: &CallFilter, n: usize) -> Result<Option<f64>, StoreError> {
-    let counts = coarse_counts(conn, f)?;
+pub fn slowest_floor(conn: &Connection, plan: &Plan, n: usize) -> Result<Option<f64>, StoreError> {
+    let counts = coarse_counts(conn, plan)?;
     let mut seen = 0i64;
     for (k, c) in counts.iter().rev() {
         seen += c;

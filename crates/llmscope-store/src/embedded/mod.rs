@@ -182,23 +182,6 @@ impl DuckStore {
         let msg = error.to_string();
         let broken = self.broken.load(std::sync::atomic::Ordering::Relaxed);
         if !(is_fatal(&msg) || broken) || self.path == Path::new(":memory:") {
-            if is_out_of_memory(&msg) {
-                // A statement that ran out of memory (without invalidating the database)
-                // will run out again under the same limit: it is doubled, and the caller's
-                // retry gets the room.
-                // (The connection's lock is held here: the settings are changed directly.)
-                let mut settings = match self.settings.lock() {
-                    Ok(s) => s,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                if let Some(limit) = settings.memory_limit.as_mut() {
-                    *limit = limit.saturating_mul(2);
-                    tracing::warn!(memory_limit_mb = *limit / (1 << 20), "the memory limit was too small; raised");
-                    if let Err(e) = settings.apply(conn) {
-                        tracing::warn!(error = %e, "could not raise the memory limit");
-                    }
-                }
-            }
             return false;
         }
         tracing::error!(path = %self.path.display(), error = %msg, "the database hit a fatal error; reopening it");

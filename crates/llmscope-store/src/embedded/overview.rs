@@ -23,10 +23,9 @@ use llmscope_core::store::{GroupStats, Overview, StoreError, TimeRange, TzShift}
 use llmscope_core::CallFilter;
 
 use super::bins::FINE_PER_COARSE;
-use super::rollup::{self, Cell, Rollup, BUCKET_US, METRIC_LATENCY, METRIC_TTFT};
+use super::rollup::{self, Cell, BUCKET_US, METRIC_LATENCY, METRIC_TTFT};
 use super::{db_err, filter, query_rows};
 
-const DAY_US: i64 = 24 * 3600 * 1_000_000;
 const LATENCY_QS: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
 const TTFT_QS: [f64; 3] = [0.5, 0.95, 0.99];
 
@@ -87,59 +86,85 @@ fn between(w: &mut filter::Where, col: &str, (lo, hi): (Option<i64>, Option<i64>
     }
 }
 
-/// The rollup rows of the whole quarter hours, and the calls of the partial ones, summed.
+/// The sums of a window, grouped for the overview.
 struct Sums {
     /// (model, local day, local weekday × 24 + hour) → sums.
     cells: Vec<(String, i64, i64, Cell)>,
-    /// (model, local day, metric, coarse bin) → values.
-    hist: Vec<(String, i64, u8, i32, i64)>,
+    /// (group, metric, coarse bin) → values.
+    hist: Vec<(Group, u8, i32, i64)>,
 }
 
-/// A UTC instant (µs) as local wall-clock µs under the offset schedule (as `filter::local_time`).
-fn local_us(t: i64, tz: &TzShift) -> i64 {
-    let off = tz.iter().skip(1).rev().find(|(from, _)| t >= from.timestamp_micros()).or(tz.first()).map_or(0, |s| s.1);
-    t + i64::from(off) * 1_000_000
+/// Dirty quarter hours inside a window beyond which the rollups are not worth reading (each
+/// is a range condition in both halves of every query).
+const MAX_DIRTY_RUNS: usize = 64;
+
+/// How a window is read: the rollup rows of its clean whole quarter hours (a `WHERE` over
+/// the rollup tables, which name the project and model as `calls` does), and the calls of
+/// the rest (the partial quarter hours at its edges, and the dirty ones).
+pub struct Plan {
+    pub rollup: filter::Where,
+    pub calls: filter::Where,
 }
 
-fn day_and_hour(t: i64, tz: &TzShift) -> (i64, i64) {
-    let local = local_us(t, tz);
-    let day = local.div_euclid(DAY_US);
-    let hour = local.rem_euclid(DAY_US) / 3_600_000_000;
-    // 1970-01-01 was a Thursday: weekday 3 with Monday = 0.
-    (day, (day + 3).rem_euclid(7) * 24 + hour)
-}
-
-/// The rollup rows of the quarter hours wholly inside the window (a `WHERE` over the
-/// rollup tables, which name the project and model as `calls` does).
-pub fn rollup_where(f: &CallFilter) -> filter::Where {
-    let mut w = filter::build(&CallFilter { since: None, until: None, ..f.clone() });
-    between(&mut w, "bucket_us", full_buckets(f));
-    w
-}
-
-/// The window's calls in its partial quarter hours, summed.
-pub fn edge_rollup(conn: &Connection, f: &CallFilter) -> Result<Rollup, StoreError> {
-    let full = full_buckets(f);
-    if full == (None, None) {
-        return Ok(Rollup::default());
+impl Plan {
+    /// `SELECT * FROM {table}` over the rollup half `UNION ALL` the same rows aggregated from
+    /// the calls half (`from_calls` takes the calls' `WHERE`), with their parameters.
+    /// `wheres` is how many times the aggregate's SQL repeats the calls' condition.
+    pub fn union(&self, table: &str, from_calls: fn(&str) -> String, wheres: usize) -> (String, Vec<DbValue>) {
+        let calls = from_calls(self.calls.clause());
+        let mut params = self.rollup.params.clone();
+        for _ in 0..wheres {
+            params.extend(self.calls.params.iter().cloned());
+        }
+        (format!("SELECT * FROM {table} WHERE {} UNION ALL {calls}", self.rollup.clause()), params)
     }
-    let mut edge = filter::build(f);
-    let mut inside = filter::Where::default();
-    between(&mut inside, "epoch_us(start_time)", full);
-    edge.push(&format!("NOT ({})", inside.clause()), inside.params);
-    rollup::from_calls(conn, edge.clause(), &edge.params)
 }
 
-fn sums(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Sums, StoreError> {
+/// The plan of an eligible filter, or `None` when too many of its quarter hours are dirty.
+pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreError> {
+    let full = full_buckets(f);
+    let in_full = |b: i64| full.0.is_none_or(|lo| b >= lo) && full.1.is_none_or(|hi| b < hi);
+    let dirty = rollup::dirty(conn)?
+        .into_iter()
+        .filter(|(p, b)| f.project.as_ref().is_none_or(|fp| fp == p) && in_full(*b))
+        .map(|(_, b)| b);
+    let runs = rollup::runs(dirty);
+    if runs.len() > MAX_DIRTY_RUNS {
+        return Ok(None);
+    }
+    let mut rollup = filter::build(&CallFilter { since: None, until: None, ..f.clone() });
+    between(&mut rollup, "bucket_us", full);
+    let mut calls = filter::build(f);
+    let mut other = Vec::new();
+    let mut other_params = Vec::new();
+    if full != (None, None) {
+        let mut inside = filter::Where::default();
+        between(&mut inside, "epoch_us(start_time)", full);
+        other.push(format!("NOT ({})", inside.clause()));
+        other_params.extend(inside.params);
+    }
+    for (lo, hi) in runs {
+        rollup.push("NOT (bucket_us >= ? AND bucket_us < ?)", [DbValue::BigInt(lo), DbValue::BigInt(hi)]);
+        other.push("(epoch_us(start_time) >= ? AND epoch_us(start_time) < ?)".into());
+        other_params.extend([DbValue::BigInt(lo), DbValue::BigInt(hi)]);
+    }
+    if other.is_empty() {
+        calls.push("FALSE", []);
+    } else {
+        calls.push(&format!("({})", other.join(" OR ")), other_params);
+    }
+    Ok(Some(Plan { rollup, calls }))
+}
+
+fn sums(conn: &Connection, plan: &Plan, tz: &TzShift) -> Result<Sums, StoreError> {
     let local = filter::local_time(tz);
-    let w = rollup_where(f);
-    let keyed = |table: &str| {
+    let keyed = |rows: &str| {
         format!(
             "(SELECT *, CAST({local} AS DATE) - DATE '1970-01-01' AS d, (isodow({local}) - 1) * 24 + hour({local}) AS wh
-              FROM (SELECT make_timestamp(bucket_us) AS start_time, * FROM {table} WHERE {}))",
-            w.clause()
+              FROM (SELECT make_timestamp(bucket_us) AS start_time, * FROM ({rows})))"
         )
     };
+    let (rows, params) = plan.union("call_rollup", rollup::cells_sql, 1);
     let sql = format!(
         "SELECT model, d, wh, sum(requests)::BIGINT, sum(errors)::BIGINT, sum(cancelled)::BIGINT,
                 sum(empty_output)::BIGINT, sum(success)::BIGINT, sum(without_user)::BIGINT, sum(json_mode)::BIGINT,
@@ -148,9 +173,9 @@ fn sums(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Sums, StoreEr
                 sum(output_tokens), sum(cached_tokens), sum(input_n)::BIGINT, sum(output_n)::BIGINT,
                 min(first_us), max(last_us)
          FROM {} GROUP BY model, d, wh",
-        keyed("call_rollup")
+        keyed(&rows)
     );
-    let mut cells = query_rows(conn, &sql, &w.params, |r| {
+    let cells = query_rows(conn, &sql, &params, |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, i64>(1)?,
@@ -181,35 +206,34 @@ fn sums(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Sums, StoreEr
             },
         ))
     })?;
-    let sql = format!("SELECT model, d, metric, bin, sum(n)::BIGINT FROM {} GROUP BY ALL", keyed("call_rollup_hist"));
-    let mut hist = query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
-
-    // The partial quarter hours: the window's calls outside the whole ones.
-    let r = edge_rollup(conn, f)?;
-    for ((_, bucket, model), cell) in r.cells {
-        let (d, wh) = day_and_hour(bucket, tz);
-        cells.push((model, d, wh, cell));
-    }
-    for (((_, bucket, model), metric, bin), n) in r.hist {
-        hist.push((model, day_and_hour(bucket, tz).0, metric, bin, n));
-    }
+    let (rows, params) = plan.union("call_rollup_hist", rollup::hist_sql, 2);
+    // Per group, not per (model, day): the rows stay a sum of the groups, not their product.
+    let sql = format!(
+        "SELECT GROUPING(model, d), model, d, metric, bin, sum(n)::BIGINT FROM {}
+         GROUP BY GROUPING SETS ((metric, bin), (model, metric, bin), (d, metric, bin))",
+        keyed(&rows)
+    );
+    let rows = query_rows(conn, &sql, &params, |r| {
+        Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, u8>(3)?, r.get::<_, i32>(4)?, r.get::<_, i64>(5)?))
+    })?;
+    let hist = rows
+        .into_iter()
+        .filter_map(|(set, m, d, metric, bin, n)| group_of(set, m, d).map(|g| (g, metric, bin, n)))
+        .collect();
     Ok(Sums { cells, hist })
 }
 
 /// The first and last start time of an eligible filter's calls.
-pub fn time_range(conn: &Connection, f: &CallFilter) -> Result<Option<TimeRange>, StoreError> {
-    let w = rollup_where(f);
+pub fn time_range(conn: &Connection, plan: &Plan) -> Result<Option<TimeRange>, StoreError> {
+    let (rows, params) = plan.union("call_rollup", rollup::cells_sql, 1);
     let (a, b): (Option<i64>, Option<i64>) = conn
         .query_row(
-            &format!("SELECT min(first_us), max(last_us) FROM call_rollup WHERE {}", w.clause()),
-            duckdb::params_from_iter(w.params.iter()),
+            &format!("SELECT min(first_us), max(last_us) FROM ({rows})"),
+            duckdb::params_from_iter(params.iter()),
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(db_err)?;
-    let edges = edge_rollup(conn, f)?;
-    let first = a.into_iter().chain(edges.cells.values().map(|c| c.first_us)).min();
-    let last = b.into_iter().chain(edges.cells.values().map(|c| c.last_us)).max();
-    Ok(first.and_then(ts).zip(last.and_then(ts)))
+    Ok(a.and_then(ts).zip(b.and_then(ts)))
 }
 
 fn ts(us: i64) -> Option<DateTime<Utc>> {
@@ -269,9 +293,9 @@ fn merge(into: &mut Option<Cell>, c: &Cell) {
 }
 
 /// The overview of an eligible filter (see [`eligible`]).
-pub fn overview(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Overview, StoreError> {
+pub fn overview(conn: &Connection, f: &CallFilter, plan: &Plan, tz: &TzShift) -> Result<Overview, StoreError> {
     let started = std::time::Instant::now();
-    let Sums { cells, hist } = sums(conn, f, tz)?;
+    let Sums { cells, hist } = sums(conn, plan, tz)?;
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
         cells = cells.len(),
@@ -289,10 +313,8 @@ pub fn overview(conn: &Connection, f: &CallFilter, tz: &TzShift) -> Result<Overv
         *wh.entry(*h).or_default() += c.requests;
     }
     let mut hists: HashMap<(Group, u8), BTreeMap<i32, i64>> = HashMap::new();
-    for (model, d, metric, bin, n) in hist {
-        for g in [Group::All, Group::Model(model.clone()), Group::Day(d)] {
-            *hists.entry((g, metric)).or_default().entry(bin).or_default() += n;
-        }
+    for (g, metric, bin, n) in hist {
+        *hists.entry((g, metric)).or_default().entry(bin).or_default() += n;
     }
     let started = std::time::Instant::now();
     let pct = percentiles(conn, f, tz, &hists)?;
@@ -408,7 +430,8 @@ fn percentiles(
                     let (lo, hi, frac) = ranks(n, q);
                     let a = values.get(&(g.clone(), lo))?;
                     let b = values.get(&(g.clone(), hi))?;
-                    Some(a + frac * (b - a))
+                    // (As DuckDB: no interpolation toward an infinite or NaN neighbour.)
+                    Some(if frac == 0.0 { *a } else { a + frac * (b - a) })
                 })
                 .collect();
             if v.iter().any(Option::is_none) {

@@ -133,13 +133,28 @@ fn tz_shift(tz: Tz, f: &CallFilter) -> TzShift {
     offset_segments(tz, a, b.max(a + Duration::seconds(1)))
 }
 
-/// The rollup path itself (the store falls back to the calls when it fails).
+/// How the rollups read a window (the store falls back to the calls when they cannot).
+fn plan_of(s: &DuckStore, f: &CallFilter) -> overview::Plan {
+    match s.with_conn(|c| overview::plan(c, f)) {
+        Ok(Some(p)) => p,
+        Ok(None) => panic!("too many dirty quarter hours for {f:?}"),
+        Err(e) => panic!("rollup plan: {e}"),
+    }
+}
+
+/// The rollup path itself.
 fn from_rollups(s: &DuckStore, f: &CallFilter, tz: &TzShift) -> Overview {
     assert!(overview::eligible(f, tz), "the rollups should answer {f:?} under {tz:?}");
-    match s.with_conn(|c| overview::overview(c, f, tz)) {
+    let plan = plan_of(s, f);
+    match s.with_conn(|c| overview::overview(c, f, &plan, tz)) {
         Ok(o) => o,
         Err(e) => panic!("rollup overview: {e}"),
     }
+}
+
+fn dirty_count(s: &DuckStore) -> i64 {
+    s.with_conn(|c| c.query_row("SELECT count(*) FROM rollup_dirty", [], |r| r.get(0)).map_err(super::db_err))
+        .unwrap_or(-1)
 }
 
 proptest! {
@@ -157,12 +172,22 @@ proptest! {
         zone in 0usize..ZONES.len(),
         models in prop::option::of(0usize..3),
         width in (prop_oneof![Just(100.0f64), Just(250.0), Just(0.5), Just(1000.0)], 1u32..30),
+        rolls in prop::array::uniform3(prop::option::of(prop::option::of(0i64..3 * 86_400_000))),
     ) {
         let calls = with_ids(calls);
         let s = DuckStore::open_in_memory().map_err(|e| TestCaseError::fail(e.to_string()))?;
         let (a, b) = (cuts.0.min(cuts.1).min(calls.len()), cuts.0.max(cuts.1).min(calls.len()));
-        for part in [&calls[..a], &calls[a..b], &calls[b..]] {
+        // Rolled up after some parts (everything, or what ended before a random time), so
+        // that rollup rows, dirty quarter hours and window edges mix.
+        for (part, roll) in [&calls[..a], &calls[a..b], &calls[b..]].into_iter().zip(rolls) {
             s.append_calls(part).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            if let Some(cut) = roll {
+                let before = cut.map(|ms| t0() + Duration::milliseconds(ms));
+                s.roll_up(before).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            }
+        }
+        if rolls[2] == Some(None) {
+            prop_assert_eq!(dirty_count(&s), 0);
         }
         let since_t = since.map(|ms| t0() + Duration::milliseconds(ms));
         let f = CallFilter {
@@ -171,6 +196,16 @@ proptest! {
             models: models.map(|m| vec![["gpt-4o-mini", "qwen2.5-7b-instruct", "deepseek-chat"][m].to_string()]).unwrap_or_default(),
             ..CallFilter::default()
         };
+        let fail = |e: llmscope_core::store::StoreError| TestCaseError::fail(e.to_string());
+        if s.with_conn(|c| overview::plan(c, &f)).map_err(fail)?.is_none() {
+            // Too many dirty quarter hours for the rollups: the store reads the calls. Then
+            // everything is rolled up and the rollups are tested.
+            let tz = tz_shift(ZONES[zone], &f);
+            let raw = overview_by_groups(&s, &f, &tz).map_err(fail)?;
+            let public = llmscope_core::store::Analytics::overview(&s, &f, &tz).map_err(fail)?;
+            prop_assert!(same(&public, &raw).is_ok(), "{}", same(&public, &raw).err().unwrap_or_default());
+            s.roll_up(None).map_err(fail)?;
+        }
         let inside: Vec<DateTime<Utc>> = calls
             .iter()
             .filter(|c| f.since.is_none_or(|t| c.start_time >= t) && f.until.is_none_or(|t| c.start_time < t))
@@ -178,7 +213,8 @@ proptest! {
             .map(|c| c.start_time)
             .collect();
         let expected = inside.iter().min().copied().zip(inside.iter().max().copied());
-        let range = s.with_conn(|c| overview::time_range(c, &f)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let plan = plan_of(&s, &f);
+        let range = s.with_conn(|c| overview::time_range(c, &plan)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(range, expected);
         // The latency histogram and the slowest calls, against the calls themselves.
         let lat: Vec<f64> = calls
@@ -187,14 +223,14 @@ proptest! {
             .filter_map(|c| c.latency_ms)
             .collect();
         for edges in [vec![0.0, 2000.0], (0..=width.1).map(|i| f64::from(i) * width.0).collect::<Vec<_>>()] {
-            let hist = s.with_conn(|c| super::latency::histogram(c, &f, &edges)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let hist = s.with_conn(|c| super::latency::histogram(c, &f, &plan, &edges)).map_err(|e| TestCaseError::fail(e.to_string()))?;
             for (i, b) in hist.iter().enumerate() {
                 let want = lat.iter().filter(|&&v| v >= edges[i] && edges.get(i + 1).is_none_or(|&hi| v < hi)).count() as u64;
                 prop_assert_eq!(b.count, want, "bucket {} of {:?}", i, edges);
             }
         }
         let n = 1 + width.1 as usize;
-        let floor = s.with_conn(|c| super::latency::slowest_floor(c, &f, n)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let floor = s.with_conn(|c| super::latency::slowest_floor(c, &plan, n)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let mut sorted = lat.clone();
         sorted.sort_by(|a, b| b.total_cmp(a));
         if let (Some(floor), Some(nth)) = (floor, sorted.get(n - 1)) {
@@ -227,8 +263,12 @@ fn migrating_builds_the_rollups_from_the_stored_calls() -> Result<(), Box<dyn st
         app.append_record_batch(super::tests::batch_before_bins(&calls)?)?;
     }
     let migrated = DuckStore::open_file(&path)?;
+    assert_eq!(dirty_count(&migrated), 0, "the migration leaves nothing to roll up");
     let kept = DuckStore::open_in_memory()?;
     kept.append_calls(&calls)?;
+    assert!(dirty_count(&kept) > 100);
+    assert!(kept.roll_up(None)? > 100);
+    assert_eq!(dirty_count(&kept), 0);
     for (zone, f) in [
         (Tz::UTC, CallFilter::default()),
         (Tz::Asia__Kolkata, CallFilter::window(Some(t0() + Duration::minutes(100)), Some(t0() + Duration::hours(50)))),

@@ -475,13 +475,12 @@ fn migration_2_rewrites_a_schema_1_store_keeping_every_call() -> Result<(), Box<
     Ok(())
 }
 
-/// A store whose memory limit is too small for its work runs out of memory: a checkpoint
-/// that does is a fatal error for DuckDB (the database refuses every later statement, and the
-/// store reopens it), any other statement fails on its own. Either way the limit is doubled;
-/// a batch that failed is sent again the way the server's recorder does (first without the
-/// stored-id lookup, then with it), and every call ends up stored exactly once.
+/// A checkpoint that runs out of memory is a fatal error for DuckDB: the database refuses
+/// every later statement. The store reopens it with twice the memory; a batch that failed is sent again the way
+/// the server's recorder does (first without the stored-id lookup, then with it), and
+/// every call ends up stored exactly once.
 #[test]
-fn running_out_of_memory_raises_the_limit_and_loses_nothing() -> Result<(), Box<dyn std::error::Error>> {
+fn a_fatal_error_reopens_the_database_and_loses_nothing() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let s = DuckStore::open_dir(dir.path())?;
     s.set_memory_limit("10MB")?;
@@ -495,20 +494,17 @@ fn running_out_of_memory_raises_the_limit_and_loses_nothing() -> Result<(), Box<
                 c
             })
             .collect();
-        let mut stored = s.append_new_calls(&calls);
+        let mut stored = s.append_new_calls(&calls).is_ok();
         for _ in 0..3 {
-            if stored.is_ok() {
+            if stored {
                 break;
             }
-            stored = s.append_calls(&calls);
+            stored = s.append_calls(&calls).is_ok();
         }
-        if let Err(e) = stored {
-            panic!("batch {b} could not be stored after a reopen: {e}");
-        }
+        assert!(stored, "batch {b} could not be stored after a reopen");
         sent += calls.len() as u64;
     }
-    let limit = s.memory_limit().unwrap_or(0);
-    assert!(limit >= 20_000_000, "the limit was not raised ({limit}): the test proves nothing");
+    assert!(s.reopens() > 0, "the memory limit did not provoke a fatal error; the test proves nothing");
     assert_eq!(s.count_calls(&CallFilter::default())?, sent);
     Ok(())
 }

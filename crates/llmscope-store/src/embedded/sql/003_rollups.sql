@@ -1,6 +1,6 @@
 -- Migration 3: the rollups the report reads instead of the calls (see rollup.rs), and each
 -- call's fine latency and TTFT bins (bins.rs), which the exact percentiles scan for.
--- Kept in the transaction of every append; computed for the stored calls when migrating.
+-- Appends mark their quarter hours dirty; roll-ups rebuild those; migrating builds them all.
 
 ALTER TABLE calls ADD COLUMN latency_bin USMALLINT;
 ALTER TABLE calls ADD COLUMN ttft_bin USMALLINT;
@@ -40,4 +40,9 @@ CREATE TABLE call_rollup_hist (
     metric    UTINYINT NOT NULL,   -- 0 latency_ms, 1 ttft_ms
     bin       INTEGER  NOT NULL,   -- coarse value bin (bins.rs)
     n         BIGINT   NOT NULL    -- one row per (project, bucket_us, model, metric, bin)
+);
+
+CREATE TABLE rollup_dirty (
+    project   VARCHAR NOT NULL,
+    bucket_us BIGINT  NOT NULL    -- a quarter hour with calls the rollups lack (rollup.rs)
 );

@@ -109,8 +109,7 @@ pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report
     let errors_only = CallFilter { status: Some(CallStatus::Error), ..f.clone() };
     let by_status = timed("by_status", || store.group_stats(&errors_only, &GroupKey::StatusCode, &tz_shift, count, 0))?;
     let by_kind = timed("by_kind", || store.group_stats(&errors_only, &GroupKey::ErrorKind, &tz_shift, count, 0))?;
-    let exact = timed("questions_exact", || store.top_questions(f, false, req.top_n))?;
-    let normalised = timed("questions_normalised", || store.top_questions(f, true, req.top_n))?;
+    let (exact, normalised) = timed("questions", || store.top_questions_both(f, req.top_n))?;
     let sessions = timed("sessions", || store.session_summary(f))?;
     let flags = timed("flags", || store.flag_counts(f))?;
     let hist = timed("histogram", || store.latency_histogram(f, &histogram::edges(all.latency_p99, 20)))?;

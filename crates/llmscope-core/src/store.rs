@@ -416,6 +416,16 @@ pub trait Analytics: Send + Sync {
         limit: usize,
     ) -> Result<Vec<GroupStats>, StoreError>;
 
+    /// The most frequent questions both ways: (exact, normalised). A backend may find both
+    /// in one pass.
+    fn top_questions_both(
+        &self,
+        filter: &CallFilter,
+        limit: usize,
+    ) -> Result<(Vec<QuestionCount>, Vec<QuestionCount>), StoreError> {
+        Ok((self.top_questions(filter, false, limit)?, self.top_questions(filter, true, limit)?))
+    }
+
     /// Most frequent questions (last user message), exact (trimmed) or normalised.
     fn top_questions(
         &self,

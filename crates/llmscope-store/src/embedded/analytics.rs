@@ -75,6 +75,64 @@ fn uf(n: Option<f64>) -> u64 {
     n.unwrap_or(0.0).clamp(0.0, u64::MAX as f64) as u64
 }
 
+fn question_column(normalised: bool) -> &'static str {
+    if normalised {
+        "question_key"
+    } else {
+        "input_hash"
+    }
+}
+
+/// Step 2 of the top questions: the spellings behind the top keys (with their counts).
+fn spellings(
+    conn: &duckdb::Connection,
+    w: &filter::Where,
+    col: &str,
+    top: Vec<(u64, u64)>,
+) -> Result<Vec<QuestionCount>, StoreError> {
+    if top.is_empty() {
+        return Ok(Vec::new());
+    }
+    if col == question_column(false) {
+        // An exact key is the hash of the trimmed text: every call under it trims to the same
+        // question (one variant), so one call per key tells it.
+        let sql = format!("SELECT input_text FROM calls WHERE {} AND input_hash = ? LIMIT 1", w.clause());
+        return top
+            .into_iter()
+            .map(|(k, count)| {
+                let mut params = w.params.clone();
+                params.push(DbValue::UBigInt(k));
+                let text: Vec<String> = query_rows(conn, &sql, &params, |r| r.get(0))?;
+                let question = text.first().map(|t| t.trim().to_string()).unwrap_or_default();
+                Ok(QuestionCount { question, count, variants: 1 })
+            })
+            .collect();
+    }
+    let keys: Vec<String> = top.iter().map(|(k, _)| k.to_string()).collect();
+    let sql = format!(
+        "SELECT {col}, input_text AS t, count(*) AS c FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
+        w.clause(),
+        keys.join(", ")
+    );
+    // Spellings are trimmed here, with Rust's `trim` (the one the keys were made with):
+    // DuckDB's `trim` only strips spaces, not newlines or tabs.
+    let mut spellings: HashMap<u64, HashMap<String, u64>> = HashMap::new();
+    let rows = query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, u(r.get(2)?))))?;
+    for (k, t, c) in rows {
+        *spellings.entry(k).or_default().entry(t.trim().to_string()).or_default() += c;
+    }
+    Ok(top
+        .into_iter()
+        .map(|(k, count)| {
+            let mut v: Vec<(String, u64)> = spellings.remove(&k).unwrap_or_default().into_iter().collect();
+            // Most frequent spelling first; ties broken by text for stable output.
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let question = v.first().map(|(t, _)| t.clone()).unwrap_or_default();
+            QuestionCount { question, count, variants: v.len() as u64 }
+        })
+        .collect())
+}
+
 impl DuckStore {
     /// Answers from the rollups a filter that does not group by local time, when they can:
     /// `None` (read the calls instead) for a filter they do not cover, too many dirty quarter
@@ -238,43 +296,47 @@ impl Analytics for DuckStore {
 
     fn top_questions(&self, f: &CallFilter, normalised: bool, limit: usize) -> Result<Vec<QuestionCount>, StoreError> {
         let w = filter::build(f);
-        let col = if normalised { "question_key" } else { "input_hash" };
+        let col = question_column(normalised);
+        // Step 1: the most frequent keys (an integer GROUP BY over the whole window).
+        let sql = format!(
+            "SELECT {col}, count(*) AS c FROM calls WHERE {} AND {col} IS NOT NULL GROUP BY 1 ORDER BY c DESC, 1 LIMIT {}",
+            w.clause(),
+            limit.max(1)
+        );
         self.with_conn(|conn| {
-            // Step 1: the most frequent keys (an integer GROUP BY over the whole window).
-            let sql = format!(
-                "SELECT {col}, count(*) AS c FROM calls WHERE {} AND {col} IS NOT NULL GROUP BY 1 ORDER BY c DESC, 1 LIMIT {}",
-                w.clause(),
-                limit.max(1)
-            );
             let top = query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, u(r.get(1)?))))?;
-            if top.is_empty() {
-                return Ok(Vec::new());
-            }
-            // Step 2: the spellings behind those keys only.
-            let keys: Vec<String> = top.iter().map(|(k, _)| k.to_string()).collect();
-            let sql = format!(
-                "SELECT {col}, input_text AS t, count(*) AS c FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
-                w.clause(),
-                keys.join(", ")
-            );
-            // Spellings are trimmed here, with Rust's `trim` (the one the keys were made with):
-            // DuckDB's `trim` only strips spaces, not newlines or tabs.
-            let mut spellings: HashMap<u64, HashMap<String, u64>> = HashMap::new();
+            spellings(conn, &w, col, top)
+        })
+    }
+
+    fn top_questions_both(
+        &self,
+        f: &CallFilter,
+        limit: usize,
+    ) -> Result<(Vec<QuestionCount>, Vec<QuestionCount>), StoreError> {
+        let w = filter::build(f);
+        // Both lists' keys in one scan: a grouping set per key, the top of each kept (ties
+        // broken by key, as in `top_questions`).
+        let sql = format!(
+            "SELECT g, k, c FROM (
+                 SELECT GROUPING(input_hash, question_key) AS g, coalesce(input_hash, question_key) AS k, count(*) AS c
+                 FROM calls WHERE {} AND (input_hash IS NOT NULL OR question_key IS NOT NULL)
+                 GROUP BY GROUPING SETS ((input_hash), (question_key)))
+             WHERE k IS NOT NULL
+             QUALIFY row_number() OVER (PARTITION BY g ORDER BY c DESC, k) <= {}
+             ORDER BY g, c DESC, k",
+            w.clause(),
+            limit.max(1)
+        );
+        self.with_conn(|conn| {
             let rows =
-                query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, u(r.get(2)?))))?;
-            for (k, t, c) in rows {
-                *spellings.entry(k).or_default().entry(t.trim().to_string()).or_default() += c;
-            }
-            Ok(top
-                .into_iter()
-                .map(|(k, count)| {
-                    let mut v: Vec<(String, u64)> = spellings.remove(&k).unwrap_or_default().into_iter().collect();
-                    // Most frequent spelling first; ties broken by text for stable output.
-                    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                    let question = v.first().map(|(t, _)| t.clone()).unwrap_or_default();
-                    QuestionCount { question, count, variants: v.len() as u64 }
-                })
-                .collect())
+                query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?, u(r.get(2)?))))?;
+            // GROUPING(input_hash, question_key) is 1 in the exact set, 2 in the normalised one.
+            let pick = |set: i64| rows.iter().filter(|r| r.0 == set).map(|r| (r.1, r.2)).collect::<Vec<_>>();
+            Ok((
+                spellings(conn, &w, question_column(false), pick(1))?,
+                spellings(conn, &w, question_column(true), pick(2))?,
+            ))
         })
     }
 

@@ -202,6 +202,33 @@ fn top_questions_exact_and_normalised() -> Result<(), Box<dyn std::error::Error>
     Ok(())
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Both question lists from one scan are the two lists asked for one at a time (ties,
+    /// empty questions and filters included).
+    #[test]
+    fn both_question_lists_at_once_are_the_two_lists(
+        picks in proptest::collection::vec(0usize..7, 1..60),
+        limit in 1usize..5,
+        since in prop::option::of(0i64..60),
+    ) {
+        let texts = ["Hello!", "hello", "HELLO 2", "  hello  ", "bye", "", "What is 2+2?"];
+        let calls: Vec<Call> = picks
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| Call { input_text: texts[t].into(), ..call(i as u32, 1.0) })
+            .collect();
+        let s = store();
+        s.append_calls(&calls).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let f = CallFilter { since: since.map(|m| t0() + Duration::minutes(m)), ..CallFilter::default() };
+        let both = s.top_questions_both(&f, limit).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let exact = s.top_questions(&f, false, limit).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let norm = s.top_questions(&f, true, limit).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(both, (exact, norm));
+    }
+}
+
 #[test]
 fn sessions_histogram_flags_and_briefs() -> Result<(), Box<dyn std::error::Error>> {
     let s = store();

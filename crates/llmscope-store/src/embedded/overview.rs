@@ -1,8 +1,9 @@
 //! The report's overview from the rollups ([`super::rollup`]), with exact percentiles.
 //!
-//! Counts and sums come from the rollup rows of the quarter hours wholly inside the window,
-//! plus the calls of the partial quarter hours at its edges, summed by the same code that
-//! keeps the rollups. Percentiles stay exact (the definition of [`llmscope_core::stats`]):
+//! Counts and sums come from a window's [`Plan`]: the rollup rows of its clean quarter hours
+//! wholly inside it, plus the calls of the partial quarter hours at its edges and of the
+//! dirty ones, aggregated by the SQL that builds the rollups. Percentiles stay exact (the
+//! definition of [`llmscope_core::stats`]):
 //!
 //! 1. the rollup's coarse histograms tell, for each group and wanted rank, which coarse
 //!    value bin holds it and how many values lie below that bin;

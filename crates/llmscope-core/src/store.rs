@@ -126,11 +126,11 @@ pub trait CallSink: Send + Sync {
     fn restart_workers_here(&self) -> Result<(), StoreError> {
         Ok(())
     }
-    /// Brings the store's precomputed summaries (rollups) up to date for calls that started
-    /// before `before` (all calls for `None`); returns how many units of work it did. Reads
-    /// are exact either way (they summarise what is not rolled up from the calls); rolling up
-    /// only makes them faster. The default has nothing to do.
-    fn roll_up(&self, _before: Option<DateTime<Utc>>) -> Result<usize, StoreError> {
+    /// Brings the store's precomputed summaries (rollups) up to date, except for calls that
+    /// started in `live` (the span still receiving calls; `None`: everything); returns how
+    /// many units of work it did. Reads are exact either way (they summarise from the calls
+    /// what is not rolled up); rolling up only makes them faster. The default has nothing to do.
+    fn roll_up(&self, _live: Option<std::ops::Range<DateTime<Utc>>>) -> Result<usize, StoreError> {
         Ok(0)
     }
     /// Prepares calls for [`CallSink::append_prepared`] / [`BulkLoad::append_prepared`]; may

@@ -356,12 +356,12 @@ impl Writer {
                 Ok(Ctrl::Stop) | Err(RecvTimeoutError::Disconnected) => (true, None),
             };
             self.drain();
-            if rolled_up.elapsed() >= ROLL_UP_EVERY {
-                rolled_up = std::time::Instant::now();
-                self.roll_up();
-            }
             if let Some(w) = waiter {
                 let _ = w.send(());
+            }
+            if !stop && rolled_up.elapsed() >= ROLL_UP_EVERY {
+                rolled_up = std::time::Instant::now();
+                self.roll_up();
             }
             if stop {
                 // Answer flushes that raced the stop.
@@ -375,11 +375,14 @@ impl Writer {
         }
     }
 
-    /// Brings the store's rollups up to date for the quarter hours that ended a while ago
-    /// (reports are exact without it; it makes them fast).
+    /// Brings the store's rollups up to date, except for the quarter hours still receiving
+    /// calls (from a minute ago to the next quarter hour); future-dated calls are rolled up
+    /// too. Reports are exact without it; it makes them fast.
     fn roll_up(&self) {
-        let before = chrono::Utc::now() - chrono::Duration::from_std(ROLL_UP_EVERY).unwrap_or_default();
-        if let Err(e) = self.sink.roll_up(Some(before)) {
+        let now = chrono::Utc::now();
+        let live =
+            now - chrono::Duration::from_std(ROLL_UP_EVERY).unwrap_or_default()..now + chrono::Duration::minutes(15);
+        if let Err(e) = self.sink.roll_up(Some(live)) {
             tracing::warn!(error = %e, "could not update the rollups; reports read those calls directly");
         }
     }

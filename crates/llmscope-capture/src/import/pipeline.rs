@@ -180,8 +180,6 @@ impl<'a> Importer<'a> {
         Importer { sink, opts, batch_size: DEFAULT_BATCH, rejects_dir: None, bulk: true }
     }
 
-    /// Imports one file. Bad lines do not stop it; an unreadable file or a store failure does,
-    /// and then the failure says what was committed before it.
     /// Brings the store's rollups up to date with what was imported. Reports are exact
     /// without it (they read the calls the rollups lack), so a failure is only logged.
     pub fn roll_up(&self) {
@@ -191,6 +189,8 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// Imports one file. Bad lines do not stop it; an unreadable file or a store failure does,
+    /// and then the failure says what was committed before it.
     pub fn import_file(&self, path: &Path, progress: &dyn ImportProgress) -> Result<ImportSummary, ImportFailure> {
         let started = Instant::now();
         let display = path.display().to_string();

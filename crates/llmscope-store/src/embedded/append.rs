@@ -29,9 +29,7 @@ const DEDUP_SLACK_US: i64 = 26 * 3600 * 1_000_000;
 pub fn prepare_staging(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS ids_stage (id VARCHAR);\n\
-         CREATE TEMP TABLE IF NOT EXISTS assessments_stage AS SELECT * FROM assessments LIMIT 0;\n\
-         CREATE TEMP TABLE IF NOT EXISTS call_rollup_stage AS SELECT * FROM call_rollup LIMIT 0;\n\
-         CREATE TEMP TABLE IF NOT EXISTS call_rollup_hist_stage AS SELECT * FROM call_rollup_hist LIMIT 0;",
+         CREATE TEMP TABLE IF NOT EXISTS assessments_stage AS SELECT * FROM assessments LIMIT 0;",
     )
     .map_err(db_err)
 }
@@ -113,8 +111,9 @@ impl CallSink for DuckStore {
         self.restart_workers()
     }
 
-    fn roll_up(&self, before: Option<chrono::DateTime<chrono::Utc>>) -> Result<usize, StoreError> {
-        self.with_conn(|conn| in_transaction(conn, || rollup::roll_up(conn, before.map(micros))))
+    fn roll_up(&self, live: Option<Range<chrono::DateTime<chrono::Utc>>>) -> Result<usize, StoreError> {
+        let live = live.map(|r| (micros(r.start), micros(r.end)));
+        self.with_conn(|conn| in_transaction(conn, || rollup::roll_up(conn, live)))
     }
 
     fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {

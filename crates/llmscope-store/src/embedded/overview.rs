@@ -77,13 +77,15 @@ fn full_buckets(f: &CallFilter) -> (Option<i64>, Option<i64>) {
     (lo, hi)
 }
 
-/// `col` within `[lo, hi)` (µs), as SQL with its parameters.
+/// `col` within `[lo, hi)` (µs), as SQL with its parameters; a timestamp column (`start_time`)
+/// is compared with timestamps.
 fn between(w: &mut filter::Where, col: &str, (lo, hi): (Option<i64>, Option<i64>)) {
+    let at = if col == "start_time" { "make_timestamp(?)" } else { "?" };
     if let Some(lo) = lo {
-        w.push(&format!("{col} >= ?"), [DbValue::BigInt(lo)]);
+        w.push(&format!("{col} >= {at}"), [DbValue::BigInt(lo)]);
     }
     if let Some(hi) = hi {
-        w.push(&format!("{col} < ?"), [DbValue::BigInt(hi)]);
+        w.push(&format!("{col} < {at}"), [DbValue::BigInt(hi)]);
     }
 }
 
@@ -139,14 +141,15 @@ pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreErro
     let mut other = Vec::new();
     let mut other_params = Vec::new();
     if full != (None, None) {
+        // (Comparisons on `start_time` itself, which DuckDB's zone maps can prune.)
         let mut inside = filter::Where::default();
-        between(&mut inside, "epoch_us(start_time)", full);
+        between(&mut inside, "start_time", full);
         other.push(format!("NOT ({})", inside.clause()));
         other_params.extend(inside.params);
     }
     for (lo, hi) in runs {
         rollup.push("NOT (bucket_us >= ? AND bucket_us < ?)", [DbValue::BigInt(lo), DbValue::BigInt(hi)]);
-        other.push("(epoch_us(start_time) >= ? AND epoch_us(start_time) < ?)".into());
+        other.push("(start_time >= make_timestamp(?) AND start_time < make_timestamp(?))".into());
         other_params.extend([DbValue::BigInt(lo), DbValue::BigInt(hi)]);
     }
     if other.is_empty() {

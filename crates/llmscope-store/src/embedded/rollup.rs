@@ -70,7 +70,8 @@ pub struct Cell {
 
 fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
-        (Some(x), Some(y)) => Some(if y > x || x.is_nan() { y } else { x }),
+        // NaN ranks above every number, as in DuckDB's `max`.
+        (Some(x), Some(y)) => Some(if x.is_nan() || !(y.is_nan() || y > x) { x } else { y }),
         (x, None) => x,
         (None, y) => y,
     }
@@ -185,12 +186,14 @@ pub fn runs(buckets: impl IntoIterator<Item = i64>) -> Vec<(i64, i64)> {
     out
 }
 
-/// Rebuilds the rollups of the dirty quarter hours that ended before `before_us` (all of
-/// them for `None`) from their calls and clears their marks, in the caller's transaction.
-/// Returns how many quarter hours it rolled up.
-pub fn roll_up(conn: &Connection, before_us: Option<i64>) -> Result<usize, StoreError> {
-    let due: Vec<(String, i64)> =
-        dirty(conn)?.into_iter().filter(|(_, b)| before_us.is_none_or(|t| b.saturating_add(BUCKET_US) <= t)).collect();
+/// Rebuilds the rollups of the dirty quarter hours from their calls and clears their marks,
+/// in the caller's transaction, except those overlapping `live` (`[from, to)` in µs: the
+/// quarter hours still receiving calls). Returns how many quarter hours it rolled up.
+pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, StoreError> {
+    let due: Vec<(String, i64)> = dirty(conn)?
+        .into_iter()
+        .filter(|(_, b)| live.is_none_or(|(from, to)| b.saturating_add(BUCKET_US) <= from || *b >= to))
+        .collect();
     let projects: BTreeSet<&String> = due.iter().map(|(p, _)| p).collect();
     for project in projects {
         for (lo, hi) in runs(due.iter().filter(|(p, _)| p == project).map(|(_, b)| *b)) {

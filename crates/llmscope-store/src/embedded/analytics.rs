@@ -20,7 +20,7 @@ const ONLY_COUNT_SQL: &str = "0, 0, 0, 0, 0, 0, 0, CAST(NULL AS DOUBLE), NULL, C
 
 /// The grouping expression and how the group value is shown as the key. Time keys group by
 /// integers (a date; weekday × 24 + hour) and are formatted once per group, not per row.
-fn key_expr(key: &GroupKey, tz: &TzShift) -> (String, String) {
+pub(crate) fn key_expr(key: &GroupKey, tz: &TzShift) -> (String, String) {
     let local = filter::local_time(tz);
     let plain = |e: &str| (e.to_string(), "g".to_string());
     match key {
@@ -140,10 +140,11 @@ impl DuckStore {
     fn answer_from_rollups<T>(
         &self,
         f: &CallFilter,
+        tz: &TzShift,
         what: &str,
         read: impl FnOnce(&duckdb::Connection, &overview::Plan) -> Result<T, StoreError>,
     ) -> Option<T> {
-        if !overview::eligible(f, &Vec::new()) {
+        if !overview::eligible(f, tz) {
             return None;
         }
         let out = self.with_conn(|conn| match overview::plan(conn, f)? {
@@ -392,9 +393,9 @@ impl Analytics for DuckStore {
         if edges.is_empty() {
             return Ok(Vec::new());
         }
-        if let Some(h) =
-            self.answer_from_rollups(f, "latency histogram", |conn, plan| latency::histogram(conn, f, plan, &edges))
-        {
+        if let Some(h) = self.answer_from_rollups(f, &Vec::new(), "latency histogram", |conn, plan| {
+            latency::histogram(conn, f, plan, &edges)
+        }) {
             return Ok(h);
         }
         let w = filter::build(f);
@@ -437,8 +438,9 @@ impl Analytics for DuckStore {
         if order == CallOrder::SlowestFirst {
             w.push("latency_ms IS NOT NULL", []);
             // Only the calls in the highest latency bins that hold enough of them.
-            let floor = self
-                .answer_from_rollups(f, "slowest calls", |conn, plan| latency::slowest_floor(conn, plan, limit.max(1)));
+            let floor = self.answer_from_rollups(f, &Vec::new(), "slowest calls", |conn, plan| {
+                latency::slowest_floor(conn, plan, limit.max(1))
+            });
             if let Some(floor) = floor.flatten() {
                 w.push("latency_ms >= ?", [DbValue::Double(floor)]);
             }
@@ -480,24 +482,14 @@ impl Analytics for DuckStore {
     }
 
     fn overview(&self, f: &CallFilter, tz: &TzShift) -> Result<Overview, StoreError> {
-        if overview::eligible(f, tz) {
-            let from_rollups = self.with_conn(|conn| match overview::plan(conn, f)? {
-                Some(plan) => overview::overview(conn, f, &plan, tz).map(Some),
-                None => Ok(None),
-            });
-            match from_rollups {
-                Ok(Some(o)) => return Ok(o),
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "the rollups could not answer the overview; reading the calls instead")
-                }
-            }
+        match self.answer_from_rollups(f, tz, "overview", |conn, plan| overview::overview(conn, f, plan, tz)) {
+            Some(o) => Ok(o),
+            None => overview_by_groups(self, f, tz),
         }
-        overview_by_groups(self, f, tz)
     }
 
     fn time_range(&self, f: &CallFilter) -> Result<Option<TimeRange>, StoreError> {
-        if let Some(range) = self.answer_from_rollups(f, "time range", overview::time_range) {
+        if let Some(range) = self.answer_from_rollups(f, &Vec::new(), "time range", overview::time_range) {
             return Ok(range);
         }
         let w = filter::build(f);

@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use duckdb::arrow::array::BooleanArray;
+use duckdb::arrow::array::{Array, BooleanArray, StringArray};
 use duckdb::arrow::compute::filter_record_batch;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{params, Connection};
@@ -71,7 +71,6 @@ fn stored_ids<'a>(
 pub(crate) struct DuckPrepared {
     ids: Vec<String>,
     starts: Vec<i64>,
-    projects: Vec<String>,
     batch: RecordBatch,
 }
 
@@ -81,7 +80,6 @@ impl DuckPrepared {
         Ok(DuckPrepared {
             ids: calls.iter().map(|c| c.id.clone()).collect(),
             starts: calls.iter().map(|c| micros(c.start_time)).collect(),
-            projects: calls.iter().map(|c| c.project.clone()).collect(),
             batch: calls_batch(&refs, micros(chrono::Utc::now()))?,
         })
     }
@@ -227,9 +225,7 @@ fn insert_rows(
     check_stored: bool,
 ) -> Result<AppendOutcome, StoreError> {
     let started = std::time::Instant::now();
-    let (Some(ids), Some(starts), Some(projects)) =
-        (p.ids.get(range.clone()), p.starts.get(range.clone()), p.projects.get(range.clone()))
-    else {
+    let (Some(ids), Some(starts)) = (p.ids.get(range.clone()), p.starts.get(range.clone())) else {
         return Err(StoreError::Backend(format!("rows {range:?} of a batch of {}", p.ids.len())));
     };
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
@@ -245,8 +241,15 @@ fn insert_rows(
     let inserted = keep.iter().filter(|k| **k).count();
     // The quarter hours of exactly the rows stored, marked for the rollups in the same
     // transaction.
-    let quarters: std::collections::BTreeSet<(String, i64)> =
-        (0..ids.len()).filter(|&i| keep[i]).map(|i| (projects[i].clone(), rollup::bucket_of(starts[i]))).collect();
+    let projects = p
+        .batch
+        .column_by_name("project")
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        .ok_or_else(|| StoreError::Backend("the batch has no project column".into()))?;
+    let quarters: std::collections::BTreeSet<(&str, i64)> = (0..ids.len())
+        .filter(|&i| keep[i])
+        .map(|i| (projects.value(range.start + i), rollup::bucket_of(starts[i])))
+        .collect();
     let checked = started.elapsed();
     if inserted > 0 {
         let rows = p.batch.slice(range.start, range.len());

@@ -17,13 +17,15 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use duckdb::types::Value as DbValue;
 use duckdb::Connection;
-use llmscope_core::store::{GroupStats, Overview, StoreError, TimeRange, TzShift};
+use llmscope_core::store::{GroupKey, GroupStats, Overview, StoreError, TimeRange, TzShift};
 use llmscope_core::CallFilter;
 
+use super::analytics::key_expr;
 use super::bins::FINE_PER_COARSE;
+use super::read::ts;
 use super::rollup::{self, Cell, BUCKET_US, METRIC_LATENCY, METRIC_TTFT};
 use super::{db_err, filter, query_rows};
 
@@ -161,11 +163,12 @@ pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreErro
 }
 
 fn sums(conn: &Connection, plan: &Plan, tz: &TzShift) -> Result<Sums, StoreError> {
-    let local = filter::local_time(tz);
+    // Keyed by the expressions the scans and the grouped queries use, on each row's quarter
+    // hour as its `start_time`.
+    let (day, wh) = (filter::local_day(tz), key_expr(&GroupKey::WeekdayHour, tz).0);
     let keyed = |rows: &str| {
         format!(
-            "(SELECT *, CAST({local} AS DATE) - DATE '1970-01-01' AS d, (isodow({local}) - 1) * 24 + hour({local}) AS wh
-              FROM (SELECT make_timestamp(bucket_us) AS start_time, * FROM ({rows})))"
+            "(SELECT *, {day} AS d, {wh} AS wh FROM (SELECT make_timestamp(bucket_us) AS start_time, * FROM ({rows})))"
         )
     };
     let (rows, params) = plan.union("call_rollup", rollup::cells_sql, 1);
@@ -229,19 +232,18 @@ fn sums(conn: &Connection, plan: &Plan, tz: &TzShift) -> Result<Sums, StoreError
 
 /// The first and last start time of an eligible filter's calls.
 pub fn time_range(conn: &Connection, plan: &Plan) -> Result<Option<TimeRange>, StoreError> {
-    let (rows, params) = plan.union("call_rollup", rollup::cells_sql, 1);
-    let (a, b): (Option<i64>, Option<i64>) = conn
-        .query_row(
-            &format!("SELECT min(first_us), max(last_us) FROM ({rows})"),
-            duckdb::params_from_iter(params.iter()),
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(db_err)?;
-    Ok(a.and_then(ts).zip(b.and_then(ts)))
-}
-
-fn ts(us: i64) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(us)
+    // (The calls half needs only its first and last start, not the rollup aggregates.)
+    let sql = format!(
+        "SELECT min(a), max(b) FROM (
+             SELECT min(first_us) AS a, max(last_us) AS b FROM call_rollup WHERE {}
+             UNION ALL SELECT epoch_us(min(start_time)), epoch_us(max(start_time)) FROM calls WHERE {})",
+        plan.rollup.clause(),
+        plan.calls.clause()
+    );
+    let params = plan.rollup.params.iter().chain(&plan.calls.params);
+    let (a, b): (Option<i64>, Option<i64>) =
+        conn.query_row(&sql, duckdb::params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+    Ok(ts(a).zip(ts(b)))
 }
 
 fn ratio(sum: f64, n: i64) -> Option<f64> {
@@ -279,8 +281,8 @@ fn stats_of(key: String, c: &Cell) -> GroupStats {
         calls_with_output_tokens: count(c.output_n),
         calls_tokens_counted: count(c.tokens_counted),
         json_mode_calls: count(c.json_mode),
-        first_time: ts(c.first_us),
-        last_time: ts(c.last_us),
+        first_time: ts(Some(c.first_us)),
+        last_time: ts(Some(c.last_us)),
         ..GroupStats::default()
     }
 }

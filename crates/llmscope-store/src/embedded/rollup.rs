@@ -147,11 +147,11 @@ pub fn hist_sql(where_: &str) -> String {
 
 /// Marks quarter hours (project, bucket start) as holding calls the rollups lack, in the
 /// caller's transaction.
-pub fn mark_dirty(conn: &Connection, keys: &BTreeSet<(String, i64)>) -> Result<(), StoreError> {
+pub fn mark_dirty(conn: &Connection, keys: &BTreeSet<(&str, i64)>) -> Result<(), StoreError> {
     for chunk in keys.iter().collect::<Vec<_>>().chunks(200) {
         let rows = vec!["(?::VARCHAR, ?::BIGINT)"; chunk.len()].join(", ");
         let params: Vec<DbValue> =
-            chunk.iter().flat_map(|(p, b)| [DbValue::Text(p.clone()), DbValue::BigInt(*b)]).collect();
+            chunk.iter().flat_map(|(p, b)| [DbValue::Text(p.to_string()), DbValue::BigInt(*b)]).collect();
         conn.execute(
             &format!(
                 "INSERT INTO rollup_dirty SELECT * FROM (VALUES {rows}) v(project, bucket_us)

@@ -11,6 +11,7 @@ use llmscope_core::store::{
 use llmscope_core::{stats, text, CallFilter};
 
 use super::read::{order_sql, ts};
+use super::sessions::{self, TURNS_AND_DURATION};
 use super::{db_err, filter, latency, overview, query_rows, DuckStore};
 
 /// `group_stats`' measure columns when only the count is wanted (same types as the full list).
@@ -342,15 +343,21 @@ impl Analytics for DuckStore {
     }
 
     fn session_summary(&self, f: &CallFilter) -> Result<SessionSummary, StoreError> {
+        if sessions::eligible(f) {
+            match self.with_conn(|conn| sessions::summary(conn, f)) {
+                Ok(Some(s)) => return Ok(s),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "the session rollup could not answer; reading the calls instead"),
+            }
+        }
         let w = filter::build(f);
         let sql = format!(
             // Turns are small integers: their median comes from a count per value (in Rust),
-            // not from sorting one value per session.
+            // not from sorting one value per session. A session is a (project, session id).
             "WITH s AS MATERIALIZED (
-                SELECT count(*) AS turns,
-                       (max(epoch_us(coalesce(end_time, start_time))) - min(epoch_us(start_time))) / 1e6 AS dur
-                FROM calls WHERE {c} AND session_id IS NOT NULL GROUP BY session_id)
-             SELECT count(*), avg(turns), max(turns), avg(dur), quantile_cont(dur, [0.5, 0.95]),
+                SELECT {TURNS_AND_DURATION}
+                FROM calls WHERE {c} AND session_id IS NOT NULL GROUP BY project, session_id)
+             SELECT count(*), avg(turns), max(turns), avg(duration_s), quantile_cont(duration_s, [0.5, 0.95]),
                     (SELECT list([turns, n] ORDER BY turns) FROM (SELECT turns, count(*) AS n FROM s GROUP BY turns))
              FROM s",
             c = w.clause()

@@ -41,10 +41,17 @@ const MIGRATIONS: &[Migration] = &[
         needs_v1_2: false,
         backfill: Some(super::rollup::backfill),
     },
+    Migration {
+        version: 4,
+        name: "session_rollup",
+        sql: include_str!("sql/004_session_rollup.sql"),
+        needs_v1_2: false,
+        backfill: Some(super::sessions::backfill),
+    },
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The storage format llmscope creates new files in (DuckDB's `storage_compatibility_version`).
 /// Pinned, so that a DuckDB upgrade does not change the files it writes unannounced.

@@ -19,8 +19,10 @@ mod filter;
 mod latency;
 mod migrations;
 mod overview;
+mod quantiles;
 mod read;
 mod rollup;
+mod sessions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -434,5 +436,7 @@ pub(crate) fn db_err(e: duckdb::Error) -> StoreError {
 
 #[cfg(test)]
 mod overview_tests;
+#[cfg(test)]
+mod sessions_tests;
 #[cfg(test)]
 mod tests;

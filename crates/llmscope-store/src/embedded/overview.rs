@@ -25,6 +25,7 @@ use llmscope_core::CallFilter;
 
 use super::analytics::key_expr;
 use super::bins::FINE_PER_COARSE;
+use super::quantiles::{inconsistent, interpolate, locate, ranks, At};
 use super::read::ts;
 use super::rollup::{self, Cell, BUCKET_US, METRIC_LATENCY, METRIC_TTFT};
 use super::{db_err, filter, query_rows};
@@ -366,36 +367,6 @@ pub fn overview(conn: &Connection, f: &CallFilter, plan: &Plan, tz: &TzShift) ->
 /// A group's percentiles of one metric, in the order of `LATENCY_QS` or `TTFT_QS`.
 type Percentiles = Vec<Option<f64>>;
 
-/// Where a wanted rank lies: its coarse bin and its rank among that bin's values.
-#[derive(Debug, Clone, Copy)]
-struct At {
-    bin: i64,
-    rank: i64,
-}
-
-/// Finds the bin holding rank `r` in ascending `(bin, count)` pairs.
-fn locate(counts: impl Iterator<Item = (i64, i64)>, r: i64) -> Option<At> {
-    let mut below = 0;
-    for (bin, n) in counts {
-        if r < below + n {
-            return Some(At { bin, rank: r - below });
-        }
-        below += n;
-    }
-    None
-}
-
-fn inconsistent(what: &str) -> StoreError {
-    StoreError::Backend(format!("rollup out of step with the calls ({what})"))
-}
-
-/// The ranks a quantile interpolates between, and the fraction.
-fn ranks(n: i64, q: f64) -> (i64, i64, f64) {
-    let h = (n - 1) as f64 * q;
-    let lo = h.floor() as i64;
-    (lo, (lo + 1).min(n - 1), h - lo as f64)
-}
-
 /// Exact percentiles of every group with a histogram, per metric (`LATENCY_QS`, `TTFT_QS`).
 fn percentiles(
     conn: &Connection,
@@ -436,8 +407,7 @@ fn percentiles(
                     let (lo, hi, frac) = ranks(n, q);
                     let a = values.get(&(g.clone(), lo))?;
                     let b = values.get(&(g.clone(), hi))?;
-                    // (As DuckDB: no interpolation toward an infinite or NaN neighbour.)
-                    Some(if frac == 0.0 { *a } else { a + frac * (b - a) })
+                    Some(interpolate(*a, *b, frac))
                 })
                 .collect();
             if v.iter().any(Option::is_none) {

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 use super::{overview, DuckStore};
 
-fn t0() -> DateTime<Utc> {
+pub(super) fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_736_121_600, 0).unwrap_or_default() // 2025-01-06 00:00 UTC
 }
 
@@ -54,13 +54,40 @@ fn arb_call() -> impl Strategy<Value = Call> {
         })
 }
 
-fn with_ids(mut calls: Vec<Call>) -> Vec<Call> {
+pub(super) fn with_ids(mut calls: Vec<Call>) -> Vec<Call> {
     for (i, c) in calls.iter_mut().enumerate() {
         c.id = format!("{i:032x}");
         c.trace_id = format!("{:032x}", i + 1);
         c.span_id = format!("{i:016x}");
     }
     calls
+}
+
+/// `n` values of a strategy, the same on every run.
+pub(super) fn sample<T: std::fmt::Debug>(s: impl Strategy<Value = T>, n: usize) -> Result<Vec<T>, String> {
+    let mut rng = proptest::test_runner::TestRunner::deterministic();
+    (0..n)
+        .map(|_| s.new_tree(&mut rng).map(|t| proptest::strategy::ValueTree::current(&t)).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Appends the calls in three parts (cut at `cuts`), after each rolling up everything
+/// (`Some(None)`), all but the quarter hours from a time on (`Some(Some(ms))`: still live),
+/// or nothing, so that rollup rows, dirty quarter hours and window edges mix.
+pub(super) fn append_in_parts(
+    s: &DuckStore,
+    calls: &[Call],
+    cuts: (usize, usize),
+    rolls: [Option<Option<i64>>; 3],
+) -> Result<(), llmscope_core::store::StoreError> {
+    let (a, b) = (cuts.0.min(cuts.1).min(calls.len()), cuts.0.max(cuts.1).min(calls.len()));
+    for (part, roll) in [&calls[..a], &calls[a..b], &calls[b..]].into_iter().zip(rolls) {
+        s.append_calls(part)?;
+        if let Some(cut) = roll {
+            s.roll_up(cut.map(|ms| t0() + Duration::milliseconds(ms)..t0() + Duration::days(4)))?;
+        }
+    }
+    Ok(())
 }
 
 fn close(a: Option<f64>, b: Option<f64>) -> bool {
@@ -176,17 +203,7 @@ proptest! {
     ) {
         let calls = with_ids(calls);
         let s = DuckStore::open_in_memory().map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let (a, b) = (cuts.0.min(cuts.1).min(calls.len()), cuts.0.max(cuts.1).min(calls.len()));
-        // Rolled up after some parts (everything, or what ended before a random time), so
-        // that rollup rows, dirty quarter hours and window edges mix.
-        for (part, roll) in [&calls[..a], &calls[a..b], &calls[b..]].into_iter().zip(rolls) {
-            s.append_calls(part).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            if let Some(cut) = roll {
-                // Everything, or all but the quarter hours from a random time on (still live).
-                let live = cut.map(|ms| t0() + Duration::milliseconds(ms)..t0() + Duration::days(4));
-                s.roll_up(live).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            }
-        }
+        append_in_parts(&s, &calls, cuts, rolls).map_err(|e| TestCaseError::fail(e.to_string()))?;
         if rolls[2] == Some(None) {
             prop_assert_eq!(dirty_count(&s), 0);
         }
@@ -248,13 +265,7 @@ proptest! {
 /// the one a store that kept them from the start gives.
 #[test]
 fn migrating_builds_the_rollups_from_the_stored_calls() -> Result<(), Box<dyn std::error::Error>> {
-    let mut rng = proptest::test_runner::TestRunner::deterministic();
-    let calls = with_ids(
-        (0..3000)
-            .map(|_| arb_call().new_tree(&mut rng).map(|t| proptest::strategy::ValueTree::current(&t)))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?,
-    );
+    let calls = with_ids(sample(arb_call(), 3000)?);
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("llmscope.duckdb");
     {

@@ -1,6 +1,7 @@
 //! The rollups: per quarter hour (UTC), project and model, the counts and sums the report
 //! reads (`call_rollup`), and how many latency and TTFT values fall in each coarse value bin
-//! (`call_rollup_hist`, see [`super::bins`]).
+//! (`call_rollup_hist`, see [`super::bins`]); and, kept by the same roll-ups, one row per
+//! session ([`super::sessions`]).
 //!
 //! Rollup rows are never updated. An append only marks the quarter hours it stored calls
 //! in as **dirty** (`rollup_dirty`, in the append's own transaction, so a crash cannot leave
@@ -196,7 +197,9 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
         .collect();
     let projects: BTreeSet<&String> = due.iter().map(|(p, _)| p).collect();
     for project in projects {
-        for (lo, hi) in runs(due.iter().filter(|(p, _)| p == project).map(|(_, b)| *b)) {
+        let due_runs = runs(due.iter().filter(|(p, _)| p == project).map(|(_, b)| *b));
+        super::sessions::roll_up(conn, project, &due_runs)?;
+        for (lo, hi) in due_runs {
             let p = [DbValue::Text(project.clone()), DbValue::BigInt(lo), DbValue::BigInt(hi)];
             let in_rollup = "project = ? AND bucket_us >= ? AND bucket_us < ?";
             let in_calls = "project = ? AND start_time >= make_timestamp(?) AND start_time < make_timestamp(?)";

@@ -1,0 +1,237 @@
+//! The session rollup: one row per (project, session) with its turns, first and last call
+//! start, and duration (first start to last end), kept beside the quarter-hour rollups
+//! ([`super::rollup`]) so that the report's sessions summary reads a row per session instead
+//! of grouping every call by its session id.
+//!
+//! **Kept.** When [`super::rollup::roll_up`] rolls up dirty quarter hours, every session
+//! with a call in them is rebuilt, in the same transaction, from its calls between its
+//! row's first and last start and in those quarter hours. So a row holds every call of its
+//! session that lies in a clean quarter hour: a call the row lacks lies in a quarter hour
+//! that is still dirty (and is read when that one is rolled up).
+//!
+//! **Read.** For a window, a session's calls inside it are exactly its row when the row
+//! lies wholly inside the window and none of the session's calls in the window is in a
+//! dirty quarter hour. The other sessions with calls in the window — those with such a
+//! dirty call, and those whose row crosses an edge of the window — are aggregated from
+//! their calls in the window, as the calls-only query does. Every answer is exact.
+
+use std::collections::BTreeMap;
+
+use duckdb::types::Value as DbValue;
+use duckdb::Connection;
+use llmscope_core::stats;
+use llmscope_core::store::{SessionSummary, StoreError};
+use llmscope_core::CallFilter;
+
+use super::bins::{fine_bin_sql, FINE_PER_COARSE};
+use super::rollup::{self, BUCKET_US};
+use super::{db_err, filter, quantiles, query_rows};
+
+/// Runs of dirty quarter hours inside a window beyond which the rollup is not worth reading.
+const MAX_DIRTY_RUNS: usize = 64;
+
+/// SQL: a session's turns and duration (seconds) from its calls, in a `GROUP BY project,
+/// session_id` over calls with a session id; the calls-only summary uses the same.
+pub const TURNS_AND_DURATION: &str = "count(*) AS turns,
+    (max(epoch_us(coalesce(end_time, start_time))) - min(epoch_us(start_time))) / 1e6 AS duration_s";
+
+/// SQL: `session_rollup` rows (in its column order) built from the calls matching `where_`.
+pub fn rows_sql(where_: &str) -> String {
+    format!(
+        "SELECT project, session_id, turns, first_us, last_us, duration_s,
+                CAST({bin} AS USMALLINT) AS duration_bin
+         FROM (SELECT project, session_id, {TURNS_AND_DURATION},
+                      epoch_us(min(start_time)) AS first_us, epoch_us(max(start_time)) AS last_us
+               FROM calls WHERE ({where_}) AND session_id IS NOT NULL GROUP BY project, session_id)",
+        bin = fine_bin_sql("duration_s"),
+    )
+}
+
+/// SQL: `start_time` inside one of the `[lo, hi)` runs (µs); `FALSE` for none.
+fn in_runs(runs: &[(i64, i64)]) -> String {
+    if runs.is_empty() {
+        return "FALSE".into();
+    }
+    let parts: Vec<String> = runs
+        .iter()
+        .map(|(lo, hi)| format!("(start_time >= make_timestamp({lo}) AND start_time < make_timestamp({hi}))"))
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
+
+/// Rebuilds, in the caller's transaction, the rows of `project`'s sessions with a call in
+/// the `due` runs of quarter hours (those being rolled up).
+pub fn roll_up(conn: &Connection, project: &str, due: &[(i64, i64)]) -> Result<(), StoreError> {
+    if due.is_empty() {
+        return Ok(());
+    }
+    let err = |e: duckdb::Error| StoreError::Backend(format!("rolling up sessions: {e}"));
+    let p = [DbValue::Text(project.to_string())];
+    conn.execute(
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE rollup_sessions AS
+             SELECT DISTINCT session_id FROM calls WHERE project = ? AND session_id IS NOT NULL AND {}",
+            in_runs(due)
+        ),
+        duckdb::params_from_iter(p.iter()),
+    )
+    .map_err(err)?;
+    let mine = "project = ? AND session_id IN (SELECT session_id FROM temp.rollup_sessions)";
+    // A call of these sessions that their rows lack lies in a dirty quarter hour: the due
+    // ones are read now, the others stay dirty (and their calls are read for any window
+    // holding them) until they are due.
+    let (first, last): (Option<i64>, Option<i64>) = conn
+        .query_row(
+            &format!("SELECT min(first_us), max(last_us) FROM session_rollup WHERE {mine}"),
+            duckdb::params_from_iter(p.iter()),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(err)?;
+    let lo = due.iter().map(|r| r.0).chain(first).min().unwrap_or(0);
+    let hi = due.iter().map(|r| r.1).chain(last.map(|l| l.saturating_add(1))).max().unwrap_or(0);
+    conn.execute(&format!("DELETE FROM session_rollup WHERE {mine}"), duckdb::params_from_iter(p.iter()))
+        .map_err(err)?;
+    conn.execute(
+        &format!(
+            "INSERT INTO session_rollup {}",
+            rows_sql(&format!("{mine} AND start_time >= make_timestamp({lo}) AND start_time < make_timestamp({hi})"))
+        ),
+        duckdb::params_from_iter(p.iter()),
+    )
+    .map_err(err)?;
+    conn.execute_batch("DROP TABLE temp.rollup_sessions").map_err(err)?;
+    Ok(())
+}
+
+/// Migration 4's step: a row for every session of the stored calls.
+pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(&format!("INSERT INTO session_rollup {}", rows_sql("TRUE"))).map_err(db_err)
+}
+
+/// Whether the session rollup answers this filter: a window and a project only.
+pub fn eligible(f: &CallFilter) -> bool {
+    f == &CallFilter { project: f.project.clone(), since: f.since, until: f.until, ..CallFilter::default() }
+}
+
+/// The session summary of an eligible filter from the session rollup, or `None` when too
+/// many of the window's quarter hours are dirty.
+pub fn summary(conn: &Connection, f: &CallFilter) -> Result<Option<SessionSummary>, StoreError> {
+    let (since, until) = (f.since.map(|t| t.timestamp_micros()), f.until.map(|t| t.timestamp_micros()));
+    // The dirty quarter hours with calls the window may hold.
+    let dirty = rollup::dirty(conn)?.into_iter().filter(|(p, b)| {
+        f.project.as_ref().is_none_or(|fp| fp == p)
+            && since.is_none_or(|s| b.saturating_add(BUCKET_US) > s)
+            && until.is_none_or(|u| *b < u)
+    });
+    let runs = rollup::runs(dirty.map(|(_, b)| b));
+    if runs.len() > MAX_DIRTY_RUNS {
+        return Ok(None);
+    }
+    let calls = filter::build(f);
+    let mut rows = filter::build(&CallFilter { project: f.project.clone(), ..CallFilter::default() });
+    // The sessions read from their calls: with a call of the window in a dirty quarter
+    // hour, or with a row crossing an edge of the window.
+    let mut aside: Vec<String> = Vec::new();
+    let mut aside_params: Vec<DbValue> = Vec::new();
+    if !runs.is_empty() {
+        aside.push(format!(
+            "SELECT DISTINCT project, session_id FROM calls WHERE {} AND session_id IS NOT NULL AND {}",
+            calls.clause(),
+            in_runs(&runs)
+        ));
+        aside_params.extend(calls.params.iter().cloned());
+    }
+    if since.is_some() || until.is_some() {
+        // (A row meeting the window starts before its end and ends at or after its start.)
+        let mut meets = vec![rows.clause().to_string()];
+        let mut inside = Vec::new();
+        if let Some(s) = since {
+            meets.push(format!("last_us >= {s}"));
+            inside.push(format!("first_us >= {s}"));
+        }
+        if let Some(u) = until {
+            meets.push(format!("first_us < {u}"));
+            inside.push(format!("last_us < {u}"));
+        }
+        let inside = inside.join(" AND ");
+        aside.push(format!(
+            "SELECT project, session_id FROM session_rollup WHERE {} AND NOT ({inside})",
+            meets.join(" AND ")
+        ));
+        aside_params.extend(rows.params.iter().cloned());
+        rows.push(&inside, []);
+    }
+    let aside = (!aside.is_empty()).then(|| aside.join(" UNION "));
+    // Those sessions' turns and durations, from their calls in the window.
+    let from_calls: Vec<(i64, f64)> = match &aside {
+        None => Vec::new(),
+        Some(x) => {
+            let sql = format!(
+                "WITH x AS MATERIALIZED ({x})
+                 SELECT {TURNS_AND_DURATION} FROM calls SEMI JOIN x USING (project, session_id)
+                 WHERE {} AND session_id IS NOT NULL GROUP BY project, session_id",
+                calls.clause()
+            );
+            let params: Vec<DbValue> = aside_params.iter().chain(&calls.params).cloned().collect();
+            query_rows(conn, &sql, &params, |r| Ok((r.get(0)?, r.get(1)?)))?
+        }
+    };
+    // The other sessions' rows.
+    let (source, params) = match &aside {
+        None => (
+            format!("SELECT turns, duration_s AS v, duration_bin AS f FROM session_rollup WHERE {}", rows.clause()),
+            rows.params.clone(),
+        ),
+        Some(x) => (
+            format!(
+                "SELECT turns, duration_s AS v, duration_bin AS f
+                 FROM session_rollup ANTI JOIN ({x}) x USING (project, session_id) WHERE {}",
+                rows.clause()
+            ),
+            aside_params.iter().chain(&rows.params).cloned().collect::<Vec<_>>(),
+        ),
+    };
+    // Turns per value and durations per coarse bin, in one scan.
+    let sql = format!(
+        "SELECT GROUPING(turns), turns, c, count(*), sum(v)
+         FROM (SELECT turns, v, f // {FINE_PER_COARSE} AS c FROM ({source})) GROUP BY GROUPING SETS ((turns), (c))"
+    );
+    let mut turns: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut coarse: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut duration_sum = 0.0;
+    type Row = (i64, Option<i64>, Option<i64>, i64, Option<f64>);
+    for (set, t, c, n, sum) in query_rows(conn, &sql, &params, |r| -> duckdb::Result<Row> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })? {
+        match (set, t, c) {
+            (0, Some(t), _) => {
+                *turns.entry(t).or_default() += n.max(0) as u64;
+                duration_sum += sum.unwrap_or(0.0);
+            }
+            (1, _, Some(c)) => *coarse.entry(c).or_default() += n,
+            _ => return Err(quantiles::inconsistent("session groups")),
+        }
+    }
+    for &(t, d) in &from_calls {
+        *turns.entry(t).or_default() += 1;
+        duration_sum += d;
+    }
+    let sessions: u64 = turns.values().sum();
+    let extra: Vec<f64> = from_calls.iter().map(|(_, d)| *d).collect();
+    let durations = quantiles::exact(conn, &source, &params, &coarse, &extra, &[0.5, 0.95])?;
+    let turn_counts: Vec<(f64, u64)> = turns.iter().map(|(t, n)| (*t as f64, *n)).collect();
+    let turn_total: f64 = turns.iter().map(|(t, n)| *t as f64 * *n as f64).sum();
+    let sql = format!("SELECT count(*) FROM calls WHERE {} AND session_id IS NULL", calls.clause());
+    let without: i64 =
+        conn.query_row(&sql, duckdb::params_from_iter(calls.params.iter()), |r| r.get(0)).map_err(db_err)?;
+    Ok(Some(SessionSummary {
+        sessions,
+        turns_avg: (sessions > 0).then(|| turn_total / sessions as f64),
+        turns_p50: stats::quantile_of_counts(&turn_counts, 0.5),
+        turns_max: turns.keys().next_back().map_or(0, |t| (*t).max(0) as u64),
+        duration_avg_s: (sessions > 0).then(|| duration_sum / sessions as f64),
+        duration_p50_s: durations[0],
+        duration_p95_s: durations[1],
+        calls_without_session: without.max(0) as u64,
+    }))
+}

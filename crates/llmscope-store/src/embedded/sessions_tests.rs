@@ -1,0 +1,196 @@
+//! The sessions summary from the session rollup against the same summary computed here,
+//! call by call.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use llmscope_core::store::{Analytics, CallSink, SessionSummary};
+use llmscope_core::{stats, Call, CallFilter};
+use proptest::prelude::*;
+
+use super::{sessions, DuckStore};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// One random call: two projects, a few session ids shared between them (or none), starts
+/// over three days, ends missing, after or even before the start.
+fn arb_call() -> impl Strategy<Value = Call> {
+    (0i64..3 * DAY_MS, prop::option::of(0u8..8), any::<bool>(), prop::option::of(-5_000i64..4_000_000)).prop_map(
+        |(ms, session, other, end)| {
+            let start_time = t0() + Duration::milliseconds(ms);
+            Call {
+                project: if other { "other" } else { "default" }.into(),
+                start_time,
+                end_time: end.map(|e| start_time + Duration::milliseconds(e)),
+                session_id: session.map(|s| format!("s{s}")),
+                ..Default::default()
+            }
+        },
+    )
+}
+
+use super::overview_tests::{append_in_parts, sample, t0, with_ids};
+
+/// The summary of the calls matching `f` (project and window), computed here.
+fn expected(calls: &[Call], f: &CallFilter) -> SessionSummary {
+    let inside: Vec<&Call> = calls
+        .iter()
+        .filter(|c| f.project.as_ref().is_none_or(|p| &c.project == p))
+        .filter(|c| f.since.is_none_or(|t| c.start_time >= t) && f.until.is_none_or(|t| c.start_time < t))
+        .collect();
+    let mut by_session: BTreeMap<(&str, &str), (u64, i64, i64)> = BTreeMap::new();
+    for c in &inside {
+        let Some(s) = &c.session_id else { continue };
+        let start = c.start_time.timestamp_micros();
+        let end = c.end_time.unwrap_or(c.start_time).timestamp_micros();
+        let e = by_session.entry((&c.project, s)).or_insert((0, start, end));
+        e.0 += 1;
+        e.1 = e.1.min(start);
+        e.2 = e.2.max(end);
+    }
+    let n = by_session.len() as u64;
+    let mut durations: Vec<f64> = by_session.values().map(|(_, a, b)| (b - a) as f64 / 1e6).collect();
+    let mut turns: BTreeMap<u64, u64> = BTreeMap::new();
+    for (t, _, _) in by_session.values() {
+        *turns.entry(*t).or_default() += 1;
+    }
+    let counts: Vec<(f64, u64)> = turns.iter().map(|(t, c)| (*t as f64, *c)).collect();
+    let avg = |sum: f64| (n > 0).then(|| sum / n as f64);
+    let d = stats::quantiles(&mut durations, &[0.5, 0.95]);
+    SessionSummary {
+        sessions: n,
+        turns_avg: avg(by_session.values().map(|v| v.0 as f64).sum()),
+        turns_p50: stats::quantile_of_counts(&counts, 0.5),
+        turns_max: turns.keys().next_back().copied().unwrap_or(0),
+        duration_avg_s: avg(durations.iter().sum()),
+        duration_p50_s: d[0],
+        duration_p95_s: d[1],
+        calls_without_session: inside.iter().filter(|c| c.session_id.is_none()).count() as u64,
+    }
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Equal; averages up to summation order and percentiles up to the rounding of their
+/// interpolation (DuckDB's `quantile_cont` rounds it differently in the last place).
+fn same(a: &SessionSummary, b: &SessionSummary) -> Result<(), String> {
+    let blank = |s: &SessionSummary| SessionSummary {
+        turns_avg: None,
+        duration_avg_s: None,
+        duration_p50_s: None,
+        duration_p95_s: None,
+        ..s.clone()
+    };
+    let floats = [
+        (a.turns_avg, b.turns_avg),
+        (a.duration_avg_s, b.duration_avg_s),
+        (a.duration_p50_s, b.duration_p50_s),
+        (a.duration_p95_s, b.duration_p95_s),
+    ];
+    if blank(a) != blank(b) || floats.iter().any(|(x, y)| !close(*x, *y)) {
+        return Err(format!("{a:?}\nagainst\n{b:?}"));
+    }
+    Ok(())
+}
+
+fn rollup_rows(s: &DuckStore) -> i64 {
+    s.with_conn(|c| c.query_row("SELECT count(*) FROM session_rollup", [], |r| r.get(0)).map_err(super::db_err))
+        .unwrap_or(-1)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Any calls, appended in up to three batches with roll-ups of everything or of all but
+    /// a live span in between, any window and project: the session rollup gives the summary
+    /// the calls give, and so does the calls-only query.
+    #[test]
+    fn the_session_rollup_gives_the_summary_the_calls_give(
+        calls in prop::collection::vec(arb_call(), 1..120),
+        cuts in (0usize..120, 0usize..120),
+        since in prop::option::of(-3_600_000i64..3 * DAY_MS),
+        span in prop::option::of(1i64..3 * DAY_MS),
+        project in prop::option::of(any::<bool>()),
+        rolls in prop::array::uniform3(prop::option::of(prop::option::of(0i64..3 * DAY_MS))),
+    ) {
+        let calls = with_ids(calls);
+        let fail = |e: llmscope_core::store::StoreError| TestCaseError::fail(e.to_string());
+        let s = DuckStore::open_in_memory().map_err(fail)?;
+        append_in_parts(&s, &calls, cuts, rolls).map_err(fail)?;
+        let since_t = since.map(|ms| t0() + Duration::milliseconds(ms));
+        let f = CallFilter {
+            project: project.map(|o| if o { "other" } else { "default" }.to_string()),
+            since: since_t,
+            until: span.map(|ms| since_t.unwrap_or(t0()) + Duration::milliseconds(ms)),
+            ..CallFilter::default()
+        };
+        prop_assert!(sessions::eligible(&f));
+        let want = expected(&calls, &f);
+        let rolled = match s.with_conn(|c| sessions::summary(c, &f)).map_err(fail)? {
+            Some(got) => got,
+            None => {
+                // Too many dirty quarter hours: the store reads the calls; then everything
+                // is rolled up and the rollup is read.
+                let public = s.session_summary(&f).map_err(fail)?;
+                prop_assert!(same(&public, &want).is_ok(), "{}", same(&public, &want).err().unwrap_or_default());
+                s.roll_up(None).map_err(fail)?;
+                s.with_conn(|c| sessions::summary(c, &f)).map_err(fail)?.ok_or_else(|| TestCaseError::fail("no plan after a full roll-up"))?
+            }
+        };
+        prop_assert!(same(&rolled, &want).is_ok(), "rollup: {}", same(&rolled, &want).err().unwrap_or_default());
+        // The calls-only query (an empty text search, which the rollup does not take, and
+        // which matches every call).
+        let raw_filter = CallFilter { text: Some(String::new()), ..f.clone() };
+        prop_assert!(!sessions::eligible(&raw_filter));
+        let raw = s.session_summary(&raw_filter).map_err(fail)?;
+        prop_assert!(same(&raw, &want).is_ok(), "calls: {}", same(&raw, &want).err().unwrap_or_default());
+    }
+}
+
+/// Rolling up everything leaves one row per (project, session) holding all its calls.
+#[test]
+fn a_full_roll_up_keeps_one_row_per_session() -> Result<(), Box<dyn std::error::Error>> {
+    let calls = with_ids(sample(arb_call(), 500)?);
+    let s = DuckStore::open_in_memory()?;
+    s.append_calls(&calls[..250])?;
+    s.roll_up(None)?;
+    s.append_calls(&calls[250..])?;
+    s.roll_up(None)?;
+    let keys: std::collections::BTreeSet<(&str, &str)> =
+        calls.iter().filter_map(|c| c.session_id.as_deref().map(|s| (c.project.as_str(), s))).collect();
+    assert_eq!(rollup_rows(&s), keys.len() as i64);
+    let turns: i64 = s.with_conn(|c| {
+        c.query_row("SELECT sum(turns)::BIGINT FROM session_rollup", [], |r| r.get(0)).map_err(super::db_err)
+    })?;
+    assert_eq!(turns, calls.iter().filter(|c| c.session_id.is_some()).count() as i64);
+    same(&s.session_summary(&CallFilter::default())?, &expected(&calls, &CallFilter::default()))?;
+    Ok(())
+}
+
+/// A store whose calls predate the session rollup gets it when it is migrated.
+#[test]
+fn migrating_builds_the_session_rollup_from_the_stored_calls() -> Result<(), Box<dyn std::error::Error>> {
+    let calls = with_ids(sample(arb_call(), 800)?);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("llmscope.duckdb");
+    {
+        let conn = duckdb::Connection::open(&path)?;
+        super::migrations::migrate_to(&conn, &path, 3)?;
+        let refs: Vec<&Call> = calls.iter().collect();
+        conn.appender("calls")?.append_record_batch(super::arrow_batch::calls_batch(&refs, 0)?)?;
+    }
+    let migrated = DuckStore::open_file(&path)?;
+    assert!(rollup_rows(&migrated) > 10);
+    let f = CallFilter::window(Some(t0() + Duration::minutes(100)), Some(t0() + Duration::hours(50)));
+    for f in [CallFilter::default(), f] {
+        let got = migrated.with_conn(|c| sessions::summary(c, &f))?.ok_or("no plan")?;
+        same(&got, &expected(&calls, &f))?;
+    }
+    Ok(())
+}

@@ -482,6 +482,7 @@ fn scan<T>(
     map: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
 ) -> Result<Vec<T>, StoreError> {
     let started = std::time::Instant::now();
+    tracing::trace!(sql, "overview scan");
     let rows = query_rows(conn, sql, params, map)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, rows = rows.len(), col, what);
     Ok(rows)
@@ -522,16 +523,17 @@ fn rank_values(
     if coarse_by_group.keys().any(|g| matches!(g, Group::Day(_))) {
         sets.push("(d, f)");
     }
-    // Step 2: values per fine bin, with the least and greatest, of each group's wanted
-    // coarse bins (a call counts in the sets of every group it belongs to; only the
-    // groups' own coarse bins are read back).
-    let mut params = w.params.clone();
-    let groups = wanted_by_group(&coarse_by_group, "c", 10_000, &mut params);
+    // Step 2: values per fine bin, with the least and greatest, of the wanted coarse bins
+    // (a call counts in the sets of every group it belongs to). Every group's counts in
+    // every wanted coarse bin come back, and each group's own bins are picked here: telling
+    // the groups apart in SQL (a condition per model and a day × bin list) cost more than
+    // the grouping itself.
     let sql = format!(
-        "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) WHERE {groups} GROUP BY GROUPING SETS ({})",
+        "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) GROUP BY GROUPING SETS ({})",
         binned_calls(col, tz, &w, &in_coarse(&union)),
         sets.join(", ")
     );
+    let params = w.params.clone();
     type Fine = BTreeMap<i64, (i64, f64, f64)>;
     let mut fine: HashMap<Group, Fine> = HashMap::new();
     let rows = scan(conn, &sql, &params, col, "overview: fine bins", |r| {

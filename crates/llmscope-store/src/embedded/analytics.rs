@@ -12,7 +12,7 @@ use llmscope_core::{stats, text, CallFilter};
 
 use super::read::{order_sql, ts};
 use super::sessions::{self, TURNS_AND_DURATION};
-use super::{db_err, filter, latency, overview, query_rows, DuckStore};
+use super::{db_err, filter, latency, overview, query_rows, users, DuckStore};
 
 /// `group_stats`' measure columns when only the count is wanted (same types as the full list).
 const ONLY_COUNT_SQL: &str = "0, 0, 0, 0, 0, 0, 0, CAST(NULL AS DOUBLE), NULL, CAST(NULL AS DOUBLE), \
@@ -168,6 +168,14 @@ impl Analytics for DuckStore {
         measures: Measures,
         limit: usize,
     ) -> Result<Vec<GroupStats>, StoreError> {
+        if users::eligible(f, key, measures, limit) {
+            let top = self.answer_from_rollups(f, &Vec::new(), "top users", |conn, plan| {
+                users::top(conn, f, plan, measures, limit)
+            });
+            if let Some(top) = top.flatten() {
+                return Ok(top);
+            }
+        }
         let mut w = filter::build(f);
         if matches!(key, GroupKey::User) {
             w.push("user_id IS NOT NULL", []);
@@ -205,7 +213,9 @@ impl Analytics for DuckStore {
         let sessions_after = matches!(key, GroupKey::User) && measures.distinct && limit > 0;
         let distinct = match (measures.distinct, key) {
             (true, GroupKey::User) if sessions_after => "1, 0",
-            (true, GroupKey::User) => "count(DISTINCT user_id), count(DISTINCT session_id)",
+            (true, GroupKey::User) => {
+                "count(DISTINCT user_id), count(DISTINCT (project, session_id)) FILTER (WHERE session_id IS NOT NULL)"
+            }
             (true, _) => "count(DISTINCT user_id), 0",
             (false, _) => "0, 0",
         };
@@ -282,8 +292,12 @@ impl Analytics for DuckStore {
                 let mut w = filter::build(f);
                 let marks = vec!["?"; rows.len()].join(", ");
                 w.push(&format!("user_id IN ({marks})"), rows.iter().map(|g| DbValue::Text(g.key.clone())));
-                let sql =
-                    format!("SELECT user_id, count(DISTINCT session_id) FROM calls WHERE {} GROUP BY 1", w.clause());
+                // (A session is a project's session id.)
+                let sql = format!(
+                    "SELECT user_id, count(DISTINCT (project, session_id)) FILTER (WHERE session_id IS NOT NULL)
+                     FROM calls WHERE {} GROUP BY 1",
+                    w.clause()
+                );
                 let sessions: HashMap<String, u64> =
                     query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?))))?
                         .into_iter()
@@ -344,7 +358,11 @@ impl Analytics for DuckStore {
 
     fn session_summary(&self, f: &CallFilter) -> Result<SessionSummary, StoreError> {
         if sessions::eligible(f) {
-            match self.with_conn(|conn| sessions::summary(conn, f)) {
+            let rolled = self.with_conn(|conn| match sessions::plan(conn, f)? {
+                Some(plan) => sessions::summary(conn, &plan).map(Some),
+                None => Ok(None),
+            });
+            match rolled {
                 Ok(Some(s)) => return Ok(s),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "the session rollup could not answer; reading the calls instead"),

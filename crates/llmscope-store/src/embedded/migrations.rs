@@ -43,10 +43,10 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 4,
-        name: "session_rollup",
-        sql: include_str!("sql/004_session_rollup.sql"),
+        name: "session_and_user_rollups",
+        sql: include_str!("sql/004_session_and_user_rollups.sql"),
         needs_v1_2: false,
-        backfill: Some(super::sessions::backfill),
+        backfill: Some(super::users::backfill),
     },
 ];
 

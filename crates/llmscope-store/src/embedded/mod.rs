@@ -23,6 +23,7 @@ mod quantiles;
 mod read;
 mod rollup;
 mod sessions;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -173,46 +173,9 @@ fn sums(conn: &Connection, plan: &Plan, tz: &TzShift) -> Result<Sums, StoreError
         )
     };
     let (rows, params) = plan.union("call_rollup", rollup::cells_sql, 1);
-    let sql = format!(
-        "SELECT model, d, wh, sum(requests)::BIGINT, sum(errors)::BIGINT, sum(cancelled)::BIGINT,
-                sum(empty_output)::BIGINT, sum(success)::BIGINT, sum(without_user)::BIGINT, sum(json_mode)::BIGINT,
-                sum(tokens_counted)::BIGINT, sum(latency_n)::BIGINT, sum(latency_sum), max(latency_max),
-                sum(ttft_n)::BIGINT, sum(ttft_sum), sum(tps_n)::BIGINT, sum(tps_sum), sum(input_tokens),
-                sum(output_tokens), sum(cached_tokens), sum(input_n)::BIGINT, sum(output_n)::BIGINT,
-                min(first_us), max(last_us)
-         FROM {} GROUP BY model, d, wh",
-        keyed(&rows)
-    );
+    let sql = format!("SELECT model, d, wh, {} FROM {} GROUP BY model, d, wh", rollup::CELL_SUMS, keyed(&rows));
     let cells = query_rows(conn, &sql, &params, |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-            Cell {
-                requests: r.get(3)?,
-                errors: r.get(4)?,
-                cancelled: r.get(5)?,
-                empty_output: r.get(6)?,
-                success: r.get(7)?,
-                without_user: r.get(8)?,
-                json_mode: r.get(9)?,
-                tokens_counted: r.get(10)?,
-                latency_n: r.get(11)?,
-                latency_sum: r.get(12)?,
-                latency_max: r.get(13)?,
-                ttft_n: r.get(14)?,
-                ttft_sum: r.get(15)?,
-                tps_n: r.get(16)?,
-                tps_sum: r.get(17)?,
-                input_tokens: r.get(18)?,
-                output_tokens: r.get(19)?,
-                cached_tokens: r.get(20)?,
-                input_n: r.get(21)?,
-                output_n: r.get(22)?,
-                first_us: r.get(23)?,
-                last_us: r.get(24)?,
-            },
-        ))
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, rollup::read_cell(r, 3)?))
     })?;
     let (rows, params) = plan.union("call_rollup_hist", rollup::hist_sql, 2);
     // Per group, not per (model, day): the rows stay a sum of the groups, not their product.
@@ -260,7 +223,7 @@ fn tokens(n: i128) -> u64 {
 }
 
 /// A group's measures from its sums (percentiles are filled in afterwards).
-fn stats_of(key: String, c: &Cell) -> GroupStats {
+pub fn stats_of(key: String, c: &Cell) -> GroupStats {
     GroupStats {
         key,
         requests: count(c.requests),

@@ -1,7 +1,8 @@
 //! The rollups: per quarter hour (UTC), project and model, the counts and sums the report
 //! reads (`call_rollup`), and how many latency and TTFT values fall in each coarse value bin
-//! (`call_rollup_hist`, see [`super::bins`]); and, kept by the same roll-ups, one row per
-//! session ([`super::sessions`]).
+//! (`call_rollup_hist`, see [`super::bins`]); per quarter hour, project and user, the same
+//! counts and sums (`user_rollup`, for the top users); and, kept by the same roll-ups, one
+//! row per session ([`super::sessions`]).
 //!
 //! Rollup rows are never updated. An append only marks the quarter hours it stored calls
 //! in as **dirty** (`rollup_dirty`, in the append's own transaction, so a crash cannot leave
@@ -109,8 +110,19 @@ impl Cell {
 /// SQL: `call_rollup` rows (in its column order) aggregated from the calls matching
 /// `where_`. Each measure is the one the grouped query on the calls (`analytics.rs`) uses.
 pub fn cells_sql(where_: &str) -> String {
+    cells_by(where_, "coalesce(model, '') AS model")
+}
+
+/// SQL: `user_rollup` rows (in its column order) aggregated from the calls matching `where_`
+/// that name a user.
+pub fn user_cells_sql(where_: &str) -> String {
+    cells_by(&format!("({where_}) AND user_id IS NOT NULL"), "user_id")
+}
+
+/// SQL: rollup rows keyed by project, quarter hour and `key` (an expression with its alias).
+fn cells_by(where_: &str, key: &str) -> String {
     format!(
-        "SELECT project, {bucket} AS bucket_us, coalesce(model, '') AS model, count(*) AS requests,
+        "SELECT project, {bucket} AS bucket_us, {key}, count(*) AS requests,
             count(*) FILTER (WHERE status = 'error') AS errors,
             count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
             count(*) FILTER (WHERE output_empty) AS empty_output,
@@ -130,6 +142,43 @@ pub fn cells_sql(where_: &str) -> String {
          FROM calls WHERE {where_} GROUP BY ALL",
         bucket = bucket_sql(),
     )
+}
+
+/// SQL: the sums of rollup rows (of `call_rollup` or `user_rollup`, or aggregated by
+/// [`cells_sql`]) in a `GROUP BY`, in the order [`read_cell`] reads them.
+pub const CELL_SUMS: &str = "sum(requests)::BIGINT, sum(errors)::BIGINT, sum(cancelled)::BIGINT,
+    sum(empty_output)::BIGINT, sum(success)::BIGINT, sum(without_user)::BIGINT, sum(json_mode)::BIGINT,
+    sum(tokens_counted)::BIGINT, sum(latency_n)::BIGINT, sum(latency_sum), max(latency_max),
+    sum(ttft_n)::BIGINT, sum(ttft_sum), sum(tps_n)::BIGINT, sum(tps_sum), sum(input_tokens),
+    sum(output_tokens), sum(cached_tokens), sum(input_n)::BIGINT, sum(output_n)::BIGINT,
+    min(first_us), max(last_us)";
+
+/// Reads [`CELL_SUMS`] from a row, starting at column `at`.
+pub fn read_cell(r: &duckdb::Row<'_>, at: usize) -> duckdb::Result<Cell> {
+    Ok(Cell {
+        requests: r.get(at)?,
+        errors: r.get(at + 1)?,
+        cancelled: r.get(at + 2)?,
+        empty_output: r.get(at + 3)?,
+        success: r.get(at + 4)?,
+        without_user: r.get(at + 5)?,
+        json_mode: r.get(at + 6)?,
+        tokens_counted: r.get(at + 7)?,
+        latency_n: r.get(at + 8)?,
+        latency_sum: r.get(at + 9)?,
+        latency_max: r.get(at + 10)?,
+        ttft_n: r.get(at + 11)?,
+        ttft_sum: r.get(at + 12)?,
+        tps_n: r.get(at + 13)?,
+        tps_sum: r.get(at + 14)?,
+        input_tokens: r.get(at + 15)?,
+        output_tokens: r.get(at + 16)?,
+        cached_tokens: r.get(at + 17)?,
+        input_n: r.get(at + 18)?,
+        output_n: r.get(at + 19)?,
+        first_us: r.get(at + 20)?,
+        last_us: r.get(at + 21)?,
+    })
 }
 
 /// SQL: `call_rollup_hist` rows aggregated from the calls matching `where_` (the coarse bin
@@ -207,8 +256,10 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
             for (sql, wheres) in [
                 (format!("DELETE FROM call_rollup WHERE {in_rollup}"), 1),
                 (format!("DELETE FROM call_rollup_hist WHERE {in_rollup}"), 1),
+                (format!("DELETE FROM user_rollup WHERE {in_rollup}"), 1),
                 (format!("INSERT INTO call_rollup {}", cells_sql(in_calls)), 1),
                 (format!("INSERT INTO call_rollup_hist {}", hist_sql(in_calls)), 2),
+                (format!("INSERT INTO user_rollup {}", user_cells_sql(in_calls)), 1),
                 (format!("DELETE FROM rollup_dirty WHERE {in_rollup}"), 1),
             ] {
                 let params: Vec<&DbValue> = (0..wheres).flat_map(|_| p.iter()).collect();

@@ -15,7 +15,7 @@
 //! dirty call, and those whose row crosses an edge of the window — are aggregated from
 //! their calls in the window, as the calls-only query does. Every answer is exact.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use duckdb::types::Value as DbValue;
 use duckdb::Connection;
@@ -39,9 +39,12 @@ pub const TURNS_AND_DURATION: &str = "count(*) AS turns,
 pub fn rows_sql(where_: &str) -> String {
     format!(
         "SELECT project, session_id, turns, first_us, last_us, duration_s,
-                CAST({bin} AS USMALLINT) AS duration_bin
+                CAST({bin} AS USMALLINT) AS duration_bin,
+                CASE WHEN least_user = greatest_user THEN least_user END AS user_id,
+                coalesce(least_user <> greatest_user, FALSE) AS mixed_users
          FROM (SELECT project, session_id, {TURNS_AND_DURATION},
-                      epoch_us(min(start_time)) AS first_us, epoch_us(max(start_time)) AS last_us
+                      epoch_us(min(start_time)) AS first_us, epoch_us(max(start_time)) AS last_us,
+                      min(user_id) AS least_user, max(user_id) AS greatest_user
                FROM calls WHERE ({where_}) AND session_id IS NOT NULL GROUP BY project, session_id)",
         bin = fine_bin_sql("duration_s"),
     )
@@ -113,9 +116,39 @@ pub fn eligible(f: &CallFilter) -> bool {
     f == &CallFilter { project: f.project.clone(), since: f.since, until: f.until, ..CallFilter::default() }
 }
 
-/// The session summary of an eligible filter from the session rollup, or `None` when too
-/// many of the window's quarter hours are dirty.
-pub fn summary(conn: &Connection, f: &CallFilter) -> Result<Option<SessionSummary>, StoreError> {
+/// How a window's sessions are read.
+pub struct Plan {
+    /// The window's calls.
+    calls: filter::Where,
+    /// The rows read as they are: wholly inside the window (and of its project).
+    rows: filter::Where,
+    /// SQL listing (project, session_id) of the sessions read from their calls instead —
+    /// with a call of the window in a dirty quarter hour, or a row crossing an edge of the
+    /// window — with its parameters; `None` for none.
+    aside: Option<(String, Vec<DbValue>)>,
+}
+
+impl Plan {
+    /// SQL: the rows read as they are, `cols` of each, with the parameters.
+    fn rows_sql(&self, cols: &str) -> (String, Vec<DbValue>) {
+        match &self.aside {
+            None => {
+                (format!("SELECT {cols} FROM session_rollup WHERE {}", self.rows.clause()), self.rows.params.clone())
+            }
+            Some((x, xp)) => (
+                format!(
+                    "SELECT {cols} FROM session_rollup ANTI JOIN ({x}) x USING (project, session_id) WHERE {}",
+                    self.rows.clause()
+                ),
+                xp.iter().chain(&self.rows.params).cloned().collect(),
+            ),
+        }
+    }
+}
+
+/// The plan of an eligible filter, or `None` when too many of the window's quarter hours
+/// are dirty.
+pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreError> {
     let (since, until) = (f.since.map(|t| t.timestamp_micros()), f.until.map(|t| t.timestamp_micros()));
     // The dirty quarter hours with calls the window may hold.
     let dirty = rollup::dirty(conn)?.into_iter().filter(|(p, b)| {
@@ -129,8 +162,6 @@ pub fn summary(conn: &Connection, f: &CallFilter) -> Result<Option<SessionSummar
     }
     let calls = filter::build(f);
     let mut rows = filter::build(&CallFilter { project: f.project.clone(), ..CallFilter::default() });
-    // The sessions read from their calls: with a call of the window in a dirty quarter
-    // hour, or with a row crossing an edge of the window.
     let mut aside: Vec<String> = Vec::new();
     let mut aside_params: Vec<DbValue> = Vec::new();
     if !runs.is_empty() {
@@ -161,36 +192,29 @@ pub fn summary(conn: &Connection, f: &CallFilter) -> Result<Option<SessionSummar
         aside_params.extend(rows.params.iter().cloned());
         rows.push(&inside, []);
     }
-    let aside = (!aside.is_empty()).then(|| aside.join(" UNION "));
-    // Those sessions' turns and durations, from their calls in the window.
-    let from_calls: Vec<(i64, f64)> = match &aside {
+    let aside = (!aside.is_empty()).then(|| (aside.join(" UNION "), aside_params));
+    Ok(Some(Plan { calls, rows, aside }))
+}
+
+/// The session summary of an eligible filter's plan.
+pub fn summary(conn: &Connection, plan: &Plan) -> Result<SessionSummary, StoreError> {
+    let calls = &plan.calls;
+    // The sessions set aside: their turns and durations, from their calls in the window.
+    let from_calls: Vec<(i64, f64)> = match &plan.aside {
         None => Vec::new(),
-        Some(x) => {
+        Some((x, xp)) => {
             let sql = format!(
                 "WITH x AS MATERIALIZED ({x})
                  SELECT {TURNS_AND_DURATION} FROM calls SEMI JOIN x USING (project, session_id)
                  WHERE {} AND session_id IS NOT NULL GROUP BY project, session_id",
                 calls.clause()
             );
-            let params: Vec<DbValue> = aside_params.iter().chain(&calls.params).cloned().collect();
+            let params: Vec<DbValue> = xp.iter().chain(&calls.params).cloned().collect();
             query_rows(conn, &sql, &params, |r| Ok((r.get(0)?, r.get(1)?)))?
         }
     };
     // The other sessions' rows.
-    let (source, params) = match &aside {
-        None => (
-            format!("SELECT turns, duration_s AS v, duration_bin AS f FROM session_rollup WHERE {}", rows.clause()),
-            rows.params.clone(),
-        ),
-        Some(x) => (
-            format!(
-                "SELECT turns, duration_s AS v, duration_bin AS f
-                 FROM session_rollup ANTI JOIN ({x}) x USING (project, session_id) WHERE {}",
-                rows.clause()
-            ),
-            aside_params.iter().chain(&rows.params).cloned().collect::<Vec<_>>(),
-        ),
-    };
+    let (source, params) = plan.rows_sql("turns, duration_s AS v, duration_bin AS f");
     // Turns per value and durations per coarse bin, in one scan.
     let sql = format!(
         "SELECT GROUPING(turns), turns, c, count(*), sum(v)
@@ -224,7 +248,7 @@ pub fn summary(conn: &Connection, f: &CallFilter) -> Result<Option<SessionSummar
     let sql = format!("SELECT count(*) FROM calls WHERE {} AND session_id IS NULL", calls.clause());
     let without: i64 =
         conn.query_row(&sql, duckdb::params_from_iter(calls.params.iter()), |r| r.get(0)).map_err(db_err)?;
-    Ok(Some(SessionSummary {
+    Ok(SessionSummary {
         sessions,
         turns_avg: (sessions > 0).then(|| turn_total / sessions as f64),
         turns_p50: stats::quantile_of_counts(&turn_counts, 0.5),
@@ -233,5 +257,47 @@ pub fn summary(conn: &Connection, f: &CallFilter) -> Result<Option<SessionSummar
         duration_p50_s: durations[0],
         duration_p95_s: durations[1],
         calls_without_session: without.max(0) as u64,
-    }))
+    })
+}
+
+/// How many sessions each of `users` has calls in, under an eligible filter's plan.
+pub fn of_users(conn: &Connection, plan: &Plan, users: &[String]) -> Result<HashMap<String, u64>, StoreError> {
+    let mut out: HashMap<String, u64> = HashMap::new();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let marks = vec!["?"; users.len()].join(", ");
+    let names = users.iter().map(|u| DbValue::Text(u.clone()));
+    // The rows of one user's sessions.
+    let (rows, mut params) = plan.rows_sql("user_id");
+    params.extend(names.clone());
+    let sql = format!("SELECT user_id, count(*) FROM ({rows}) WHERE user_id IN ({marks}) GROUP BY user_id");
+    for (u, n) in query_rows(conn, &sql, &params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        *out.entry(u).or_default() += n.max(0) as u64;
+    }
+    // The sessions set aside, and those of several users, from their calls in the window.
+    let mut x =
+        vec![format!("SELECT project, session_id FROM session_rollup WHERE {} AND mixed_users", plan.rows.clause())];
+    let mut xp = plan.rows.params.clone();
+    if let Some((aside, ap)) = &plan.aside {
+        x.push(aside.clone());
+        xp.extend(ap.iter().cloned());
+    }
+    let x = x.join(" UNION ");
+    let any: bool = conn
+        .query_row(&format!("SELECT EXISTS ({x})"), duckdb::params_from_iter(xp.iter()), |r| r.get(0))
+        .map_err(db_err)?;
+    if any {
+        let sql = format!(
+            "WITH x AS MATERIALIZED ({x})
+             SELECT user_id, count(DISTINCT session_id) FROM calls SEMI JOIN x USING (project, session_id)
+             WHERE {} AND user_id IN ({marks}) GROUP BY project, user_id",
+            plan.calls.clause()
+        );
+        let params: Vec<DbValue> = xp.into_iter().chain(plan.calls.params.iter().cloned()).chain(names).collect();
+        for (u, n) in query_rows(conn, &sql, &params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            *out.entry(u).or_default() += n.max(0) as u64;
+        }
+    }
+    Ok(out)
 }

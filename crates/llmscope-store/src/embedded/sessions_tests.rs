@@ -4,40 +4,68 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use llmscope_core::store::{Analytics, CallSink, SessionSummary};
+use llmscope_core::store::{Analytics, CallSink, GroupKey, GroupStats, Measures, SessionSummary, StoreError};
 use llmscope_core::{stats, Call, CallFilter};
 use proptest::prelude::*;
 
-use super::{sessions, DuckStore};
+use super::overview_tests::{append_in_parts, sample, t0, with_ids};
+use super::{overview, sessions, users, DuckStore};
 
 const DAY_MS: i64 = 86_400_000;
 
-/// One random call: two projects, a few session ids shared between them (or none), starts
-/// over three days, ends missing, after or even before the start.
+/// One random call: two projects, a few session ids shared between them (or none), a few
+/// users (or none; a session's calls may name several), starts over three days, ends
+/// missing, after or even before the start, and some latencies.
 fn arb_call() -> impl Strategy<Value = Call> {
-    (0i64..3 * DAY_MS, prop::option::of(0u8..8), any::<bool>(), prop::option::of(-5_000i64..4_000_000)).prop_map(
-        |(ms, session, other, end)| {
+    (
+        (0i64..3 * DAY_MS, prop::option::of(0u8..8), any::<bool>(), prop::option::of(-5_000i64..4_000_000)),
+        (prop::option::of(0u8..4), prop::option::of(0u32..5000)),
+    )
+        .prop_map(|((ms, session, other, end), (user, latency))| {
             let start_time = t0() + Duration::milliseconds(ms);
             Call {
                 project: if other { "other" } else { "default" }.into(),
                 start_time,
                 end_time: end.map(|e| start_time + Duration::milliseconds(e)),
                 session_id: session.map(|s| format!("s{s}")),
+                user_id: user.map(|u| format!("u{u}")),
+                latency_ms: latency.map(f64::from),
                 ..Default::default()
             }
-        },
-    )
+        })
 }
 
-use super::overview_tests::{append_in_parts, sample, t0, with_ids};
-
-/// The summary of the calls matching `f` (project and window), computed here.
-fn expected(calls: &[Call], f: &CallFilter) -> SessionSummary {
-    let inside: Vec<&Call> = calls
+/// The calls matching `f` (project and window).
+fn matching<'a>(calls: &'a [Call], f: &CallFilter) -> Vec<&'a Call> {
+    calls
         .iter()
         .filter(|c| f.project.as_ref().is_none_or(|p| &c.project == p))
         .filter(|c| f.since.is_none_or(|t| c.start_time >= t) && f.until.is_none_or(|t| c.start_time < t))
-        .collect();
+        .collect()
+}
+
+/// The sessions summary through the session rollup (`None`: too many dirty quarter hours).
+fn rolled_summary(s: &DuckStore, f: &CallFilter) -> Result<Option<SessionSummary>, StoreError> {
+    s.with_conn(|c| match sessions::plan(c, f)? {
+        Some(plan) => sessions::summary(c, &plan).map(Some),
+        None => Ok(None),
+    })
+}
+
+/// The top users through the rollups (`None`: too many dirty quarter hours).
+fn rolled_users(s: &DuckStore, f: &CallFilter, limit: usize) -> Result<Option<Vec<GroupStats>>, StoreError> {
+    s.with_conn(|c| match overview::plan(c, f)? {
+        Some(plan) => users::top(c, f, &plan, USERS, limit),
+        None => Ok(None),
+    })
+}
+
+/// The report's top-users measures.
+const USERS: Measures = Measures { distinct: true, ..Measures::BASIC };
+
+/// The summary of the calls matching `f` (project and window), computed here.
+fn expected(calls: &[Call], f: &CallFilter) -> SessionSummary {
+    let inside = matching(calls, f);
     let mut by_session: BTreeMap<(&str, &str), (u64, i64, i64)> = BTreeMap::new();
     for c in &inside {
         let Some(s) = &c.session_id else { continue };
@@ -118,6 +146,7 @@ proptest! {
         span in prop::option::of(1i64..3 * DAY_MS),
         project in prop::option::of(any::<bool>()),
         rolls in prop::array::uniform3(prop::option::of(prop::option::of(0i64..3 * DAY_MS))),
+        limit in 1usize..6,
     ) {
         let calls = with_ids(calls);
         let fail = |e: llmscope_core::store::StoreError| TestCaseError::fail(e.to_string());
@@ -132,7 +161,7 @@ proptest! {
         };
         prop_assert!(sessions::eligible(&f));
         let want = expected(&calls, &f);
-        let rolled = match s.with_conn(|c| sessions::summary(c, &f)).map_err(fail)? {
+        let rolled = match rolled_summary(&s, &f).map_err(fail)? {
             Some(got) => got,
             None => {
                 // Too many dirty quarter hours: the store reads the calls; then everything
@@ -140,7 +169,7 @@ proptest! {
                 let public = s.session_summary(&f).map_err(fail)?;
                 prop_assert!(same(&public, &want).is_ok(), "{}", same(&public, &want).err().unwrap_or_default());
                 s.roll_up(None).map_err(fail)?;
-                s.with_conn(|c| sessions::summary(c, &f)).map_err(fail)?.ok_or_else(|| TestCaseError::fail("no plan after a full roll-up"))?
+                rolled_summary(&s, &f).map_err(fail)?.ok_or_else(|| TestCaseError::fail("no plan after a full roll-up"))?
             }
         };
         prop_assert!(same(&rolled, &want).is_ok(), "rollup: {}", same(&rolled, &want).err().unwrap_or_default());
@@ -150,6 +179,29 @@ proptest! {
         prop_assert!(!sessions::eligible(&raw_filter));
         let raw = s.session_summary(&raw_filter).map_err(fail)?;
         prop_assert!(same(&raw, &want).is_ok(), "calls: {}", same(&raw, &want).err().unwrap_or_default());
+        // The top users: the rollups against the calls-only query, and their session counts
+        // against the calls themselves.
+        prop_assert!(users::eligible(&f, &GroupKey::User, USERS, limit));
+        let raw = s.group_stats(&raw_filter, &GroupKey::User, &Vec::new(), USERS, limit).map_err(fail)?;
+        let top = match rolled_users(&s, &f, limit).map_err(fail)? {
+            Some(top) => top,
+            None => {
+                s.roll_up(None).map_err(fail)?;
+                rolled_users(&s, &f, limit).map_err(fail)?.ok_or_else(|| TestCaseError::fail("no plan after a full roll-up"))?
+            }
+        };
+        let blank = |g: &GroupStats| GroupStats { latency_avg: None, ..g.clone() };
+        prop_assert_eq!(top.iter().map(blank).collect::<Vec<_>>(), raw.iter().map(blank).collect::<Vec<_>>());
+        let inside = matching(&calls, &f);
+        for (g, h) in top.iter().zip(&raw) {
+            prop_assert!(close(g.latency_avg, h.latency_avg), "{:?} against {:?}", g.latency_avg, h.latency_avg);
+            let sessions: std::collections::BTreeSet<(&str, &str)> = inside
+                .iter()
+                .filter(|c| c.user_id.as_deref() == Some(g.key.as_str()))
+                .filter_map(|c| c.session_id.as_deref().map(|s| (c.project.as_str(), s)))
+                .collect();
+            prop_assert_eq!(g.distinct_sessions, sessions.len() as u64, "sessions of {}", g.key);
+        }
     }
 }
 
@@ -189,7 +241,7 @@ fn migrating_builds_the_session_rollup_from_the_stored_calls() -> Result<(), Box
     assert!(rollup_rows(&migrated) > 10);
     let f = CallFilter::window(Some(t0() + Duration::minutes(100)), Some(t0() + Duration::hours(50)));
     for f in [CallFilter::default(), f] {
-        let got = migrated.with_conn(|c| sessions::summary(c, &f))?.ok_or("no plan")?;
+        let got = rolled_summary(&migrated, &f)?.ok_or("no plan")?;
         same(&got, &expected(&calls, &f))?;
     }
     Ok(())

@@ -1,0 +1,46 @@
+-- Migration 4: rollups for the report's sessions summary and top users, kept by the same
+-- roll-ups as migration 3's (rollup.rs, sessions.rs).
+
+-- One row per session, which the sessions summary and the users' session counts read
+-- instead of grouping every call by its session id.
+CREATE TABLE session_rollup (
+    project      VARCHAR   NOT NULL,
+    session_id   VARCHAR   NOT NULL,
+    turns        BIGINT    NOT NULL,   -- calls of the session
+    first_us     BIGINT    NOT NULL,   -- earliest and latest start_time, µs since 1970
+    last_us      BIGINT    NOT NULL,
+    duration_s   DOUBLE    NOT NULL,   -- first start to last end (coalesce(end_time, start_time))
+    duration_bin USMALLINT NOT NULL,   -- its fine value bin (bins.rs)
+    user_id      VARCHAR,              -- the one user its calls name; NULL for none or several
+    mixed_users  BOOLEAN   NOT NULL    -- its calls name more than one user; one row per (project, session_id)
+);
+
+-- Per quarter hour (UTC), project and user: call_rollup's counts and sums, over the calls
+-- that name a user (without_user is therefore 0).
+CREATE TABLE user_rollup (
+    project        VARCHAR NOT NULL,
+    bucket_us      BIGINT  NOT NULL,
+    user_id        VARCHAR NOT NULL,
+    requests       BIGINT  NOT NULL,
+    errors         BIGINT  NOT NULL,
+    cancelled      BIGINT  NOT NULL,
+    empty_output   BIGINT  NOT NULL,
+    success        BIGINT  NOT NULL,
+    without_user   BIGINT  NOT NULL,
+    json_mode      BIGINT  NOT NULL,
+    tokens_counted BIGINT  NOT NULL,
+    latency_n      BIGINT  NOT NULL,
+    latency_sum    DOUBLE  NOT NULL,
+    latency_max    DOUBLE,
+    ttft_n         BIGINT  NOT NULL,
+    ttft_sum       DOUBLE  NOT NULL,
+    tps_n          BIGINT  NOT NULL,
+    tps_sum        DOUBLE  NOT NULL,
+    input_tokens   HUGEINT NOT NULL,
+    output_tokens  HUGEINT NOT NULL,
+    cached_tokens  HUGEINT NOT NULL,
+    input_n        BIGINT  NOT NULL,
+    output_n       BIGINT  NOT NULL,
+    first_us       BIGINT  NOT NULL,
+    last_us        BIGINT  NOT NULL    -- one row per (project, bucket_us, user_id)
+);

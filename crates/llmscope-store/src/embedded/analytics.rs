@@ -469,6 +469,23 @@ impl Analytics for DuckStore {
             if let Some(floor) = floor.flatten() {
                 w.push("latency_ms >= ?", [DbValue::Double(floor)]);
             }
+            // The slowest calls' key (latency, start) at the last place, read without the
+            // wide columns: only calls at or above it are then read whole (many calls can
+            // share the top latency, e.g. a timeout).
+            let sql = format!(
+                "SELECT latency_ms, epoch_us(start_time) FROM calls WHERE {}
+                 ORDER BY latency_ms DESC, start_time DESC LIMIT 1 OFFSET {}",
+                w.clause(),
+                limit.max(1) - 1
+            );
+            let last: Vec<(f64, i64)> =
+                self.with_conn(|conn| query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?))))?;
+            if let Some(&(latency, start)) = last.first() {
+                w.push(
+                    "latency_ms >= ? AND (latency_ms > ? OR start_time >= make_timestamp(?))",
+                    [DbValue::Double(latency), DbValue::Double(latency), DbValue::BigInt(start)],
+                );
+            }
         }
         let sql = format!(
             "SELECT id, trace_id, epoch_us(start_time), model, user_id, latency_ms, status, error_kind, to_json(flags)::VARCHAR,

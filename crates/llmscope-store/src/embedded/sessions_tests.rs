@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
-use llmscope_core::store::{Analytics, CallSink, GroupKey, GroupStats, Measures, SessionSummary, StoreError};
+use llmscope_core::store::{
+    Analytics, CallOrder, CallSink, GroupKey, GroupStats, Measures, SessionSummary, StoreError,
+};
 use llmscope_core::{stats, Call, CallFilter};
 use proptest::prelude::*;
 
@@ -19,10 +21,11 @@ const DAY_MS: i64 = 86_400_000;
 fn arb_call() -> impl Strategy<Value = Call> {
     (
         (0i64..3 * DAY_MS, prop::option::of(0u8..8), any::<bool>(), prop::option::of(-5_000i64..4_000_000)),
-        (prop::option::of(0u8..4), prop::option::of(0u32..5000)),
+        (prop::option::of(0u8..4), prop::option::of(prop_oneof![0u32..5000, Just(120_000)])),
     )
         .prop_map(|((ms, session, other, end), (user, latency))| {
-            let start_time = t0() + Duration::milliseconds(ms);
+            // (Starts on whole minutes now and then, so that some calls share one.)
+            let start_time = t0() + Duration::milliseconds(if ms % 3 == 0 { ms - ms % 60_000 } else { ms });
             Call {
                 project: if other { "other" } else { "default" }.into(),
                 start_time,
@@ -202,6 +205,17 @@ proptest! {
                 .collect();
             prop_assert_eq!(g.distinct_sessions, sessions.len() as u64, "sessions of {}", g.key);
         }
+        // The slowest calls (many share a latency, some a start too): ordered by latency,
+        // then start, then id.
+        let mut slow: Vec<&Call> = inside.iter().copied().filter(|c| c.latency_ms.is_some()).collect();
+        slow.sort_by(|a, b| {
+            b.latency_ms.partial_cmp(&a.latency_ms).unwrap_or(std::cmp::Ordering::Equal)
+                .then(b.start_time.cmp(&a.start_time))
+                .then(a.id.cmp(&b.id))
+        });
+        let want: Vec<&str> = slow.iter().take(limit).map(|c| c.id.as_str()).collect();
+        let got = s.call_briefs(&f, CallOrder::SlowestFirst, limit).map_err(fail)?;
+        prop_assert_eq!(got.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), want);
     }
 }
 

@@ -84,7 +84,40 @@ fn question_column(normalised: bool) -> &'static str {
     }
 }
 
-/// Step 2 of the top questions: the spellings behind the top keys (with their counts).
+/// The question (trimmed) of each exact key (`input_hash`): the hash of the trimmed text, so
+/// every call under a key trims to the same question.
+fn questions_of(
+    conn: &duckdb::Connection,
+    w: &filter::Where,
+    keys: &[u64],
+) -> Result<HashMap<u64, String>, StoreError> {
+    // Spellings are trimmed here, with Rust's `trim` (the one the keys were made with):
+    // DuckDB's `trim` only strips spaces, not newlines or tabs.
+    let mut out = HashMap::new();
+    if let [k] = keys {
+        // One call tells it (the scan stops there, where a grouping would read every call
+        // of a frequent question).
+        let sql = format!("SELECT input_text FROM calls WHERE {} AND input_hash = ? LIMIT 1", w.clause());
+        let params: Vec<DbValue> = w.params.iter().cloned().chain([DbValue::UBigInt(*k)]).collect();
+        let text: Vec<String> = query_rows(conn, &sql, &params, |r| r.get(0))?;
+        if let Some(t) = text.first() {
+            out.insert(*k, t.trim().to_string());
+        }
+    } else if !keys.is_empty() {
+        let list = keys.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT input_hash, any_value(input_text) FROM calls WHERE {} AND input_hash IN ({list}) GROUP BY 1",
+            w.clause()
+        );
+        for (k, t) in query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?)))? {
+            out.insert(k, t.trim().to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Step 2 of the top questions: the question shown for each top key (for a normalised key,
+/// its most frequent spelling, ties broken by text) and how many spellings it has.
 fn spellings(
     conn: &duckdb::Connection,
     w: &filter::Where,
@@ -95,43 +128,38 @@ fn spellings(
         return Ok(Vec::new());
     }
     if col == question_column(false) {
-        // An exact key is the hash of the trimmed text: every call under it trims to the same
-        // question (one variant), so one call per key tells it.
-        let sql = format!("SELECT input_text FROM calls WHERE {} AND input_hash = ? LIMIT 1", w.clause());
         return top
             .into_iter()
             .map(|(k, count)| {
-                let mut params = w.params.clone();
-                params.push(DbValue::UBigInt(k));
-                let text: Vec<String> = query_rows(conn, &sql, &params, |r| r.get(0))?;
-                let question = text.first().map(|t| t.trim().to_string()).unwrap_or_default();
+                let question = questions_of(conn, w, &[k])?.remove(&k).unwrap_or_default();
                 Ok(QuestionCount { question, count, variants: 1 })
             })
             .collect();
     }
+    // A normalised key's spellings are its exact keys (distinct trimmed texts), counted
+    // without reading any text.
     let keys: Vec<String> = top.iter().map(|(k, _)| k.to_string()).collect();
     let sql = format!(
-        "SELECT {col}, input_text AS t, count(*) AS c FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
+        "SELECT {col}, input_hash, count(*) FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
         w.clause(),
         keys.join(", ")
     );
-    // Spellings are trimmed here, with Rust's `trim` (the one the keys were made with):
-    // DuckDB's `trim` only strips spaces, not newlines or tabs.
-    let mut spellings: HashMap<u64, HashMap<String, u64>> = HashMap::new();
-    let rows = query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?, u(r.get(2)?))))?;
-    for (k, t, c) in rows {
-        *spellings.entry(k).or_default().entry(t.trim().to_string()).or_default() += c;
+    let mut exact: HashMap<u64, Vec<(u64, u64)>> = HashMap::new();
+    for (k, h, c) in
+        query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, u64>(1)?, u(r.get(2)?))))?
+    {
+        exact.entry(k).or_default().push((h, c));
     }
-    Ok(top
-        .into_iter()
+    top.into_iter()
         .map(|(k, count)| {
-            let mut v: Vec<(String, u64)> = spellings.remove(&k).unwrap_or_default().into_iter().collect();
-            // Most frequent spelling first; ties broken by text for stable output.
-            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let question = v.first().map(|(t, _)| t.clone()).unwrap_or_default();
-            QuestionCount { question, count, variants: v.len() as u64 }
+            let spellings = exact.remove(&k).unwrap_or_default();
+            // The most frequent spelling; between equally frequent ones, the least text.
+            let most = spellings.iter().map(|(_, c)| *c).max().unwrap_or(0);
+            let tied: Vec<u64> = spellings.iter().filter(|(_, c)| *c == most).map(|(h, _)| *h).collect();
+            let question = questions_of(conn, w, &tied)?.into_values().min().unwrap_or_default();
+            Ok(QuestionCount { question, count, variants: spellings.len() as u64 })
         })
-        .collect())
+        .collect()
 }
 
 impl DuckStore {

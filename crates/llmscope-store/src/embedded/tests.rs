@@ -209,11 +209,11 @@ proptest! {
     /// empty questions and filters included).
     #[test]
     fn both_question_lists_at_once_are_the_two_lists(
-        picks in proptest::collection::vec(0usize..7, 1..60),
+        picks in proptest::collection::vec(0usize..10, 1..60),
         limit in 1usize..5,
         since in prop::option::of(0i64..60),
     ) {
-        let texts = ["Hello!", "hello", "HELLO 2", "  hello  ", "bye", "", "What is 2+2?"];
+        let texts = ["Hello!", "hello", "HELLO 2", "  hello  ", "bye", "", "What is 2+2?", "Bye.", "\tbye\n", "HELLO"];
         let calls: Vec<Call> = picks
             .iter()
             .enumerate()
@@ -225,7 +225,32 @@ proptest! {
         let both = s.top_questions_both(&f, limit).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let exact = s.top_questions(&f, false, limit).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let norm = s.top_questions(&f, true, limit).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(both, (exact, norm));
+        prop_assert_eq!(&both, &(exact, norm));
+        // Against the calls themselves: keys by count (ties by key); a normalised key shows
+        // its most frequent trimmed spelling (ties by text) and counts its spellings.
+        let mut by_key: std::collections::BTreeMap<(bool, u64), std::collections::BTreeMap<&str, u64>> = Default::default();
+        for c in calls.iter().filter(|c| f.since.is_none_or(|t| c.start_time >= t)) {
+            let t = c.input_text.trim();
+            if !t.is_empty() {
+                *by_key.entry((false, xxhash_rust::xxh3::xxh3_64(t.as_bytes()))).or_default().entry(t).or_default() += 1;
+                *by_key.entry((true, llmscope_core::text::question_key(t))).or_default().entry(t).or_default() += 1;
+            }
+        }
+        for (normalised, got) in [(false, &both.0), (true, &both.1)] {
+            let mut want: Vec<(u64, u64, String, u64)> = by_key
+                .iter()
+                .filter(|((n, _), _)| *n == normalised)
+                .map(|((_, k), v)| {
+                    let most = v.values().max().copied().unwrap_or(0);
+                    let shown = v.iter().filter(|(_, c)| **c == most).map(|(t, _)| *t).min().unwrap_or_default();
+                    (v.values().sum(), *k, shown.to_string(), v.len() as u64)
+                })
+                .collect();
+            want.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let want: Vec<(String, u64, u64)> = want.into_iter().take(limit).map(|(n, _, q, v)| (q, n, v)).collect();
+            let got: Vec<(String, u64, u64)> = got.iter().map(|q| (q.question.clone(), q.count, q.variants)).collect();
+            prop_assert_eq!(got, want, "normalised: {}", normalised);
+        }
     }
 }
 

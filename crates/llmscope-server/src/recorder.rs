@@ -382,8 +382,12 @@ impl Writer {
         let now = chrono::Utc::now();
         let live =
             now - chrono::Duration::from_std(ROLL_UP_EVERY).unwrap_or_default()..now + chrono::Duration::minutes(15);
-        if let Err(e) = self.sink.roll_up(Some(live)) {
-            tracing::warn!(error = %e, "could not update the rollups; reports read those calls directly");
+        let started = std::time::Instant::now();
+        match self.sink.roll_up(Some(live)) {
+            Ok(quarter_hours) => {
+                tracing::debug!(quarter_hours, ms = started.elapsed().as_millis() as u64, "rolled up")
+            }
+            Err(e) => tracing::warn!(error = %e, "could not update the rollups; reports read those calls directly"),
         }
     }
 

@@ -183,8 +183,9 @@ impl<'a> Importer<'a> {
     /// Brings the store's rollups up to date with what was imported. Reports are exact
     /// without it (they read the calls the rollups lack), so a failure is only logged.
     pub fn roll_up(&self) {
+        let started = Instant::now();
         match self.sink.roll_up(None) {
-            Ok(n) => tracing::debug!(quarter_hours = n, "rolled up"),
+            Ok(n) => tracing::debug!(quarter_hours = n, ms = started.elapsed().as_millis() as u64, "rolled up"),
             Err(e) => tracing::warn!(error = %e, "could not update the rollups; reports read those calls directly"),
         }
     }

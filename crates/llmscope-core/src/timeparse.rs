@@ -5,8 +5,8 @@ use chrono_tz::Tz;
 
 /// Interprets a JSON timestamp: a number is seconds since the epoch (milliseconds above
 /// 10¹¹, microseconds above 10¹⁴, nanoseconds above 10¹⁷); a string is RFC 3339, or a naive
-/// date-time (`2024-05-01T14:03:22.123`, `2024-05-01 14:03:22`, `2026/1/20 3:05:50`) read in
-/// `naive_tz`, or a bare number.
+/// date-time (`2024-05-01T14:03:22.123`, `2024-05-01 14:03:22`, `2026/1/20 3:05:50`, Python
+/// logging's `2024-05-01 14:03:22,123`) read in `naive_tz`, or a bare number.
 pub fn parse_log_timestamp(v: &serde_json::Value, naive_tz: Tz) -> Result<DateTime<Utc>, String> {
     match v {
         serde_json::Value::Number(n) => {
@@ -57,6 +57,17 @@ pub fn parse_timestamp_str(s: &str, naive_tz: Tz) -> Result<DateTime<Utc>, Strin
 
 fn parse_timestamp_unchecked(s: &str, naive_tz: Tz) -> Result<DateTime<Utc>, String> {
     let t = s.trim();
+    // Python logging's `asctime` writes milliseconds after a comma: `2024-05-01 14:03:22,123`.
+    let dotted;
+    let t = match t.as_bytes().get(19) {
+        Some(b',')
+            if t.len() > 20 && t.is_char_boundary(19) && t[20..].bytes().take_while(u8::is_ascii_digit).count() > 0 =>
+        {
+            dotted = format!("{}.{}", &t[..19], &t[20..]);
+            dotted.as_str()
+        }
+        _ => t,
+    };
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Ok(dt.with_timezone(&Utc));
     }
@@ -196,6 +207,11 @@ mod tests {
         assert_eq!(parse_timestamp_str("2024-05-01T14:03:22.5", Tz::UTC), Ok(utc("2024-05-01T14:03:22.5Z")));
         assert_eq!(parse_timestamp_str("2024-05-01T14:03:22+08:00", Tz::UTC), Ok(utc("2024-05-01T06:03:22Z")));
         assert_eq!(parse_timestamp_str("2024-05-01 14:03:22", Tz::Asia__Shanghai), Ok(utc("2024-05-01T06:03:22Z")));
+        // Python logging's asctime, milliseconds after a comma.
+        assert_eq!(parse_timestamp_str("2024-05-01 14:03:22,123", Tz::UTC), Ok(utc("2024-05-01T14:03:22.123Z")));
+        assert_eq!(parse_timestamp_str("2024-05-01 14:03:22,123+0800", Tz::UTC), Ok(utc("2024-05-01T06:03:22.123Z")));
+        assert!(parse_timestamp_str("2024-05-01 14:03:22,", Tz::UTC).is_err());
+        assert!(parse_timestamp_str("2024-05-01 14:03:2,12", Tz::UTC).is_err());
         assert_eq!(parse_timestamp_str("2026/1/20 3:05:50", Tz::UTC), Ok(utc("2026-01-20T03:05:50Z")));
         assert!(parse_timestamp_str("yesterday-ish", Tz::UTC).is_err());
     }

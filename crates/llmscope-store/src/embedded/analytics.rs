@@ -12,7 +12,7 @@ use llmscope_core::{stats, text, CallFilter};
 
 use super::read::{order_sql, ts};
 use super::sessions::{self, TURNS_AND_DURATION};
-use super::{db_err, filter, latency, overview, query_rows, users, DuckStore};
+use super::{db_err, filter, latency, overview, query_rows, questions, users, DuckStore};
 
 /// `group_stats`' measure columns when only the count is wanted (same types as the full list).
 const ONLY_COUNT_SQL: &str = "0, 0, 0, 0, 0, 0, 0, CAST(NULL AS DOUBLE), NULL, CAST(NULL AS DOUBLE), \
@@ -74,92 +74,6 @@ fn u(n: Option<i64>) -> u64 {
 /// A sum read as DOUBLE (so that no total can overflow the query), saturated into u64.
 fn uf(n: Option<f64>) -> u64 {
     n.unwrap_or(0.0).clamp(0.0, u64::MAX as f64) as u64
-}
-
-fn question_column(normalised: bool) -> &'static str {
-    if normalised {
-        "question_key"
-    } else {
-        "input_hash"
-    }
-}
-
-/// The question (trimmed) of each exact key (`input_hash`): the hash of the trimmed text, so
-/// every call under a key trims to the same question.
-fn questions_of(
-    conn: &duckdb::Connection,
-    w: &filter::Where,
-    keys: &[u64],
-) -> Result<HashMap<u64, String>, StoreError> {
-    // Spellings are trimmed here, with Rust's `trim` (the one the keys were made with):
-    // DuckDB's `trim` only strips spaces, not newlines or tabs.
-    let mut out = HashMap::new();
-    if let [k] = keys {
-        // One call tells it (the scan stops there, where a grouping would read every call
-        // of a frequent question).
-        let sql = format!("SELECT input_text FROM calls WHERE {} AND input_hash = ? LIMIT 1", w.clause());
-        let params: Vec<DbValue> = w.params.iter().cloned().chain([DbValue::UBigInt(*k)]).collect();
-        let text: Vec<String> = query_rows(conn, &sql, &params, |r| r.get(0))?;
-        if let Some(t) = text.first() {
-            out.insert(*k, t.trim().to_string());
-        }
-    } else if !keys.is_empty() {
-        let list = keys.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "SELECT input_hash, any_value(input_text) FROM calls WHERE {} AND input_hash IN ({list}) GROUP BY 1",
-            w.clause()
-        );
-        for (k, t) in query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, String>(1)?)))? {
-            out.insert(k, t.trim().to_string());
-        }
-    }
-    Ok(out)
-}
-
-/// Step 2 of the top questions: the question shown for each top key (for a normalised key,
-/// its most frequent spelling, ties broken by text) and how many spellings it has.
-fn spellings(
-    conn: &duckdb::Connection,
-    w: &filter::Where,
-    col: &str,
-    top: Vec<(u64, u64)>,
-) -> Result<Vec<QuestionCount>, StoreError> {
-    if top.is_empty() {
-        return Ok(Vec::new());
-    }
-    if col == question_column(false) {
-        return top
-            .into_iter()
-            .map(|(k, count)| {
-                let question = questions_of(conn, w, &[k])?.remove(&k).unwrap_or_default();
-                Ok(QuestionCount { question, count, variants: 1 })
-            })
-            .collect();
-    }
-    // A normalised key's spellings are its exact keys (distinct trimmed texts), counted
-    // without reading any text.
-    let keys: Vec<String> = top.iter().map(|(k, _)| k.to_string()).collect();
-    let sql = format!(
-        "SELECT {col}, input_hash, count(*) FROM calls WHERE {} AND {col} IN ({}) GROUP BY 1, 2",
-        w.clause(),
-        keys.join(", ")
-    );
-    let mut exact: HashMap<u64, Vec<(u64, u64)>> = HashMap::new();
-    for (k, h, c) in
-        query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, r.get::<_, u64>(1)?, u(r.get(2)?))))?
-    {
-        exact.entry(k).or_default().push((h, c));
-    }
-    top.into_iter()
-        .map(|(k, count)| {
-            let spellings = exact.remove(&k).unwrap_or_default();
-            // The most frequent spelling; between equally frequent ones, the least text.
-            let most = spellings.iter().map(|(_, c)| *c).max().unwrap_or(0);
-            let tied: Vec<u64> = spellings.iter().filter(|(_, c)| *c == most).map(|(h, _)| *h).collect();
-            let question = questions_of(conn, w, &tied)?.into_values().min().unwrap_or_default();
-            Ok(QuestionCount { question, count, variants: spellings.len() as u64 })
-        })
-        .collect()
 }
 
 impl DuckStore {
@@ -340,7 +254,7 @@ impl Analytics for DuckStore {
 
     fn top_questions(&self, f: &CallFilter, normalised: bool, limit: usize) -> Result<Vec<QuestionCount>, StoreError> {
         let w = filter::build(f);
-        let col = question_column(normalised);
+        let col = if normalised { "question_key" } else { "input_hash" };
         // Step 1: the most frequent keys (an integer GROUP BY over the whole window).
         let sql = format!(
             "SELECT {col}, count(*) AS c FROM calls WHERE {} AND {col} IS NOT NULL GROUP BY 1 ORDER BY c DESC, 1 LIMIT {}",
@@ -349,7 +263,7 @@ impl Analytics for DuckStore {
         );
         self.with_conn(|conn| {
             let top = query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, u(r.get(1)?))))?;
-            spellings(conn, &w, col, top)
+            questions::shown(conn, &w, &questions::Counts::calls(&w), normalised, top)
         })
     }
 
@@ -359,29 +273,15 @@ impl Analytics for DuckStore {
         limit: usize,
     ) -> Result<(Vec<QuestionCount>, Vec<QuestionCount>), StoreError> {
         let w = filter::build(f);
-        // Both lists' keys in one scan: a grouping set per key, the top of each kept (ties
-        // broken by key, as in `top_questions`).
-        let sql = format!(
-            "SELECT g, k, c FROM (
-                 SELECT GROUPING(input_hash, question_key) AS g, coalesce(input_hash, question_key) AS k, count(*) AS c
-                 FROM calls WHERE {} AND (input_hash IS NOT NULL OR question_key IS NOT NULL)
-                 GROUP BY GROUPING SETS ((input_hash), (question_key)))
-             WHERE k IS NOT NULL
-             QUALIFY row_number() OVER (PARTITION BY g ORDER BY c DESC, k) <= {}
-             ORDER BY g, c DESC, k",
-            w.clause(),
-            limit.max(1)
-        );
-        self.with_conn(|conn| {
-            let rows =
-                query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?, u(r.get(2)?))))?;
-            // GROUPING(input_hash, question_key) is 1 in the exact set, 2 in the normalised one.
-            let pick = |set: i64| rows.iter().filter(|r| r.0 == set).map(|r| (r.1, r.2)).collect::<Vec<_>>();
-            Ok((
-                spellings(conn, &w, question_column(false), pick(1))?,
-                spellings(conn, &w, question_column(true), pick(2))?,
-            ))
-        })
+        if questions::eligible(f) {
+            let both = self.answer_from_rollups(f, &Vec::new(), "top questions", |conn, plan| {
+                questions::top_both(conn, &w, &questions::Counts::rollup(plan), limit)
+            });
+            if let Some(both) = both {
+                return Ok(both);
+            }
+        }
+        self.with_conn(|conn| questions::top_both(conn, &w, &questions::Counts::calls(&w), limit))
     }
 
     fn session_summary(&self, f: &CallFilter) -> Result<SessionSummary, StoreError> {

@@ -43,10 +43,10 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 4,
-        name: "session_and_user_rollups",
-        sql: include_str!("sql/004_session_and_user_rollups.sql"),
+        name: "sessions_users_questions",
+        sql: include_str!("sql/004_sessions_users_questions.sql"),
         needs_v1_2: false,
-        backfill: Some(super::users::backfill),
+        backfill: Some(super::rollup::backfill_4),
     },
 ];
 

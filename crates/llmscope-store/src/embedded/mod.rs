@@ -20,6 +20,7 @@ mod latency;
 mod migrations;
 mod overview;
 mod quantiles;
+mod questions;
 mod read;
 mod rollup;
 mod sessions;

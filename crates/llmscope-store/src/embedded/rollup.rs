@@ -1,8 +1,9 @@
 //! The rollups: per quarter hour (UTC), project and model, the counts and sums the report
 //! reads (`call_rollup`), and how many latency and TTFT values fall in each coarse value bin
 //! (`call_rollup_hist`, see [`super::bins`]); per quarter hour, project and user, the same
-//! counts and sums (`user_rollup`, for the top users); and, kept by the same roll-ups, one
-//! row per session ([`super::sessions`]).
+//! counts and sums (`user_rollup`, for the top users, [`super::users`]); per quarter hour,
+//! project and exact question, the calls (`question_rollup`, [`super::questions`]); and,
+//! kept by the same roll-ups, one row per session ([`super::sessions`]).
 //!
 //! Rollup rows are never updated. An append only marks the quarter hours it stored calls
 //! in as **dirty** (`rollup_dirty`, in the append's own transaction, so a crash cannot leave
@@ -117,6 +118,16 @@ pub fn cells_sql(where_: &str) -> String {
 /// that name a user.
 pub fn user_cells_sql(where_: &str) -> String {
     cells_by(&format!("({where_}) AND user_id IS NOT NULL"), "user_id")
+}
+
+/// SQL: `question_rollup` rows (in its column order) from the calls matching `where_` that
+/// have a question.
+pub fn questions_sql(where_: &str) -> String {
+    format!(
+        "SELECT project, {bucket} AS bucket_us, input_hash, question_key, count(*) AS n
+         FROM calls WHERE ({where_}) AND input_hash IS NOT NULL GROUP BY ALL",
+        bucket = bucket_sql(),
+    )
 }
 
 /// SQL: rollup rows keyed by project, quarter hour and `key` (an expression with its alias).
@@ -257,9 +268,11 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
                 (format!("DELETE FROM call_rollup WHERE {in_rollup}"), 1),
                 (format!("DELETE FROM call_rollup_hist WHERE {in_rollup}"), 1),
                 (format!("DELETE FROM user_rollup WHERE {in_rollup}"), 1),
+                (format!("DELETE FROM question_rollup WHERE {in_rollup}"), 1),
                 (format!("INSERT INTO call_rollup {}", cells_sql(in_calls)), 1),
                 (format!("INSERT INTO call_rollup_hist {}", hist_sql(in_calls)), 2),
                 (format!("INSERT INTO user_rollup {}", user_cells_sql(in_calls)), 1),
+                (format!("INSERT INTO question_rollup {}", questions_sql(in_calls)), 1),
                 (format!("DELETE FROM rollup_dirty WHERE {in_rollup}"), 1),
             ] {
                 let params: Vec<&DbValue> = (0..wheres).flat_map(|_| p.iter()).collect();
@@ -282,6 +295,18 @@ pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
         fine_bin_sql("ttft_ms"),
         cells_sql("TRUE"),
         hist_sql("TRUE"),
+    ))
+    .map_err(db_err)
+}
+
+/// Migration 4's step: the session, user and question rollups of every stored call.
+pub fn backfill_4(conn: &Connection) -> Result<(), StoreError> {
+    super::sessions::backfill(conn)?;
+    conn.execute_batch(&format!(
+        "INSERT INTO user_rollup {};
+         INSERT INTO question_rollup {};",
+        user_cells_sql("TRUE"),
+        questions_sql("TRUE")
     ))
     .map_err(db_err)
 }

@@ -205,13 +205,15 @@ fn top_questions_exact_and_normalised() -> Result<(), Box<dyn std::error::Error>
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
-    /// Both question lists from one scan are the two lists asked for one at a time (ties,
-    /// empty questions and filters included).
+    /// Both question lists from one scan (of the question rollup and the calls it lacks)
+    /// are the two lists asked for one at a time from the calls, and what the calls give
+    /// (ties, empty questions, windows and roll-ups at random points included).
     #[test]
     fn both_question_lists_at_once_are_the_two_lists(
         picks in proptest::collection::vec(0usize..10, 1..60),
         limit in 1usize..5,
         since in prop::option::of(0i64..60),
+        rolled in prop::option::of((0usize..60, prop::option::of(0i64..60))),
     ) {
         let texts = ["Hello!", "hello", "HELLO 2", "  hello  ", "bye", "", "What is 2+2?", "Bye.", "\tbye\n", "HELLO"];
         let calls: Vec<Call> = picks
@@ -220,8 +222,16 @@ proptest! {
             .map(|(i, &t)| Call { input_text: texts[t].into(), ..call(i as u32, 1.0) })
             .collect();
         let s = store();
-        s.append_calls(&calls).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let f = CallFilter { since: since.map(|m| t0() + Duration::minutes(m)), ..CallFilter::default() };
+        let fail = |e: llmscope_core::store::StoreError| TestCaseError::fail(e.to_string());
+        // Some calls rolled up (all, or all but the quarter hours from a minute on), the
+        // rest not: the lists come from rollup rows and calls together.
+        let cut = rolled.map_or(calls.len(), |(at, _)| at.min(calls.len()));
+        s.append_calls(&calls[..cut]).map_err(fail)?;
+        if let Some((_, live)) = rolled {
+            s.roll_up(live.map(|m| t0() + Duration::minutes(m)..t0() + Duration::days(1))).map_err(fail)?;
+        }
+        s.append_calls(&calls[cut..]).map_err(fail)?;
+        let f = CallFilter { since: since.map(|m| t0() + Duration::minutes(m) + Duration::seconds(7)), ..CallFilter::default() };
         let both = s.top_questions_both(&f, limit).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let exact = s.top_questions(&f, false, limit).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let norm = s.top_questions(&f, true, limit).map_err(|e| TestCaseError::fail(e.to_string()))?;

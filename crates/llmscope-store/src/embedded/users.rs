@@ -9,7 +9,7 @@ use llmscope_core::CallFilter;
 
 use super::overview::{self, stats_of, Plan};
 use super::rollup::{self, user_cells_sql, CELL_SUMS};
-use super::{db_err, query_rows, sessions};
+use super::{query_rows, sessions};
 
 /// Whether the rollups answer a `group_stats` query: the top users (a limited list) by
 /// counts and sums (no percentiles), over a window and a project.
@@ -48,10 +48,4 @@ pub fn top(
         }
     }
     Ok(Some(top))
-}
-
-/// Migration 4's step: the session and user rollups of every stored call.
-pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
-    sessions::backfill(conn)?;
-    conn.execute_batch(&format!("INSERT INTO user_rollup {}", user_cells_sql("TRUE"))).map_err(db_err)
 }

@@ -1,5 +1,5 @@
--- Migration 4: rollups for the report's sessions summary and top users, kept by the same
--- roll-ups as migration 3's (rollup.rs, sessions.rs).
+-- Migration 4: rollups for the report's sessions summary, top users and top questions,
+-- kept by the same roll-ups as migration 3's (rollup.rs, sessions.rs, users.rs, questions.rs).
 
 -- One row per session, which the sessions summary and the users' session counts read
 -- instead of grouping every call by its session id.
@@ -43,4 +43,14 @@ CREATE TABLE user_rollup (
     output_n       BIGINT  NOT NULL,
     first_us       BIGINT  NOT NULL,
     last_us        BIGINT  NOT NULL    -- one row per (project, bucket_us, user_id)
+);
+
+-- Per quarter hour (UTC), project and exact question (the hash of the trimmed text, with
+-- its normalised key): how many calls asked it.
+CREATE TABLE question_rollup (
+    project      VARCHAR  NOT NULL,
+    bucket_us    BIGINT   NOT NULL,
+    input_hash   UBIGINT  NOT NULL,
+    question_key UBIGINT  NOT NULL,
+    n            BIGINT   NOT NULL    -- one row per (project, bucket_us, input_hash)
 );

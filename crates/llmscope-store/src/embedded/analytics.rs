@@ -287,7 +287,7 @@ impl Analytics for DuckStore {
     fn session_summary(&self, f: &CallFilter) -> Result<SessionSummary, StoreError> {
         if sessions::eligible(f) {
             let rolled = self.with_conn(|conn| match sessions::plan(conn, f)? {
-                Some(plan) => sessions::summary(conn, &plan).map(Some),
+                Some(plan) => sessions::summary(conn, &plan),
                 None => Ok(None),
             });
             match rolled {

@@ -327,6 +327,11 @@ pub fn overview(conn: &Connection, f: &CallFilter, plan: &Plan, tz: &TzShift) ->
     Ok(Overview { all, by_model: models, by_day: days, weekday_hour })
 }
 
+/// Days beyond which the fine-bin scan keeps only each group's own bins in SQL (in tests,
+/// whose calls span three days, two: windows over three days take that way, shorter
+/// ones the other).
+const MANY_DAYS: usize = if cfg!(test) { 2 } else { 62 };
+
 /// A group's percentiles of one metric, in the order of `LATENCY_QS` or `TTFT_QS`.
 type Percentiles = Vec<Option<f64>>;
 
@@ -487,16 +492,23 @@ fn rank_values(
         sets.push("(d, f)");
     }
     // Step 2: values per fine bin, with the least and greatest, of the wanted coarse bins
-    // (a call counts in the sets of every group it belongs to). Every group's counts in
-    // every wanted coarse bin come back, and each group's own bins are picked here: telling
-    // the groups apart in SQL (a condition per model and a day × bin list) cost more than
-    // the grouping itself.
+    // (a call counts in the sets of every group it belongs to). Over a few weeks every
+    // group's counts in every wanted coarse bin come back, and each group's own bins are
+    // picked here: telling the groups apart in SQL (a condition per model and a day × bin
+    // list) cost more than the grouping itself. Over many days that answer would grow as
+    // days × the bins all groups want, so the groups are told apart in SQL then.
+    let days = coarse_by_group.keys().filter(|g| matches!(g, Group::Day(_))).count();
+    let mut params = w.params.clone();
+    let groups = if days > MANY_DAYS {
+        format!("WHERE {}", wanted_by_group(&coarse_by_group, "c", 10_000, &mut params))
+    } else {
+        String::new()
+    };
     let sql = format!(
-        "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) GROUP BY GROUPING SETS ({})",
+        "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) {groups} GROUP BY GROUPING SETS ({})",
         binned_calls(col, tz, &w, &in_coarse(&union)),
         sets.join(", ")
     );
-    let params = w.params.clone();
     type Fine = BTreeMap<i64, (i64, f64, f64)>;
     let mut fine: HashMap<Group, Fine> = HashMap::new();
     let rows = scan(conn, &sql, &params, col, "overview: fine bins", |r| {

@@ -5,7 +5,8 @@
 //!
 //! **Kept.** When [`super::rollup::roll_up`] rolls up dirty quarter hours, every session
 //! with a call in them is rebuilt, in the same transaction, from its calls between its
-//! row's first and last start and in those quarter hours. So a row holds every call of its
+//! row's first and last start and in those quarter hours (one scan of the project's calls
+//! between the earliest and the latest of these, so a long-lived session widens it). So a row holds every call of its
 //! session that lies in a clean quarter hour: a call the row lacks lies in a quarter hour
 //! that is still dirty (and is read when that one is rolled up).
 //!
@@ -31,9 +32,11 @@ use super::{db_err, filter, quantiles, query_rows};
 const MAX_DIRTY_RUNS: usize = 64;
 
 /// SQL: a session's turns and duration (seconds) from its calls, in a `GROUP BY project,
-/// session_id` over calls with a session id; the calls-only summary uses the same.
+/// session_id` over calls with a session id; the calls-only summary uses the same. (The
+/// difference is taken in doubles, exact for any span under 285 years, so that absurd
+/// timestamps cannot overflow it and stop every roll-up.)
 pub const TURNS_AND_DURATION: &str = "count(*) AS turns,
-    (max(epoch_us(coalesce(end_time, start_time))) - min(epoch_us(start_time))) / 1e6 AS duration_s";
+    (max(epoch_us(coalesce(end_time, start_time)))::DOUBLE - min(epoch_us(start_time))::DOUBLE) / 1e6 AS duration_s";
 
 /// SQL: `session_rollup` rows (in its column order) built from the calls matching `where_`.
 pub fn rows_sql(where_: &str) -> String {
@@ -50,16 +53,37 @@ pub fn rows_sql(where_: &str) -> String {
     )
 }
 
-/// SQL: `start_time` inside one of the `[lo, hi)` runs (µs); `FALSE` for none.
-fn in_runs(runs: &[(i64, i64)]) -> String {
-    if runs.is_empty() {
-        return "FALSE".into();
+/// Runs of quarter hours beyond which [`calls_in_runs`] scans once instead of once per run.
+const RUNS_SCANNED_APART: usize = 32;
+
+/// SQL: `cols` of the calls matching `where_` that start in one of the `[lo, hi)` runs (µs),
+/// and how many times `where_`'s parameters repeat in it. One scan per run, each pruned by
+/// start time (DuckDB prunes a range, not an `OR` of ranges); beyond
+/// [`RUNS_SCANNED_APART`] runs, one scan bounded by the first and the last.
+fn calls_in_runs(cols: &str, where_: &str, runs: &[(i64, i64)]) -> (String, usize) {
+    let range = |lo: i64, hi: i64| format!("start_time >= make_timestamp({lo}) AND start_time < make_timestamp({hi})");
+    let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
+        return (format!("SELECT {cols} FROM calls WHERE FALSE"), 0);
+    };
+    if runs.len() > RUNS_SCANNED_APART {
+        let any: Vec<String> = runs.iter().map(|(lo, hi)| format!("({})", range(*lo, *hi))).collect();
+        let sql = format!(
+            "SELECT {cols} FROM calls WHERE ({where_}) AND {} AND ({})",
+            range(first.0, last.1),
+            any.join(" OR ")
+        );
+        return (sql, 1);
     }
     let parts: Vec<String> = runs
         .iter()
-        .map(|(lo, hi)| format!("(start_time >= make_timestamp({lo}) AND start_time < make_timestamp({hi}))"))
+        .map(|(lo, hi)| format!("SELECT {cols} FROM calls WHERE ({where_}) AND {}", range(*lo, *hi)))
         .collect();
-    format!("({})", parts.join(" OR "))
+    (parts.join(" UNION ALL "), runs.len())
+}
+
+/// `params` repeated `times` times.
+fn repeat(params: &[DbValue], times: usize) -> Vec<DbValue> {
+    (0..times).flat_map(|_| params.iter().cloned()).collect()
 }
 
 /// Rebuilds, in the caller's transaction, the rows of `project`'s sessions with a call in
@@ -70,13 +94,10 @@ pub fn roll_up(conn: &Connection, project: &str, due: &[(i64, i64)]) -> Result<(
     }
     let err = |e: duckdb::Error| StoreError::Backend(format!("rolling up sessions: {e}"));
     let p = [DbValue::Text(project.to_string())];
+    let (sessions, times) = calls_in_runs("session_id", "project = ? AND session_id IS NOT NULL", due);
     conn.execute(
-        &format!(
-            "CREATE OR REPLACE TEMP TABLE rollup_sessions AS
-             SELECT DISTINCT session_id FROM calls WHERE project = ? AND session_id IS NOT NULL AND {}",
-            in_runs(due)
-        ),
-        duckdb::params_from_iter(p.iter()),
+        &format!("CREATE OR REPLACE TEMP TABLE rollup_sessions AS SELECT DISTINCT session_id FROM ({sessions})"),
+        duckdb::params_from_iter(repeat(&p, times)),
     )
     .map_err(err)?;
     let mine = "project = ? AND session_id IN (SELECT session_id FROM temp.rollup_sessions)";
@@ -165,12 +186,10 @@ pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreErro
     let mut aside: Vec<String> = Vec::new();
     let mut aside_params: Vec<DbValue> = Vec::new();
     if !runs.is_empty() {
-        aside.push(format!(
-            "SELECT DISTINCT project, session_id FROM calls WHERE {} AND session_id IS NOT NULL AND {}",
-            calls.clause(),
-            in_runs(&runs)
-        ));
-        aside_params.extend(calls.params.iter().cloned());
+        let (dirty, times) =
+            calls_in_runs("project, session_id", &format!("{} AND session_id IS NOT NULL", calls.clause()), &runs);
+        aside.push(format!("SELECT DISTINCT project, session_id FROM ({dirty})"));
+        aside_params.extend(repeat(&calls.params, times));
     }
     if since.is_some() || until.is_some() {
         // (A row meeting the window starts before its end and ends at or after its start.)
@@ -196,8 +215,12 @@ pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreErro
     Ok(Some(Plan { calls, rows, aside }))
 }
 
-/// The session summary of an eligible filter's plan.
-pub fn summary(conn: &Connection, plan: &Plan) -> Result<SessionSummary, StoreError> {
+/// Sessions set aside beyond which the summary reads the calls instead.
+const MAX_ASIDE: usize = 200_000;
+
+/// The session summary of an eligible filter's plan, or `None` when more than
+/// [`MAX_ASIDE`] sessions are set aside (many dirty quarter hours in the window).
+pub fn summary(conn: &Connection, plan: &Plan) -> Result<Option<SessionSummary>, StoreError> {
     let calls = &plan.calls;
     // The sessions set aside: their turns and durations, from their calls in the window.
     let from_calls: Vec<(i64, f64)> = match &plan.aside {
@@ -210,7 +233,13 @@ pub fn summary(conn: &Connection, plan: &Plan) -> Result<SessionSummary, StoreEr
                 calls.clause()
             );
             let params: Vec<DbValue> = xp.iter().chain(&calls.params).cloned().collect();
-            query_rows(conn, &sql, &params, |r| Ok((r.get(0)?, r.get(1)?)))?
+            let rows: Vec<(i64, f64)> =
+                query_rows(conn, &format!("{sql} LIMIT {}", MAX_ASIDE + 1), &params, |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if rows.len() > MAX_ASIDE {
+                // (Held here, they would cost more memory than the calls-only query.)
+                return Ok(None);
+            }
+            rows
         }
     };
     // The other sessions' rows.
@@ -248,7 +277,7 @@ pub fn summary(conn: &Connection, plan: &Plan) -> Result<SessionSummary, StoreEr
     let sql = format!("SELECT count(*) FROM calls WHERE {} AND session_id IS NULL", calls.clause());
     let without: i64 =
         conn.query_row(&sql, duckdb::params_from_iter(calls.params.iter()), |r| r.get(0)).map_err(db_err)?;
-    Ok(SessionSummary {
+    Ok(Some(SessionSummary {
         sessions,
         turns_avg: (sessions > 0).then(|| turn_total / sessions as f64),
         turns_p50: stats::quantile_of_counts(&turn_counts, 0.5),
@@ -257,7 +286,7 @@ pub fn summary(conn: &Connection, plan: &Plan) -> Result<SessionSummary, StoreEr
         duration_p50_s: durations[0],
         duration_p95_s: durations[1],
         calls_without_session: without.max(0) as u64,
-    })
+    }))
 }
 
 /// How many sessions each of `users` has calls in, under an eligible filter's plan.

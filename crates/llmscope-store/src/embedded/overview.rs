@@ -218,8 +218,9 @@ fn count(n: i64) -> u64 {
     n.max(0) as u64
 }
 
-fn tokens(n: i128) -> u64 {
-    n.clamp(0, i128::from(u64::MAX)) as u64
+fn tokens(n: f64) -> u64 {
+    // (`as` saturates, and maps NaN to 0.)
+    n.max(0.0) as u64
 }
 
 /// A group's measures from its sums (percentiles are filled in afterwards).

@@ -62,9 +62,11 @@ pub struct Cell {
     pub ttft_sum: f64,
     pub tps_n: i64,
     pub tps_sum: f64,
-    pub input_tokens: i128,
-    pub output_tokens: i128,
-    pub cached_tokens: i128,
+    /// Token sums, as doubles (as the grouped queries on the calls sum them): exact up to
+    /// 2^53 tokens.
+    pub input_tokens: f64,
+    pub output_tokens: f64,
+    pub cached_tokens: f64,
     pub input_n: i64,
     pub output_n: i64,
     pub first_us: i64,
@@ -145,9 +147,9 @@ fn cells_by(where_: &str, key: &str) -> String {
             count(ttft_ms) AS ttft_n, coalesce(sum(ttft_ms), 0) AS ttft_sum,
             count(*) FILTER (WHERE latency_ms > 0 AND output_tokens IS NOT NULL) AS tps_n,
             coalesce(sum(output_tokens / (latency_ms / 1000.0)) FILTER (WHERE latency_ms > 0 AND output_tokens IS NOT NULL), 0) AS tps_sum,
-            CAST(coalesce(sum(input_tokens), 0) AS HUGEINT) AS input_tokens,
-            CAST(coalesce(sum(output_tokens), 0) AS HUGEINT) AS output_tokens,
-            CAST(coalesce(sum(cached_tokens), 0) AS HUGEINT) AS cached_tokens,
+            CAST(coalesce(sum(input_tokens), 0) AS DOUBLE) AS input_tokens,
+            CAST(coalesce(sum(output_tokens), 0) AS DOUBLE) AS output_tokens,
+            CAST(coalesce(sum(cached_tokens), 0) AS DOUBLE) AS cached_tokens,
             count(input_tokens) AS input_n, count(output_tokens) AS output_n,
             epoch_us(min(start_time)) AS first_us, epoch_us(max(start_time)) AS last_us
          FROM calls WHERE {where_} GROUP BY ALL",

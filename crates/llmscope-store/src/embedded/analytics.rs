@@ -8,11 +8,11 @@ use llmscope_core::store::{
     overview_by_groups, Analytics, CallBrief, CallOrder, GroupKey, GroupStats, HistogramBucket, Measures, Overview,
     QuestionCount, SessionSummary, StoreError, TimeRange, TzShift,
 };
-use llmscope_core::{stats, text, CallFilter};
+use llmscope_core::{stats, text, CallFilter, CallStatus};
 
 use super::read::{order_sql, ts};
 use super::sessions::{self, TURNS_AND_DURATION};
-use super::{db_err, filter, latency, overview, query_rows, questions, users, DuckStore};
+use super::{db_err, filter, labels, latency, overview, query_rows, questions, rollup, users, DuckStore};
 
 /// `group_stats`' measure columns when only the count is wanted (same types as the full list).
 const ONLY_COUNT_SQL: &str = "0, 0, 0, 0, 0, 0, 0, CAST(NULL AS DOUBLE), NULL, CAST(NULL AS DOUBLE), \
@@ -110,6 +110,26 @@ impl Analytics for DuckStore {
         measures: Measures,
         limit: usize,
     ) -> Result<Vec<GroupStats>, StoreError> {
+        // Errors counted by status code or kind: from the label rollup.
+        let errors_by = match key {
+            GroupKey::StatusCode => Some(rollup::LABEL_STATUS_CODE),
+            GroupKey::ErrorKind => Some(rollup::LABEL_ERROR_KIND),
+            _ => None,
+        };
+        let all_calls = CallFilter { status: None, ..f.clone() };
+        if let Some(dim) = errors_by.filter(|_| {
+            f.status == Some(CallStatus::Error) && measures.only_count && limit == 0 && labels::eligible(&all_calls)
+        }) {
+            let counts = self.answer_from_rollups(&all_calls, &Vec::new(), "errors by label", |conn, plan| {
+                labels::counts(conn, plan, dim)
+            });
+            if let Some(counts) = counts {
+                return Ok(counts
+                    .into_iter()
+                    .map(|(key, requests)| GroupStats { key, requests, ..GroupStats::default() })
+                    .collect());
+            }
+        }
         if users::eligible(f, key, measures, limit) {
             let top = self.answer_from_rollups(f, &Vec::new(), "top users", |conn, plan| {
                 users::top(conn, f, plan, measures, limit)
@@ -378,6 +398,14 @@ impl Analytics for DuckStore {
     }
 
     fn flag_counts(&self, f: &CallFilter) -> Result<Vec<(String, u64)>, StoreError> {
+        if labels::eligible(f) {
+            let counts = self.answer_from_rollups(f, &Vec::new(), "flag counts", |conn, plan| {
+                labels::counts(conn, plan, rollup::LABEL_FLAG)
+            });
+            if let Some(counts) = counts {
+                return Ok(counts);
+            }
+        }
         let w = filter::build(f);
         let sql = format!(
             "SELECT fl, count(*) AS c FROM (SELECT unnest(flags) AS fl FROM calls WHERE {}) GROUP BY fl ORDER BY c DESC, fl",

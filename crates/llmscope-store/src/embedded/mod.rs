@@ -16,6 +16,7 @@ mod append;
 mod arrow_batch;
 mod bins;
 mod filter;
+mod labels;
 mod latency;
 mod migrations;
 mod overview;

@@ -2,8 +2,10 @@
 //! reads (`call_rollup`), and how many latency and TTFT values fall in each coarse value bin
 //! (`call_rollup_hist`, see [`super::bins`]); per quarter hour, project and user, the same
 //! counts and sums (`user_rollup`, for the top users, [`super::users`]); per quarter hour,
-//! project and exact question, the calls (`question_rollup`, [`super::questions`]); and,
-//! kept by the same roll-ups, one row per session ([`super::sessions`]).
+//! project and exact question, the calls (`question_rollup`, [`super::questions`]); per
+//! quarter hour, project and label — a flag, an error's status code or kind, no session —
+//! the calls (`label_rollup`, [`super::labels`]); and, kept by the same roll-ups, one row per
+//! session ([`super::sessions`]).
 //!
 //! Rollup rows are never updated. An append only marks the quarter hours it stored calls
 //! in as **dirty** (`rollup_dirty`, in the append's own transaction, so a crash cannot leave
@@ -129,6 +131,30 @@ pub fn questions_sql(where_: &str) -> String {
         "SELECT project, {bucket} AS bucket_us, input_hash, question_key, count(*) AS n
          FROM calls WHERE ({where_}) AND input_hash IS NOT NULL GROUP BY ALL",
         bucket = bucket_sql(),
+    )
+}
+
+/// `label_rollup.dim`: a flag, an error's status code, an error's kind, no session.
+pub const LABEL_FLAG: u8 = 0;
+pub const LABEL_STATUS_CODE: u8 = 1;
+pub const LABEL_ERROR_KIND: u8 = 2;
+pub const LABEL_NO_SESSION: u8 = 3;
+
+/// SQL: `label_rollup` rows (in its column order) from the calls matching `where_`, which
+/// it names four times. Each label is the key the grouped query on the calls uses.
+pub fn labels_sql(where_: &str) -> String {
+    let bucket = bucket_sql();
+    format!(
+        "SELECT project, bucket_us, dim, label, count(*) AS n FROM (
+             SELECT project, {bucket} AS bucket_us, {LABEL_FLAG}::UTINYINT AS dim, unnest(flags) AS label
+             FROM calls WHERE ({where_})
+             UNION ALL SELECT project, {bucket}, {LABEL_STATUS_CODE}::UTINYINT, coalesce(CAST(status_code AS VARCHAR), '')
+             FROM calls WHERE ({where_}) AND status = 'error'
+             UNION ALL SELECT project, {bucket}, {LABEL_ERROR_KIND}::UTINYINT, coalesce(error_kind, '')
+             FROM calls WHERE ({where_}) AND status = 'error'
+             UNION ALL SELECT project, {bucket}, {LABEL_NO_SESSION}::UTINYINT, ''
+             FROM calls WHERE ({where_}) AND session_id IS NULL)
+         GROUP BY ALL"
     )
 }
 
@@ -265,16 +291,18 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
             let p = [DbValue::Text(project.clone()), DbValue::BigInt(lo), DbValue::BigInt(hi)];
             let in_rollup = "project = ? AND bucket_us >= ? AND bucket_us < ?";
             let in_calls = "project = ? AND start_time >= make_timestamp(?) AND start_time < make_timestamp(?)";
-            // (The histogram's SQL names its condition twice.)
+            // (The histogram's SQL names its condition twice, the labels' four times.)
             for (sql, wheres) in [
                 (format!("DELETE FROM call_rollup WHERE {in_rollup}"), 1),
                 (format!("DELETE FROM call_rollup_hist WHERE {in_rollup}"), 1),
                 (format!("DELETE FROM user_rollup WHERE {in_rollup}"), 1),
                 (format!("DELETE FROM question_rollup WHERE {in_rollup}"), 1),
+                (format!("DELETE FROM label_rollup WHERE {in_rollup}"), 1),
                 (format!("INSERT INTO call_rollup {}", cells_sql(in_calls)), 1),
                 (format!("INSERT INTO call_rollup_hist {}", hist_sql(in_calls)), 2),
                 (format!("INSERT INTO user_rollup {}", user_cells_sql(in_calls)), 1),
                 (format!("INSERT INTO question_rollup {}", questions_sql(in_calls)), 1),
+                (format!("INSERT INTO label_rollup {}", labels_sql(in_calls)), 4),
                 (format!("DELETE FROM rollup_dirty WHERE {in_rollup}"), 1),
             ] {
                 let params: Vec<&DbValue> = (0..wheres).flat_map(|_| p.iter()).collect();
@@ -301,14 +329,16 @@ pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
     .map_err(db_err)
 }
 
-/// Migration 4's step: the session, user and question rollups of every stored call.
+/// Migration 4's step: the session, user, question and label rollups of every stored call.
 pub fn backfill_4(conn: &Connection) -> Result<(), StoreError> {
     super::sessions::backfill(conn)?;
     conn.execute_batch(&format!(
         "INSERT INTO user_rollup {};
-         INSERT INTO question_rollup {};",
+         INSERT INTO question_rollup {};
+         INSERT INTO label_rollup {};",
         user_cells_sql("TRUE"),
-        questions_sql("TRUE")
+        questions_sql("TRUE"),
+        labels_sql("TRUE")
     ))
     .map_err(db_err)
 }

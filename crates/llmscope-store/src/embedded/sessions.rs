@@ -28,7 +28,7 @@ use llmscope_core::CallFilter;
 
 use super::bins::{fine_bin_sql, FINE_PER_COARSE};
 use super::rollup::{self, BUCKET_US};
-use super::{db_err, filter, quantiles, query_rows};
+use super::{db_err, filter, labels, overview, quantiles, query_rows};
 
 /// Runs of dirty quarter hours inside a window beyond which the rollup is not worth reading.
 const MAX_DIRTY_RUNS: usize = 64;
@@ -149,6 +149,9 @@ pub struct Plan {
     /// with a call of the window in a dirty quarter hour, or a row crossing an edge of the
     /// window — with its parameters; `None` for none.
     aside: Option<(String, Vec<DbValue>)>,
+    /// The window's quarter-hour plan, which counts the calls without a session from the
+    /// label rollup (`None`: too many dirty quarter hours; they are counted from the calls).
+    labels: Option<overview::Plan>,
 }
 
 impl Plan {
@@ -214,7 +217,8 @@ pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreErro
         rows.push(&inside, []);
     }
     let aside = (!aside.is_empty()).then(|| (aside.join(" UNION "), aside_params));
-    Ok(Some(Plan { calls, rows, aside }))
+    let labels = overview::plan(conn, f)?;
+    Ok(Some(Plan { calls, rows, aside, labels }))
 }
 
 /// Sessions set aside beyond which the summary reads the calls instead.
@@ -276,9 +280,13 @@ pub fn summary(conn: &Connection, plan: &Plan) -> Result<Option<SessionSummary>,
     let durations = quantiles::exact(conn, &source, &params, &coarse, &extra, &[0.5, 0.95])?;
     let turn_counts: Vec<(f64, u64)> = turns.iter().map(|(t, n)| (*t as f64, *n)).collect();
     let turn_total: f64 = turns.iter().map(|(t, n)| *t as f64 * *n as f64).sum();
-    let sql = format!("SELECT count(*) FROM calls WHERE {} AND session_id IS NULL", calls.clause());
-    let without: i64 =
-        conn.query_row(&sql, duckdb::params_from_iter(calls.params.iter()), |r| r.get(0)).map_err(db_err)?;
+    let without = match &plan.labels {
+        Some(lp) => labels::counts(conn, lp, rollup::LABEL_NO_SESSION)?.first().map_or(0, |(_, n)| *n as i64),
+        None => {
+            let sql = format!("SELECT count(*) FROM calls WHERE {} AND session_id IS NULL", calls.clause());
+            conn.query_row(&sql, duckdb::params_from_iter(calls.params.iter()), |r| r.get(0)).map_err(db_err)?
+        }
+    };
     Ok(Some(SessionSummary {
         sessions,
         turns_avg: (sessions > 0).then(|| turn_total / sessions as f64),

@@ -11,7 +11,7 @@ use llmscope_core::{stats, Call, CallFilter};
 use proptest::prelude::*;
 
 use super::overview_tests::{append_in_parts, sample, t0, with_ids};
-use super::{overview, sessions, users, DuckStore};
+use super::{labels, overview, sessions, users, DuckStore};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -24,28 +24,40 @@ fn arb_call() -> impl Strategy<Value = Call> {
         (0i64..3 * DAY_MS, prop::option::of(0u8..8), any::<bool>(), prop::option::of(-5_000i64..4_000_000)),
         (prop::option::of(0u8..4), prop::option::of(prop_oneof![0u32..5000, Just(120_000)]), any::<u8>()),
         (prop::option::of(0u32..800), prop::option::of(0u64..900), prop::option::of(0u64..900), 0u8..4),
+        (prop::option::of(prop_oneof![Just(429u16), Just(500), Just(502)]), prop::option::of(0u8..3), 0u8..8),
     )
-        .prop_map(|((ms, session, other, end), (user, latency, nan), (ttft, tin, tout, status))| {
-            // (Starts on whole minutes now and then, so that some calls share one.)
-            let start_time = t0() + Duration::milliseconds(if ms % 3 == 0 { ms - ms % 60_000 } else { ms });
-            Call {
-                project: if other { "other" } else { "default" }.into(),
-                start_time,
-                end_time: end.map(|e| start_time + Duration::milliseconds(e)),
-                session_id: session.map(|s| format!("s{s}")),
-                user_id: user.map(|u| format!("u{u}")),
-                latency_ms: if nan == 0 { Some(f64::NAN) } else { latency.map(f64::from) },
-                ttft_ms: ttft.map(f64::from),
-                usage: llmscope_core::TokenUsage { input: tin, output: tout, ..Default::default() },
-                status: match status {
-                    0 => llmscope_core::CallStatus::Error,
-                    1 => llmscope_core::CallStatus::Cancelled,
-                    _ => llmscope_core::CallStatus::Ok,
-                },
-                output: (status == 3).then(|| "an answer".to_string()),
-                ..Default::default()
-            }
-        })
+        .prop_map(
+            |((ms, session, other, end), (user, latency, nan), (ttft, tin, tout, status), (code, kind, flags))| {
+                // (Starts on whole minutes now and then, so that some calls share one.)
+                let start_time = t0() + Duration::milliseconds(if ms % 3 == 0 { ms - ms % 60_000 } else { ms });
+                Call {
+                    project: if other { "other" } else { "default" }.into(),
+                    start_time,
+                    end_time: end.map(|e| start_time + Duration::milliseconds(e)),
+                    session_id: session.map(|s| format!("s{s}")),
+                    user_id: user.map(|u| format!("u{u}")),
+                    latency_ms: if nan == 0 { Some(f64::NAN) } else { latency.map(f64::from) },
+                    ttft_ms: ttft.map(f64::from),
+                    usage: llmscope_core::TokenUsage { input: tin, output: tout, ..Default::default() },
+                    status: match status {
+                        0 => llmscope_core::CallStatus::Error,
+                        1 => llmscope_core::CallStatus::Cancelled,
+                        _ => llmscope_core::CallStatus::Ok,
+                    },
+                    output: (status == 3).then(|| "an answer".to_string()),
+                    status_code: code,
+                    error_kind: kind.map(|k| ["timeout", "rate_limited", "upstream_error"][usize::from(k)].to_string()),
+                    flags: ["empty_response", "pii", "json_invalid"]
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| flags & (1 << i) != 0)
+                        .map(|(_, f)| f.to_string())
+                        .collect(),
+                    model: Some("m".into()),
+                    ..Default::default()
+                }
+            },
+        )
 }
 
 /// The calls matching `f` (project and window).
@@ -231,6 +243,28 @@ proptest! {
                 .filter_map(|c| c.session_id.as_deref().map(|s| (c.project.as_str(), s)))
                 .collect();
             prop_assert_eq!(g.distinct_sessions, sessions.len() as u64, "sessions of {}", g.key);
+        }
+        // Flags, and errors by status code and by kind: the rollups against the calls-only
+        // queries (a models filter, which the rollups do not take, naming the one model).
+        let one_model = CallFilter { models: vec!["m".into()], ..f.clone() };
+        prop_assert!(labels::eligible(&f) && !labels::eligible(&one_model));
+        prop_assert_eq!(s.flag_counts(&f).map_err(fail)?, s.flag_counts(&one_model).map_err(fail)?);
+        let mut flags: std::collections::BTreeMap<&str, u64> = Default::default();
+        for c in &inside {
+            for fl in &c.flags {
+                *flags.entry(fl.as_str()).or_default() += 1;
+            }
+        }
+        let mut want: Vec<(String, u64)> = flags.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+        want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        prop_assert_eq!(s.flag_counts(&f).map_err(fail)?, want);
+        for key in [GroupKey::StatusCode, GroupKey::ErrorKind] {
+            let errors = |f: &CallFilter| CallFilter { status: Some(llmscope_core::CallStatus::Error), ..f.clone() };
+            let got = s.group_stats(&errors(&f), &key, &Vec::new(), Measures::COUNT, 0).map_err(fail)?;
+            let raw = s.group_stats(&errors(&one_model), &key, &Vec::new(), Measures::COUNT, 0).map_err(fail)?;
+            prop_assert_eq!(&got, &raw, "{:?}", key);
+            let n: u64 = got.iter().map(|g| g.requests).sum();
+            prop_assert_eq!(n, inside.iter().filter(|c| c.status == llmscope_core::CallStatus::Error).count() as u64);
         }
         // The slowest calls (many share a latency, some a start too): ordered by latency,
         // then start, then id.

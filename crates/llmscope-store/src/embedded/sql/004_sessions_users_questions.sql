@@ -60,3 +60,14 @@ CREATE TABLE question_rollup (
     question_key UBIGINT  NOT NULL,
     n            BIGINT   NOT NULL    -- one row per (project, bucket_us, input_hash)
 );
+
+-- Per quarter hour (UTC), project and label: how many calls carry a flag (dim 0), how many
+-- errors have a status code (1) or an error kind (2) ('' for none), and how many calls
+-- have no session (3, label '').
+CREATE TABLE label_rollup (
+    project   VARCHAR  NOT NULL,
+    bucket_us BIGINT   NOT NULL,
+    dim       UTINYINT NOT NULL,
+    label     VARCHAR  NOT NULL,
+    n         BIGINT   NOT NULL    -- one row per (project, bucket_us, dim, label)
+);

@@ -64,8 +64,9 @@ pub struct Cell {
     pub ttft_sum: f64,
     pub tps_n: i64,
     pub tps_sum: f64,
-    /// Token sums, as doubles (as the grouped queries on the calls sum them): exact up to
-    /// 2^53 tokens.
+    /// Token sums, as doubles (as the grouped queries on the calls sum them): exact while
+    /// every quarter hour's sum and the total stay under 2^53 tokens (beyond that, the
+    /// rollups round each quarter hour's sum, the calls only the total).
     pub input_tokens: f64,
     pub output_tokens: f64,
     pub cached_tokens: f64,

@@ -149,9 +149,9 @@ pub struct Plan {
     /// with a call of the window in a dirty quarter hour, or a row crossing an edge of the
     /// window — with its parameters; `None` for none.
     aside: Option<(String, Vec<DbValue>)>,
-    /// The window's quarter-hour plan, which counts the calls without a session from the
-    /// label rollup (`None`: too many dirty quarter hours; they are counted from the calls).
-    labels: Option<overview::Plan>,
+    /// The filter, whose quarter-hour plan counts the calls without a session from the
+    /// label rollup.
+    filter: CallFilter,
 }
 
 impl Plan {
@@ -217,8 +217,7 @@ pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreErro
         rows.push(&inside, []);
     }
     let aside = (!aside.is_empty()).then(|| (aside.join(" UNION "), aside_params));
-    let labels = overview::plan(conn, f)?;
-    Ok(Some(Plan { calls, rows, aside, labels }))
+    Ok(Some(Plan { calls, rows, aside, filter: f.clone() }))
 }
 
 /// Sessions set aside beyond which the summary reads the calls instead.
@@ -280,8 +279,9 @@ pub fn summary(conn: &Connection, plan: &Plan) -> Result<Option<SessionSummary>,
     let durations = quantiles::exact(conn, &source, &params, &coarse, &extra, &[0.5, 0.95])?;
     let turn_counts: Vec<(f64, u64)> = turns.iter().map(|(t, n)| (*t as f64, *n)).collect();
     let turn_total: f64 = turns.iter().map(|(t, n)| *t as f64 * *n as f64).sum();
-    let without = match &plan.labels {
-        Some(lp) => labels::counts(conn, lp, rollup::LABEL_NO_SESSION)?.first().map_or(0, |(_, n)| *n as i64),
+    // (`None`: too many dirty quarter hours; they are counted from the calls.)
+    let without = match overview::plan(conn, &plan.filter)? {
+        Some(lp) => labels::counts(conn, &lp, rollup::LABEL_NO_SESSION)?.first().map_or(0, |(_, n)| *n as i64),
         None => {
             let sql = format!("SELECT count(*) FROM calls WHERE {} AND session_id IS NULL", calls.clause());
             conn.query_row(&sql, duckdb::params_from_iter(calls.params.iter()), |r| r.get(0)).map_err(db_err)?

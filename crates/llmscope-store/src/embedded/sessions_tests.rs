@@ -257,12 +257,26 @@ proptest! {
         }
         let mut want: Vec<(String, u64)> = flags.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
         want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        prop_assert_eq!(s.flag_counts(&f).map_err(fail)?, want);
+        prop_assert_eq!(s.flag_counts(&f).map_err(fail)?, want.clone());
+        // (The label rollup itself, which the public calls fall back from on any failure.)
+        let by_label = |dim: u8| -> Result<Option<Vec<(String, u64)>>, StoreError> {
+            s.with_conn(|c| match overview::plan(c, &f)? {
+                Some(plan) => labels::counts(c, &plan, dim).map(Some),
+                None => Ok(None),
+            })
+        };
+        if let Some(rolled) = by_label(super::rollup::LABEL_FLAG).map_err(fail)? {
+            prop_assert_eq!(rolled, want);
+        }
         for key in [GroupKey::StatusCode, GroupKey::ErrorKind] {
             let errors = |f: &CallFilter| CallFilter { status: Some(llmscope_core::CallStatus::Error), ..f.clone() };
             let got = s.group_stats(&errors(&f), &key, &Vec::new(), Measures::COUNT, 0).map_err(fail)?;
             let raw = s.group_stats(&errors(&one_model), &key, &Vec::new(), Measures::COUNT, 0).map_err(fail)?;
             prop_assert_eq!(&got, &raw, "{:?}", key);
+            let dim = if key == GroupKey::StatusCode { super::rollup::LABEL_STATUS_CODE } else { super::rollup::LABEL_ERROR_KIND };
+            if let Some(rolled) = by_label(dim).map_err(fail)? {
+                prop_assert_eq!(rolled, raw.iter().map(|g| (g.key.clone(), g.requests)).collect::<Vec<_>>());
+            }
             let n: u64 = got.iter().map(|g| g.requests).sum();
             prop_assert_eq!(n, inside.iter().filter(|c| c.status == llmscope_core::CallStatus::Error).count() as u64);
         }

@@ -274,17 +274,15 @@ impl Analytics for DuckStore {
 
     fn top_questions(&self, f: &CallFilter, normalised: bool, limit: usize) -> Result<Vec<QuestionCount>, StoreError> {
         let w = filter::build(f);
-        let col = if normalised { "question_key" } else { "input_hash" };
-        // Step 1: the most frequent keys (an integer GROUP BY over the whole window).
-        let sql = format!(
-            "SELECT {col}, count(*) AS c FROM calls WHERE {} AND {col} IS NOT NULL GROUP BY 1 ORDER BY c DESC, 1 LIMIT {}",
-            w.clause(),
-            limit.max(1)
-        );
-        self.with_conn(|conn| {
-            let top = query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, u64>(0)?, u(r.get(1)?))))?;
-            questions::shown(conn, &w, &questions::Counts::calls(&w), normalised, top)
-        })
+        if questions::eligible(f) {
+            let top = self.answer_from_rollups(f, &Vec::new(), "top questions", |conn, plan| {
+                questions::top(conn, &w, &questions::Counts::rollup(plan), normalised, limit)
+            });
+            if let Some(top) = top {
+                return Ok(top);
+            }
+        }
+        self.with_conn(|conn| questions::top(conn, &w, &questions::Counts::calls(&w), normalised, limit))
     }
 
     fn top_questions_both(

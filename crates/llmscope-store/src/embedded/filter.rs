@@ -43,6 +43,11 @@ impl Where {
     }
 }
 
+/// `params` repeated `times` times (for SQL that names one condition several times).
+pub fn repeat(params: &[Value], times: usize) -> Vec<Value> {
+    (0..times).flat_map(|_| params.iter().cloned()).collect()
+}
+
 pub fn build(f: &CallFilter) -> Where {
     let mut w = Where::default();
     if let Some(p) = &f.project {

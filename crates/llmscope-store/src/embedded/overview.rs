@@ -102,7 +102,7 @@ struct Sums {
 
 /// Dirty quarter hours inside a window beyond which the rollups are not worth reading (each
 /// is a range condition in both halves of every query).
-const MAX_DIRTY_RUNS: usize = 64;
+pub const MAX_DIRTY_RUNS: usize = 64;
 
 /// How a window is read: the rollup rows of its clean whole quarter hours (a `WHERE` over
 /// the rollup tables, which name the project and model as `calls` does), and the calls of
@@ -119,9 +119,7 @@ impl Plan {
     pub fn union(&self, table: &str, from_calls: fn(&str) -> String, wheres: usize) -> (String, Vec<DbValue>) {
         let calls = from_calls(self.calls.clause());
         let mut params = self.rollup.params.clone();
-        for _ in 0..wheres {
-            params.extend(self.calls.params.iter().cloned());
-        }
+        params.extend(filter::repeat(&self.calls.params, wheres));
         (format!("SELECT * FROM {table} WHERE {} UNION ALL {calls}", self.rollup.clause()), params)
     }
 }

@@ -52,6 +52,24 @@ fn u(n: i64) -> u64 {
     n.max(0) as u64
 }
 
+/// One list: the `limit` most frequent exact or normalised keys (ties by key).
+pub fn top(
+    conn: &Connection,
+    w: &filter::Where,
+    counts: &Counts,
+    normalised: bool,
+    limit: usize,
+) -> Result<Vec<QuestionCount>, StoreError> {
+    let col = if normalised { "question_key" } else { "input_hash" };
+    let sql = format!(
+        "SELECT {col}, sum(n)::BIGINT AS c FROM ({}) WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY c DESC, 1 LIMIT {}",
+        counts.sql,
+        limit.max(1)
+    );
+    let top = query_rows(conn, &sql, &counts.params, |r| Ok((r.get::<_, u64>(0)?, u(r.get::<_, i64>(1)?))))?;
+    shown(conn, w, counts, normalised, top)
+}
+
 /// Both lists: the `limit` most frequent exact and normalised keys (ties by key).
 pub fn top_both(
     conn: &Connection,

@@ -306,8 +306,7 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
                 (format!("INSERT INTO label_rollup {}", labels_sql(in_calls)), 4),
                 (format!("DELETE FROM rollup_dirty WHERE {in_rollup}"), 1),
             ] {
-                let params: Vec<&DbValue> = (0..wheres).flat_map(|_| p.iter()).collect();
-                conn.execute(&sql, duckdb::params_from_iter(params))
+                conn.execute(&sql, duckdb::params_from_iter(super::filter::repeat(&p, wheres)))
                     .map_err(|e| StoreError::Backend(format!("rolling up: {e}")))?;
             }
         }

@@ -30,9 +30,6 @@ use super::bins::{fine_bin_sql, FINE_PER_COARSE};
 use super::rollup::{self, BUCKET_US};
 use super::{db_err, filter, labels, overview, quantiles, query_rows};
 
-/// Runs of dirty quarter hours inside a window beyond which the rollup is not worth reading.
-const MAX_DIRTY_RUNS: usize = 64;
-
 /// SQL: a session's turns and duration (seconds) from its calls, in a `GROUP BY project,
 /// session_id` over calls with a session id; the calls-only summary uses the same. (The
 /// difference is taken in doubles, exact for any span under 285 years, so that absurd
@@ -83,11 +80,6 @@ fn calls_in_runs(cols: &str, where_: &str, runs: &[(i64, i64)]) -> (String, usiz
     (parts.join(" UNION ALL "), runs.len())
 }
 
-/// `params` repeated `times` times.
-fn repeat(params: &[DbValue], times: usize) -> Vec<DbValue> {
-    (0..times).flat_map(|_| params.iter().cloned()).collect()
-}
-
 /// Rebuilds, in the caller's transaction, the rows of `project`'s sessions with a call in
 /// the `due` runs of quarter hours (those being rolled up).
 pub fn roll_up(conn: &Connection, project: &str, due: &[(i64, i64)]) -> Result<(), StoreError> {
@@ -99,7 +91,7 @@ pub fn roll_up(conn: &Connection, project: &str, due: &[(i64, i64)]) -> Result<(
     let (sessions, times) = calls_in_runs("session_id", "project = ? AND session_id IS NOT NULL", due);
     conn.execute(
         &format!("CREATE OR REPLACE TEMP TABLE rollup_sessions AS SELECT DISTINCT session_id FROM ({sessions})"),
-        duckdb::params_from_iter(repeat(&p, times)),
+        duckdb::params_from_iter(filter::repeat(&p, times)),
     )
     .map_err(err)?;
     let mine = "project = ? AND session_id IN (SELECT session_id FROM temp.rollup_sessions)";
@@ -183,7 +175,7 @@ pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreErro
             && until.is_none_or(|u| *b < u)
     });
     let runs = rollup::runs(dirty.map(|(_, b)| b));
-    if runs.len() > MAX_DIRTY_RUNS {
+    if runs.len() > overview::MAX_DIRTY_RUNS {
         return Ok(None);
     }
     let calls = filter::build(f);
@@ -194,7 +186,7 @@ pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreErro
         let (dirty, times) =
             calls_in_runs("project, session_id", &format!("{} AND session_id IS NOT NULL", calls.clause()), &runs);
         aside.push(format!("SELECT DISTINCT project, session_id FROM ({dirty})"));
-        aside_params.extend(repeat(&calls.params, times));
+        aside_params.extend(filter::repeat(&calls.params, times));
     }
     if since.is_some() || until.is_some() {
         // (A row meeting the window starts before its end and ends at or after its start.)

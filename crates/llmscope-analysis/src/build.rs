@@ -112,10 +112,11 @@ pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report
     let (exact, normalised) = timed("questions", || store.top_questions_both(f, req.top_n))?;
     let sessions = timed("sessions", || store.session_summary(f))?;
     let flags = timed("flags", || store.flag_counts(f))?;
-    let hist = timed("histogram", || store.latency_histogram(f, &histogram::edges(all.latency_p99, 20)))?;
-    let slow = timed("slow_count", || store.latency_histogram(f, &[0.0, req.slow_threshold_ms]))?
-        .get(1)
-        .map_or(0, |b| b.count);
+    // The chart's buckets and the slow calls' count from one histogram.
+    let edges = histogram::edges(all.latency_p99, 20);
+    let merged =
+        timed("histogram", || store.latency_histogram(f, &histogram::merged_edges(&edges, req.slow_threshold_ms)))?;
+    let (hist, slow) = histogram::split_merged(&merged, &edges, req.slow_threshold_ms);
     let slowest = timed("slowest", || store.call_briefs(f, CallOrder::SlowestFirst, req.top_n))?;
 
     let flag = |name: &str| flags.iter().find(|(k, _)| k == name).map_or(0, |(_, c)| *c);

@@ -12,7 +12,7 @@ use llmscope_core::{stats, text, CallFilter, CallStatus};
 
 use super::read::{order_sql, ts};
 use super::sessions::{self, TURNS_AND_DURATION};
-use super::{db_err, filter, labels, latency, overview, query_rows, questions, rollup, users, DuckStore};
+use super::{db_err, filter, labels, latency, overview, query_rows, questions, rollup, users, DuckStore, Setting};
 
 /// `group_stats`' measure columns when only the count is wanted (same types as the full list).
 const ONLY_COUNT_SQL: &str = "0, 0, 0, 0, 0, 0, 0, CAST(NULL AS DOUBLE), NULL, CAST(NULL AS DOUBLE), \
@@ -421,7 +421,7 @@ impl Analytics for DuckStore {
                 latency::slowest_floor(conn, plan, limit.max(1))
             });
             if let Some(floor) = floor.flatten() {
-                w.push("latency_ms >= ?", [DbValue::Double(floor)]);
+                w.push("latency_bin >= ?", [DbValue::BigInt(floor)]);
             }
             // The slowest calls' key (latency, start) at the last place, read without the
             // wide columns: only calls at or above it are then read whole (many calls can
@@ -441,6 +441,24 @@ impl Analytics for DuckStore {
                 );
             }
         }
+        // Whether the filter leaves few calls, read whole at once: DuckDB's late
+        // materialisation (the order's columns first, then a second scan for the rest of the
+        // few rows it keeps) costs a scan of every row group for those rows.
+        let mut selective = false;
+        if let (CallOrder::NewestFirst, [flag]) = (order, f.flags.as_slice()) {
+            // The newest calls with one flag (the report's examples): only those from the
+            // quarter hour on from which the label rollup counts enough of them.
+            let unflagged = CallFilter { flags: Vec::new(), ..f.clone() };
+            if labels::eligible(&unflagged) {
+                let floor = self.answer_from_rollups(&unflagged, &Vec::new(), "newest flagged calls", |conn, plan| {
+                    labels::newest_floor(conn, plan, flag, limit.max(1))
+                });
+                if let Some(floor) = floor.flatten() {
+                    w.push("start_time >= make_timestamp(?)", [DbValue::BigInt(floor)]);
+                    selective = true;
+                }
+            }
+        }
         let sql = format!(
             "SELECT id, trace_id, epoch_us(start_time), model, user_id, latency_ms, status, error_kind, to_json(flags)::VARCHAR,
                     left(input_text, 200), left(coalesce(output, ''), 200), source_file, source_line
@@ -450,6 +468,7 @@ impl Analytics for DuckStore {
             limit.max(1)
         );
         self.with_conn(|conn| {
+            let _whole = if selective { Some(Setting::set(conn, "late_materialization_max_rows", "0")?) } else { None };
             query_rows(conn, &sql, &w.params, |r| {
                 let file: Option<String> = r.get(11)?;
                 let line: Option<u64> = r.get(12)?;

@@ -15,6 +15,7 @@ mod analytics;
 mod append;
 mod arrow_batch;
 mod bins;
+mod columns;
 mod filter;
 mod labels;
 mod latency;
@@ -419,6 +420,27 @@ fn is_fatal(msg: &str) -> bool {
 /// DuckDB's 16 MB default, so a bulk import is not checkpointing after every batch.
 fn tune(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch("SET checkpoint_threshold = '256MB'").map_err(db_err)
+}
+
+/// A DuckDB setting changed for as long as this lives (reset when dropped).
+pub(crate) struct Setting<'a> {
+    conn: &'a Connection,
+    name: &'static str,
+}
+
+impl<'a> Setting<'a> {
+    pub(crate) fn set(conn: &'a Connection, name: &'static str, value: &str) -> Result<Self, StoreError> {
+        conn.execute_batch(&format!("SET {name} = {value}")).map_err(db_err)?;
+        Ok(Setting { conn, name })
+    }
+}
+
+impl Drop for Setting<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.conn.execute_batch(&format!("RESET {}", self.name)) {
+            tracing::warn!(error = %e, setting = self.name, "could not reset a DuckDB setting");
+        }
+    }
 }
 
 /// Runs a query with bound parameters and maps every row.

@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
+use duckdb::arrow::array::Array;
 use duckdb::types::Value as DbValue;
 use duckdb::Connection;
 use llmscope_core::store::{GroupKey, GroupStats, Overview, StoreError, TimeRange, TzShift};
@@ -25,6 +26,7 @@ use llmscope_core::CallFilter;
 
 use super::analytics::key_expr;
 use super::bins::FINE_PER_COARSE;
+use super::columns;
 use super::quantiles::{inconsistent, interpolate, locate, ranks, At};
 use super::read::ts;
 use super::rollup::{self, Cell, BUCKET_US, METRIC_LATENCY, METRIC_TTFT};
@@ -480,51 +482,79 @@ fn rank_values(
         coarse_by_group.entry(g).or_default().insert(at.bin);
     }
     let union: HashSet<i64> = coarse_by_group.values().flatten().copied().collect();
-    let mut sets = Vec::new();
-    if coarse_by_group.keys().any(|g| matches!(g, Group::All)) {
-        sets.push("(f)");
-    }
-    if coarse_by_group.keys().any(|g| matches!(g, Group::Model(_))) {
-        sets.push("(m, f)");
-    }
-    if coarse_by_group.keys().any(|g| matches!(g, Group::Day(_))) {
-        sets.push("(d, f)");
-    }
     // Step 2: values per fine bin, with the least and greatest, of the wanted coarse bins
-    // (a call counts in the sets of every group it belongs to). Over a few weeks every
-    // group's counts in every wanted coarse bin come back, and each group's own bins are
-    // picked here: telling the groups apart in SQL (a condition per model and a day × bin
-    // list) cost more than the grouping itself. Over many days that answer would grow as
-    // days × the bins all groups want, so the groups are told apart in SQL then.
-    let days = coarse_by_group.keys().filter(|g| matches!(g, Group::Day(_))).count();
-    let mut params = w.params.clone();
-    let groups = if days > MANY_DAYS {
-        format!("WHERE {}", wanted_by_group(&coarse_by_group, "c", 10_000, &mut params))
-    } else {
-        String::new()
-    };
-    let sql = format!(
-        "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) {groups} GROUP BY GROUPING SETS ({})",
-        binned_calls(col, tz, &w, &in_coarse(&union)),
-        sets.join(", ")
-    );
+    // (a call counts for every group it belongs to). Over a few weeks the calls of every
+    // wanted coarse bin are counted once per (model, day, fine bin) and each group's own
+    // bins summed here: telling the groups apart in SQL (a condition per model and a day ×
+    // bin list, or grouping sets per kind of group) cost more than that one grouping. Over
+    // many days that answer would grow as days × the bins all groups want, so the groups
+    // are told apart in SQL then.
     type Fine = BTreeMap<i64, (i64, f64, f64)>;
     let mut fine: HashMap<Group, Fine> = HashMap::new();
-    let rows = scan(conn, &sql, &params, col, "overview: fine bins", |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, Option<i64>>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, f64>(5)?,
-            r.get::<_, f64>(6)?,
-        ))
-    })?;
-    for (set, m, d, fb, n, lo, hi) in rows {
-        let Some(g) = group_of(set, m, d) else { continue };
+    let mut add = |g: Group, fb: i64, n: i64, lo: f64, hi: f64| {
         if coarse_by_group.get(&g).is_some_and(|ks| ks.contains(&fb.div_euclid(FINE_PER_COARSE))) {
-            fine.entry(g).or_default().insert(fb, (n, lo, hi));
+            let e = fine.entry(g).or_default().entry(fb).or_insert((0, lo, hi));
+            *e = (e.0 + n, e.1.min(lo), e.2.max(hi));
+        }
+    };
+    let days = coarse_by_group.keys().filter(|g| matches!(g, Group::Day(_))).count();
+    let mut params = w.params.clone();
+    if days <= MANY_DAYS {
+        let sql = format!(
+            "SELECT m, d, f, count(*), min(v), max(v) FROM ({}) GROUP BY m, d, f",
+            binned_calls(col, tz, &w, &in_coarse(&union)),
+        );
+        let started = std::time::Instant::now();
+        let mut rows = 0;
+        for b in columns::query_batches(conn, &sql, &params)? {
+            let (m, d, fb) = (columns::strs(&b, 0)?, columns::i64s(&b, 1)?, columns::i64s(&b, 2)?);
+            let (n, lo, hi) = (columns::i64s(&b, 3)?, columns::f64s(&b, 4)?, columns::f64s(&b, 5)?);
+            if [m.null_count(), d.null_count(), fb.null_count(), n.null_count(), lo.null_count(), hi.null_count()]
+                .iter()
+                .any(|&k| k > 0)
+            {
+                return Err(inconsistent("null in fine bins"));
+            }
+            for i in 0..b.num_rows() {
+                let (fb, n, lo, hi) = (fb.value(i), n.value(i), lo.value(i), hi.value(i));
+                add(Group::All, fb, n, lo, hi);
+                add(Group::Model(m.value(i).to_string()), fb, n, lo, hi);
+                add(Group::Day(d.value(i)), fb, n, lo, hi);
+            }
+            rows += b.num_rows();
+        }
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, rows, col, what = "overview: fine bins");
+    } else {
+        let mut sets = Vec::new();
+        if coarse_by_group.keys().any(|g| matches!(g, Group::All)) {
+            sets.push("(f)");
+        }
+        if coarse_by_group.keys().any(|g| matches!(g, Group::Model(_))) {
+            sets.push("(m, f)");
+        }
+        sets.push("(d, f)");
+        let groups = wanted_by_group(&coarse_by_group, "c", 10_000, &mut params);
+        let sql = format!(
+            "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) WHERE {groups}
+             GROUP BY GROUPING SETS ({})",
+            binned_calls(col, tz, &w, &in_coarse(&union)),
+            sets.join(", ")
+        );
+        let rows = scan(conn, &sql, &params, col, "overview: fine bins", |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, f64>(5)?,
+                r.get::<_, f64>(6)?,
+            ))
+        })?;
+        for (set, m, d, fb, n, lo, hi) in rows {
+            if let Some(g) = group_of(set, m, d) {
+                add(g, fb, n, lo, hi);
+            }
         }
     }
     // Each rank's fine bin; a bin of one distinct value answers at once.

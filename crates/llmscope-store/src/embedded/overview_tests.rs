@@ -252,7 +252,8 @@ proptest! {
         let mut sorted = lat.clone();
         sorted.sort_by(|a, b| b.total_cmp(a));
         if let (Some(floor), Some(nth)) = (floor, sorted.get(n - 1)) {
-            prop_assert!(floor <= *nth, "floor {} above the {}th slowest {}", floor, n, nth);
+            let nth_bin = i64::from(super::bins::fine_bin(*nth));
+            prop_assert!(floor <= nth_bin, "floor bin {} above the {}th slowest's {} ({})", floor, n, nth_bin, nth);
         }
         let tz = tz_shift(ZONES[zone], &f);
         let raw = overview_by_groups(&s, &f, &tz).map_err(|e| TestCaseError::fail(e.to_string()))?;

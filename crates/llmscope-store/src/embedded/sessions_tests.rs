@@ -28,8 +28,14 @@ fn arb_call() -> impl Strategy<Value = Call> {
     )
         .prop_map(
             |((ms, session, other, end), (user, latency, nan), (ttft, tin, tout, status), (code, kind, flags))| {
-                // (Starts on whole minutes now and then, so that some calls share one.)
-                let start_time = t0() + Duration::milliseconds(if ms % 3 == 0 { ms - ms % 60_000 } else { ms });
+                // (Starts on whole minutes and quarter hours now and then, so that some calls
+                // share one and some lie on a rollup row's edge.)
+                let at = match ms % 15 {
+                    0 => ms - ms % 900_000,
+                    k if k % 3 == 0 => ms - ms % 60_000,
+                    _ => ms,
+                };
+                let start_time = t0() + Duration::milliseconds(at);
                 Call {
                     project: if other { "other" } else { "default" }.into(),
                     start_time,
@@ -289,6 +295,26 @@ proptest! {
         let want: Vec<&str> = slow.iter().take(limit).map(|c| c.id.as_str()).collect();
         let got = s.call_briefs(&f, CallOrder::SlowestFirst, limit).map_err(fail)?;
         prop_assert_eq!(got.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), want);
+        // The newest calls with each flag (the report's examples): newest first, then by id;
+        // the label rollup's floor never above the last of them.
+        for flag in ["empty_response", "pii", "json_invalid"] {
+            let mut flagged: Vec<&Call> = inside.iter().copied().filter(|c| c.flags.iter().any(|x| x == flag)).collect();
+            flagged.sort_by(|a, b| b.start_time.cmp(&a.start_time).then(a.id.cmp(&b.id)));
+            let want: Vec<&str> = flagged.iter().take(limit).map(|c| c.id.as_str()).collect();
+            let ff = CallFilter { flags: vec![flag.into()], ..f.clone() };
+            let got = s.call_briefs(&ff, CallOrder::NewestFirst, limit).map_err(fail)?;
+            prop_assert_eq!(got.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), want, "{}", flag);
+            let floor = s
+                .with_conn(|c| match overview::plan(c, &f)? {
+                    Some(plan) => labels::newest_floor(c, &plan, flag, limit),
+                    None => Ok(None),
+                })
+                .map_err(fail)?;
+            if let Some(floor) = floor {
+                let last = flagged.get(limit - 1).ok_or_else(|| TestCaseError::fail("a floor with too few calls"))?;
+                prop_assert!(floor <= last.start_time.timestamp_micros(), "floor {} after the {}th newest", floor, limit);
+            }
+        }
     }
 }
 

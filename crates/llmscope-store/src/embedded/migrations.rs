@@ -48,10 +48,17 @@ const MIGRATIONS: &[Migration] = &[
         needs_v1_2: false,
         backfill: Some(super::rollup::backfill_4),
     },
+    Migration {
+        version: 5,
+        name: "day_bins",
+        sql: include_str!("sql/005_day_bins.sql"),
+        needs_v1_2: false,
+        backfill: Some(super::day_bins::backfill),
+    },
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The storage format llmscope creates new files in (DuckDB's `storage_compatibility_version`).
 /// Pinned, so that a DuckDB upgrade does not change the files it writes unannounced.

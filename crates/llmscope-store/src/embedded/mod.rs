@@ -16,6 +16,7 @@ mod append;
 mod arrow_batch;
 mod bins;
 mod columns;
+mod day_bins;
 mod filter;
 mod labels;
 mod latency;
@@ -459,6 +460,8 @@ pub(crate) fn db_err(e: duckdb::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+#[cfg(test)]
+mod day_bins_tests;
 #[cfg(test)]
 mod overview_tests;
 #[cfg(test)]

@@ -27,6 +27,7 @@ use llmscope_core::CallFilter;
 use super::analytics::key_expr;
 use super::bins::FINE_PER_COARSE;
 use super::columns;
+use super::day_bins::{self, Split, DAY_US};
 use super::quantiles::{inconsistent, interpolate, locate, ranks, At};
 use super::read::ts;
 use super::rollup::{self, Cell, BUCKET_US, METRIC_LATENCY, METRIC_TTFT};
@@ -344,6 +345,13 @@ fn percentiles(
     hists: &HashMap<(Group, u8), BTreeMap<i32, i64>>,
 ) -> Result<HashMap<(Group, u8), Percentiles>, StoreError> {
     let mut out = HashMap::new();
+    // The whole UTC days of the window from `day_bins`, under UTC (where they are the
+    // report's days); otherwise every value from the calls.
+    let split = if tz.iter().all(|(_, off)| *off == 0) {
+        day_bins::split(conn, f)?
+    } else {
+        Split { days: Vec::new(), calls: vec![(None, None)] }
+    };
     for (metric, col, qs) in [(METRIC_LATENCY, "latency_ms", &LATENCY_QS[..]), (METRIC_TTFT, "ttft_ms", &TTFT_QS[..])] {
         // Step 1: the coarse bin of every wanted rank.
         let mut wanted: Vec<(Group, i64, At)> = Vec::new();
@@ -364,7 +372,8 @@ fn percentiles(
         if wanted.is_empty() {
             continue;
         }
-        let values = rank_values(conn, f, tz, col, &wanted, hists, metric)?;
+        let scope = Scope { f, tz, split: &split };
+        let values = rank_values(conn, &scope, (metric, col), &wanted, hists)?;
         for ((g, m), h) in hists {
             if *m != metric {
                 continue;
@@ -399,6 +408,69 @@ fn binned_calls(col: &str, tz: &TzShift, w: &filter::Where, bins: &str) -> Strin
         w = w.clause(),
         bins = bins.replace("{b}", b),
     )
+}
+
+/// SQL (with its parameters): per (model `m`, local day `d`, fine bin `f`, its coarse bin
+/// `c`) of the wanted coarse bins, the values `n` and their least `lo` and greatest `hi` —
+/// from `day_bins` over the split's whole days (UTC days, as `d` is under UTC), from the
+/// calls over its other ranges, each range its own scan (DuckDB prunes a range by its zone
+/// maps, not an `OR` of them).
+fn fine_counts(
+    f: &CallFilter,
+    tz: &TzShift,
+    col: &str,
+    metric: u8,
+    split: &Split,
+    coarse: &HashSet<i64>,
+) -> (String, Vec<DbValue>) {
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    if !split.days.is_empty() {
+        let w = filter::build(&CallFilter { since: None, until: None, ..f.clone() });
+        params.extend(w.params.iter().cloned());
+        let ranges: Vec<String> =
+            split.days.iter().map(|r| day_bins::range_sql("day_us", "?", *r, &mut params)).collect();
+        parts.push(format!(
+            "SELECT model AS m, day_us // {DAY_US} AS d, bin AS f, bin // {FINE_PER_COARSE} AS c, n, lo, hi
+             FROM day_bins WHERE {} AND metric = {metric} AND bin // {FINE_PER_COARSE} IN ({}) AND ({})",
+            w.clause(),
+            list(coarse),
+            ranges.join(" OR ")
+        ));
+    }
+    for r in &split.calls {
+        let mut w = filter::build(f);
+        let mut range_params = Vec::new();
+        let range = day_bins::range_sql("start_time", "make_timestamp(?)", *r, &mut range_params);
+        w.push(&range, range_params);
+        params.extend(w.params.iter().cloned());
+        parts.push(format!(
+            "SELECT m, d, f, c, count(*) AS n, min(v) AS lo, max(v) AS hi FROM ({}) GROUP BY m, d, f, c",
+            binned_calls(col, tz, &w, &in_coarse(coarse))
+        ));
+    }
+    if parts.is_empty() {
+        parts.push("SELECT '' AS m, 0 AS d, 0 AS f, 0 AS c, 0 AS n, 0.0 AS lo, 0.0 AS hi WHERE FALSE".into());
+    }
+    (parts.join(" UNION ALL "), params)
+}
+
+/// The lesser and greater of two values in DuckDB's order (NaN above every number), as the
+/// SQL `min` and `max` give them.
+fn least(a: f64, b: f64) -> f64 {
+    if b.is_nan() || a < b {
+        a
+    } else {
+        b
+    }
+}
+
+fn greatest(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 fn bin_column(col: &str) -> &'static str {
@@ -466,16 +538,23 @@ fn group_of(set: i64, m: Option<String>, d: Option<i64>) -> Option<Group> {
     }
 }
 
-/// Steps 2 and 3: the value at every wanted (group, rank).
+/// What the percentile scans read: the filter, the offsets of local time, and which of its
+/// ranges `day_bins` answers.
+struct Scope<'a> {
+    f: &'a CallFilter,
+    tz: &'a TzShift,
+    split: &'a Split,
+}
+
+/// Steps 2 and 3: the value at every wanted (group, rank) of one metric (id and column).
 fn rank_values(
     conn: &Connection,
-    f: &CallFilter,
-    tz: &TzShift,
-    col: &str,
+    scope: &Scope<'_>,
+    (metric, col): (u8, &str),
     wanted: &[(Group, i64, At)],
     hists: &HashMap<(Group, u8), BTreeMap<i32, i64>>,
-    metric: u8,
 ) -> Result<HashMap<(Group, i64), f64>, StoreError> {
+    let Scope { f, tz, split } = *scope;
     let w = filter::build(f);
     let mut coarse_by_group: HashMap<&Group, HashSet<i64>> = HashMap::new();
     for (g, _, at) in wanted {
@@ -483,32 +562,28 @@ fn rank_values(
     }
     let union: HashSet<i64> = coarse_by_group.values().flatten().copied().collect();
     // Step 2: values per fine bin, with the least and greatest, of the wanted coarse bins
-    // (a call counts for every group it belongs to). Over a few weeks the calls of every
-    // wanted coarse bin are counted once per (model, day, fine bin) and each group's own
-    // bins summed here: telling the groups apart in SQL (a condition per model and a day ×
-    // bin list, or grouping sets per kind of group) cost more than that one grouping. Over
-    // many days that answer would grow as days × the bins all groups want, so the groups
-    // are told apart in SQL then.
+    // (a value counts for every group it belongs to), per (model, day, fine bin): from
+    // `day_bins` over the split's whole days, from the calls over the rest. Over a few weeks
+    // those rows come back and each group's own bins are summed here: telling the groups
+    // apart in SQL (a condition per model and a day × bin list, or grouping sets per kind
+    // of group) cost more than that. Over many days the rows would grow as days × the bins
+    // all groups want, so the groups are told apart in SQL then.
     type Fine = BTreeMap<i64, (i64, f64, f64)>;
     let mut fine: HashMap<Group, Fine> = HashMap::new();
     let mut add = |g: Group, fb: i64, n: i64, lo: f64, hi: f64| {
         if coarse_by_group.get(&g).is_some_and(|ks| ks.contains(&fb.div_euclid(FINE_PER_COARSE))) {
             let e = fine.entry(g).or_default().entry(fb).or_insert((0, lo, hi));
-            *e = (e.0 + n, e.1.min(lo), e.2.max(hi));
+            *e = (e.0 + n, least(e.1, lo), greatest(e.2, hi));
         }
     };
+    let (source, mut params) = fine_counts(f, tz, col, metric, split, &union);
     let days = coarse_by_group.keys().filter(|g| matches!(g, Group::Day(_))).count();
-    let mut params = w.params.clone();
+    let started = std::time::Instant::now();
+    let mut rows = 0;
     if days <= MANY_DAYS {
-        let sql = format!(
-            "SELECT m, d, f, count(*), min(v), max(v) FROM ({}) GROUP BY m, d, f",
-            binned_calls(col, tz, &w, &in_coarse(&union)),
-        );
-        let started = std::time::Instant::now();
-        let mut rows = 0;
-        for b in columns::query_batches(conn, &sql, &params)? {
+        for b in columns::query_batches(conn, &source, &params)? {
             let (m, d, fb) = (columns::strs(&b, 0)?, columns::i64s(&b, 1)?, columns::i64s(&b, 2)?);
-            let (n, lo, hi) = (columns::i64s(&b, 3)?, columns::f64s(&b, 4)?, columns::f64s(&b, 5)?);
+            let (n, lo, hi) = (columns::i64s(&b, 4)?, columns::f64s(&b, 5)?, columns::f64s(&b, 6)?);
             if [m.null_count(), d.null_count(), fb.null_count(), n.null_count(), lo.null_count(), hi.null_count()]
                 .iter()
                 .any(|&k| k > 0)
@@ -523,7 +598,6 @@ fn rank_values(
             }
             rows += b.num_rows();
         }
-        tracing::debug!(ms = started.elapsed().as_millis() as u64, rows, col, what = "overview: fine bins");
     } else {
         let mut sets = Vec::new();
         if coarse_by_group.keys().any(|g| matches!(g, Group::All)) {
@@ -535,12 +609,11 @@ fn rank_values(
         sets.push("(d, f)");
         let groups = wanted_by_group(&coarse_by_group, "c", 10_000, &mut params);
         let sql = format!(
-            "SELECT GROUPING(m, d), m, d, f, count(*), min(v), max(v) FROM ({}) WHERE {groups}
+            "SELECT GROUPING(m, d), m, d, f, sum(n)::BIGINT, min(lo), max(hi) FROM ({source}) WHERE {groups}
              GROUP BY GROUPING SETS ({})",
-            binned_calls(col, tz, &w, &in_coarse(&union)),
             sets.join(", ")
         );
-        let rows = scan(conn, &sql, &params, col, "overview: fine bins", |r| {
+        let got = query_rows(conn, &sql, &params, |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<String>>(1)?,
@@ -551,12 +624,21 @@ fn rank_values(
                 r.get::<_, f64>(6)?,
             ))
         })?;
-        for (set, m, d, fb, n, lo, hi) in rows {
+        rows = got.len();
+        for (set, m, d, fb, n, lo, hi) in got {
             if let Some(g) = group_of(set, m, d) {
                 add(g, fb, n, lo, hi);
             }
         }
     }
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        rows,
+        col,
+        whole_days = split.days.len(),
+        calls_ranges = split.calls.len(),
+        "overview: fine bins"
+    );
     // Each rank's fine bin; a bin of one distinct value answers at once.
     let mut values = HashMap::new();
     let mut fetch: Vec<(Group, i64, i64, i64)> = Vec::new(); // group, rank, fine bin, rank in it

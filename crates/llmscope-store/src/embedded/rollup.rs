@@ -238,18 +238,24 @@ pub fn hist_sql(where_: &str) -> String {
 /// Marks quarter hours (project, bucket start) as holding calls the rollups lack, in the
 /// caller's transaction.
 pub fn mark_dirty(conn: &Connection, keys: &BTreeSet<(&str, i64)>) -> Result<(), StoreError> {
+    mark(conn, "rollup_dirty", "bucket_us", keys)
+        .map_err(|e| StoreError::Backend(format!("marking quarter hours for the rollups: {e}")))
+}
+
+/// Inserts the (project, `col`) keys `table` lacks.
+pub fn mark(conn: &Connection, table: &str, col: &str, keys: &BTreeSet<(&str, i64)>) -> Result<(), StoreError> {
     for chunk in keys.iter().collect::<Vec<_>>().chunks(200) {
         let rows = vec!["(?::VARCHAR, ?::BIGINT)"; chunk.len()].join(", ");
         let params: Vec<DbValue> =
             chunk.iter().flat_map(|(p, b)| [DbValue::Text(p.to_string()), DbValue::BigInt(*b)]).collect();
         conn.execute(
             &format!(
-                "INSERT INTO rollup_dirty SELECT * FROM (VALUES {rows}) v(project, bucket_us)
-                 WHERE NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.project = v.project AND d.bucket_us = v.bucket_us)"
+                "INSERT INTO {table} SELECT * FROM (VALUES {rows}) v(project, k)
+                 WHERE NOT EXISTS (SELECT 1 FROM {table} d WHERE d.project = v.project AND d.{col} = v.k)"
             ),
             duckdb::params_from_iter(params.iter()),
         )
-        .map_err(|e| StoreError::Backend(format!("marking quarter hours for the rollups: {e}")))?;
+        .map_err(db_err)?;
     }
     Ok(())
 }
@@ -311,6 +317,7 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
             }
         }
     }
+    super::day_bins::roll_up(conn, &due, live)?;
     Ok(due.len())
 }
 

@@ -19,7 +19,7 @@ const DAY_MS: i64 = 86_400_000;
 /// users (or none; a session's calls may name several), starts over three days, ends
 /// missing, after or even before the start; latencies with repeats (and NaN), TTFT, tokens
 /// and every status, for the top users' sums.
-fn arb_call() -> impl Strategy<Value = Call> {
+pub(super) fn arb_call() -> impl Strategy<Value = Call> {
     (
         (0i64..3 * DAY_MS, prop::option::of(0u8..8), any::<bool>(), prop::option::of(-5_000i64..4_000_000)),
         (prop::option::of(0u8..4), prop::option::of(prop_oneof![0u32..5000, Just(120_000)]), any::<u8>()),

@@ -20,7 +20,7 @@ use duckdb::Connection;
 use llmscope_core::store::StoreError;
 use llmscope_core::CallFilter;
 
-use super::rollup::{mark, METRIC_LATENCY, METRIC_TTFT};
+use super::rollup::{mark, runs_of, METRIC_LATENCY, METRIC_TTFT};
 use super::{db_err, filter, query_rows};
 
 pub const DAY_US: i64 = 86_400 * 1_000_000;
@@ -69,26 +69,28 @@ pub fn roll_up(conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)
         query_rows(conn, "SELECT project, day_us FROM day_bins_dirty ORDER BY day_us, project", &[], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-    let mut rebuilt = 0;
-    for (project, day) in marked {
-        let end = day.saturating_add(DAY_US);
-        if live.is_some_and(|(from, to)| end > from && day < to) {
-            continue;
+    let over: Vec<(String, i64)> = marked
+        .into_iter()
+        .filter(|(_, day)| live.is_none_or(|(from, to)| day.saturating_add(DAY_US) <= from || *day >= to))
+        .collect();
+    // One scan per project and run of consecutive days (an import rebuilds all its days).
+    let projects: BTreeSet<&String> = over.iter().map(|(p, _)| p).collect();
+    for project in projects {
+        for (lo, hi) in runs_of(DAY_US, over.iter().filter(|(p, _)| p == project).map(|(_, d)| *d)) {
+            let p = [DbValue::Text(project.clone()), DbValue::BigInt(lo), DbValue::BigInt(hi)];
+            let in_days = "project = ? AND day_us >= ? AND day_us < ?";
+            let in_calls = "project = ? AND start_time >= make_timestamp(?) AND start_time < make_timestamp(?)";
+            for (sql, wheres) in [
+                (format!("DELETE FROM day_bins WHERE {in_days}"), 1),
+                (format!("INSERT INTO day_bins {}", rows_sql(in_calls)), 2),
+                (format!("DELETE FROM day_bins_dirty WHERE {in_days}"), 1),
+            ] {
+                conn.execute(&sql, duckdb::params_from_iter(filter::repeat(&p, wheres)))
+                    .map_err(|e| StoreError::Backend(format!("rebuilding the days' value bins: {e}")))?;
+            }
         }
-        let p = [DbValue::Text(project), DbValue::BigInt(day), DbValue::BigInt(end)];
-        let in_days = "project = ? AND day_us >= ? AND day_us < ?";
-        let in_calls = "project = ? AND start_time >= make_timestamp(?) AND start_time < make_timestamp(?)";
-        for (sql, wheres) in [
-            (format!("DELETE FROM day_bins WHERE {in_days}"), 1),
-            (format!("INSERT INTO day_bins {}", rows_sql(in_calls)), 2),
-            (format!("DELETE FROM day_bins_dirty WHERE {in_days}"), 1),
-        ] {
-            conn.execute(&sql, duckdb::params_from_iter(filter::repeat(&p, wheres)))
-                .map_err(|e| StoreError::Backend(format!("rebuilding a day's value bins: {e}")))?;
-        }
-        rebuilt += 1;
     }
-    Ok(rebuilt)
+    Ok(over.len())
 }
 
 /// A time range `[lo, hi)` in µs; `None` for an open end.

@@ -297,7 +297,8 @@ fn migrating_builds_the_rollups_from_the_stored_calls() -> Result<(), Box<dyn st
         .with_conn(|c| c.query_row("SELECT count(*) FROM call_rollup", [], |r| r.get(0)).map_err(super::db_err))?;
     assert!(rows > 100, "the migration left {rows} rollup rows");
     // The days' value bins, as a full roll-up leaves them.
-    let bins = |s: &DuckStore| -> Result<Vec<(i64, String, u8, i32, i64)>, llmscope_core::store::StoreError> {
+    type DayBin = (i64, String, u8, i32, i64);
+    let bins = |s: &DuckStore| -> Result<Vec<DayBin>, llmscope_core::store::StoreError> {
         s.with_conn(|c| {
             super::query_rows(c, "SELECT day_us, model, metric, bin, n FROM day_bins ORDER BY ALL", &[], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))

@@ -269,14 +269,19 @@ pub fn dirty(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
 
 /// Runs of consecutive quarter hours, as `[start, end)` in µs.
 pub fn runs(buckets: impl IntoIterator<Item = i64>) -> Vec<(i64, i64)> {
-    let mut sorted: Vec<i64> = buckets.into_iter().collect();
+    runs_of(BUCKET_US, buckets)
+}
+
+/// Runs of consecutive spans `step` µs long starting at `starts`, as `[start, end)` in µs.
+pub fn runs_of(step: i64, starts: impl IntoIterator<Item = i64>) -> Vec<(i64, i64)> {
+    let mut sorted: Vec<i64> = starts.into_iter().collect();
     sorted.sort_unstable();
     sorted.dedup();
     let mut out: Vec<(i64, i64)> = Vec::new();
     for b in sorted {
         match out.last_mut() {
-            Some((_, end)) if *end == b => *end = b + BUCKET_US,
-            _ => out.push((b, b + BUCKET_US)),
+            Some((_, end)) if *end == b => *end = b.saturating_add(step),
+            _ => out.push((b, b.saturating_add(step))),
         }
     }
     out

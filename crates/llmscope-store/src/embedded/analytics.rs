@@ -468,7 +468,11 @@ impl Analytics for DuckStore {
             limit.max(1)
         );
         self.with_conn(|conn| {
-            let _whole = if selective { Some(Setting::set(conn, "late_materialization_max_rows", "0")?) } else { None };
+            // (Only a speed-up: without the setting, e.g. renamed by a later DuckDB, the
+            // query runs as it is.)
+            let _whole = selective
+                .then(|| Setting::set(conn, "late_materialization_max_rows", "0"))
+                .and_then(|s| s.map_err(|e| tracing::debug!(error = %e, "late materialisation stays on")).ok());
             query_rows(conn, &sql, &w.params, |r| {
                 let file: Option<String> = r.get(11)?;
                 let line: Option<u64> = r.get(12)?;

@@ -113,8 +113,11 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
         }
         tags.append(true);
         attributes.append_value(json_object(&c.attributes));
-        for fl in &c.flags {
-            flags.values().append_value(fl);
+        // Each flag once (a call either carries it or not: the label rollup counts calls).
+        for (i, fl) in c.flags.iter().enumerate() {
+            if !c.flags[..i].contains(fl) {
+                flags.values().append_value(fl);
+            }
         }
         flags.append(true);
         origin.append_value(c.origin.kind());

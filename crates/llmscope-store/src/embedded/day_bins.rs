@@ -52,8 +52,9 @@ pub fn rows_sql(where_: &str) -> String {
     )
 }
 
-/// Migration 5's step: the rows of every day with calls. (Days still receiving calls have
-/// dirty quarter hours, and are read from the calls until a roll-up after they end.)
+/// Migration 5's step: the rows of every day with calls, from all its stored calls. (A call
+/// appended later marks its quarter hour, which takes its day out until a roll-up after the
+/// day ends rebuilds it.)
 pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(&format!("INSERT INTO day_bins {}", rows_sql("TRUE"))).map_err(db_err)
 }

@@ -423,7 +423,7 @@ fn tune(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch("SET checkpoint_threshold = '256MB'").map_err(db_err)
 }
 
-/// A DuckDB setting changed for as long as this lives (reset when dropped).
+/// A DuckDB setting changed for as long as this lives (reset to its default when dropped).
 pub(crate) struct Setting<'a> {
     conn: &'a Connection,
     name: &'static str,

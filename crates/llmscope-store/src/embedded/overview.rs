@@ -7,13 +7,15 @@
 //!
 //! 1. the rollup's coarse histograms tell, for each group and wanted rank, which coarse
 //!    value bin holds it and how many values lie below that bin;
-//! 2. one scan of the calls whose value lies in a wanted coarse bin counts them per fine bin
-//!    (with each fine bin's least and greatest value) for every group at once;
+//! 2. the values of the wanted coarse bins are counted per fine bin (with each fine bin's
+//!    least and greatest value) for every group at once: under UTC, from the days' value
+//!    bins ([`super::day_bins`]) over the window's clean whole days, and from a scan of the
+//!    calls whose value lies in a wanted coarse bin over the rest of the window;
 //! 3. where a rank's fine bin holds more than one distinct value, one more scan fetches the
 //!    values of just those fine bins, which are sorted here.
 //!
-//! Both scans read only calls in the bins they need, so their cost is a filtered column
-//! scan instead of a sort of every value per group.
+//! The scans read only calls in the bins they need, so their cost is a filtered column scan
+//! instead of a sort of every value per group.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

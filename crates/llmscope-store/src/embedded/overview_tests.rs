@@ -32,7 +32,8 @@ fn arb_call() -> impl Strategy<Value = Call> {
     )
         .prop_map(|((ms, model, status, out), (latency, ttft), (tin, tout, cached), (json, counted, user))| Call {
             id: String::new(),
-            project: "default".into(),
+            // (A second project now and then, which a filter may name.)
+            project: if ms % 7 == 0 { "other" } else { "default" }.into(),
             start_time: t0() + Duration::milliseconds(ms),
             latency_ms: latency,
             ttft_ms: ttft,
@@ -201,6 +202,7 @@ proptest! {
         models in prop::option::of(0usize..3),
         width in (prop_oneof![Just(100.0f64), Just(250.0), Just(0.5), Just(1000.0)], 1u32..30),
         rolls in prop::array::uniform3(prop::option::of(prop::option::of(0i64..3 * 86_400_000))),
+        project in prop::option::of(any::<bool>()),
     ) {
         let calls = with_ids(calls);
         let s = DuckStore::open_in_memory().map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -213,6 +215,7 @@ proptest! {
             since: since_t,
             until: span.map(|ms| since_t.unwrap_or(t0()) + Duration::milliseconds(ms)),
             models: models.map(|m| vec![["gpt-4o-mini", "qwen2.5-7b-instruct", "deepseek-chat"][m].to_string()]).unwrap_or_default(),
+            project: project.map(|o| if o { "other" } else { "default" }.to_string()),
             ..CallFilter::default()
         };
         let fail = |e: llmscope_core::store::StoreError| TestCaseError::fail(e.to_string());
@@ -225,8 +228,10 @@ proptest! {
             prop_assert!(same(&public, &raw).is_ok(), "{}", same(&public, &raw).err().unwrap_or_default());
             s.roll_up(None).map_err(fail)?;
         }
+        let in_project = |c: &Call| f.project.as_ref().is_none_or(|p| &c.project == p);
         let inside: Vec<DateTime<Utc>> = calls
             .iter()
+            .filter(|c| in_project(c))
             .filter(|c| f.since.is_none_or(|t| c.start_time >= t) && f.until.is_none_or(|t| c.start_time < t))
             .filter(|c| f.models.is_empty() || c.model.as_ref().is_some_and(|m| f.models.contains(m)))
             .map(|c| c.start_time)
@@ -238,7 +243,7 @@ proptest! {
         // The latency histogram and the slowest calls, against the calls themselves.
         let lat: Vec<f64> = calls
             .iter()
-            .filter(|c| inside.contains(&c.start_time) && (f.models.is_empty() || c.model.as_ref().is_some_and(|m| f.models.contains(m))))
+            .filter(|c| in_project(c) && inside.contains(&c.start_time) && (f.models.is_empty() || c.model.as_ref().is_some_and(|m| f.models.contains(m))))
             .filter_map(|c| c.latency_ms)
             .collect();
         for edges in [vec![0.0, 2000.0], (0..=width.1).map(|i| f64::from(i) * width.0).collect::<Vec<_>>()] {

@@ -298,7 +298,9 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
     let projects: BTreeSet<&String> = due.iter().map(|(p, _)| p).collect();
     for project in projects {
         let due_runs = runs(due.iter().filter(|(p, _)| p == project).map(|(_, b)| *b));
+        let started = std::time::Instant::now();
         super::sessions::roll_up(conn, project, &due_runs)?;
+        tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: sessions");
         for (lo, hi) in due_runs {
             let p = [DbValue::Text(project.clone()), DbValue::BigInt(lo), DbValue::BigInt(hi)];
             let in_rollup = "project = ? AND bucket_us >= ? AND bucket_us < ?";
@@ -317,12 +319,20 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
                 (format!("INSERT INTO label_rollup {}", labels_sql(in_calls)), 4),
                 (format!("DELETE FROM rollup_dirty WHERE {in_rollup}"), 1),
             ] {
+                let started = std::time::Instant::now();
                 conn.execute(&sql, duckdb::params_from_iter(super::filter::repeat(&p, wheres)))
                     .map_err(|e| StoreError::Backend(format!("rolling up: {e}")))?;
+                tracing::trace!(
+                    ms = started.elapsed().as_millis() as u64,
+                    what = &sql[..sql.len().min(40)],
+                    "roll-up step"
+                );
             }
         }
     }
+    let started = std::time::Instant::now();
     super::day_bins::roll_up(conn, &due, live)?;
+    tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: day bins");
     Ok(due.len())
 }
 

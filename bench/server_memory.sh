@@ -9,6 +9,8 @@
 #   STREAM=0 bench/server_memory.sh               # non-streaming requests
 #   CONFIG=my.toml bench/server_memory.sh         # server settings to compare
 #   LLMSCOPE_MALLOC_TUNING=0 bench/server_memory.sh   # glibc's allocator at its defaults
+#   SEED_STORE=dir bench/server_memory.sh         # start from a copy of a stored data directory
+#                                                 # (e.g. one whose days are marked for rebuilding)
 #
 # Pinning: the mock and the server share core 1, the load generator has core 0.
 # RSS − anonymous ≈ the binary's code pages (about 35 MB).
@@ -25,6 +27,7 @@ WARMUP=2  # seconds of load before the measured run; their calls are stored too
 cargo build --release --workspace >&2  # --workspace: building one package re-resolves features and rebuilds DuckDB
 BIN="$CARGO_TARGET_DIR/release"
 work="$(mktemp -d)"
+if [ -n "${SEED_STORE:-}" ]; then cp -r "$SEED_STORE" "$work/data"; fi
 mock_port=18311; proxy_port=14311
 taskset -c 1 "$BIN/llmscope" mock-llm --listen "127.0.0.1:$mock_port" --ttft-ms 0 --tokens-per-s 0 --output-tokens 20 2>/dev/null &
 mock_pid=$!

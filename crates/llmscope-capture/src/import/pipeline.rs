@@ -344,14 +344,18 @@ struct Source<'a> {
     sink: &'a dyn CallSink,
 }
 
+/// Raw bytes a chunk holds at most before it is parsed (its lines may be long).
+const CHUNK_BYTES: u64 = 64 << 20;
+
 /// Reads the file in chunks of two batches' lines; each chunk's two batches are parsed and
-/// prepared side by side (this thread and one more: parsing is the import's heaviest step
-/// besides DuckDB's), then sent in order.
+/// prepared side by side (this thread and a helper: parsing is the import's heaviest step
+/// besides DuckDB's), then sent in order. A chunk of long lines stops at `CHUNK_BYTES` and is
+/// split in half.
 fn read_batches(reader: &mut LineReader, src: &Source<'_>, batch_size: usize, tx: &crossbeam_channel::Sender<Batch>) {
     loop {
         let mut chunk: Vec<NextLine> = Vec::with_capacity(2 * batch_size);
-        let mut last = false;
-        while chunk.len() < 2 * batch_size {
+        let (mut bytes, mut last) = (0u64, false);
+        while chunk.len() < 2 * batch_size && bytes < CHUNK_BYTES {
             match reader.next_line() {
                 NextLine::Eof => {
                     last = true;
@@ -362,17 +366,36 @@ fn read_batches(reader: &mut LineReader, src: &Source<'_>, batch_size: usize, tx
                     last = true;
                     break;
                 }
-                line => chunk.push(line),
+                line => {
+                    if let NextLine::Line(_, b) = &line {
+                        bytes += b.len() as u64;
+                    }
+                    chunk.push(line);
+                }
             }
         }
-        let second = chunk.split_off(chunk.len().min(batch_size));
-        let (a, b) = std::thread::scope(|s| {
-            let other = s.spawn(|| parse_part(second, src, batch_size));
-            let a = parse_part(chunk, src, batch_size);
-            // (A panic there is a bug; it goes on as this thread's, as before the split.)
-            (a, other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-        });
-        if tx.send(a).is_err() || tx.send(b).is_err() || last {
+        let mid = if bytes >= CHUNK_BYTES { chunk.len().div_ceil(2) } else { chunk.len().min(batch_size) };
+        let second = chunk.split_off(mid);
+        let (a, b) = if second.is_empty() {
+            (parse_part(chunk, src, batch_size), None)
+        } else {
+            // (Borrowed by the helper, so that if no thread can be had this one parses both.)
+            let second = std::sync::Mutex::new(Some(second));
+            let take = || second.lock().map(|mut s| s.take().unwrap_or_default()).unwrap_or_default();
+            std::thread::scope(|s| {
+                let other = std::thread::Builder::new()
+                    .name("llmscope-parse".into())
+                    .spawn_scoped(s, || parse_part(take(), src, batch_size));
+                let a = parse_part(chunk, src, batch_size);
+                let b = match other {
+                    // (A panic there is a bug; it goes on as this thread's, as before the split.)
+                    Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                    Err(_) => parse_part(take(), src, batch_size),
+                };
+                (a, Some(b))
+            })
+        };
+        if tx.send(a).is_err() || b.is_some_and(|b| tx.send(b).is_err()) || last {
             return;
         }
     }
@@ -558,6 +581,78 @@ mod tests {
         // Batches of 7 split at every 10th call; the last 5 are committed at the end.
         assert_eq!(*sink.appends.lock().map_err(|_| "poisoned")?, [7, 3, 4, 6, 1, 4]);
         assert_eq!(*sink.commits.lock().map_err(|_| "poisoned")?, [10, 10, 5]);
+        Ok(())
+    }
+
+    fn seed001(i: u32) -> String {
+        format!(
+            r#"{{"timestamp": {}, "level": "INFO", "request_id": "r{i}", "model": "m", "input": "q{i}", "output": "a{i}", "metadata": {{}}}}"#,
+            1_700_000_000 + i
+        )
+    }
+
+    /// Lines are read two batches at a time and the halves parsed apart: whatever the file's
+    /// length against the batches, every line is counted once, in order.
+    #[test]
+    fn every_line_is_counted_once_whatever_the_chunks() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        for (n, blank_at, bad_at) in
+            [(0u32, None, None), (14, None, None), (15, Some(9), Some(11)), (3, Some(0), Some(2))]
+        {
+            let mut lines: Vec<String> = (0..n).map(seed001).collect();
+            if let Some(i) = bad_at {
+                lines[i] = "{not json".into();
+            }
+            if let Some(i) = blank_at {
+                lines[i] = "   ".into();
+            }
+            let path = dir.path().join(format!("f{n}.jsonl"));
+            std::fs::write(&path, lines.iter().map(|l| format!("{l}\n")).collect::<String>())?;
+            let sink = Recording { every: 1000, ..Default::default() };
+            let mut importer = Importer::new(&sink, ImportOptions::default());
+            importer.batch_size = 7;
+            importer.rejects_dir = Some(dir.path().join("rejects"));
+            let s = importer.import_file(&path, &NoProgress)?;
+            let (blank, bad) = (u64::from(blank_at.is_some()), u64::from(bad_at.is_some()));
+            assert_eq!((s.lines, s.blank, s.rejected), (u64::from(n) - blank, blank, bad), "{n} lines");
+            assert_eq!(s.imported, u64::from(n) - blank - bad, "{n} lines");
+            assert_eq!(s.bytes, lines.iter().map(|l| l.len() as u64 + 1).sum::<u64>(), "{n} lines");
+            if let Some(i) = bad_at {
+                assert_eq!(s.rejects_sample.first().map(|r| r.line), Some(i as u64 + 1));
+            }
+        }
+        Ok(())
+    }
+
+    /// A gzip file cut off in the second batch of a chunk: the lines before the cut are
+    /// imported and the cut is reported at its line.
+    #[test]
+    fn a_cut_in_the_second_half_of_a_chunk_is_reported_at_its_line() -> Result<(), Box<dyn std::error::Error>> {
+        use std::io::Write;
+        let dir = tempfile::tempdir()?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for i in 0..3000 {
+            writeln!(gz, "{}", seed001(i))?;
+        }
+        let bytes = gz.finish()?;
+        let path = dir.path().join("cut.jsonl.gz");
+        std::fs::write(&path, &bytes[..bytes.len() / 2])?;
+        // The lines before the cut, then batches that put the cut in a chunk's second half.
+        let mut reader = super::LineReader::open(&path)?;
+        let mut good = 0u64;
+        while let super::NextLine::Line(..) = reader.next_line() {
+            good += 1;
+        }
+        assert!(good > 100, "{good}");
+        let batch = (2 * good / 3) as usize;
+        assert!(good % (2 * batch as u64) >= batch as u64);
+        let sink = Recording { every: 100_000, ..Default::default() };
+        let mut importer = Importer::new(&sink, ImportOptions::default());
+        importer.batch_size = batch;
+        importer.rejects_dir = Some(dir.path().join("rejects"));
+        let s = importer.import_file(&path, &NoProgress)?;
+        assert_eq!((s.imported, s.rejected, s.lines), (good, 1, good + 1));
+        assert_eq!(s.rejects_sample.first().map(|r| r.line), Some(good + 1));
         Ok(())
     }
 

@@ -489,9 +489,6 @@ pub(super) fn batch_before_bins(
     Ok(batch.project(&keep)?)
 }
 
-/// A store made by an earlier llmscope (schema 1, DuckDB's default storage format) opens: its
-/// calls are all there, and appends go on; the compression migration is recorded without
-/// rewriting a file whose format cannot hold it.
 /// A call's flags are stored once each, so the label rollup and the flag counts count calls.
 #[test]
 fn a_repeated_flag_is_stored_once() -> Result<(), Box<dyn std::error::Error>> {
@@ -506,6 +503,9 @@ fn a_repeated_flag_is_stored_once() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// A store made by an earlier llmscope (schema 1, DuckDB's default storage format) opens: its
+/// calls are all there, and appends go on; the compression migration is recorded without
+/// rewriting a file whose format cannot hold it.
 #[test]
 fn a_store_in_the_older_file_format_migrates_without_rewriting() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;

@@ -20,10 +20,10 @@ use duckdb::Connection;
 use llmscope_core::store::StoreError;
 use llmscope_core::CallFilter;
 
-use super::rollup::{mark, runs_of, METRIC_LATENCY, METRIC_TTFT};
+use super::rollup::{mark, run_steps, runs_of, METRIC_LATENCY, METRIC_TTFT};
 use super::{db_err, filter, query_rows};
 
-pub const DAY_US: i64 = 86_400 * 1_000_000;
+pub use super::filter::DAY_US;
 
 /// Dirty days inside a window beyond which `day_bins` is not read (each splits the window's
 /// ranges, and the calls of each are scanned apart).
@@ -36,8 +36,7 @@ pub fn day_of(us: i64) -> i64 {
 
 /// SQL: `day_bins` rows aggregated from the calls matching `where_` (named twice).
 pub fn rows_sql(where_: &str) -> String {
-    let us = "epoch_us(start_time)";
-    let day = format!("({us} - ((({us}) % {DAY_US}) + {DAY_US}) % {DAY_US})");
+    let day = filter::floor_sql("epoch_us(start_time)", DAY_US);
     let one = |metric: u8, bin: &str, col: &str| {
         format!(
             "SELECT project, {day} AS day_us, coalesce(model, '') AS model, CAST({metric} AS UTINYINT) AS metric,
@@ -81,14 +80,12 @@ pub fn roll_up(conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)
             let p = [DbValue::Text(project.clone()), DbValue::BigInt(lo), DbValue::BigInt(hi)];
             let in_days = "project = ? AND day_us >= ? AND day_us < ?";
             let in_calls = "project = ? AND start_time >= make_timestamp(?) AND start_time < make_timestamp(?)";
-            for (sql, wheres) in [
+            let steps = [
                 (format!("DELETE FROM day_bins WHERE {in_days}"), 1),
                 (format!("INSERT INTO day_bins {}", rows_sql(in_calls)), 2),
                 (format!("DELETE FROM day_bins_dirty WHERE {in_days}"), 1),
-            ] {
-                conn.execute(&sql, duckdb::params_from_iter(filter::repeat(&p, wheres)))
-                    .map_err(|e| StoreError::Backend(format!("rebuilding the days' value bins: {e}")))?;
-            }
+            ];
+            run_steps(conn, &steps, &p, "rebuilding the days' value bins")?;
         }
     }
     Ok(over.len())
@@ -121,9 +118,10 @@ pub fn split(conn: &Connection, f: &CallFilter) -> Result<Split, StoreError> {
     }
     let sql = format!(
         "SELECT DISTINCT day_us FROM (SELECT day_us FROM day_bins_dirty WHERE {w}
-             UNION ALL SELECT bucket_us - ((bucket_us % {DAY_US}) + {DAY_US}) % {DAY_US} FROM rollup_dirty WHERE {w})
+             UNION ALL SELECT {day} FROM rollup_dirty WHERE {w})
          ORDER BY day_us",
-        w = w.clause()
+        w = w.clause(),
+        day = filter::floor_sql("bucket_us", DAY_US),
     );
     let dirty: Vec<i64> = query_rows(conn, &sql, &filter::repeat(&w.params, 2), |r| r.get(0))?
         .into_iter()
@@ -168,25 +166,6 @@ fn complement(window: Range, inside: &[Range]) -> Vec<Range> {
         out.push((from, window.1));
     }
     out
-}
-
-/// SQL over `col` for one of the ranges, with its parameters (`at` wraps a parameter:
-/// `make_timestamp(?)` for `start_time`).
-pub fn range_sql(col: &str, at: &str, (lo, hi): Range, params: &mut Vec<DbValue>) -> String {
-    let mut conds = Vec::new();
-    if let Some(lo) = lo {
-        conds.push(format!("{col} >= {at}"));
-        params.push(DbValue::BigInt(lo));
-    }
-    if let Some(hi) = hi {
-        conds.push(format!("{col} < {at}"));
-        params.push(DbValue::BigInt(hi));
-    }
-    if conds.is_empty() {
-        "TRUE".into()
-    } else {
-        format!("({})", conds.join(" AND "))
-    }
 }
 
 #[cfg(test)]

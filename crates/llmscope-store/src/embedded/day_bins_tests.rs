@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use super::bins::fine_bin;
 use super::day_bins::{self, Range, Split, DAY_US};
 use super::overview_tests::{append_in_parts, t0, with_ids};
-use super::sessions_tests::arb_call;
+use super::sessions_tests::{arb_call, window_filter};
 use super::{query_rows, DuckStore};
 
 const DAY_MS: i64 = 86_400_000;
@@ -72,13 +72,7 @@ proptest! {
         let calls = with_ids(calls);
         let s = DuckStore::open_in_memory().map_err(fail)?;
         append_in_parts(&s, &calls, cuts, rolls).map_err(fail)?;
-        let since_t = since.map(|ms| t0() + Duration::milliseconds(ms));
-        let f = CallFilter {
-            project: project.map(|o| if o { "other" } else { "default" }.to_string()),
-            since: since_t,
-            until: span.map(|ms| since_t.unwrap_or(t0()) + Duration::milliseconds(ms)),
-            ..CallFilter::default()
-        };
+        let f = window_filter(since, span, project);
         let window: Range = (f.since.map(|t| t.timestamp_micros()), f.until.map(|t| t.timestamp_micros()));
         let split = s.with_conn(|c| day_bins::split(c, &f)).map_err(fail)?;
         prop_assert!(tiles(&split, window).is_ok(), "{}", tiles(&split, window).err().unwrap_or_default());

@@ -112,10 +112,29 @@ pub fn local_time(tz: &TzShift) -> String {
     }
 }
 
+/// Microseconds in a day.
+pub const DAY_US: i64 = 86_400_000_000;
+
+/// SQL: the integer `x` floored to a multiple of `unit` (also below zero, where `%` is negative).
+pub fn floor_sql(x: &str, unit: i64) -> String {
+    format!("({x} - ((({x}) % {unit}) + {unit}) % {unit})")
+}
+
 /// SQL for the local day of `start_time`, as an integer: days since 1970-01-01 (floored,
 /// in integer arithmetic: cheaper than a `DATE`).
 pub fn local_day(tz: &TzShift) -> String {
-    const DAY_US: i64 = 86_400_000_000;
     let x = format!("(epoch_us(start_time) + CAST(({}) AS BIGINT) * 1000000)", offset_sql(tz));
-    format!("(({x} - ((({x}) % {DAY_US}) + {DAY_US}) % {DAY_US}) // {DAY_US})")
+    format!("({} // {DAY_US})", floor_sql(&x, DAY_US))
+}
+
+/// `col` within `[lo, hi)` (µs), as conditions with their parameters; `start_time` is
+/// compared with timestamps (which DuckDB's zone maps can prune).
+pub fn between(w: &mut Where, col: &str, (lo, hi): (Option<i64>, Option<i64>)) {
+    let at = if col == "start_time" { "make_timestamp(?)" } else { "?" };
+    if let Some(lo) = lo {
+        w.push(&format!("{col} >= {at}"), [Value::BigInt(lo)]);
+    }
+    if let Some(hi) = hi {
+        w.push(&format!("{col} < {at}"), [Value::BigInt(hi)]);
+    }
 }

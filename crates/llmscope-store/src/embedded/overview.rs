@@ -85,18 +85,6 @@ fn full_buckets(f: &CallFilter) -> (Option<i64>, Option<i64>) {
     (lo, hi)
 }
 
-/// `col` within `[lo, hi)` (µs), as SQL with its parameters; a timestamp column (`start_time`)
-/// is compared with timestamps.
-fn between(w: &mut filter::Where, col: &str, (lo, hi): (Option<i64>, Option<i64>)) {
-    let at = if col == "start_time" { "make_timestamp(?)" } else { "?" };
-    if let Some(lo) = lo {
-        w.push(&format!("{col} >= {at}"), [DbValue::BigInt(lo)]);
-    }
-    if let Some(hi) = hi {
-        w.push(&format!("{col} < {at}"), [DbValue::BigInt(hi)]);
-    }
-}
-
 /// The sums of a window, grouped for the overview.
 struct Sums {
     /// (model, local day, local weekday × 24 + hour) → sums.
@@ -142,14 +130,14 @@ pub fn plan(conn: &Connection, f: &CallFilter) -> Result<Option<Plan>, StoreErro
         return Ok(None);
     }
     let mut rollup = filter::build(&CallFilter { since: None, until: None, ..f.clone() });
-    between(&mut rollup, "bucket_us", full);
+    filter::between(&mut rollup, "bucket_us", full);
     let mut calls = filter::build(f);
     let mut other = Vec::new();
     let mut other_params = Vec::new();
     if full != (None, None) {
         // (Comparisons on `start_time` itself, which DuckDB's zone maps can prune.)
         let mut inside = filter::Where::default();
-        between(&mut inside, "start_time", full);
+        filter::between(&mut inside, "start_time", full);
         other.push(format!("NOT ({})", inside.clause()));
         other_params.extend(inside.params);
     }
@@ -430,8 +418,17 @@ fn fine_counts(
     if !split.days.is_empty() {
         let w = filter::build(&CallFilter { since: None, until: None, ..f.clone() });
         params.extend(w.params.iter().cloned());
-        let ranges: Vec<String> =
-            split.days.iter().map(|r| day_bins::range_sql("day_us", "?", *r, &mut params)).collect();
+        let ranges: Vec<String> = split
+            .days
+            .iter()
+            .map(|r| {
+                let mut range = filter::Where::default();
+                filter::between(&mut range, "day_us", *r);
+                let sql = format!("({})", range.clause());
+                params.extend(range.params);
+                sql
+            })
+            .collect();
         parts.push(format!(
             "SELECT model AS m, day_us // {DAY_US} AS d, bin AS f, bin // {FINE_PER_COARSE} AS c, n, lo, hi
              FROM day_bins WHERE {} AND metric = {metric} AND bin // {FINE_PER_COARSE} IN ({}) AND ({})",
@@ -442,9 +439,7 @@ fn fine_counts(
     }
     for r in &split.calls {
         let mut w = filter::build(f);
-        let mut range_params = Vec::new();
-        let range = day_bins::range_sql("start_time", "make_timestamp(?)", *r, &mut range_params);
-        w.push(&range, range_params);
+        filter::between(&mut w, "start_time", *r);
         params.extend(w.params.iter().cloned());
         parts.push(format!(
             "SELECT m, d, f, c, count(*) AS n, min(v) AS lo, max(v) AS hi FROM ({}) GROUP BY m, d, f, c",

@@ -306,7 +306,7 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
             let in_rollup = "project = ? AND bucket_us >= ? AND bucket_us < ?";
             let in_calls = "project = ? AND start_time >= make_timestamp(?) AND start_time < make_timestamp(?)";
             // (The histogram's SQL names its condition twice, the labels' four times.)
-            for (sql, wheres) in [
+            let steps = [
                 (format!("DELETE FROM call_rollup WHERE {in_rollup}"), 1),
                 (format!("DELETE FROM call_rollup_hist WHERE {in_rollup}"), 1),
                 (format!("DELETE FROM user_rollup WHERE {in_rollup}"), 1),
@@ -318,22 +318,26 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
                 (format!("INSERT INTO question_rollup {}", questions_sql(in_calls)), 1),
                 (format!("INSERT INTO label_rollup {}", labels_sql(in_calls)), 4),
                 (format!("DELETE FROM rollup_dirty WHERE {in_rollup}"), 1),
-            ] {
-                let started = std::time::Instant::now();
-                conn.execute(&sql, duckdb::params_from_iter(super::filter::repeat(&p, wheres)))
-                    .map_err(|e| StoreError::Backend(format!("rolling up: {e}")))?;
-                tracing::trace!(
-                    ms = started.elapsed().as_millis() as u64,
-                    what = &sql[..sql.len().min(40)],
-                    "roll-up step"
-                );
-            }
+            ];
+            run_steps(conn, &steps, &p, "rolling up")?;
         }
     }
     let started = std::time::Instant::now();
     super::day_bins::roll_up(conn, &due, live)?;
     tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: day bins");
     Ok(due.len())
+}
+
+/// Runs statements in order, each with the parameters `p` repeated as often as it names its
+/// condition, logging each one's time at trace level.
+pub fn run_steps(conn: &Connection, steps: &[(String, usize)], p: &[DbValue], what: &str) -> Result<(), StoreError> {
+    for (sql, wheres) in steps {
+        let started = std::time::Instant::now();
+        conn.execute(sql, duckdb::params_from_iter(super::filter::repeat(p, *wheres)))
+            .map_err(|e| StoreError::Backend(format!("{what}: {e}")))?;
+        tracing::trace!(ms = started.elapsed().as_millis() as u64, what = &sql[..sql.len().min(40)], "roll-up step");
+    }
+    Ok(())
 }
 
 /// Migration 3's step in Rust: the stored calls' value bins, then the rollups of every call.

@@ -66,6 +66,18 @@ pub(super) fn arb_call() -> impl Strategy<Value = Call> {
         )
 }
 
+/// A window starting `since` ms after `t0` (open without), `span` ms long (open without),
+/// and one of the two projects or both.
+pub(super) fn window_filter(since: Option<i64>, span: Option<i64>, project: Option<bool>) -> CallFilter {
+    let since_t = since.map(|ms| t0() + Duration::milliseconds(ms));
+    CallFilter {
+        project: project.map(|o| if o { "other" } else { "default" }.to_string()),
+        since: since_t,
+        until: span.map(|ms| since_t.unwrap_or(t0()) + Duration::milliseconds(ms)),
+        ..CallFilter::default()
+    }
+}
+
 /// The calls matching `f` (project and window).
 fn matching<'a>(calls: &'a [Call], f: &CallFilter) -> Vec<&'a Call> {
     calls
@@ -183,13 +195,7 @@ proptest! {
         let fail = |e: llmscope_core::store::StoreError| TestCaseError::fail(e.to_string());
         let s = DuckStore::open_in_memory().map_err(fail)?;
         append_in_parts(&s, &calls, cuts, rolls).map_err(fail)?;
-        let since_t = since.map(|ms| t0() + Duration::milliseconds(ms));
-        let f = CallFilter {
-            project: project.map(|o| if o { "other" } else { "default" }.to_string()),
-            since: since_t,
-            until: span.map(|ms| since_t.unwrap_or(t0()) + Duration::milliseconds(ms)),
-            ..CallFilter::default()
-        };
+        let f = window_filter(since, span, project);
         prop_assert!(sessions::eligible(&f));
         let want = expected(&calls, &f);
         let rolled = match rolled_summary(&s, &f).map_err(fail)? {

@@ -6,6 +6,9 @@
 # 1. generates LINES_SMALL seed-001 lines, imports them into a fresh store (durably:
 #    every batch committed), reports over them, and runs seed 001's own Python analysis on
 #    the same file for comparison;
+#    then DuckDB's own JSON reader on that file (bench/duckdb_read_json.py, in a venv with
+#    the Python duckdb package: $PYVENV, default /var/tmp/llmscope-venv, made if missing),
+#    the floor under any import into DuckDB on the machine;
 # 2. generates LINES_BIG lines into a second store and times the full report over them.
 # Results go to stdout as Markdown rows; raw logs in $BENCH_DIR.
 set -euo pipefail
@@ -53,6 +56,11 @@ if command -v python3 >/dev/null; then
   t1=$(now)
   printf '| seed 001 Python analysis of the same %s lines | %.2f s | %.0f lines/s | | %s |\n' \
     "$SMALL" "$(secs "$t0" "$t1")" "$(echo "$SMALL / $(secs "$t0" "$t1")" | bc -l)" "$(tail -1 "$BENCH_DIR/python.err")"
+fi
+PYVENV=${PYVENV:-/var/tmp/llmscope-venv}
+if command -v python3 >/dev/null && { [ -x "$PYVENV/bin/python" ] || python3 -m venv "$PYVENV" >&2; }; then
+  "$PYVENV/bin/python" -c 'import duckdb' 2>/dev/null || "$PYVENV/bin/pip" install -q 'duckdb==1.5.*' >&2
+  "$PYVENV/bin/python" bench/duckdb_read_json.py "$BENCH_DIR/seed001-small.jsonl"
 fi
 if [ "$BIG" -gt 0 ]; then
   run_set "$BIG" big

@@ -28,7 +28,9 @@
 # Pinning (2 cores), as the issue asks: the load generator and the mock apart — the load
 # generator alone on core 0, the mock on core 1 — and llmscope beside the mock on core 1.
 # Direct and proxied requests then cross between the cores the same number of times.
-# LAYOUT=alone puts llmscope alone on core 1 and the mock with the load generator on core 0.
+# LAYOUT=alone puts llmscope alone on core 1 and the mock with the load generator on core 0;
+# LAYOUT=beside-load keeps the load generator and the mock apart but puts llmscope beside
+# the load generator on core 0, so that the mock has core 1 to itself.
 set -euo pipefail
 # Relative CONFIG / OUT paths name files where the script was started.
 if [ -n "${CONFIG:-}" ]; then CONFIG="$(realpath "$CONFIG")"; fi
@@ -50,7 +52,11 @@ LAYOUT="${LAYOUT:-beside-mock}"
 load_pin=""; mock_pin=""; proxy_pin=""
 if [ "$PIN" = 1 ]; then
   load_pin="taskset -c 0"; proxy_pin="taskset -c 1"
-  if [ "$LAYOUT" = alone ]; then mock_pin="taskset -c 0"; else mock_pin="taskset -c 1"; fi
+  case "$LAYOUT" in
+    alone) mock_pin="taskset -c 0" ;;
+    beside-load) mock_pin="taskset -c 1"; proxy_pin="taskset -c 0" ;;
+    *) mock_pin="taskset -c 1" ;;
+  esac
 fi
 mock_port=18301; proxy_port=14301
 $mock_pin "$BIN/llmscope" mock-llm --listen "127.0.0.1:$mock_port" --ttft-ms 0 --tokens-per-s 0 --output-tokens 20 2>/dev/null &
@@ -116,8 +122,9 @@ for (stream, rate), t in sorted(by.items()):
     print(f"| {'yes' if stream else 'no'} | {rate:.0f} | {dp50:.3f} / {dp99:.3f} | {pp50:.3f} / {pp99:.3f} | {o50:.3f} / {o99:.3f} "
           f"| {h50:.3f} / {h99:.3f} | {errors} | {rss:.0f} |")
 rounds = max(r.get("round", 1) for r in rows)
-layout = ("load generator on core 0, mock and llmscope on core 1" if sys.argv[3] != "alone"
-          else "load generator and mock on core 0, llmscope alone on core 1")
+layout = {"alone": "load generator and mock on core 0, llmscope alone on core 1",
+          "beside-load": "load generator and llmscope on core 0, mock on core 1"}.get(
+    sys.argv[3], "load generator on core 0, mock and llmscope on core 1")
 conns = "unbounded connections" if sys.argv[4] == "0" else f"at most {sys.argv[4]} requests in flight"
 how = ("direct and proxied requests alternating every second in one run, each measured from 400 ms into its second" if sys.argv[5] == "1"
        else "direct and proxied requests in separate runs")

@@ -1,6 +1,6 @@
 //! Assembling a report: one pass of aggregate queries over the window, then arithmetic.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use llmscope_core::checks;
 use llmscope_core::price::PriceTable;
@@ -94,9 +94,10 @@ pub fn build_report(store: &dyn Analytics, req: &ReportRequest) -> Result<Report
     let f = &req.filter;
     let range = timed("time_range", || store.time_range(f))?;
     let (first_call, last_call) = (range.map(|r| r.0), range.map(|r| r.1));
-    let tz_shift = match (f.since.or(first_call), f.until.or(last_call.map(|t| t + Duration::seconds(1)))) {
+    let second_after = |t: DateTime<Utc>| t.checked_add_signed(Duration::seconds(1)).unwrap_or(t);
+    let tz_shift = match (f.since.or(first_call), f.until.or(last_call.map(second_after))) {
         (Some(a), Some(b)) if a < b => offset_segments(req.tz, a, b),
-        (Some(a), _) => offset_segments(req.tz, a, a + Duration::seconds(1)),
+        (Some(a), _) => offset_segments(req.tz, a, second_after(a)),
         _ => Vec::new(),
     };
     let count = Measures::COUNT;

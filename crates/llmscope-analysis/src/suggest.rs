@@ -29,17 +29,24 @@ pub fn suggest(r: &Report, slow_threshold_ms: f64) -> Vec<Suggestion> {
     // Errors.
     if r.requests.error_rate >= 0.01 {
         let sev = if r.requests.error_rate >= 0.05 { Severity::Critical } else { Severity::Warning };
-        let top_kind =
-            r.errors.by_kind.first().map(|k| format!("; most common: {} ({})", k.key, k.count)).unwrap_or_default();
-        let top_code = r.errors.by_status_code.iter().find(|k| !k.key.is_empty());
-        let action = match top_code.map(|k| k.key.as_str()) {
-            Some("429") => {
-                "Calls are being rate-limited: add client-side retries with backoff, or raise the upstream's limits."
-            }
-            Some(c) if c.starts_with('5') => {
-                "The upstream is failing: check the model server's health, memory and queue, and add retries for 5xx."
-            }
-            _ => "Read the failed calls below and fix their most common cause.",
+        let top_kind = r
+            .errors
+            .by_kind
+            .iter()
+            .find(|k| !k.key.is_empty())
+            .map(|k| format!("; most common: {} ({})", k.key, k.count))
+            .unwrap_or_default();
+        // The advice names a cause only when it accounts for at least half of the failures.
+        let codes = |pred: &dyn Fn(&str) -> bool| -> u64 {
+            r.errors.by_status_code.iter().filter(|k| pred(&k.key)).map(|k| k.count).sum()
+        };
+        let half = |n: u64| n > 0 && 2 * n >= r.requests.errors;
+        let action = if half(codes(&|c| c == "429")) {
+            "Calls are being rate-limited: add client-side retries with backoff, or raise the upstream's limits."
+        } else if half(codes(&|c| c.len() == 3 && c.starts_with('5'))) {
+            "The upstream is failing: check the model server's health, memory and queue, and add retries for 5xx."
+        } else {
+            "Read the failed calls below and fix their most common cause."
         };
         out.push(s(
             sev,
@@ -58,15 +65,16 @@ pub fn suggest(r: &Report, slow_threshold_ms: f64) -> Vec<Suggestion> {
         }
     }
     // Empty outputs on calls that did not fail.
-    let empty_ok = r.requests.empty_output.saturating_sub(r.requests.errors);
+    // (Calls are ok, failed or cancelled; the ok ones not counted as successes had an empty output.)
+    let q = &r.requests;
+    let empty_ok = total.saturating_sub(q.errors).saturating_sub(q.cancelled).saturating_sub(q.success);
     if empty_ok as f64 / t >= 0.005 {
         out.push(s(
             Severity::Warning,
             "Some successful calls returned nothing: check stop sequences, max_tokens and the chat template.".into(),
             format!(
-                "{} calls with an empty output ({} of all calls)",
-                r.requests.empty_output,
-                pct(r.requests.empty_output as f64 / t)
+                "{empty_ok} calls without an error returned an empty output ({} of all calls)",
+                pct(empty_ok as f64 / t)
             ),
         ));
     }

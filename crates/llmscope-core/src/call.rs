@@ -242,7 +242,33 @@ impl Origin {
     }
 }
 
+/// The error kind of a call that failed with HTTP status `code` (≥ 400), the same whichever
+/// way the call was captured: `rate_limited` (429), `upstream_5xx`, `upstream_4xx`.
+pub fn error_kind_for_status(code: u16) -> &'static str {
+    match code {
+        429 => "rate_limited",
+        500..=599 => "upstream_5xx",
+        _ => "upstream_4xx",
+    }
+}
+
 impl Call {
+    /// Marks a failed call's error kind the same way for every capture path: a status of 400
+    /// or more names it ([`error_kind_for_status`]; a different kind the source gave is kept
+    /// as the attribute `upstream_error_type`), a failure without one is `error`.
+    pub fn settle_error_kind(&mut self) {
+        if let Some(code) = self.status_code.filter(|c| *c >= 400) {
+            self.status = CallStatus::Error;
+            let kind = error_kind_for_status(code);
+            if let Some(given) = self.error_kind.take().filter(|k| k != kind) {
+                self.attributes.entry("upstream_error_type").or_insert(Value::String(given));
+            }
+            self.error_kind = Some(kind.into());
+        } else if self.status == CallStatus::Error && self.error_kind.is_none() {
+            self.error_kind = Some("error".into());
+        }
+    }
+
     /// True when the output is known, empty after trimming (seed 001's `empty_response`), and
     /// the model made no tool calls instead.
     pub fn output_is_empty(&self) -> bool {

@@ -20,5 +20,5 @@ pub mod text;
 pub mod timeparse;
 
 pub use assessment::{Assessment, AssessmentSource, AssessmentValue, SourceType};
-pub use call::{Call, CallStatus, Origin, SpanKind, TokenUsage};
+pub use call::{error_kind_for_status, Call, CallStatus, Origin, SpanKind, TokenUsage};
 pub use filter::CallFilter;

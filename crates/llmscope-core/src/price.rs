@@ -40,10 +40,12 @@ const BUILTIN: &[(&str, f64, f64, Option<f64>)] = &[
     ("gpt-4.1-mini", 0.40, 1.60, Some(0.10)),
     ("gpt-4.1-nano", 0.10, 0.40, Some(0.025)),
     ("gpt-4o", 2.50, 10.0, Some(1.25)),
+    ("gpt-4o-2024-05-13", 5.0, 15.0, None),
     ("gpt-4o-mini", 0.15, 0.60, Some(0.075)),
     ("gpt-4-turbo", 10.0, 30.0, None),
     ("gpt-4", 30.0, 60.0, None),
     ("gpt-3.5-turbo", 0.50, 1.50, None),
+    ("gpt-3.5-turbo-instruct", 1.50, 2.0, None),
     ("o1", 15.0, 60.0, Some(7.50)),
     ("o1-mini", 1.10, 4.40, Some(0.55)),
     ("o3", 2.0, 8.0, Some(0.50)),
@@ -60,6 +62,7 @@ const BUILTIN: &[(&str, f64, f64, Option<f64>)] = &[
     ("claude-3-haiku", 0.25, 1.25, Some(0.03)),
     ("gemini-2.5-pro", 1.25, 10.0, Some(0.31)),
     ("gemini-2.5-flash", 0.30, 2.50, Some(0.075)),
+    ("gemini-2.5-flash-lite", 0.10, 0.40, Some(0.025)),
     ("gemini-2.0-flash", 0.10, 0.40, Some(0.025)),
     ("gemini-1.5-pro", 1.25, 5.0, None),
     ("gemini-1.5-flash", 0.075, 0.30, None),
@@ -73,7 +76,10 @@ const BUILTIN: &[(&str, f64, f64, Option<f64>)] = &[
 ];
 
 /// Model name → price. Lookup is case-insensitive, ignores a `provider/` prefix, and falls
-/// back to the longest known prefix (`gpt-4o-2024-08-06` → `gpt-4o`).
+/// back to the longest known name followed only by a version (`gpt-4o-2024-08-06`,
+/// `claude-3-5-sonnet@20240620`, `mistral-large-latest`, `qwen2.5:7b` → the name before it).
+/// Another suffix names another model (`gpt-4o-mini`, `o3-pro`, `gpt-4.5-preview`), priced
+/// only if the table has it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PriceTable {
     prices: BTreeMap<String, ModelPrice>,
@@ -113,7 +119,7 @@ impl PriceTable {
         }
         self.prices
             .iter()
-            .filter(|(k, _)| name.starts_with(k.as_str()) && name[k.len()..].starts_with(['-', ':', '@', '.']))
+            .filter(|(k, _)| name.strip_prefix(k.as_str()).is_some_and(is_version))
             .max_by_key(|(k, _)| k.len())
             .map(|(_, p)| p)
     }
@@ -121,6 +127,30 @@ impl PriceTable {
     pub fn iter(&self) -> impl Iterator<Item = (&String, &ModelPrice)> {
         self.prices.iter()
     }
+}
+
+/// A model name's version suffix: `-` and digits (dates, `-0613`, `-002`), `-latest`, `-v2`,
+/// `@` and a version (Vertex AI), or a `:` tag (Ollama, Bedrock), in any sequence.
+fn is_version(rest: &str) -> bool {
+    if rest.is_empty() {
+        return false;
+    }
+    let mut rest = rest;
+    while !rest.is_empty() {
+        if rest.starts_with([':', '@']) {
+            return rest.len() > 1;
+        }
+        let Some(seg) = rest.strip_prefix('-') else { return false };
+        let end = seg.find('-').unwrap_or(seg.len());
+        let end = seg[..end].find([':', '@']).unwrap_or(end);
+        let part = &seg[..end];
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !(digits(part) || part == "latest" || part.strip_prefix('v').is_some_and(digits)) {
+            return false;
+        }
+        rest = &seg[end..];
+    }
+    true
 }
 
 #[cfg(test)]
@@ -136,6 +166,21 @@ mod tests {
         assert_eq!(t.lookup("gpt-4.1-mini").map(|p| p.input_per_mtok), Some(0.40));
         assert!(t.lookup("qwen2.5-7b-instruct").is_none());
         assert!(t.lookup("gpt-4oops").is_none());
+        // Only a version falls back to the name before it; another model is not guessed.
+        let input = |m: &str| t.lookup(m).map(|p| p.input_per_mtok);
+        assert_eq!(input("gpt-4-0613"), Some(30.0));
+        assert_eq!(input("gpt-4o-2024-05-13"), Some(5.0), "a snapshot with its own price");
+        assert_eq!(input("claude-3-5-sonnet-20241022"), Some(3.0));
+        assert_eq!(input("claude-3-5-sonnet@20240620"), Some(3.0));
+        assert_eq!(input("gemini-1.5-pro-002"), Some(1.25));
+        assert_eq!(input("mistral-large-latest"), Some(2.0));
+        assert_eq!(input("anthropic/claude-sonnet-4-v1:0"), Some(3.0));
+        assert_eq!(input("gpt-3.5-turbo-instruct"), Some(1.50));
+        for other in
+            ["gpt-4.5-preview", "o1-pro", "o3-pro", "gpt-5-pro", "gpt-4-32k", "gemini-2.0-flash-lite", "gpt-4o-"]
+        {
+            assert_eq!(input(other), None, "{other}");
+        }
     }
 
     #[test]

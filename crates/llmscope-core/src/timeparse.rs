@@ -23,7 +23,8 @@ pub fn parse_log_timestamp(v: &serde_json::Value, naive_tz: Tz) -> Result<DateTi
 const MIN_YEAR: i32 = 1990;
 const MAX_YEAR: i32 = 2200;
 
-fn in_range(t: DateTime<Utc>, shown: &str) -> Result<DateTime<Utc>, String> {
+/// `t` when its year is within the accepted range; otherwise an error showing it as `shown`.
+pub fn in_range(t: DateTime<Utc>, shown: &str) -> Result<DateTime<Utc>, String> {
     use chrono::Datelike;
     if (MIN_YEAR..=MAX_YEAR).contains(&t.year()) {
         Ok(t)
@@ -100,7 +101,7 @@ pub fn local_to_utc(naive: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, Strin
         chrono::LocalResult::Ambiguous(a, _) => Ok(a.with_timezone(&Utc)),
         // A gap (spring forward): move past it.
         chrono::LocalResult::None => tz
-            .from_local_datetime(&(naive + Duration::hours(1)))
+            .from_local_datetime(&naive.checked_add_signed(Duration::hours(1)).unwrap_or(naive))
             .earliest()
             .map(|t| t.with_timezone(&Utc))
             .ok_or_else(|| format!("{naive} does not exist in {tz}")),
@@ -144,10 +145,18 @@ pub fn offset_segments(tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<
     let mut segs = vec![(start, offset_at(start))];
     // Offsets change at most a few times a year; probe every 6 hours and bisect each change
     // down to the second.
+    // Only the accepted years can hold calls: the probes stay within them (a window of
+    // far-off dates would otherwise take billions of steps).
     let step = Duration::hours(6);
-    let mut t = start;
+    let year =
+        |y: i32| chrono::NaiveDate::from_ymd_opt(y, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc());
+    let end = year(MAX_YEAR + 1).map_or(end, |last| end.min(last));
+    let mut t = year(MIN_YEAR).map_or(start, |first| start.max(first));
+    if t > start && t < end && offset_at(t) != segs[0].1 {
+        segs.push((t, offset_at(t)));
+    }
     while t < end {
-        let next = (t + step).min(end);
+        let next = t.checked_add_signed(step).unwrap_or(end).min(end);
         let (a, b) = (offset_at(t), offset_at(next));
         if a != b {
             // Transitions fall on whole seconds: bisect over integer seconds.
@@ -231,6 +240,16 @@ mod tests {
         assert_eq!(segs[0].1, 3600);
         assert_eq!(segs[1], (utc("2024-03-31T01:00:00Z"), 7200));
         assert_eq!(segs[2], (utc("2024-10-27T01:00:00Z"), 3600));
+        // Far-off windows (dates chrono can hold but no call can have) are probed over the
+        // accepted years only, and nothing overflows.
+        let far = |s: &str| DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default();
+        let wide = offset_segments(Tz::Asia__Shanghai, far("-200000-01-01T00:00:00Z"), far("+262142-12-31T23:59:59Z"));
+        assert_eq!(wide.last().map(|s| s.1), Some(28800));
+        assert!(wide.len() < 100, "{}", wide.len());
+        let naive = chrono::NaiveDate::from_ymd_opt(262142, 12, 31).and_then(|d| d.and_hms_opt(23, 30, 0));
+        if let Some(n) = naive {
+            let _ = local_to_utc(n, Tz::America__New_York);
+        }
         let fixed = offset_segments(Tz::Asia__Shanghai, utc("2024-01-01T00:00:00Z"), utc("2025-01-01T00:00:00Z"));
         assert_eq!(fixed, vec![(utc("2024-01-01T00:00:00Z"), 28800)]);
     }

@@ -40,11 +40,14 @@ pub fn int(n: u64) -> String {
     out
 }
 
-/// Escapes text for a Markdown table cell (pipes, newlines, HTML).
+/// Escapes text for a Markdown table cell (pipes, newlines, HTML, and the brackets of a link:
+/// a user's `[text](url)` stays text).
 pub fn cell(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('[', "&#91;")
+        .replace(']', "&#93;")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
         .replace('`', "'")
@@ -53,6 +56,11 @@ pub fn cell(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_keep_user_text_as_text() {
+        assert_eq!(cell("[win](http://evil) <b>|x\n"), "&#91;win&#93;(http://evil) &lt;b&gt;\\|x ");
+    }
 
     #[test]
     fn formats() {

@@ -128,14 +128,7 @@ impl Exchange {
             if let Some(kind) = call.error_kind.take() {
                 call.attributes.insert("upstream_error_type".into(), Value::String(kind));
             }
-            call.error_kind = Some(
-                match code {
-                    429 => "rate_limited",
-                    500..=599 => "upstream_5xx",
-                    _ => "upstream_4xx",
-                }
-                .into(),
-            );
+            call.error_kind = Some(llmscope_core::error_kind_for_status(code).into());
         } else if call.status == CallStatus::Error && call.error_kind.is_none() {
             call.error_kind = Some("upstream_error".into());
         }
@@ -155,9 +148,12 @@ impl Exchange {
             call.output = Some(String::new());
         }
 
-        // Usage, counted when the upstream reported none.
+        // Usage, counted when the upstream answered (a call it rejected, or never answered,
+        // is not billed) and reported none.
         let model = call.model.clone().unwrap_or_default();
-        if call.usage.input.is_none() && call.usage.output.is_none() && (call.output.is_some() || embedding) {
+        let answered = self.status_code.is_some_and(|c| c < 400);
+        if answered && call.usage.input.is_none() && call.usage.output.is_none() && (call.output.is_some() || embedding)
+        {
             call.usage.input = Some(tokens::count_input(&model, &call.input));
             if !embedding {
                 call.usage.output =

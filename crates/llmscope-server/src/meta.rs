@@ -47,8 +47,9 @@ impl CallerMeta {
             if !is_ours && name != "traceparent" && name != "x-client-request-id" {
                 continue;
             }
-            let text = value.to_str().map_err(|_| {
-                ApiError::bad_request("invalid_header", format!("header {name}: value is not visible ASCII"))
+            // UTF-8 bytes are taken as they are (user ids in Chinese, say), as HTTP allows.
+            let text = std::str::from_utf8(value.as_bytes()).map_err(|_| {
+                ApiError::bad_request("invalid_header", format!("header {name}: value is not valid UTF-8"))
             })?;
             let text = text.trim();
             if text.len() > MAX_VALUE && !name.starts_with("x-llmscope-property-") {
@@ -175,6 +176,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn utf8_values_are_taken_and_other_bytes_named() {
+        let mut h = HeaderMap::new();
+        h.insert("x-llmscope-user-id", HeaderValue::from_bytes("用户 1".as_bytes()).expect("bytes"));
+        assert_eq!(CallerMeta::from_headers(&h).expect("utf-8").user_id.as_deref(), Some("用户 1"));
+        h.insert("x-llmscope-session-id", HeaderValue::from_bytes(b"s\xff").expect("bytes"));
+        let e = CallerMeta::from_headers(&h).expect_err("not utf-8");
+        assert!(e.message.contains("x-llmscope-session-id") && e.message.contains("UTF-8"), "{}", e.message);
     }
 
     #[test]

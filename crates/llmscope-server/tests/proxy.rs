@@ -153,10 +153,14 @@ async fn upstream_errors_pass_through_and_are_recorded_with_their_kind() {
     assert_eq!(c.status_code, Some(429));
     assert_eq!(c.error_kind.as_deref(), Some("rate_limited"));
     assert_eq!(c.error_message.as_deref(), err.pointer("/error/message").and_then(Value::as_str));
+    // Rejected calls are not billed: no tokens counted for them.
+    assert_eq!((c.usage.input, c.usage.output, c.usage.counted), (None, None, false), "{:?}", c.usage);
 
     let (status, h, _) = fx.post("/v1/chat/completions", &[("x-mock-fault", "status=503")], &chat(json!({}))).await;
     assert_eq!(status, 503);
-    assert_eq!(fx.call(header(&h, "x-llmscope-call-id")).await.error_kind.as_deref(), Some("upstream_5xx"));
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!(c.error_kind.as_deref(), Some("upstream_5xx"));
+    assert_eq!((c.usage.input, c.usage.counted), (None, false));
 
     // A stream cut mid-way: the caller gets an OpenAI-shaped error event, the record keeps the partial output.
     let (status, h, text) =

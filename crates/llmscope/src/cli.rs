@@ -103,7 +103,8 @@ pub struct ImportArgs {
     /// Files to import.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Zone of timestamps written without an offset (IANA name).
+    /// Zone of timestamps written without an offset (IANA name); not seed 004's `time`, which
+    /// its formatter writes in UTC.
     #[arg(long)]
     pub assume_tz: Option<String>,
     /// Where rejected lines are copied (default: <data-dir>/rejects).
@@ -180,7 +181,7 @@ pub struct CallsArgs {
     /// newest, oldest or slowest.
     #[arg(long, default_value = "newest")]
     pub order: String,
-    /// At most this many calls.
+    /// At most this many calls (0: only count them).
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
 }

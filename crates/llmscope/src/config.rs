@@ -259,6 +259,18 @@ impl Config {
                 problems.push(format!("{key}: must be at least 1"));
             }
         }
+        // Upper bounds: each of these sizes a buffer, a channel or a semaphore up front.
+        for (key, v, most) in [
+            ("import.batch_size", self.import.batch_size as u64, 1_000_000),
+            ("server.max_body_mb", self.server.max_body_mb as u64, 1_024),
+            ("server.queue_capacity", self.server.queue_capacity as u64, 10_000_000),
+            ("server.batch_size", self.server.batch_size as u64, 100_000),
+            ("server.max_in_flight", self.server.max_in_flight as u64, 1_000_000),
+        ] {
+            if v > most {
+                problems.push(format!("{key}: {v} is above {most}, the most accepted"));
+            }
+        }
         if self.server.recorder_nice > 19 {
             problems
                 .push(format!("server.recorder_nice: {} is above 19, the lowest priority", self.server.recorder_nice));

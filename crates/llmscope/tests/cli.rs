@@ -272,8 +272,13 @@ fn bad_flags_and_config_say_what_is_wrong() -> R {
     let o = llmscope(&data, &["--config", cfg.to_str().unwrap_or_default(), "config"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("server.recorder_nice: 25 is above 19"), "{}", stderr(&o));
+    std::fs::write(&cfg, "[server]\nqueue_capacity = 4611686018427387904\n")?;
+    let o = llmscope(&data, &["--config", cfg.to_str().unwrap_or_default(), "config"]);
+    assert!(stderr(&o).contains("server.queue_capacity: 4611686018427387904 is above 10000000"), "{}", stderr(&o));
     let o = llmscope(&data, &["import", "/nonexistent/file.jsonl"]);
     assert!(stderr(&o).contains("/nonexistent/file.jsonl: no such file"), "{}", stderr(&o));
+    let o = llmscope(&data, &["import", dir.path().to_str().unwrap_or_default()]);
+    assert!(stderr(&o).contains(": is a directory (name the files in it"), "{}", stderr(&o));
     Ok(())
 }
 
@@ -356,5 +361,58 @@ fn import_report_and_calls_go_through_a_running_server() -> R {
     let o = llmscope(&data, &["import", file.to_str().unwrap_or_default(), "--no-progress", "--json"]);
     let summary: Value = serde_json::from_str(&stdout(&o))?;
     assert_eq!((summary["imported"].as_u64(), summary["already_present"].as_u64()), (Some(0), Some(10)));
+    Ok(())
+}
+
+#[test]
+fn suggestions_name_the_cause_the_numbers_show() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    // 20 good answers, 5 empty ones without an error, 10 failures that still carried some
+    // text, 1 failure with a 429: the empty answers are 5 of the successful calls, and a
+    // single 429 among 11 failures is not "being rate-limited".
+    let line = |i: usize, level: &str, output: &str, code: Option<u16>| {
+        let mut meta = serde_json::json!({"total_latency_ms": 300});
+        if let Some(c) = code {
+            meta["status_code"] = c.into();
+        }
+        serde_json::json!({"timestamp": 1736157600 + i, "level": level, "request_id": format!("r{i}"),
+            "model": "m", "input": "q", "output": output, "metadata": meta})
+        .to_string()
+    };
+    let mut lines = Vec::new();
+    for i in 0..36 {
+        lines.push(match i {
+            0..20 => line(i, "INFO", "fine", None),
+            20..25 => line(i, "INFO", "", None),
+            25..35 => line(i, "ERROR", "partial answer", None),
+            _ => line(i, "ERROR", "", Some(429)),
+        });
+    }
+    let file = write(&dir.path().join("s.jsonl"), &lines)?;
+    ok(llmscope(&data, &["import", file.to_str().unwrap_or_default()]));
+    let r = report_json(&data, &[]);
+    let said: Vec<(String, String)> = r["suggestions"]
+        .as_array()
+        .map(|a| a.iter().map(|s| (s["message"].to_string(), s["evidence"].to_string())).collect())
+        .unwrap_or_default();
+    let about = |what: &str| said.iter().find(|(m, _)| m.contains(what)).map(|(_, e)| e.clone());
+    assert_eq!(
+        about("successful calls returned nothing").as_deref(),
+        Some("\"5 calls without an error returned an empty output (13.9% of all calls)\""),
+        "{said:?}"
+    );
+    let errors = about("failed calls below").unwrap_or_else(|| panic!("no error suggestion: {said:?}"));
+    assert!(errors.contains("11 of 36 calls failed") && errors.contains("most common: error (10)"), "{errors}");
+    assert!(about("rate-limited").is_none(), "{said:?}");
+    // `--limit 0` counts without listing.
+    let o = ok(llmscope(&data, &["calls", "--limit", "0"]));
+    assert!(stdout(&o).ends_with("0 of 36 matching calls shown\n"), "{}", stdout(&o));
+    // A data directory without a store is an error, and is left without one.
+    let typo = dir.path().join("typo");
+    let o = llmscope(&typo, &["report"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no llmscope store in"), "{}", stderr(&o));
+    assert!(!typo.join("llmscope.duckdb").exists());
     Ok(())
 }

@@ -77,10 +77,17 @@ pub(crate) struct DuckPrepared {
 impl DuckPrepared {
     fn build(calls: &[Call]) -> Result<Self, StoreError> {
         let refs: Vec<&Call> = calls.iter().collect();
+        // Arrow's string columns panic past 2 GiB of text; `append` keeps batches far below
+        // that, and a single call that large fails here instead of taking the thread down.
+        let batch =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| calls_batch(&refs, micros(chrono::Utc::now()))))
+                .map_err(|_| {
+                    StoreError::Backend("a batch of calls too large to store (over 2 GiB of text in one column)".into())
+                })??;
         Ok(DuckPrepared {
             ids: calls.iter().map(|c| c.id.clone()).collect(),
             starts: calls.iter().map(|c| micros(c.start_time)).collect(),
-            batch: calls_batch(&refs, micros(chrono::Utc::now()))?,
+            batch,
         })
     }
 }
@@ -195,11 +202,57 @@ impl DuckStore {
     /// Appends a batch; `check_stored` first looks up which ids are already stored. A fatal
     /// database error reopens the database (the batch itself fails; the caller retries).
     fn append(&self, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
-        if calls.is_empty() {
-            return Ok(AppendOutcome::default());
+        let mut out = AppendOutcome::default();
+        for part in text_parts(calls, MAX_BATCH_TEXT) {
+            let o = self.with_conn(|conn| append_calls(conn, part, check_stored))?;
+            out.inserted += o.inserted;
+            out.duplicates += o.duplicates;
         }
-        self.with_conn(|conn| append_calls(conn, calls, check_stored))
+        Ok(out)
     }
+}
+
+/// Most text (bytes, estimated) one appended batch holds: its Arrow string columns address
+/// at most 2 GiB each. Only batches of very large calls are split (each part its own
+/// transaction).
+const MAX_BATCH_TEXT: usize = 512 << 20;
+
+/// `calls` in consecutive parts of at most `budget` bytes of text each (a larger call alone).
+fn text_parts(calls: &[Call], budget: usize) -> Vec<&[Call]> {
+    let mut parts = Vec::new();
+    let (mut start, mut bytes) = (0, 0usize);
+    for (i, c) in calls.iter().enumerate() {
+        let size = text_len(c);
+        if i > start && bytes.saturating_add(size) > budget {
+            parts.push(&calls[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes = bytes.saturating_add(size);
+    }
+    if start < calls.len() {
+        parts.push(&calls[start..]);
+    }
+    parts
+}
+
+/// A call's text, about as stored: its strings and JSON values.
+fn text_len(c: &Call) -> usize {
+    fn json(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::String(s) => s.len() + 2,
+            serde_json::Value::Array(a) => a.iter().map(json).sum::<usize>() + 2,
+            serde_json::Value::Object(m) => m.iter().map(|(k, v)| k.len() + 4 + json(v)).sum::<usize>() + 2,
+            _ => 8,
+        }
+    }
+    let opt = |v: &Option<serde_json::Value>| v.as_ref().map_or(0, json);
+    json(&c.input)
+        + c.input_text.len()
+        + c.output.as_ref().map_or(0, String::len)
+        + c.error_message.as_ref().map_or(0, String::len)
+        + opt(&c.tool_calls)
+        + opt(&c.tools)
+        + c.attributes.iter().chain(&c.params).map(|(k, v)| k.len() + json(v)).sum::<usize>()
 }
 
 fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
@@ -382,5 +435,23 @@ impl BulkLoad for DuckBulk<'_> {
 impl Drop for DuckBulk<'_> {
     fn drop(&mut self) {
         self.abandon();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_of_large_calls_are_split_by_their_text() {
+        let call = |n: usize| Call { output: Some("x".repeat(n)), ..Call::default() };
+        let calls: Vec<Call> = [40, 40, 30, 100, 5, 5].into_iter().map(call).collect();
+        let sizes = |budget| text_parts(&calls, budget).iter().map(|p| p.len()).collect::<Vec<_>>();
+        // Each default call carries a few bytes of JSON besides its output (`input: null`).
+        assert_eq!(sizes(100), vec![2, 1, 1, 2], "a part never passes the budget; a larger call stands alone");
+        assert_eq!(sizes(1 << 20), vec![6]);
+        assert_eq!(sizes(1), vec![1; 6]);
+        assert!(text_parts(&[], 10).is_empty());
+        assert_eq!(sizes(100).iter().sum::<usize>(), calls.len(), "every call in exactly one part");
     }
 }

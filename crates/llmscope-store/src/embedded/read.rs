@@ -113,13 +113,12 @@ impl CallReader for DuckStore {
         order: CallOrder,
         limit: usize,
     ) -> Result<Vec<Call>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let w = filter::build(f);
-        let sql = format!(
-            "SELECT {CALL_SELECT} FROM calls WHERE {} ORDER BY {} LIMIT {}",
-            w.clause(),
-            order_sql(order),
-            limit.max(1)
-        );
+        let sql =
+            format!("SELECT {CALL_SELECT} FROM calls WHERE {} ORDER BY {} LIMIT {limit}", w.clause(), order_sql(order));
         self.with_conn(|conn| query_rows(conn, &sql, &w.params, call_from_row))
     }
 

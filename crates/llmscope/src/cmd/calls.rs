@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use llmscope_core::store::CallOrder;
 use llmscope_core::text::snippet;
 
-use super::open_store;
+use super::open_existing_store;
 use crate::cli::CallsArgs;
 use crate::config::Config;
 use crate::filters;
@@ -23,7 +23,7 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
         o => return Err(anyhow!("--order: {o:?} is not one of newest, oldest, slowest")),
     };
     // The store, or — when a running server holds it — the server's API.
-    let (total, calls) = match open_store(cfg) {
+    let (total, calls) = match open_existing_store(cfg) {
         Ok(store) => {
             let calls = store.list_calls(&filter, order, a.limit)?;
             let total = if a.format == "table" { store.count_calls(&filter)? } else { calls.len() as u64 };

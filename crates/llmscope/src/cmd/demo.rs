@@ -108,7 +108,7 @@ pub fn run(cfg: Config, a: DemoArgs) -> anyhow::Result<ExitCode> {
                 base: format!("http://{}", a.listen),
                 user: format!("demo-user-{:02}", u + 1),
                 models: models.clone(),
-                gap: Duration::from_secs_f64(f64::from(a.users) / a.rate),
+                gap: Duration::try_from_secs_f64(f64::from(a.users) / a.rate).unwrap_or(Duration::from_secs(86_400)),
                 running: running.clone(),
                 quit: quit_rx.clone(),
                 tally: tally.clone(),

@@ -52,6 +52,13 @@ pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
     let tz_name = a.assume_tz.clone().unwrap_or_else(|| cfg.import.assume_tz.clone());
     let naive_tz = parse_tz(&tz_name).map_err(|e| anyhow!("--assume-tz: {e}"))?;
     for f in &a.files {
+        if f.is_dir() {
+            return Err(anyhow!(
+                "{}: is a directory (name the files in it, e.g. {}/*.jsonl)",
+                f.display(),
+                f.display()
+            ));
+        }
         if !f.is_file() {
             return Err(anyhow!("{}: no such file", f.display()));
         }

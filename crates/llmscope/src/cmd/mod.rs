@@ -85,6 +85,21 @@ pub fn open_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
     open_store_with(cfg, &llmscope_store::StoreOptions::default())
 }
 
+/// Opens the store for a command that only reads it (`report`, `calls`): a data directory
+/// without a store is an error (a mistyped `--data-dir` would otherwise get a new, empty
+/// store and an empty answer).
+pub fn open_existing_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
+    let dir = &cfg.storage.data_dir;
+    if !dir.join(llmscope_store::DUCKDB_FILE).exists() {
+        anyhow::bail!(
+            "no llmscope store in {}: import logs or run `llmscope serve` there first, or name another \
+             directory with --data-dir (or LLMSCOPE_DATA_DIR)",
+            dir.display()
+        );
+    }
+    open_store(cfg)
+}
+
 /// Opens the store for a long-running server: memory capped by `storage.server_memory_limit`,
 /// checkpoints at `storage.server_checkpoint_threshold`, row groups of
 /// `storage.server_row_group_size` rows.

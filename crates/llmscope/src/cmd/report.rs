@@ -6,7 +6,7 @@ use anyhow::{anyhow, Context};
 use llmscope_analysis::{build_report, ReportRequest};
 use llmscope_report::{write_report, ReportFormat};
 
-use super::open_store;
+use super::open_existing_store;
 use crate::cli::ReportArgs;
 use crate::config::Config;
 use crate::filters;
@@ -26,7 +26,7 @@ pub fn request(cfg: &Config, filter: llmscope_core::CallFilter, tz: chrono_tz::T
 pub fn run(cfg: &Config, a: ReportArgs) -> anyhow::Result<ExitCode> {
     let format: ReportFormat = a.format.parse().map_err(|e: String| anyhow!("--format: {e}"))?;
     let (filter, tz) = filters::build(&a.filter, cfg)?;
-    let report = match open_store(cfg) {
+    let report = match open_existing_store(cfg) {
         Ok(store) => build_report(store.as_ref(), &request(cfg, filter, tz)).context("building the report")?,
         // A running server holds the store: it builds the report, this renders it.
         Err(e) => match super::remote::server_for(&e, &cfg.storage.data_dir) {

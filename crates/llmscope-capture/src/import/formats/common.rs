@@ -119,6 +119,18 @@ fn set_hex(slot: &mut String, o: Obj<'_>, key: &str, len: usize) -> Result<(), L
     Ok(())
 }
 
+/// A log record's level (kept as the attribute `level`): `ERROR`, `CRITICAL` or `FATAL`
+/// marks the call failed.
+pub fn level(call: &mut Call, o: Obj<'_>, key: &str) -> Result<(), LineError> {
+    if let Some(level) = o.str(key)? {
+        if matches!(level.trim().to_ascii_uppercase().as_str(), "ERROR" | "CRITICAL" | "FATAL") {
+            call.status = CallStatus::Error;
+        }
+        call.attributes.insert("level".into(), Value::String(level));
+    }
+    Ok(())
+}
+
 /// Tags: an array of strings or one comma-separated string.
 pub fn tags(o: Obj<'_>, key: &str) -> Result<Vec<String>, LineError> {
     match o.get(key) {

@@ -128,12 +128,18 @@ pub fn parse_line_or(
 
 /// Fills what every format derives the same way: trace context, end time, origin, flags.
 fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Result<(), LineError> {
-    for (name, v) in [("latency", call.latency_ms), ("time to first token", call.ttft_ms)] {
-        if v.is_some_and(|ms| !(0.0..=MAX_DURATION_MS).contains(&ms)) {
-            return Err(LineError::line(format!(
-                "{name} of {} ms is out of range (0 to 30 days)",
-                v.unwrap_or_default()
-            )));
+    for (name, field, v) in
+        [("latency", "latency_ms", call.latency_ms), ("time to first token", "ttft_ms", call.ttft_ms)]
+    {
+        if let Some(ms) = v.filter(|ms| !(0.0..=MAX_DURATION_MS).contains(ms)) {
+            let shown = if ms.abs() < 1e12 { format!("{ms}") } else { format!("{ms:e}") };
+            let message = format!("{name} of {shown} ms is out of range (0 to 30 days)");
+            // llmscope's own records name the field; other formats map it from their own names.
+            return Err(if format == LineFormat::Native {
+                LineError::at(field.into(), message)
+            } else {
+                LineError::line(message)
+            });
         }
     }
     if call.trace_id.is_empty() {
@@ -165,6 +171,9 @@ fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Resu
     }
     if call.usage.total.is_none() && (call.usage.input.is_some() || call.usage.output.is_some()) {
         call.usage.total = call.usage.effective_total();
+    }
+    if !matches!(format, LineFormat::Native) {
+        call.settle_error_kind();
     }
     if !matches!(format, LineFormat::Native) || matches!(call.origin, Origin::Api) {
         call.origin = Origin::Import { file: file.to_string(), line: line_no, format: format.name().to_string() };

@@ -1,12 +1,17 @@
 //! llmscope's own call record, one per line (what `llmscope calls --format jsonl` writes and
-//! the ingest API takes). Type errors name the JSON path of the field.
+//! the ingest API takes). `start_time` is required, a field the schema does not name is
+//! rejected, and type errors name the JSON path of the field (docs/api.md).
 
-use llmscope_core::Call;
+use std::sync::OnceLock;
+
+use llmscope_core::{timeparse, Call, TokenUsage};
 use serde_json::{Map, Value};
 
 use super::LineError;
+use crate::import::fields::Obj;
 
 pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
+    check_fields(obj)?;
     let derived_id = std::mem::take(&mut call.id);
     let project = std::mem::take(&mut call.project);
     let value = Value::Object(obj.clone());
@@ -23,5 +28,73 @@ pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
     if call.project.is_empty() {
         call.project = project;
     }
+    for (key, t) in [
+        ("start_time", Some(call.start_time)),
+        ("first_token_time", call.first_token_time),
+        ("end_time", call.end_time),
+    ] {
+        if let Some(t) = t {
+            timeparse::in_range(t, &t.to_rfc3339()).map_err(|e| LineError::at(key.into(), e))?;
+        }
+    }
+    for (key, len) in [("trace_id", 32), ("span_id", 16), ("parent_span_id", 16)] {
+        let slot = match key {
+            "trace_id" => &mut call.trace_id,
+            "span_id" => &mut call.span_id,
+            _ => match call.parent_span_id.as_mut() {
+                Some(s) => s,
+                None => continue,
+            },
+        };
+        *slot = hex_id(slot, key, len)?;
+    }
     Ok(())
+}
+
+/// Field names of the call schema, of its `usage` and of its `origin`: what a default record
+/// serialises to, so the list follows the struct.
+fn known() -> &'static [Vec<String>; 3] {
+    static KNOWN: OnceLock<[Vec<String>; 3]> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let keys = |v: Value| v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        let call = keys(serde_json::to_value(Call::default()).unwrap_or_default());
+        let usage = keys(serde_json::to_value(TokenUsage::default()).unwrap_or_default());
+        let origin = ["kind", "file", "line", "format"].map(str::to_string).to_vec();
+        [call, usage, origin]
+    })
+}
+
+/// Rejects a record without `start_time` or with a field the schema does not name.
+fn check_fields(obj: &Map<String, Value>) -> Result<(), LineError> {
+    let [call, usage, origin] = known();
+    let unknown = |map: &Map<String, Value>, names: &[String], path: &str| -> Result<(), LineError> {
+        match map.keys().find(|k| !names.contains(k)) {
+            Some(k) => Err(LineError::at(
+                Obj::new(map, path).path_of(k),
+                "unknown field (the call schema's fields are listed in docs/api.md)".into(),
+            )),
+            None => Ok(()),
+        }
+    };
+    unknown(obj, call, "")?;
+    if let Some(Value::Object(u)) = obj.get("usage") {
+        unknown(u, usage, "usage")?;
+    }
+    if let Some(Value::Object(o)) = obj.get("origin") {
+        unknown(o, origin, "origin")?;
+    }
+    if obj.get("start_time").is_none_or(Value::is_null) {
+        return Err(LineError::at("start_time".into(), "missing required field".into()));
+    }
+    Ok(())
+}
+
+/// A trace or span id: empty (derived later) or `len` hex digits, stored in lower case.
+fn hex_id(s: &str, key: &str, len: usize) -> Result<String, LineError> {
+    if s.is_empty() || (s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        let shown: String = s.chars().take(40).collect();
+        Err(LineError::at(key.into(), format!("expected {len} hex digits, found {shown:?}")))
+    }
 }

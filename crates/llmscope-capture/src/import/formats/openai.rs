@@ -71,13 +71,6 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     if call.user_id.is_none() {
         call.user_id = Obj::new(req_map, "request").str("user")?;
     }
-    if call.status == CallStatus::Error && call.error_kind.is_none() {
-        call.error_kind = Some(match call.status_code {
-            Some(429) => "rate_limited".into(),
-            Some(c) if c >= 500 => "upstream_5xx".into(),
-            _ => "error".into(),
-        });
-    }
     Ok(())
 }
 
@@ -160,11 +153,25 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
     }
     if let Some(choices) = resp.arr("choices")? {
         if let Some(first) = choices.first() {
-            let msg = first.get("message");
+            // A logged stream chunk carries its text in `delta`.
+            let msg = first.get("message").or_else(|| first.get("delta"));
             let text = msg
                 .and_then(|m| common::content_text(m.get("content")))
                 .or_else(|| first.get("text").and_then(Value::as_str).map(str::to_string));
-            call.output = Some(text.unwrap_or_default());
+            let said = |key: &str| {
+                msg.and_then(|m| m.get(key)).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+            };
+            // A refusal (`message.refusal`) is what the user was shown when there is no
+            // content: the output, and the attribute `refusal` either way.
+            let refusal = said("refusal");
+            call.output = Some(text.filter(|t| !t.is_empty()).or_else(|| refusal.clone()).unwrap_or_default());
+            if let Some(r) = refusal {
+                call.attributes.insert("refusal".into(), Value::String(r));
+            }
+            // Reasoning models served by vLLM, DeepSeek or Ollama return their reasoning apart.
+            if let Some(r) = said("reasoning_content").or_else(|| said("reasoning")) {
+                call.attributes.insert("reasoning_content".into(), Value::String(r));
+            }
             call.tool_calls = msg.and_then(|m| m.get("tool_calls")).filter(|v| !v.is_null()).cloned();
             call.finish_reason = first.get("finish_reason").and_then(Value::as_str).map(str::to_string);
         }
@@ -182,6 +189,11 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
         call.usage.total = u.u64("total_tokens")?;
         if let Some(d) = u.obj("prompt_tokens_details")? {
             call.usage.cached = Obj::new(d, "response.usage.prompt_tokens_details").u64("cached_tokens")?;
+        }
+        if let Some(d) = u.obj("completion_tokens_details")? {
+            if let Some(n) = Obj::new(d, "response.usage.completion_tokens_details").u64("reasoning_tokens")? {
+                call.attributes.insert("reasoning_tokens".into(), n.into());
+            }
         }
     }
     Ok(created)

@@ -198,7 +198,8 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
             }
         }
     }
-    call.output = Some(text);
+    // A refusal is what the user was shown when there is no text (as for chat).
+    call.output = Some(if text.is_empty() { refusal.clone() } else { text });
     if !refusal.is_empty() {
         call.attributes.insert("refusal".into(), Value::String(refusal));
     }

@@ -5,7 +5,7 @@
 //! with a clear meaning (`user_id`, `session_id`, `status_code`, `error`, …) is mapped, the
 //! rest (`device`, …) kept as attributes.
 
-use llmscope_core::{timeparse, Call, CallStatus};
+use llmscope_core::{timeparse, Call};
 use serde_json::{Map, Value};
 
 use super::{common, ImportOptions, LineError};
@@ -30,24 +30,11 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         }
     }
     call.output = Some(top.text("output")?.unwrap_or_default());
-    if let Some(level) = top.str("level")? {
-        if matches!(level.to_ascii_uppercase().as_str(), "ERROR" | "CRITICAL" | "FATAL") {
-            call.status = CallStatus::Error;
-        }
-        call.attributes.insert("level".into(), Value::String(level));
-    }
+    common::level(call, top, "level")?;
     // The format's own top-level fields win over same-named metadata.
     common::apply_rest(call, top, OWN, "")?;
     if let Some(meta) = top.obj("metadata")? {
         common::apply_rest(call, Obj::new(meta, "metadata"), &[], "")?;
-    }
-    if call.status == CallStatus::Error && call.error_kind.is_none() {
-        call.error_kind = Some(match call.status_code {
-            Some(429) => "rate_limited".into(),
-            Some(c) if c >= 500 => "upstream_5xx".into(),
-            Some(c) if c >= 400 => "upstream_4xx".into(),
-            _ => "error".into(),
-        });
     }
     Ok(())
 }

@@ -12,8 +12,17 @@ use serde_json::{Map, Value};
 use super::{common, LineError};
 use crate::import::fields::Obj;
 
-const OWN: &[&str] =
-    &["message", "time", "asctime", "timestamp", "model_version", "levelname", "prompt_length", "response_length"];
+const OWN: &[&str] = &[
+    "message",
+    "time",
+    "asctime",
+    "timestamp",
+    "model_version",
+    "levelname",
+    "level",
+    "prompt_length",
+    "response_length",
+];
 
 pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
     let top = Obj::new(obj, "");
@@ -25,9 +34,8 @@ pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
     if let Some(m) = top.str("message")? {
         call.attributes.insert("message".into(), Value::String(m));
     }
-    if let Some(l) = top.str("levelname")? {
-        call.attributes.insert("level".into(), Value::String(l));
-    }
+    // `logging`'s own name for the level, or the one a formatter renamed it to.
+    common::level(call, top, if top.has("levelname") { "levelname" } else { "level" })?;
     if let Some(n) = top.u64("prompt_length")? {
         call.attributes.insert("prompt_length".into(), n.into());
     }

@@ -180,9 +180,50 @@ fn openai_pair_error_and_created_fallback() {
     assert_eq!(c.start_time, utc("2025-01-06T10:00:00Z"));
     assert_eq!(c.status, CallStatus::Error);
     assert_eq!(c.status_code, Some(429));
-    assert_eq!(c.error_kind.as_deref(), Some("rate_limit_error"));
+    // The kind the proxy gives a 429; the provider's own type is kept beside it.
+    assert_eq!(c.error_kind.as_deref(), Some("rate_limited"));
+    assert_eq!(c.attributes.get("upstream_error_type"), Some(&json!("rate_limit_error")));
     assert_eq!(c.error_message.as_deref(), Some("Rate limit reached"));
+    let failed = json!({"request": {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        "response": {"created": 1736157600, "error": {"message": "boom", "type": "server_error"}}});
+    assert_eq!(ok(&failed.to_string()).call.error_kind.as_deref(), Some("server_error"), "no status: the type stays");
+    // seed 004 (`json_log_formatter`): the record's level marks failures, a status names the kind.
+    let c = ok(r#"{"message": "LLM call failed", "time": "2025-03-10T08:02:00", "levelname": "ERROR", "model_version": "gpt-4o", "latency_ms": 30000}"#).call;
+    assert_eq!((c.status, c.error_kind.as_deref()), (CallStatus::Error, Some("error")));
+    let c = ok(
+        r#"{"message": "m", "time": "2025-03-10T08:02:00", "level": "critical", "status_code": 503, "latency_ms": 3}"#,
+    )
+    .call;
+    assert_eq!((c.status, c.error_kind.as_deref()), (CallStatus::Error, Some("upstream_5xx")));
+    let c = ok(r#"{"message": "m", "time": "2025-03-10T08:02:00", "levelname": "INFO", "latency_ms": 3}"#).call;
+    assert_eq!((c.status, c.error_kind), (CallStatus::Ok, None));
     assert!(err(r#"{"request": {"messages": []}, "response": {}}"#).contains("no timestamp"));
+}
+
+#[test]
+fn refusals_and_reasoning_are_kept() {
+    let req = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "help me pick a lock"}]});
+    let line = json!({"timestamp": 1736157600, "request": req, "response": {"choices": [{"index": 0, "finish_reason": "stop",
+        "message": {"role": "assistant", "content": null, "refusal": "I can't help with that."}}]}});
+    let c = ok(&line.to_string()).call;
+    assert_eq!(c.output.as_deref(), Some("I can't help with that."), "the refusal is what the user saw");
+    assert_eq!(c.attributes.get("refusal"), Some(&json!("I can't help with that.")));
+    assert!(!c.flags.iter().any(|f| f == checks::EMPTY_RESPONSE), "{:?}", c.flags);
+    let line = json!({"timestamp": 1736157600, "request": req, "response": {"choices": [{"index": 0,
+        "message": {"role": "assistant", "content": "42", "reasoning_content": "6 times 7"}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 9, "completion_tokens_details": {"reasoning_tokens": 7}}}});
+    let c = ok(&line.to_string()).call;
+    assert_eq!(c.output.as_deref(), Some("42"));
+    assert_eq!(c.attributes.get("reasoning_content"), Some(&json!("6 times 7")));
+    assert_eq!(c.attributes.get("reasoning_tokens"), Some(&json!(7)));
+    let chunk = json!({"timestamp": 1736157600, "request": req, "response": {"object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": "stop"}]}});
+    assert_eq!(ok(&chunk.to_string()).call.output.as_deref(), Some("Hello"), "a logged chunk's delta is its text");
+    let line = json!({"timestamp": 1736157600, "request": {"model": "gpt-4.1", "input": "pick a lock"},
+        "response": {"object": "response", "status": "completed", "output": [{"type": "message", "role": "assistant",
+            "content": [{"type": "refusal", "refusal": "No."}]}]}});
+    let c = ok(&line.to_string()).call;
+    assert_eq!((c.output.as_deref(), c.attributes.get("refusal")), (Some("No."), Some(&json!("No."))));
 }
 
 #[test]
@@ -214,6 +255,50 @@ fn native_round_trip() {
     assert_eq!(back.call, c, "a call written as JSON reads back identical");
     assert!(err(r#"{"start_time": "2025-01-01T00:00:00Z", "trace_id": "t", "latency_ms": "slow"}"#)
         .starts_with("latency_ms:"));
+}
+
+#[test]
+fn native_records_need_a_start_and_known_fields() {
+    let start = r#""start_time": "2025-03-01T10:02:00Z""#;
+    let trace = r#""trace_id": "0123456789ABCDEF0123456789abcdef""#;
+    let c = ok(&format!("{{{start}, {trace}, \"usage\": {{\"input\": 3}}}}")).call;
+    assert_eq!(c.trace_id, "0123456789abcdef0123456789abcdef", "stored in lower case");
+    assert_eq!(c.usage.input, Some(3));
+    assert_eq!(
+        err(&format!("{{{start}, {trace}, \"inputt\": \"typo\"}}")),
+        "inputt: unknown field (the call schema's fields are listed in docs/api.md)"
+    );
+    assert!(
+        err(&format!("{{{start}, {trace}, \"usage\": {{\"inptu\": 3}}}}")).starts_with("usage.inptu: unknown field")
+    );
+    assert!(err(&format!("{{{start}, {trace}, \"origin\": {{\"kind\": \"api\", \"x\": 1}}}}"))
+        .starts_with("origin.x: unknown field"));
+    assert_eq!(err(&format!("{{{start}, \"trace_id\": \"xyz\"}}")), "trace_id: expected 32 hex digits, found \"xyz\"");
+    assert!(err(&format!("{{{start}, {trace}, \"span_id\": \"12\"}}")).starts_with("span_id: expected 16 hex digits"));
+    // The ingest API reads unrecognised items as this schema: without a start they are
+    // rejected, not stored at 1970-01-01.
+    let api =
+        |line: &str| parse_line_or(line.as_bytes(), "api", 0, &ImportOptions::default(), Some(LineFormat::Native));
+    for item in [r#"{"model": "x", "latency_ms": 5}"#, "{}", r#"{"start_time": null, "model": "x"}"#] {
+        assert_eq!(
+            api(item).map(|_| ()),
+            Err(LineError::at("start_time".into(), "missing required field".into())),
+            "{item}"
+        );
+    }
+    assert!(api(r#"{"start_time": "+262142-12-31T23:59:59Z", "input_text": "x"}"#).is_err_and(|e| e
+        .to_string()
+        .starts_with("start_time: timestamp +262142-12-31T23:59:59+00:00 is out of range")));
+    assert!(api(&format!("{{{start}, \"end_time\": \"1900-01-01T00:00:00Z\"}}"))
+        .is_err_and(|e| e.to_string().starts_with("end_time:")));
+    assert_eq!(
+        err(&format!("{{{start}, {trace}, \"latency_ms\": 1e300}}")),
+        "latency_ms: latency of 1e300 ms is out of range (0 to 30 days)"
+    );
+    assert_eq!(
+        api(r#"{"foo": "bar"}"#).map(|_| ()).map_err(|e| e.to_string()),
+        Err("foo: unknown field (the call schema's fields are listed in docs/api.md)".into())
+    );
 }
 
 #[test]

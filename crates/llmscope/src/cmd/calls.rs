@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 use llmscope_core::store::CallOrder;
-use llmscope_core::text::snippet;
+use unicode_width::UnicodeWidthChar;
 
 use super::open_existing_store;
 use crate::cli::CallsArgs;
@@ -48,23 +48,23 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
         "table" => {
             writeln!(
                 out,
-                "{:<12} {:<19} {:<22} {:<10} {:>9} {:<9} {:<30} {:<30}",
-                "ID", "TIME (UTC)", "MODEL", "USER", "LATENCY", "STATUS", "INPUT", "OUTPUT"
+                "{:<12} {:<19} {:<22} {:<10} {:>9} {:<9} {:<30} OUTPUT",
+                "ID", "TIME (UTC)", "MODEL", "USER", "LATENCY", "STATUS", "INPUT"
             )?;
             for c in &calls {
                 let status =
                     if c.flags.is_empty() { c.status.as_str().to_string() } else { format!("{}*", c.status.as_str()) };
                 writeln!(
                     out,
-                    "{:<12} {:<19} {:<22} {:<10} {:>9} {:<9} {:<30} {:<30}",
+                    "{:<12} {:<19} {} {} {:>9} {:<9} {} {}",
                     c.id.chars().take(12).collect::<String>(),
                     c.start_time.format("%Y-%m-%d %H:%M:%S"),
-                    snippet(c.model.as_deref().unwrap_or("-"), 21),
-                    snippet(c.user_id.as_deref().unwrap_or("-"), 9),
+                    column(c.model.as_deref().unwrap_or("-"), 22),
+                    column(c.user_id.as_deref().unwrap_or("-"), 10),
                     c.latency_ms.map_or_else(|| "-".into(), |l| format!("{l:.0} ms")),
                     status,
-                    snippet(&c.input_text, 28),
-                    snippet(c.output.as_deref().unwrap_or("(not recorded)"), 28),
+                    column(&c.input_text, 30),
+                    column(c.output.as_deref().unwrap_or("(not recorded)"), 30).trim_end(),
                 )?;
                 if !c.flags.is_empty() {
                     writeln!(out, "{:<12} flags: {}", "", c.flags.join(", "))?;
@@ -75,4 +75,45 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
         f => return Err(anyhow!("--format: {f:?} is not one of table, jsonl")),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `s` in a table column `width` terminal cells wide: cut with `…` when longer, padded with
+/// spaces when shorter. Chinese and other wide characters take two cells.
+fn column(s: &str, width: usize) -> String {
+    let cells = |c: char| if c.is_control() { 1 } else { c.width().unwrap_or(0) };
+    let total: usize = s.chars().map(cells).sum();
+    let mut out = String::new();
+    let mut used = 0;
+    if total <= width {
+        out.extend(s.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        used = total;
+    } else {
+        for c in s.chars() {
+            let w = cells(c);
+            if used + w > width - 1 {
+                break;
+            }
+            out.push(if c.is_control() { ' ' } else { c });
+            used += w;
+        }
+        out.push('…');
+        used += 1;
+    }
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column;
+
+    #[test]
+    fn columns_line_up_with_wide_characters() {
+        assert_eq!(column("abc", 5), "abc  ");
+        assert_eq!(column("写一首诗", 8), "写一首诗");
+        assert_eq!(column("写一首诗吧", 8), "写一首… ");
+        assert_eq!(column("写一首诗吧", 9), "写一首诗…");
+        assert_eq!(column("a\nb", 4), "a b ");
+        assert_eq!(column("abcdef", 4), "abc…");
+    }
 }

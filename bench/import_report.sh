@@ -8,7 +8,8 @@
 #    the same file for comparison;
 #    then DuckDB's own JSON reader on that file (bench/duckdb_read_json.py, in a venv with
 #    the Python duckdb package: $PYVENV, default /var/tmp/llmscope-venv, made if missing),
-#    the floor under any import into DuckDB on the machine;
+#    the floor under any import into DuckDB on the machine, and DuckDB alone storing the
+#    imported call rows again from memory (bench/duckdb_store_calls.py);
 # 2. generates LINES_BIG lines into a second store and times the full report over them.
 # Results go to stdout as Markdown rows; raw logs in $BENCH_DIR.
 set -euo pipefail
@@ -61,6 +62,7 @@ PYVENV=${PYVENV:-/var/tmp/llmscope-venv}
 if command -v python3 >/dev/null && { [ -x "$PYVENV/bin/python" ] || python3 -m venv "$PYVENV" >&2; }; then
   "$PYVENV/bin/python" -c 'import duckdb' 2>/dev/null || "$PYVENV/bin/pip" install -q 'duckdb==1.5.*' >&2
   "$PYVENV/bin/python" bench/duckdb_read_json.py "$BENCH_DIR/seed001-small.jsonl"
+  "$PYVENV/bin/python" bench/duckdb_store_calls.py "$BENCH_DIR/data-small"
 fi
 if [ "$BIG" -gt 0 ]; then
   run_set "$BIG" big

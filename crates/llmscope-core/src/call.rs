@@ -255,8 +255,9 @@ pub fn error_kind_for_status(code: u16) -> &'static str {
 impl Call {
     /// Marks a failed call's error kind the same way for every capture path: a status of 400
     /// or more names it ([`error_kind_for_status`]; a different kind the source gave is kept
-    /// as the attribute `upstream_error_type`), a failure without one is `error`.
-    pub fn settle_error_kind(&mut self) {
+    /// as the attribute `upstream_error_type`), a failure without one is `otherwise` unless
+    /// the source named its kind.
+    pub fn settle_error_kind(&mut self, otherwise: &str) {
         if let Some(code) = self.status_code.filter(|c| *c >= 400) {
             self.status = CallStatus::Error;
             let kind = error_kind_for_status(code);
@@ -265,7 +266,16 @@ impl Call {
             }
             self.error_kind = Some(kind.into());
         } else if self.status == CallStatus::Error && self.error_kind.is_none() {
-            self.error_kind = Some("error".into());
+            self.error_kind = Some(otherwise.into());
+        }
+    }
+
+    /// For a record that states its own outcome (llmscope's call schema): a failed call
+    /// without a kind gets the one its status names, else `error`; nothing stated is changed.
+    pub fn fill_error_kind(&mut self) {
+        if self.status == CallStatus::Error && self.error_kind.is_none() {
+            let by_status = self.status_code.filter(|c| *c >= 400).map(error_kind_for_status);
+            self.error_kind = Some(by_status.unwrap_or("error").into());
         }
     }
 

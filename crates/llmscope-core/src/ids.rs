@@ -10,6 +10,13 @@ pub fn content_id(bytes: &[u8]) -> String {
 
 /// Trace id for a record that has none of its own: derived from its call id, so that it is
 /// stable across re-imports.
+/// A trace or span id as given (`len` hex digits, either case, not all zero, as W3C Trace
+/// Context requires), in lower case; `None` when it is not one.
+pub fn parse_hex_id(s: &str, len: usize) -> Option<String> {
+    let ok = s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit()) && s.bytes().any(|b| b != b'0');
+    ok.then(|| s.to_ascii_lowercase())
+}
+
 pub fn trace_id_for(call_id: &str) -> String {
     format!("{:032x}", xxh3_128(format!("trace:{call_id}").as_bytes()))
 }

@@ -43,6 +43,7 @@ const BUILTIN: &[(&str, f64, f64, Option<f64>)] = &[
     ("gpt-4o-2024-05-13", 5.0, 15.0, None),
     ("gpt-4o-mini", 0.15, 0.60, Some(0.075)),
     ("gpt-4-turbo", 10.0, 30.0, None),
+    ("gpt-4-turbo-preview", 10.0, 30.0, None),
     ("gpt-4", 30.0, 60.0, None),
     ("gpt-3.5-turbo", 0.50, 1.50, None),
     ("gpt-3.5-turbo-instruct", 1.50, 2.0, None),

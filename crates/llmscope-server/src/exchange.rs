@@ -123,15 +123,7 @@ impl Exchange {
         }
 
         // Outcome.
-        if let Some(code) = self.status_code.filter(|c| *c >= 400) {
-            call.status = CallStatus::Error;
-            if let Some(kind) = call.error_kind.take() {
-                call.attributes.insert("upstream_error_type".into(), Value::String(kind));
-            }
-            call.error_kind = Some(llmscope_core::error_kind_for_status(code).into());
-        } else if call.status == CallStatus::Error && call.error_kind.is_none() {
-            call.error_kind = Some("upstream_error".into());
-        }
+        call.settle_error_kind("upstream_error");
         if let Some((kind, message)) = self.error {
             call.status = CallStatus::Error;
             call.error_kind = Some(kind.into());

@@ -100,15 +100,9 @@ impl CallerMeta {
 }
 
 fn hex_id(header: &str, text: &str, len: usize) -> Result<String, ApiError> {
-    let t = text.to_ascii_lowercase();
-    if t.len() == len && t.bytes().all(|b| b.is_ascii_hexdigit()) && t.bytes().any(|b| b != b'0') {
-        Ok(t)
-    } else {
-        Err(ApiError::bad_request(
-            "invalid_header",
-            format!("header {header}: expected {len} hex digits, not all zero"),
-        ))
-    }
+    llmscope_core::ids::parse_hex_id(text, len).ok_or_else(|| {
+        ApiError::bad_request("invalid_header", format!("header {header}: expected {len} hex digits, not all zero"))
+    })
 }
 
 /// Parses a W3C `traceparent`: `version-traceid-parentid-flags`.

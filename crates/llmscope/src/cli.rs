@@ -127,22 +127,23 @@ pub struct FilterArgs {
     /// End of the window (exclusive), same forms as --since.
     #[arg(long)]
     pub until: Option<String>,
-    /// Only these models (repeatable).
+    /// Only these models (repeatable: any of them).
     #[arg(long)]
     pub model: Vec<String>,
-    /// Only these users (repeatable).
+    /// Only these users (repeatable: any of them).
     #[arg(long)]
     pub user: Vec<String>,
-    /// Only these sessions (repeatable).
+    /// Only these sessions (repeatable: any of them).
     #[arg(long)]
     pub session: Vec<String>,
     /// Only calls with this status: ok, error, cancelled.
     #[arg(long)]
     pub status: Option<String>,
-    /// Only calls carrying this flag (repeatable): empty_response, malformed_json, invalid_tool_args, truncated, error.
+    /// Only calls carrying this flag (repeatable: every one of them): empty_response, malformed_json,
+    /// invalid_tool_args, truncated, error.
     #[arg(long)]
     pub flag: Vec<String>,
-    /// Only calls carrying this tag (repeatable).
+    /// Only calls carrying this tag (repeatable: every one of them).
     #[arg(long)]
     pub tag: Vec<String>,
     /// Case-insensitive text search in input and output.

@@ -202,19 +202,15 @@ impl DuckStore {
     /// Appends a batch; `check_stored` first looks up which ids are already stored. A fatal
     /// database error reopens the database (the batch itself fails; the caller retries).
     fn append(&self, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
-        let mut out = AppendOutcome::default();
-        for part in text_parts(calls, MAX_BATCH_TEXT) {
-            let o = self.with_conn(|conn| append_calls(conn, part, check_stored))?;
-            out.inserted += o.inserted;
-            out.duplicates += o.duplicates;
+        if calls.is_empty() {
+            return Ok(AppendOutcome::default());
         }
-        Ok(out)
+        self.with_conn(|conn| append_calls(conn, calls, check_stored))
     }
 }
 
-/// Most text (bytes, estimated) one appended batch holds: its Arrow string columns address
-/// at most 2 GiB each. Only batches of very large calls are split (each part its own
-/// transaction).
+/// Most text (bytes, estimated) one columnar batch holds: its Arrow string columns address
+/// at most 2 GiB each. Only batches of very large calls are split.
 const MAX_BATCH_TEXT: usize = 512 << 20;
 
 /// `calls` in consecutive parts of at most `budget` bytes of text each (a larger call alone).
@@ -255,8 +251,18 @@ fn text_len(c: &Call) -> usize {
         + c.attributes.iter().chain(&c.params).map(|(k, v)| k.len() + json(v)).sum::<usize>()
 }
 
+/// Appends calls in one transaction: as one columnar batch, or as several when their text
+/// is too much for one (the id lookup sees the parts stored before it in the transaction).
 fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
-    in_transaction(conn, || insert_calls(conn, calls, check_stored))
+    in_transaction(conn, || {
+        let mut out = AppendOutcome::default();
+        for part in text_parts(calls, MAX_BATCH_TEXT) {
+            let o = insert_calls(conn, part, check_stored)?;
+            out.inserted += o.inserted;
+            out.duplicates += o.duplicates;
+        }
+        Ok(out)
+    })
 }
 
 /// Inserts the calls not stored yet, in the caller's transaction (which the id lookup sees

@@ -89,8 +89,10 @@ pub fn open_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
 /// without a store is an error (a mistyped `--data-dir` would otherwise get a new, empty
 /// store and an empty answer).
 pub fn open_existing_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
-    let dir = &cfg.storage.data_dir;
-    if !dir.join(llmscope_store::DUCKDB_FILE).exists() {
+    let location = cfg.storage.data_dir.to_string_lossy();
+    let dir = std::path::Path::new(location.strip_prefix("duckdb:").unwrap_or(&location));
+    let other_backend = ["clickhouse://", "http://", "https://"].iter().any(|p| location.starts_with(p));
+    if !other_backend && !dir.join(llmscope_store::DUCKDB_FILE).exists() {
         anyhow::bail!(
             "no llmscope store in {}: import logs or run `llmscope serve` there first, or name another \
              directory with --data-dir (or LLMSCOPE_DATA_DIR)",

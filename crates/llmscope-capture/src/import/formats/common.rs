@@ -3,7 +3,7 @@
 //! own fields first and hands every other key here; what this does not know becomes an
 //! attribute, so nothing a line carries is lost.
 
-use llmscope_core::{Call, CallStatus};
+use llmscope_core::{ids, Call, CallStatus};
 use serde_json::{Map, Value};
 
 use super::LineError;
@@ -108,25 +108,25 @@ fn set_num<T>(slot: &mut Option<T>, v: Option<T>) {
 
 fn set_hex(slot: &mut String, o: Obj<'_>, key: &str, len: usize) -> Result<(), LineError> {
     if let Some(s) = o.str(key)? {
-        let s = s.trim().trim_start_matches("0x").to_ascii_lowercase();
-        if s.len() != len || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(LineError::at(o.path_of(key), format!("expected {len} hex digits, found {s:?}")));
-        }
+        let s = s.trim().trim_start_matches("0x");
+        let id = ids::parse_hex_id(s, len).ok_or_else(|| {
+            LineError::at(o.path_of(key), format!("expected {len} hex digits, not all zero, found {s:?}"))
+        })?;
         if slot.is_empty() {
-            *slot = s;
+            *slot = id;
         }
     }
     Ok(())
 }
 
-/// A log record's level (kept as the attribute `level`): `ERROR`, `CRITICAL` or `FATAL`
-/// marks the call failed.
+/// A log record's level (kept as an attribute of the same name): `ERROR`, `CRITICAL` or
+/// `FATAL` marks the call failed.
 pub fn level(call: &mut Call, o: Obj<'_>, key: &str) -> Result<(), LineError> {
     if let Some(level) = o.str(key)? {
         if matches!(level.trim().to_ascii_uppercase().as_str(), "ERROR" | "CRITICAL" | "FATAL") {
             call.status = CallStatus::Error;
         }
-        call.attributes.insert("level".into(), Value::String(level));
+        call.attributes.insert(key.into(), Value::String(level));
     }
     Ok(())
 }

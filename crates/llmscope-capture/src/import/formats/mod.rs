@@ -172,8 +172,10 @@ fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Resu
     if call.usage.total.is_none() && (call.usage.input.is_some() || call.usage.output.is_some()) {
         call.usage.total = call.usage.effective_total();
     }
-    if !matches!(format, LineFormat::Native) {
-        call.settle_error_kind();
+    if matches!(format, LineFormat::Native) {
+        call.fill_error_kind();
+    } else {
+        call.settle_error_kind("error");
     }
     if !matches!(format, LineFormat::Native) || matches!(call.origin, Origin::Api) {
         call.origin = Origin::Import { file: file.to_string(), line: line_no, format: format.name().to_string() };

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use llmscope_core::{timeparse, Call, TokenUsage};
+use llmscope_core::{ids, timeparse, Call, TokenUsage};
 use serde_json::{Map, Value};
 
 use super::LineError;
@@ -91,10 +91,11 @@ fn check_fields(obj: &Map<String, Value>) -> Result<(), LineError> {
 
 /// A trace or span id: empty (derived later) or `len` hex digits, stored in lower case.
 fn hex_id(s: &str, key: &str, len: usize) -> Result<String, LineError> {
-    if s.is_empty() || (s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())) {
-        Ok(s.to_ascii_lowercase())
-    } else {
-        let shown: String = s.chars().take(40).collect();
-        Err(LineError::at(key.into(), format!("expected {len} hex digits, found {shown:?}")))
+    if s.is_empty() {
+        return Ok(String::new());
     }
+    ids::parse_hex_id(s, len).ok_or_else(|| {
+        let shown: String = s.chars().take(40).collect();
+        LineError::at(key.into(), format!("expected {len} hex digits, not all zero, found {shown:?}"))
+    })
 }

@@ -34,8 +34,9 @@ pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
     if let Some(m) = top.str("message")? {
         call.attributes.insert("message".into(), Value::String(m));
     }
-    // `logging`'s own name for the level, or the one a formatter renamed it to.
-    common::level(call, top, if top.has("levelname") { "levelname" } else { "level" })?;
+    // `logging`'s own name for the level, and the one a formatter may rename it to.
+    common::level(call, top, "levelname")?;
+    common::level(call, top, "level")?;
     if let Some(n) = top.u64("prompt_length")? {
         call.attributes.insert("prompt_length".into(), n.into());
     }

@@ -273,8 +273,22 @@ fn native_records_need_a_start_and_known_fields() {
     );
     assert!(err(&format!("{{{start}, {trace}, \"origin\": {{\"kind\": \"api\", \"x\": 1}}}}"))
         .starts_with("origin.x: unknown field"));
-    assert_eq!(err(&format!("{{{start}, \"trace_id\": \"xyz\"}}")), "trace_id: expected 32 hex digits, found \"xyz\"");
+    assert_eq!(
+        err(&format!("{{{start}, \"trace_id\": \"xyz\"}}")),
+        "trace_id: expected 32 hex digits, not all zero, found \"xyz\""
+    );
     assert!(err(&format!("{{{start}, {trace}, \"span_id\": \"12\"}}")).starts_with("span_id: expected 16 hex digits"));
+    assert!(err(&format!("{{{start}, \"trace_id\": \"{}\"}}", "0".repeat(32)))
+        .starts_with("trace_id: expected 32 hex digits, not all zero"));
+    // A record states its own outcome: a failure without a kind gets one, nothing else changes.
+    let c = ok(&format!("{{{start}, {trace}, \"status\": \"error\", \"status_code\": 503}}")).call;
+    assert_eq!(c.error_kind.as_deref(), Some("upstream_5xx"));
+    let c =
+        ok(&format!("{{{start}, {trace}, \"status\": \"error\", \"error_kind\": \"timeout\", \"status_code\": 504}}"))
+            .call;
+    assert_eq!(c.error_kind.as_deref(), Some("timeout"));
+    let c = ok(&format!("{{{start}, {trace}, \"status\": \"ok\", \"status_code\": 500}}")).call;
+    assert_eq!((c.status, c.error_kind), (CallStatus::Ok, None));
     // The ingest API reads unrecognised items as this schema: without a start they are
     // rejected, not stored at 1970-01-01.
     let api =

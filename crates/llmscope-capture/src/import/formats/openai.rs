@@ -103,7 +103,6 @@ pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result
         call.input_text = common::content_text(req.get("input")).unwrap_or_default();
         call.input = req.get("input").cloned().unwrap_or(Value::Null);
     }
-    call.temperature = req.f64("temperature")?;
     if let Some(rf) = req.get("response_format") {
         let kind = rf.get("type").and_then(Value::as_str).unwrap_or("");
         call.json_mode = matches!(kind, "json_object" | "json_schema");
@@ -115,6 +114,14 @@ pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result
             call.params.insert(k.clone(), v.clone());
         }
     }
+    // Last, so that a temperature of the wrong type (which an import rejects, and which the
+    // proxy forwards and records as a mapping problem) leaves the rest of the request mapped
+    // and itself kept among the parameters.
+    call.temperature = req.f64("temperature").inspect_err(|_| {
+        if let Some(v) = req.get("temperature") {
+            call.params.insert("temperature".into(), v.clone());
+        }
+    })?;
     Ok(())
 }
 

@@ -201,6 +201,21 @@ fn openai_pair_error_and_created_fallback() {
 }
 
 #[test]
+fn a_mistyped_temperature_leaves_the_rest_of_the_request_mapped() {
+    let req = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": "hot",
+        "response_format": {"type": "json_object"}, "max_tokens": 5});
+    let mut call = llmscope_core::Call::default();
+    let e = openai::map_chat_request(req.as_object().unwrap_or(&serde_json::Map::new()), &mut call);
+    assert_eq!(
+        e.map_err(|e| e.to_string()),
+        Err("request.temperature: expected a number, found the string \"hot\"".into())
+    );
+    assert!(call.json_mode);
+    assert_eq!((call.params.get("temperature"), call.params.get("max_tokens")), (Some(&json!("hot")), Some(&json!(5))));
+    assert_eq!(call.input_text, "hi");
+}
+
+#[test]
 fn refusals_and_reasoning_are_kept() {
     let req = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "help me pick a lock"}]});
     let line = json!({"timestamp": 1736157600, "request": req, "response": {"choices": [{"index": 0, "finish_reason": "stop",

@@ -8,7 +8,7 @@ use crate::call::CallStatus;
 /// Which calls a query looks at. Empty lists mean "any"; several values in one list are OR-ed,
 /// different fields are AND-ed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CallFilter {
     /// Project; `None` means every project (single-tenant CLI use).
     pub project: Option<String>,
@@ -36,5 +36,12 @@ impl CallFilter {
     /// A filter over a time window only.
     pub fn window(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Self {
         CallFilter { since, until, ..Default::default() }
+    }
+
+    /// What is wrong with the filter, if anything: a flag no check sets (which would match
+    /// nothing, silently).
+    pub fn problem(&self) -> Option<String> {
+        let unknown = self.flags.iter().find(|f| !crate::checks::ALL_FLAGS.contains(&f.as_str()))?;
+        Some(format!("flag {unknown:?} is not one of {}", crate::checks::ALL_FLAGS.join(", ")))
     }
 }

@@ -72,18 +72,19 @@ impl CallerMeta {
                     meta.tags.extend(text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string));
                 }
                 "x-llmscope-trace-id" => meta.trace_id = Some(hex_id(name, text, 32)?),
-                "traceparent" => {
-                    let (trace, span) = traceparent(text).ok_or_else(|| {
-                        ApiError::bad_request(
-                            "invalid_header",
-                            format!("header traceparent: expected 00-<32 hex>-<16 hex>-<2 hex>, found {text:?}"),
-                        )
-                    })?;
-                    if meta.trace_id.is_none() {
-                        meta.trace_id = Some(trace);
+                // W3C Trace Context: a `traceparent` that cannot be read is ignored and the
+                // call starts a trace of its own (the caller's request still goes through).
+                "traceparent" => match traceparent(text) {
+                    Some((trace, span)) => {
+                        if meta.trace_id.is_none() {
+                            meta.trace_id = Some(trace);
+                        }
+                        meta.parent_span_id = Some(span);
                     }
-                    meta.parent_span_id = Some(span);
-                }
+                    None => {
+                        tracing::debug!(value = text, "ignoring a traceparent that is not 00-<32 hex>-<16 hex>-<2 hex>")
+                    }
+                },
                 _ => {
                     if let Some(prop) = name.strip_prefix("x-llmscope-property-") {
                         if !prop.is_empty() {
@@ -184,9 +185,10 @@ mod tests {
 
     #[test]
     fn malformed_values_name_the_header() {
-        for (h, v) in [("traceparent", "00-xyz-00f067aa0ba902b7-01"), ("x-llmscope-trace-id", "abc")] {
-            let e = CallerMeta::from_headers(&headers(&[(h, v)])).expect_err("rejected");
-            assert!(e.message.contains(h), "{}", e.message);
-        }
+        let e = CallerMeta::from_headers(&headers(&[("x-llmscope-trace-id", "abc")])).expect_err("rejected");
+        assert!(e.message.contains("x-llmscope-trace-id"), "{}", e.message);
+        // An unreadable traceparent is ignored (W3C Trace Context), not the request's failure.
+        let m = CallerMeta::from_headers(&headers(&[("traceparent", "00-xyz-00f067aa0ba902b7-01")])).expect("ignored");
+        assert_eq!((m.trace_id, m.parent_span_id), (None, None));
     }
 }

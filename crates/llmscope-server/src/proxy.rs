@@ -98,18 +98,22 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let deadline = tokio::time::Instant::from_std(t0) + timeouts.total;
     let pre = t0.elapsed();
 
-    let resp = match tokio::time::timeout(timeouts.first_byte, app.client.request(fwd)).await {
+    let answer = tokio::time::timeout(timeouts.first_byte, app.client.request(fwd)).await;
+    // llmscope's own time in an error answer: before forwarding, and from here on (the wait
+    // for the upstream is not llmscope's).
+    let t_failed = Instant::now();
+    let resp = match answer {
         Err(_) => {
             let msg = format!("upstream {} sent no response within {:?}", up.name, timeouts.first_byte);
             let err = ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", msg.clone());
             pending.finish(Upstreamed::None, Some(("first_byte_timeout", msg)));
-            return Ok(ids.error(err, t0));
+            return Ok(ids.error(err, pre, t_failed));
         }
         Ok(Err(e)) => {
             let (status, kind, msg) = classify_client_error(&up.name, &e);
             let err = ApiError::upstream(status, kind, msg.clone());
             pending.finish(Upstreamed::None, Some((kind, msg)));
-            return Ok(ids.error(err, t0));
+            return Ok(ids.error(err, pre, t_failed));
         }
         Ok(Ok(r)) => r,
     };
@@ -143,7 +147,11 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
                 ex.status_code = Some(StatusCode::GATEWAY_TIMEOUT.as_u16());
             }
             pending.finish(Upstreamed::None, Some(("total_timeout", msg.clone())));
-            return Ok(ids.error(ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", msg), t0));
+            return Ok(ids.error(
+                ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", msg),
+                pre,
+                t_body,
+            ));
         }
         Ok(Err(e)) => {
             let msg = format!("upstream {} closed the connection mid-response: {e}", up.name);
@@ -151,7 +159,7 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
                 ex.status_code = Some(StatusCode::BAD_GATEWAY.as_u16());
             }
             pending.finish(Upstreamed::None, Some(("upstream_cut", msg.clone())));
-            return Ok(ids.error(ApiError::upstream(StatusCode::BAD_GATEWAY, "upstream_cut", msg), t0));
+            return Ok(ids.error(ApiError::upstream(StatusCode::BAD_GATEWAY, "upstream_cut", msg), pre, t_body));
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
@@ -171,10 +179,11 @@ pub struct Ids {
 }
 
 impl Ids {
-    /// llmscope's own error answer, carrying the ids of the recorded call.
-    fn error(&self, err: ApiError, t0: Instant) -> Response {
+    /// llmscope's own error answer, carrying the ids of the recorded call; its overhead is
+    /// the time before forwarding (`pre`) and since the upstream failed (`failed`).
+    fn error(&self, err: ApiError, pre: std::time::Duration, failed: Instant) -> Response {
         let mut resp = err.into_response();
-        self.stamp(resp.headers_mut(), t0.elapsed());
+        self.stamp(resp.headers_mut(), pre + failed.elapsed());
         resp
     }
 
@@ -301,8 +310,23 @@ fn classify_client_error(upstream: &str, e: &hyper_util::client::legacy::Error) 
 }
 
 /// The body with `stream_options.include_usage = true`, or `None` when it cannot be
-/// rewritten (then it is forwarded unchanged).
+/// rewritten (then it is forwarded unchanged). A body without `stream_options` (the usual
+/// case) gets the member appended and is otherwise forwarded byte for byte (key order,
+/// number spelling and all); one with it is re-serialised.
 fn with_include_usage(body: &[u8]) -> Option<Bytes> {
+    if memchr::memmem::find(body, b"\"stream_options\"").is_none() {
+        // A JSON object (the head was read from it): its last byte that is not white space
+        // is its closing brace.
+        let end = body.iter().rposition(|b| !b.is_ascii_whitespace())?;
+        if body[end] != b'}' {
+            return None;
+        }
+        let mut out = Vec::with_capacity(body.len() + 40);
+        out.extend_from_slice(&body[..end]);
+        out.extend_from_slice(br#","stream_options":{"include_usage":true}"#);
+        out.extend_from_slice(&body[end..]);
+        return Some(out.into());
+    }
     let mut v: Value = serde_json::from_slice(body).ok()?;
     let obj = v.as_object_mut()?;
     let opts = obj.entry("stream_options").or_insert_with(|| Value::Object(Default::default()));
@@ -311,4 +335,24 @@ fn with_include_usage(body: &[u8]) -> Option<Bytes> {
     }
     opts.as_object_mut()?.insert("include_usage".into(), Value::Bool(true));
     serde_json::to_vec(&v).ok().map(Bytes::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_include_usage;
+
+    #[test]
+    fn usage_is_asked_for_without_rewriting_the_callers_body() {
+        let body = br#"{"stream": true, "model": "m", "seed": 123456789012345678901234567890, "messages": []}  "#;
+        let out = with_include_usage(body).expect("rewritten");
+        assert_eq!(
+            std::str::from_utf8(&out).expect("utf-8"),
+            r#"{"stream": true, "model": "m", "seed": 123456789012345678901234567890, "messages": [],"stream_options":{"include_usage":true}}  "#
+        );
+        let with =
+            with_include_usage(br#"{"stream": true, "stream_options": {"include_usage": false}}"#).expect("rewritten");
+        let v: serde_json::Value = serde_json::from_slice(&with).expect("json");
+        assert_eq!(v["stream_options"]["include_usage"], true);
+        assert!(with_include_usage(b"[1]").is_none());
+    }
 }

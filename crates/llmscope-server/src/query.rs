@@ -34,6 +34,9 @@ pub async fn query_calls(State(app): State<Arc<App>>, body: axum::body::Bytes) -
         Ok(q) => q,
         Err(e) => return e.into_response(),
     };
+    if let Some(p) = q.filter.problem() {
+        return ApiError::bad_request("invalid_query", format!("filter: {p}")).into_response();
+    }
     let limit = q.limit.unwrap_or(50).min(MAX_LIMIT);
     let store = app.store.clone();
     let result = tokio::task::spawn_blocking(move || {

@@ -53,6 +53,9 @@ pub async fn report(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Res
         Ok(q) => q,
         Err(e) => return e.into_response(),
     };
+    if let Some(p) = q.filter.problem() {
+        return ApiError::bad_request("invalid_query", format!("filter: {p}")).into_response();
+    }
     let tz = match llmscope_core::timeparse::parse_tz(&q.tz) {
         Ok(tz) => tz,
         Err(e) => return ApiError::bad_request("invalid_query", format!("tz: {e}")).into_response(),

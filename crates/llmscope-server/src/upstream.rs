@@ -144,9 +144,35 @@ pub fn response_headers(from: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// A URL as it may be shown (start-up banner, `llmscope config`, logs): a password in it
+/// (basic auth, `http://user:secret@host/v1`) replaced by `***`.
+pub fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let hidden = match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:***"),
+                None => userinfo.to_string(),
+            };
+            format!("{scheme}://{hidden}@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_urls_hide_passwords() {
+        assert_eq!(shown_url("http://user:hunter2@10.0.0.5:8000/v1"), "http://user:***@10.0.0.5:8000/v1");
+        assert_eq!(shown_url("https://tok@host/v1?x=a@b"), "https://tok@host/v1?x=a@b");
+        assert_eq!(shown_url("http://127.0.0.1:8000/v1"), "http://127.0.0.1:8000/v1");
+        assert_eq!(shown_url("http://u:p@h"), "http://u:***@h");
+        assert_eq!(shown_url("not a url"), "not a url");
+    }
 
     fn up(name: &str, models: &[&str]) -> Upstream {
         let mut u = Upstream::new(name, &format!("http://{name}:8000/v1/"));

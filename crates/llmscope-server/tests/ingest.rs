@@ -96,6 +96,17 @@ async fn the_report_and_call_queries_answer_while_the_server_holds_the_store() {
     assert_eq!(v["calls"][0]["error_kind"], "upstream_5xx");
     let (status, _, _) = fx.post("/api/v1/calls/query", &[], "{\"limit\": \"x\"}").await;
     assert_eq!(status, 400);
+    // A mistyped filter is an error, not every call (nor none of them, silently).
+    for bad in [json!({"filter": {"modle": ["x"]}}), json!({"filter": {"flags": ["nonsense"]}})] {
+        let (status, _, text) = fx.post("/api/v1/calls/query", &[], &bad.to_string()).await;
+        assert_eq!(status, 400, "{bad}: {text}");
+        let (status, _, text) = fx.post("/api/v1/report", &[], &bad.to_string()).await;
+        assert_eq!(status, 400, "{bad}: {text}");
+    }
+    let trace = v["calls"][0]["trace_id"].as_str().unwrap_or_default().to_ascii_uppercase();
+    let q = json!({"filter": {"trace_id": trace}});
+    let (_, _, text) = fx.post("/api/v1/calls/query", &[], &q.to_string()).await;
+    assert_eq!(serde_json::from_str::<Value>(&text).expect("json")["total"], 1, "trace ids match in any case");
     fx.stop().await;
 }
 

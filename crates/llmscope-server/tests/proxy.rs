@@ -206,6 +206,9 @@ async fn unreachable_upstream_and_timeouts_give_openai_errors() {
         fx.post("/v1/chat/completions", &[("x-mock-fault", "first-byte-ms=3000")], &chat(json!({}))).await;
     assert_eq!(status, 504, "{text}");
     assert_eq!(fx.call(header(&h, "x-llmscope-call-id")).await.error_kind.as_deref(), Some("first_byte_timeout"));
+    // The 300 ms spent waiting for the upstream are not llmscope's overhead.
+    let overhead: f64 = header(&h, "x-llmscope-overhead-ms").parse().expect("a number");
+    assert!(overhead < 300.0, "overhead {overhead} ms includes the upstream's wait");
 
     // A stream slower than the total timeout ends with an error event and keeps what came.
     let slow = [("x-mock-tokens-per-s", "10"), ("x-mock-output-tokens", "100"), ("x-mock-ttft-ms", "10")];
@@ -281,10 +284,16 @@ async fn malformed_and_oversized_requests_get_a_clear_4xx() {
     let big = chat(json!({"padding": "x".repeat(4096)}));
     let (status, _, text) = fx.post("/v1/chat/completions", &[], &big).await;
     assert_eq!(status, 413, "{text}");
-    let (status, _, text) = fx.post("/v1/chat/completions", &[("traceparent", "garbage")], &chat(json!({}))).await;
+    let (status, _, text) =
+        fx.post("/v1/chat/completions", &[("x-llmscope-trace-id", "garbage")], &chat(json!({}))).await;
     assert_eq!(status, 400);
-    assert!(text.contains("traceparent"), "{text}");
+    assert!(text.contains("x-llmscope-trace-id"), "{text}");
     assert!(fx.calls().await.is_empty(), "rejected requests reach neither the upstream nor the store");
+    // An unreadable traceparent is ignored (W3C Trace Context): the call goes through on a trace of its own.
+    let (status, h, _) = fx.post("/v1/chat/completions", &[("traceparent", "garbage")], &chat(json!({}))).await;
+    assert_eq!(status, 200);
+    let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+    assert_eq!((c.trace_id.len(), c.parent_span_id), (32, None));
     fx.stop().await;
 }
 

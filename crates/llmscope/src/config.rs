@@ -175,6 +175,11 @@ impl UpstreamConfig {
             stream_usage: true,
         }
     }
+
+    /// The URL as it may be shown ([`llmscope_server::upstream::shown_url`]).
+    pub fn shown_url(&self) -> String {
+        llmscope_server::upstream::shown_url(&self.url)
+    }
 }
 
 impl Config {
@@ -207,6 +212,17 @@ impl Config {
             up.api_key_env = std::env::var(env::UPSTREAM_API_KEY_ENV).ok().filter(|s| !s.is_empty());
             up.provider = std::env::var(env::UPSTREAM_PROVIDER).ok().filter(|s| !s.is_empty());
             cfg.set_catch_all(up);
+        } else {
+            // They describe the upstream LLMSCOPE_UPSTREAM_URL names: alone they would be
+            // ignored, and callers' keys forwarded where the operator meant a key to go.
+            for var in [env::UPSTREAM_API_KEY_ENV, env::UPSTREAM_PROVIDER] {
+                if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+                    anyhow::bail!(
+                        "{var} is set but {} is not: set both, or configure [[upstreams]]",
+                        env::UPSTREAM_URL
+                    );
+                }
+            }
         }
         cfg.validate()?;
         Ok(cfg)

@@ -275,6 +275,17 @@ fn bad_flags_and_config_say_what_is_wrong() -> R {
     std::fs::write(&cfg, "[server]\nqueue_capacity = 4611686018427387904\n")?;
     let o = llmscope(&data, &["--config", cfg.to_str().unwrap_or_default(), "config"]);
     assert!(stderr(&o).contains("server.queue_capacity: 4611686018427387904 is above 10000000"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_llmscope"))
+        .args(["config"])
+        .env_remove("LLMSCOPE_UPSTREAM_URL")
+        .env("LLMSCOPE_UPSTREAM_API_KEY_ENV", "SOME_KEY")
+        .output()?;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("LLMSCOPE_UPSTREAM_API_KEY_ENV is set but LLMSCOPE_UPSTREAM_URL is not"),
+        "{}",
+        stderr(&o)
+    );
     let o = llmscope(&data, &["import", "/nonexistent/file.jsonl"]);
     assert!(stderr(&o).contains("/nonexistent/file.jsonl: no such file"), "{}", stderr(&o));
     let o = llmscope(&data, &["import", dir.path().to_str().unwrap_or_default()]);
@@ -292,7 +303,7 @@ fn upstreams_come_from_the_environment_and_keys_stay_secret() -> R {
             .arg(&data)
             .arg("config")
             .env_remove("LLMSCOPE_CONFIG")
-            .env("LLMSCOPE_UPSTREAM_URL", "http://127.0.0.1:9/v1")
+            .env("LLMSCOPE_UPSTREAM_URL", "http://proxyuser:hunter2@127.0.0.1:9/v1")
             .env("LLMSCOPE_UPSTREAM_API_KEY_ENV", "LLMSCOPE_TEST_UPSTREAM_KEY");
         match key {
             Some(k) => cmd.env("LLMSCOPE_TEST_UPSTREAM_KEY", k),
@@ -305,7 +316,8 @@ fn upstreams_come_from_the_environment_and_keys_stay_secret() -> R {
     assert!(stderr(&missing).contains("LLMSCOPE_TEST_UPSTREAM_KEY is not set"), "{}", stderr(&missing));
     let set = ok(run(Some("sk-very-secret"))?);
     let out = stdout(&set);
-    assert!(out.contains("upstream default → http://127.0.0.1:9/v1"), "{out}");
+    assert!(out.contains("upstream default → http://proxyuser:***@127.0.0.1:9/v1"), "{out}");
+    assert!(!out.contains("hunter2"), "a password in the URL is never shown: {out}");
     assert!(out.contains("key from $LLMSCOPE_TEST_UPSTREAM_KEY"), "{out}");
     assert!(!out.contains("sk-very-secret") && !stderr(&set).contains("sk-very-secret"));
     let bad = llmscope(&data, &["serve", "--upstream", "ftp://nowhere"]);
@@ -415,4 +427,19 @@ fn suggestions_name_the_cause_the_numbers_show() -> R {
     assert!(stderr(&o).contains("no llmscope store in"), "{}", stderr(&o));
     assert!(!typo.join("llmscope.duckdb").exists());
     Ok(())
+}
+
+#[test]
+fn demo_refuses_an_address_already_in_use_and_sends_nothing_there() -> R {
+    let dir = tempfile::tempdir()?;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    taken.set_nonblocking(true)?;
+    let addr = taken.local_addr()?.to_string();
+    let o = llmscope(&dir.path().join("data"), &["demo", "--listen", &addr, "--duration", "2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("cannot listen on {addr}")), "{}", stderr(&o));
+    match taken.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+        other => panic!("the demo connected to the address it was refused: {other:?}"),
+    }
 }

@@ -82,7 +82,8 @@ pub fn build(f: &CallFilter) -> Where {
         w.push("starts_with(id, ?)", [Value::Text(p.to_ascii_lowercase())]);
     }
     if let Some(t) = &f.trace_id {
-        w.push("trace_id = ?", [Value::Text(t.clone())]);
+        // Stored in lower case (W3C's form), whatever case the caller writes.
+        w.push("trace_id = ?", [Value::Text(t.to_ascii_lowercase())]);
     }
     w
 }

@@ -78,6 +78,14 @@ pub fn run(cfg: Config, a: DemoArgs) -> anyhow::Result<ExitCode> {
             let _ = mock_stop_rx.await;
         }));
 
+        // The demo's traffic must reach its own server, never one already listening there
+        // (a production `serve` on the default port would store the simulated calls).
+        if let Err(e) = std::net::TcpListener::bind(&a.listen) {
+            anyhow::bail!(
+                "cannot listen on {}: {e} (is `llmscope serve` running there? pick another address with --listen)",
+                a.listen
+            );
+        }
         cfg.server.listen = a.listen.clone();
         let mut mock_upstream = UpstreamConfig::catch_all("mock", &format!("http://{mock_addr}/v1"));
         mock_upstream.provider = Some("mock".into());

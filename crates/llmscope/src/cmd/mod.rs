@@ -71,7 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         Some(var) => format!("key from ${var}"),
                         None => "caller's Authorization passed on".into(),
                     };
-                    println!("upstream {} → {} ({models}; {key})", u.name, u.url);
+                    println!("upstream {} → {} ({models}; {key})", u.name, u.shown_url());
                 }
                 println!("configuration OK");
             }

@@ -46,7 +46,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<llmscope_server::RecorderStats> {
     let listen = server_cfg.listen;
-    let upstreams: Vec<String> = server_cfg.upstreams.iter().map(|u| format!("{} → {}", u.name, u.url)).collect();
+    let upstreams: Vec<String> = server_cfg
+        .upstreams
+        .iter()
+        .map(|u| format!("{} → {}", u.name, llmscope_server::upstream::shown_url(&u.url)))
+        .collect();
     let server = Server::bind(server_cfg, store).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = server.local_addr()?;
     let marker = ServerMarker::write(data_dir, &addr.to_string())?;

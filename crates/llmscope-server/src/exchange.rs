@@ -200,6 +200,7 @@ pub struct PendingCall {
 
 impl PendingCall {
     pub fn new(recorder: Arc<Recorder>, exchange: Exchange) -> Self {
+        recorder.exchange_opened();
         PendingCall { recorder, exchange: Some(Box::new(exchange)) }
     }
 
@@ -213,7 +214,7 @@ impl PendingCall {
             ex.latency = Some(ex.started.elapsed());
             ex.response = response;
             ex.error = error;
-            self.recorder.record(Box::new(move || ex.into_call()));
+            self.recorder.exchange_recorded(Box::new(move || ex.into_call()));
         }
     }
 
@@ -223,7 +224,7 @@ impl PendingCall {
             ex.latency = Some(ex.started.elapsed());
             ex.response = response;
             ex.cancelled = true;
-            self.recorder.record(Box::new(move || ex.into_call()));
+            self.recorder.exchange_recorded(Box::new(move || ex.into_call()));
         }
     }
 }
@@ -233,7 +234,7 @@ impl Drop for PendingCall {
         if let Some(mut ex) = self.exchange.take() {
             ex.latency = Some(ex.started.elapsed());
             ex.cancelled = true;
-            self.recorder.record(Box::new(move || ex.into_call()));
+            self.recorder.exchange_recorded(Box::new(move || ex.into_call()));
         }
     }
 }

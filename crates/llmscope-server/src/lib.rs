@@ -57,6 +57,9 @@ pub struct App {
     pub in_flight: Option<Arc<tokio::sync::Semaphore>>,
     /// Requests refused because `max_in_flight` were being handled.
     pub overloaded: std::sync::atomic::AtomicU64,
+    /// Set when the shutdown grace period is over: requests still waiting for the upstream
+    /// are cut, answered with an error and recorded with what had arrived.
+    pub cut: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for App {
@@ -111,11 +114,11 @@ impl Server {
                 .await
                 .map_err(std::io::Error::other)??;
         if replayed.files > 0 {
-            tracing::info!(
+            tracing::warn!(
                 files = replayed.files,
                 imported = replayed.imported,
                 rejected = replayed.rejected,
-                "replayed calls spilled by an earlier run"
+                "replayed the calls an earlier run spilled to disk"
             );
         }
         let listener = TcpListener::bind(config.listen).await?;
@@ -130,6 +133,7 @@ impl Server {
             draining: AtomicBool::new(false),
             in_flight,
             overloaded: Default::default(),
+            cut: tokio::sync::watch::channel(false).0,
         });
         Ok(Server { app, listener })
     }
@@ -163,7 +167,17 @@ impl Server {
         };
         tokio::select! {
             r = serve => r?,
-            _ = grace_over => tracing::warn!("shutdown grace period over; closing the connections still open"),
+            _ = grace_over => {
+                let open = app.recorder.open_exchanges();
+                tracing::warn!(open, "shutdown grace period over; cutting the requests still open");
+                app.cut.send_replace(true);
+                // Each records itself (failed, kind `shutdown`, with its output so far) before
+                // the queue is written; a request stuck elsewhere is recorded as cancelled.
+                let waited = std::time::Instant::now();
+                while app.recorder.open_exchanges() > 0 && waited.elapsed() < CUT_WAIT {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
         }
         // Give stream tasks whose callers were just cut off a moment to record.
         tokio::task::yield_now().await;
@@ -172,6 +186,9 @@ impl Server {
         Ok(stats)
     }
 }
+
+/// How long the requests cut at the end of the shutdown grace period may take to record.
+const CUT_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {

@@ -98,7 +98,16 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let deadline = tokio::time::Instant::from_std(t0) + timeouts.total;
     let pre = t0.elapsed();
 
-    let answer = tokio::time::timeout(timeouts.first_byte, app.client.request(fwd)).await;
+    let mut cut = app.cut.subscribe();
+    let answer = tokio::select! {
+        a = tokio::time::timeout(timeouts.first_byte, app.client.request(fwd)) => a,
+        _ = cut.wait_for(|c| *c) => {
+            let msg = crate::stream::SHUTDOWN.to_string();
+            pending.finish(Upstreamed::None, Some(("shutdown", msg.clone())));
+            let err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "llmscope_error", "server_shutting_down", msg);
+            return Ok(ids.error(err, pre, Instant::now()));
+        }
+    };
     // llmscope's own time in an error answer: before forwarding, and from here on (the wait
     // for the upstream is not llmscope's).
     let t_failed = Instant::now();
@@ -130,7 +139,8 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let mut headers = upstream::response_headers(resp.headers());
 
     if is_sse && status.is_success() {
-        let body = crate::stream::pump(resp.into_body(), pending, inject, deadline, &ids);
+        let limits = crate::stream::Limits { deadline, cut };
+        let body = crate::stream::pump(resp.into_body(), pending, inject, limits, &ids);
         ids.stamp(&mut headers, pre + t_headers.elapsed());
         let mut out = Response::new(body);
         *out.status_mut() = status;
@@ -138,8 +148,17 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
         return Ok(out);
     }
 
-    let collected = tokio::time::timeout_at(deadline, resp.into_body().collect()).await;
+    let collected = tokio::select! {
+        c = tokio::time::timeout_at(deadline, resp.into_body().collect()) => Some(c),
+        _ = cut.wait_for(|c| *c) => None,
+    };
     let t_body = Instant::now();
+    let Some(collected) = collected else {
+        let msg = crate::stream::SHUTDOWN.to_string();
+        pending.finish(Upstreamed::None, Some(("shutdown", msg.clone())));
+        let err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "llmscope_error", "server_shutting_down", msg);
+        return Ok(ids.error(err, pre, t_body));
+    };
     let bytes = match collected {
         Err(_) => {
             let msg = format!("upstream {} did not finish its response within {:?}", up.name, timeouts.total);

@@ -112,6 +112,8 @@ pub struct Recorder {
     shared: Arc<Shared>,
     capacity: usize,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Exchanges begun and not yet recorded ([`crate::exchange::PendingCall`]).
+    open: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -169,7 +171,22 @@ impl Recorder {
             shared,
             capacity,
             thread: Mutex::new(Some(thread)),
+            open: Default::default(),
         }
+    }
+
+    /// Exchanges begun and not yet recorded.
+    pub fn open_exchanges(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn exchange_opened(&self) {
+        self.open.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn exchange_recorded(&self, job: Job) {
+        self.record(job);
+        self.open.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Queues a call to be built and written. Never blocks: when the queue is full the call

@@ -10,6 +10,8 @@
 //!   stream gets that API's typed `event: error`), and is recorded as failed with its partial
 //!   output. A caller that stops reading is given up on at the
 //!   total timeout too.
+//! - A stream still open when the server's shutdown grace period ends is cut the same way
+//!   (kind `shutdown`, error code `server_shutting_down`), keeping its output so far.
 //! - After the upstream's last event the caller gets one SSE comment,
 //!   `: llmscope trace_id=<id> call_id=<id>`, which SSE parsers ignore and a UI can read to
 //!   attach feedback (the same ids are in the `X-LLMScope-Trace-Id` / `-Call-Id` headers).
@@ -31,17 +33,17 @@ use crate::proxy::Ids;
 type Chunk = Result<Bytes, std::io::Error>;
 
 /// Starts pumping `upstream` into the returned body.
-pub fn pump(
-    upstream: Incoming,
-    pending: PendingCall,
-    strip_usage: bool,
-    deadline: tokio::time::Instant,
-    ids: &Ids,
-) -> Body {
+pub fn pump(upstream: Incoming, pending: PendingCall, strip_usage: bool, limits: Limits, ids: &Ids) -> Body {
     let (tx, rx) = mpsc::channel::<Chunk>(16);
     let trailer = Bytes::from(format!(": llmscope trace_id={} call_id={}\n\n", ids.trace_id, ids.call_id));
-    tokio::spawn(run(upstream, pending, strip_usage, deadline, tx, trailer));
+    tokio::spawn(run(upstream, pending, strip_usage, limits, tx, trailer));
     Body::from_stream(ChannelStream(rx))
+}
+
+/// When a stream must end: its total timeout, or the end of the server's shutdown grace.
+pub struct Limits {
+    pub deadline: tokio::time::Instant,
+    pub cut: tokio::sync::watch::Receiver<bool>,
 }
 
 enum End {
@@ -54,10 +56,11 @@ async fn run(
     mut upstream: Incoming,
     mut pending: PendingCall,
     strip_usage: bool,
-    deadline: tokio::time::Instant,
+    limits: Limits,
     tx: mpsc::Sender<Chunk>,
     trailer: Bytes,
 ) {
+    let Limits { deadline, mut cut } = limits;
     let started = pending.get_mut().map_or_else(Instant::now, |ex| ex.started);
     let mut parser = SseParser::default();
     let mut asm = Box::new(StreamAssembler::new());
@@ -67,6 +70,7 @@ async fn run(
             biased;
             _ = tx.closed() => break End::Cancelled,
             _ = tokio::time::sleep_until(deadline) => break End::Failed("total_timeout", TIMEOUT.into()),
+            _ = cut.wait_for(|c| *c) => break End::Failed("shutdown", SHUTDOWN.into()),
             f = upstream.frame() => f,
         };
         let data = match frame {
@@ -134,8 +138,12 @@ async fn run(
         End::Cancelled => pending.cancel(Response::Stream(asm)),
         End::Failed(kind, message) => {
             // An unterminated event at the cut is dropped (SSE clients discard it anyway).
-            let code = if kind == "total_timeout" { "upstream_timeout" } else { "upstream_cut" };
-            let err = ApiError::upstream(axum::http::StatusCode::BAD_GATEWAY, code, message.clone());
+            let (status, code) = match kind {
+                "total_timeout" => (axum::http::StatusCode::BAD_GATEWAY, "upstream_timeout"),
+                "shutdown" => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "server_shutting_down"),
+                _ => (axum::http::StatusCode::BAD_GATEWAY, "upstream_cut"),
+            };
+            let err = ApiError::upstream(status, code, message.clone());
             let event = if asm.is_responses() { err.responses_sse_event() } else { err.sse_event() };
             pending.finish(Response::Stream(asm), Some((kind, message)));
             let _ = send(&tx, event, tokio::time::Instant::now() + GRACE).await;
@@ -144,6 +152,9 @@ async fn run(
 }
 
 const TIMEOUT: &str = "the upstream stream did not finish within the total timeout";
+
+/// Why a request still open at the end of the shutdown grace period was cut.
+pub const SHUTDOWN: &str = "llmscope shut down before the upstream's response ended";
 
 /// How long the last bytes (trailer, error event) may wait for a slow reader.
 const GRACE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -605,3 +605,56 @@ async fn responses_api_function_calls_are_recorded_as_tool_calls() {
     }
     fx.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_still_open_when_the_grace_ends_are_cut_and_recorded() {
+    let fx = start(MockConfig::default(), |cfg| {
+        cfg.shutdown_grace = Duration::from_millis(300);
+        cfg.recorder.flush_interval = Duration::from_secs(60); // only shutdown can flush
+    })
+    .await;
+    // A stream that would take 20 s, of which the client has read the first words, and a
+    // plain request whose upstream has not answered yet.
+    let slow = [("x-mock-tokens-per-s", "5"), ("x-mock-output-tokens", "100"), ("x-mock-ttft-ms", "10")];
+    let resp = fx.send("/v1/chat/completions", &slow, &chat(json!({"stream": true}))).await;
+    let stream_id = header(resp.headers(), "x-llmscope-call-id").to_string();
+    let mut body = resp.into_body();
+    let mut seen = String::new();
+    while !seen.contains("\"content\":\"") {
+        match body.frame().await {
+            Some(Ok(f)) => seen.push_str(&String::from_utf8_lossy(&f.into_data().unwrap_or_default())),
+            other => panic!("the stream ended early: {other:?}"),
+        }
+    }
+    let addr = fx.addr;
+    let plain = tokio::spawn(async move {
+        let client = common::client();
+        let req = hyper::Request::post(format!("http://{addr}/v1/chat/completions"))
+            .header("x-mock-fault", "first-byte-ms=20000")
+            .body(http_body_util::Full::new(bytes::Bytes::from(chat(json!({})))))
+            .expect("request");
+        client.request(req).await.map(|r| r.status().as_u16()).ok()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let reader = tokio::spawn(async move {
+        let mut rest = String::new();
+        while let Some(Ok(f)) = body.frame().await {
+            rest.push_str(&String::from_utf8_lossy(&f.into_data().unwrap_or_default()));
+        }
+        rest
+    });
+    let (stats, store, _dir) = fx.stop().await;
+    assert_eq!((stats.recorded, stats.written, stats.spilled), (2, 2, 0), "both recorded before the queue closed");
+    let calls = store
+        .list_calls(&llmscope_core::CallFilter::default(), llmscope_core::store::CallOrder::OldestFirst, 10)
+        .expect("list");
+    let stream = calls.iter().find(|c| c.id == stream_id).expect("the stream is stored");
+    assert_eq!((stream.status, stream.error_kind.as_deref()), (CallStatus::Error, Some("shutdown")));
+    assert!(stream.output.as_deref().is_some_and(|o| !o.is_empty()), "the output so far is kept: {:?}", stream.output);
+    assert!(stream.ttft_ms.is_some());
+    let other = calls.iter().find(|c| c.id != stream_id).expect("the plain call is stored");
+    assert_eq!(other.error_kind.as_deref(), Some("shutdown"));
+    assert!(reader.await.expect("reader").contains("server_shutting_down"), "the client is told why");
+    let status = plain.await.expect("plain request");
+    assert!(matches!(status, Some(503) | None), "{status:?}");
+}

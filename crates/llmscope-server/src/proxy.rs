@@ -65,18 +65,23 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
         Some(rewritten) => (rewritten, true),
         None => (body.clone(), false),
     };
-    let fwd = upstream::request(up, parts.method.clone(), uri, &parts.headers, upstream_body)
+    let mut fwd = upstream::request(up, parts.method.clone(), uri, &parts.headers, upstream_body)
         .map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
 
     let call_id = random_id(32);
     let trace_id = meta.trace_id.clone().unwrap_or_else(|| random_id(32));
+    let span_id = random_id(16);
+    // The upstream (vLLM, say, with tracing on) continues the trace under this call's span.
+    if let Ok(tp) = axum::http::HeaderValue::from_str(&format!("00-{trace_id}-{span_id}-01")) {
+        fwd.headers_mut().insert("traceparent", tp);
+    }
     let mut pending = PendingCall::new(
         app.recorder.clone(),
         Exchange {
             project: app.config.project.clone(),
             call_id: call_id.clone(),
             trace_id: trace_id.clone(),
-            span_id: random_id(16),
+            span_id,
             meta,
             upstream: up.name.clone(),
             provider: up.provider.clone(),

@@ -102,6 +102,7 @@ pub fn target_uri(upstream: &Upstream, path_and_query: &str) -> Result<Uri, Stri
 /// Builds the forwarded request: the caller's headers minus hop-by-hop ones, llmscope's
 /// own `X-LLMScope-*` headers and `Accept-Encoding` (the recorder reads the body); the
 /// caller's `Authorization` unless the upstream has its own key, which then replaces it.
+/// (The proxy then sets `traceparent` to the call's own span.)
 pub fn request(
     upstream: &Upstream,
     method: Method,

@@ -658,3 +658,47 @@ async fn requests_still_open_when_the_grace_ends_are_cut_and_recorded() {
     let status = plain.await.expect("plain request");
     assert!(matches!(status, Some(503) | None), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_continues_the_trace_under_the_calls_span() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An upstream that keeps what it was sent and answers one chat completion per connection.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let seen = seen_tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let _ = seen.send(String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase());
+                let body = r#"{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    let fx = start(MockConfig::default(), |cfg| {
+        cfg.upstreams = vec![llmscope_server::Upstream::new("echo", &format!("http://{addr}/v1"))];
+    })
+    .await;
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    for caller in [Some(parent), None] {
+        let headers: Vec<(&str, &str)> = caller.map(|p| ("traceparent", p)).into_iter().collect();
+        let (status, h, _) = fx.post("/v1/chat/completions", &headers, &chat(json!({}))).await;
+        assert_eq!(status, 200);
+        let c = fx.call(header(&h, "x-llmscope-call-id")).await;
+        let sent = seen_rx.recv().await.expect("the upstream was called");
+        let want = format!("traceparent: 00-{}-{}-01", c.trace_id, c.span_id);
+        assert!(sent.contains(&want), "the upstream should see {want:?} in:\n{sent}");
+        if caller.is_some() {
+            assert_eq!(c.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+            assert_eq!(c.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+        }
+    }
+    fx.stop().await;
+}

@@ -40,6 +40,27 @@ pub enum AssessmentValue {
     Text(String),
 }
 
+impl Assessment {
+    /// What is wrong with an assessment taken from outside, if anything: an empty id or
+    /// name, a trace id that is not 32 hex digits (not all zero), a time outside the years
+    /// logs are accepted from.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        if self.id.trim().is_empty() {
+            return Some(("id", "must not be empty".into()));
+        }
+        if self.name.trim().is_empty() {
+            return Some(("name", "must not be empty".into()));
+        }
+        if crate::ids::parse_hex_id(&self.trace_id, 32).is_none() {
+            return Some(("trace_id", format!("expected 32 hex digits, not all zero, found {:?}", self.trace_id)));
+        }
+        if let Err(e) = crate::timeparse::in_range(self.created_at, &self.created_at.to_rfc3339()) {
+            return Some(("created_at", e));
+        }
+        None
+    }
+}
+
 impl AssessmentValue {
     /// The value's type name as stored (`bool`, `number`, `text`).
     pub fn kind(&self) -> &'static str {

@@ -59,6 +59,12 @@ pub async fn post_assessments(State(app): State<Arc<App>>, req: Request) -> Resp
                 .into_response()
         }
     };
+    // All or nothing (this is the importer's way in): the first bad item is named.
+    if let Some((i, (field, problem))) = items.iter().enumerate().find_map(|(i, a)| a.problem().map(|p| (i, p))) {
+        let mut e = ApiError::bad_request("invalid_body", format!("item {i}: {field}: {problem}"));
+        e.param = Some(format!("[{i}].{field}"));
+        return e.into_response();
+    }
     let store = app.store.clone();
     match tokio::task::spawn_blocking(move || store.append_assessments(&items)).await {
         Ok(Ok(n)) => (StatusCode::OK, Json(serde_json::json!({"accepted": n}))).into_response(),

@@ -337,3 +337,45 @@ fn the_stores_worker_threads_run_at_the_recorders_priority() {
     assert_eq!(rec.shutdown().written, 1);
     assert_eq!(store.count_calls(&CallFilter::default()).expect("count"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assessments_are_checked_before_they_are_stored() {
+    let fx = start(MockConfig::default(), |_| {}).await;
+    let good = Assessment {
+        id: "a1".into(),
+        project: "default".into(),
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+        call_id: None,
+        name: "quality".into(),
+        value: llmscope_core::AssessmentValue::Number(4.0),
+        source: llmscope_core::AssessmentSource {
+            source_type: llmscope_core::SourceType::Human,
+            source_id: "u1".into(),
+        },
+        rationale: None,
+        metadata: Default::default(),
+        overrides: None,
+        created_at: chrono::Utc::now(),
+    };
+    let (status, _, text) = fx.post("/api/v1/assessments", &[], &serde_json::to_string(&[&good]).expect("json")).await;
+    assert_eq!((status, text.contains("\"accepted\":1")), (200, true), "{text}");
+    let bad = |f: &dyn Fn(&mut Assessment)| {
+        let mut a = good.clone();
+        a.id = "a2".into();
+        f(&mut a);
+        serde_json::to_string(&[&good, &a]).expect("json")
+    };
+    for (body, named) in [
+        (bad(&|a| a.trace_id = "NOT-HEX".into()), "item 1: trace_id"),
+        (bad(&|a| a.name = " ".into()), "item 1: name"),
+        (
+            bad(&|a| a.created_at = chrono::DateTime::from_timestamp(-5_000_000_000, 0).unwrap_or_default()),
+            "item 1: created_at",
+        ),
+    ] {
+        let (status, _, text) = fx.post("/api/v1/assessments", &[], &body).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(named), "{named}: {text}");
+    }
+    fx.stop().await;
+}

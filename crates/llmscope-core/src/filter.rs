@@ -6,29 +6,43 @@ use serde::{Deserialize, Serialize};
 use crate::call::CallStatus;
 
 /// Which calls a query looks at. Empty lists mean "any"; several values in one list are OR-ed,
-/// different fields are AND-ed.
+/// different fields are AND-ed. Fields left empty are not written out, so that a filter from a
+/// newer llmscope that sets only the fields an older one knows still reads there (unknown
+/// fields are rejected).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CallFilter {
     /// Project; `None` means every project (single-tenant CLI use).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
     /// Inclusive lower bound on `start_time`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<DateTime<Utc>>,
     /// Exclusive upper bound on `start_time`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sessions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<CallStatus>,
     /// Calls carrying every one of these flags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
     /// Calls carrying every one of these tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Case-insensitive substring search over input and output text.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// A single trace.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
     /// Calls whose id starts with this (ids are shown shortened in reports).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_prefix: Option<String>,
 }
 

@@ -52,7 +52,7 @@ pub async fn post_assessments(State(app): State<Arc<App>>, req: Request) -> Resp
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let items: Vec<llmscope_core::Assessment> = match serde_json::from_slice(&body) {
+    let mut items: Vec<llmscope_core::Assessment> = match serde_json::from_slice(&body) {
         Ok(items) => items,
         Err(e) => {
             return ApiError::bad_request("invalid_body", format!("expected a JSON array of assessments: {e}"))
@@ -64,6 +64,9 @@ pub async fn post_assessments(State(app): State<Arc<App>>, req: Request) -> Resp
         let mut e = ApiError::bad_request("invalid_body", format!("item {i}: {field}: {problem}"));
         e.param = Some(format!("[{i}].{field}"));
         return e.into_response();
+    }
+    for a in &mut items {
+        a.trace_id.make_ascii_lowercase(); // as the calls' trace ids are stored
     }
     let store = app.store.clone();
     match tokio::task::spawn_blocking(move || store.append_assessments(&items)).await {

@@ -170,17 +170,16 @@ impl Server {
             _ = grace_over => {
                 let open = app.recorder.open_exchanges();
                 tracing::warn!(open, "shutdown grace period over; cutting the requests still open");
+                // Each records itself (failed, kind `shutdown`, with its output so far).
                 app.cut.send_replace(true);
-                // Each records itself (failed, kind `shutdown`, with its output so far) before
-                // the queue is written; a request stuck elsewhere is recorded as cancelled.
-                let waited = std::time::Instant::now();
-                while app.recorder.open_exchanges() > 0 && waited.elapsed() < CUT_WAIT {
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
             }
         }
-        // Give stream tasks whose callers were just cut off a moment to record.
-        tokio::task::yield_now().await;
+        // Every exchange begun is recorded before the queue is written: those just cut, and
+        // streams whose callers left as the connections closed (bounded, in case one is stuck).
+        let waited = std::time::Instant::now();
+        while app.recorder.open_exchanges() > 0 && waited.elapsed() < CUT_WAIT {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let recorder = app.recorder.clone();
         let stats = tokio::task::spawn_blocking(move || recorder.shutdown()).await.map_err(std::io::Error::other)?;
         Ok(stats)

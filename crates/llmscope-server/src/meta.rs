@@ -10,8 +10,10 @@
 //! | `X-LLMScope-Trace-Id` | `trace_id` (32 hex digits) |
 //! | `traceparent` (W3C) | `trace_id` and `parent_span_id` |
 //!
-//! None of these headers is forwarded upstream. Values that are not valid UTF-8 or are
-//! malformed are rejected with a 400 naming the header, never silently dropped.
+//! The `X-LLMScope-*` headers are not forwarded upstream; the proxy sends the upstream a
+//! `traceparent` of its own (the call's span). Values that are not valid UTF-8 or are
+//! malformed are rejected with a 400 naming the header, never silently dropped — except a
+//! `traceparent`, which W3C Trace Context says to ignore when it cannot be read.
 
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
@@ -36,11 +38,15 @@ pub struct CallerMeta {
     pub properties: Map<String, Value>,
     pub trace_id: Option<String>,
     pub parent_span_id: Option<String>,
+    /// The trace flags of the caller's `traceparent` when the call continues that trace
+    /// (then its `tracestate` is passed on too).
+    pub trace_flags: Option<String>,
 }
 
 impl CallerMeta {
     pub fn from_headers(headers: &HeaderMap) -> Result<CallerMeta, ApiError> {
         let mut meta = CallerMeta::default();
+        let mut parent: Option<(String, String, String)> = None;
         for (name, value) in headers {
             let name = name.as_str();
             let is_ours = name.starts_with(PREFIX);
@@ -48,10 +54,19 @@ impl CallerMeta {
                 continue;
             }
             // UTF-8 bytes are taken as they are (user ids in Chinese, say), as HTTP allows.
-            let text = std::str::from_utf8(value.as_bytes()).map_err(|_| {
-                ApiError::bad_request("invalid_header", format!("header {name}: value is not valid UTF-8"))
-            })?;
-            let text = text.trim();
+            let text = match std::str::from_utf8(value.as_bytes()) {
+                Ok(t) => t.trim(),
+                Err(_) if name == "traceparent" => continue,
+                Err(_) => {
+                    return Err(ApiError::bad_request(
+                        "invalid_header",
+                        format!("header {name}: value is not valid UTF-8"),
+                    ))
+                }
+            };
+            if text.len() > MAX_VALUE && name == "traceparent" {
+                continue;
+            }
             if text.len() > MAX_VALUE && !name.starts_with("x-llmscope-property-") {
                 return Err(ApiError::bad_request(
                     "invalid_header",
@@ -75,12 +90,9 @@ impl CallerMeta {
                 // W3C Trace Context: a `traceparent` that cannot be read is ignored and the
                 // call starts a trace of its own (the caller's request still goes through).
                 "traceparent" => match traceparent(text) {
-                    Some((trace, span)) => {
-                        if meta.trace_id.is_none() {
-                            meta.trace_id = Some(trace);
-                        }
-                        meta.parent_span_id = Some(span);
-                    }
+                    // The first readable one counts.
+                    Some(tp) if parent.is_none() => parent = Some(tp),
+                    Some(_) => {}
                     None => {
                         tracing::debug!(value = text, "ignoring a traceparent that is not 00-<32 hex>-<16 hex>-<2 hex>")
                     }
@@ -92,6 +104,15 @@ impl CallerMeta {
                         }
                     }
                 }
+            }
+        }
+        // The call is a child of the caller's span when it stays in the caller's trace (an
+        // `X-LLMScope-Trace-Id` naming another trace wins, and starts it afresh).
+        if let Some((trace, span, flags)) = parent {
+            if meta.trace_id.as_ref().is_none_or(|t| *t == trace) {
+                meta.trace_id = Some(trace);
+                meta.parent_span_id = Some(span);
+                meta.trace_flags = Some(flags);
             }
         }
         meta.tags.sort();
@@ -107,22 +128,26 @@ fn hex_id(header: &str, text: &str, len: usize) -> Result<String, ApiError> {
 }
 
 /// Parses a W3C `traceparent`: `version-traceid-parentid-flags`.
-fn traceparent(text: &str) -> Option<(String, String)> {
+fn traceparent(text: &str) -> Option<(String, String, String)> {
     let mut parts = text.split('-');
-    let version = parts.next()?;
+    let version = parts.next()?.to_ascii_lowercase();
     let trace = parts.next()?;
     let span = parts.next()?;
     let flags = parts.next()?;
+    // Version 00 has exactly these four fields; a later version may add more after them.
+    if version == "00" && parts.next().is_some() {
+        return None;
+    }
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
     let nonzero = |s: &str| s.bytes().any(|b| b != b'0');
-    (hex(version, 2)
+    (hex(&version, 2)
         && version != "ff"
         && hex(trace, 32)
         && nonzero(trace)
         && hex(span, 16)
         && nonzero(span)
         && hex(flags, 2))
-    .then(|| (trace.to_ascii_lowercase(), span.to_ascii_lowercase()))
+    .then(|| (trace.to_ascii_lowercase(), span.to_ascii_lowercase(), flags.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -187,6 +212,18 @@ mod tests {
     fn malformed_values_name_the_header() {
         let e = CallerMeta::from_headers(&headers(&[("x-llmscope-trace-id", "abc")])).expect_err("rejected");
         assert!(e.message.contains("x-llmscope-trace-id"), "{}", e.message);
+        // A trace id of the caller's own choosing wins over a traceparent of another trace,
+        // whose span is then no parent of this call.
+        let m = CallerMeta::from_headers(&headers(&[
+            ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            ("x-llmscope-trace-id", "0af7651916cd43dd8448eb211c80319c"),
+        ]))
+        .expect("valid");
+        assert_eq!(m.trace_id.as_deref(), Some("0af7651916cd43dd8448eb211c80319c"));
+        assert_eq!((m.parent_span_id, m.trace_flags), (None, None));
+        assert!(traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").is_none());
+        assert!(traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").is_some());
+        assert!(traceparent("FF-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").is_none());
         // An unreadable traceparent is ignored (W3C Trace Context), not the request's failure.
         let m = CallerMeta::from_headers(&headers(&[("traceparent", "00-xyz-00f067aa0ba902b7-01")])).expect("ignored");
         assert_eq!((m.trace_id, m.parent_span_id), (None, None));

@@ -71,9 +71,14 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let call_id = random_id(32);
     let trace_id = meta.trace_id.clone().unwrap_or_else(|| random_id(32));
     let span_id = random_id(16);
-    // The upstream (vLLM, say, with tracing on) continues the trace under this call's span.
-    if let Ok(tp) = axum::http::HeaderValue::from_str(&format!("00-{trace_id}-{span_id}-01")) {
+    // The upstream (vLLM, say, with tracing on) continues the trace under this call's span,
+    // with the caller's sampling decision; a trace started here drops the caller's tracestate.
+    let flags = meta.trace_flags.as_deref().unwrap_or("01");
+    if let Ok(tp) = axum::http::HeaderValue::from_str(&format!("00-{trace_id}-{span_id}-{flags}")) {
         fwd.headers_mut().insert("traceparent", tp);
+    }
+    if meta.trace_flags.is_none() {
+        fwd.headers_mut().remove("tracestate");
     }
     let mut pending = PendingCall::new(
         app.recorder.clone(),
@@ -105,12 +110,11 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
 
     let mut cut = app.cut.subscribe();
     let answer = tokio::select! {
+        biased;
         a = tokio::time::timeout(timeouts.first_byte, app.client.request(fwd)) => a,
-        _ = cut.wait_for(|c| *c) => {
-            let msg = crate::stream::SHUTDOWN.to_string();
-            pending.finish(Upstreamed::None, Some(("shutdown", msg.clone())));
-            let err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "llmscope_error", "server_shutting_down", msg);
-            return Ok(ids.error(err, pre, Instant::now()));
+        _ = crate::stream::cut_signal(&mut cut) => {
+            pending.finish(Upstreamed::None, Some(("shutdown", crate::stream::SHUTDOWN.into())));
+            return Ok(ids.error(crate::stream::shutdown_error(), pre, Instant::now()));
         }
     };
     // llmscope's own time in an error answer: before forwarding, and from here on (the wait
@@ -154,15 +158,17 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     }
 
     let collected = tokio::select! {
+        biased;
         c = tokio::time::timeout_at(deadline, resp.into_body().collect()) => Some(c),
-        _ = cut.wait_for(|c| *c) => None,
+        _ = crate::stream::cut_signal(&mut cut) => None,
     };
     let t_body = Instant::now();
     let Some(collected) = collected else {
-        let msg = crate::stream::SHUTDOWN.to_string();
-        pending.finish(Upstreamed::None, Some(("shutdown", msg.clone())));
-        let err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "llmscope_error", "server_shutting_down", msg);
-        return Ok(ids.error(err, pre, t_body));
+        if let Some(ex) = pending.get_mut() {
+            ex.status_code = Some(StatusCode::SERVICE_UNAVAILABLE.as_u16());
+        }
+        pending.finish(Upstreamed::None, Some(("shutdown", crate::stream::SHUTDOWN.into())));
+        return Ok(ids.error(crate::stream::shutdown_error(), pre, t_body));
     };
     let bytes = match collected {
         Err(_) => {
@@ -338,7 +344,9 @@ fn classify_client_error(upstream: &str, e: &hyper_util::client::legacy::Error) 
 /// case) gets the member appended and is otherwise forwarded byte for byte (key order,
 /// number spelling and all); one with it is re-serialised.
 fn with_include_usage(body: &[u8]) -> Option<Bytes> {
-    if memchr::memmem::find(body, b"\"stream_options\"").is_none() {
+    // The top-level keys as decoded (so `"\u0073tream_options"` counts), values skipped.
+    let keys: std::collections::HashMap<String, serde::de::IgnoredAny> = serde_json::from_slice(body).ok()?;
+    if !keys.contains_key("stream_options") {
         // A JSON object (the head was read from it): its last byte that is not white space
         // is its closing brace.
         let end = body.iter().rposition(|b| !b.is_ascii_whitespace())?;
@@ -378,5 +386,10 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&with).expect("json");
         assert_eq!(v["stream_options"]["include_usage"], true);
         assert!(with_include_usage(b"[1]").is_none());
+        // An escaped spelling of the member is still the member: re-serialised, never doubled.
+        let escaped = with_include_usage(br#"{"stream": true, "\u0073tream_options": {"include_usage": false}}"#)
+            .expect("rewritten");
+        let text = std::str::from_utf8(&escaped).expect("utf-8");
+        assert_eq!(text.matches("stream_options").count(), 1, "{text}");
     }
 }

@@ -46,6 +46,14 @@ pub struct Limits {
     pub cut: tokio::sync::watch::Receiver<bool>,
 }
 
+/// Resolves when the server cuts the requests still open ([`crate::App::cut`]); never, if the
+/// server is gone without cutting (a closed channel is not a cut).
+pub async fn cut_signal(cut: &mut tokio::sync::watch::Receiver<bool>) {
+    if cut.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 enum End {
     Done,
     Cancelled,
@@ -70,7 +78,7 @@ async fn run(
             biased;
             _ = tx.closed() => break End::Cancelled,
             _ = tokio::time::sleep_until(deadline) => break End::Failed("total_timeout", TIMEOUT.into()),
-            _ = cut.wait_for(|c| *c) => break End::Failed("shutdown", SHUTDOWN.into()),
+            _ = cut_signal(&mut cut) => break End::Failed("shutdown", SHUTDOWN.into()),
             f = upstream.frame() => f,
         };
         let data = match frame {
@@ -111,10 +119,17 @@ async fn run(
             Bytes::from(events)
         };
         if !out.is_empty() {
-            match send(&tx, out, deadline).await {
+            // A caller that stopped reading is cut at shutdown like any other.
+            let sent = tokio::select! {
+                biased;
+                s = send(&tx, out, deadline) => s,
+                _ = cut_signal(&mut cut) => Sent::Cut,
+            };
+            match sent {
                 Sent::Ok => {}
                 Sent::Closed => break End::Cancelled,
                 Sent::Timeout => break End::Failed("total_timeout", TIMEOUT.into()),
+                Sent::Cut => break End::Failed("shutdown", SHUTDOWN.into()),
             }
         }
     };
@@ -138,12 +153,11 @@ async fn run(
         End::Cancelled => pending.cancel(Response::Stream(asm)),
         End::Failed(kind, message) => {
             // An unterminated event at the cut is dropped (SSE clients discard it anyway).
-            let (status, code) = match kind {
-                "total_timeout" => (axum::http::StatusCode::BAD_GATEWAY, "upstream_timeout"),
-                "shutdown" => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "server_shutting_down"),
-                _ => (axum::http::StatusCode::BAD_GATEWAY, "upstream_cut"),
+            let err = match kind {
+                "shutdown" => shutdown_error(),
+                "total_timeout" => ApiError::upstream(BAD_GATEWAY, "upstream_timeout", message.clone()),
+                _ => ApiError::upstream(BAD_GATEWAY, "upstream_cut", message.clone()),
             };
-            let err = ApiError::upstream(status, code, message.clone());
             let event = if asm.is_responses() { err.responses_sse_event() } else { err.sse_event() };
             pending.finish(Response::Stream(asm), Some((kind, message)));
             let _ = send(&tx, event, tokio::time::Instant::now() + GRACE).await;
@@ -156,6 +170,13 @@ const TIMEOUT: &str = "the upstream stream did not finish within the total timeo
 /// Why a request still open at the end of the shutdown grace period was cut.
 pub const SHUTDOWN: &str = "llmscope shut down before the upstream's response ended";
 
+/// What the caller of a request cut at shutdown is told (a 503, or a stream's error event).
+pub fn shutdown_error() -> ApiError {
+    ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "llmscope_error", "server_shutting_down", SHUTDOWN)
+}
+
+const BAD_GATEWAY: axum::http::StatusCode = axum::http::StatusCode::BAD_GATEWAY;
+
 /// How long the last bytes (trailer, error event) may wait for a slow reader.
 const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -163,6 +184,7 @@ enum Sent {
     Ok,
     Closed,
     Timeout,
+    Cut,
 }
 
 /// Sends to the caller, giving up at `deadline` (a caller that stops reading must not hold

@@ -39,7 +39,7 @@ pub fn client(timeouts: &Timeouts) -> HttpClient {
 pub fn check_url(url: &str) -> Result<(), String> {
     match url.parse::<Uri>() {
         Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => Ok(()),
-        _ => Err(format!("{url:?} is not an http:// or https:// URL")),
+        _ => Err(format!("{:?} is not an http:// or https:// URL", shown_url(url))),
     }
 }
 
@@ -146,7 +146,8 @@ pub fn response_headers(from: &HeaderMap) -> HeaderMap {
 }
 
 /// A URL as it may be shown (start-up banner, `llmscope config`, logs): a password in it
-/// (basic auth, `http://user:secret@host/v1`) replaced by `***`.
+/// (basic auth, `http://user:secret@host/v1`) replaced by `***`, and a user part without
+/// one (`https://TOKEN@host`, a token) too.
 pub fn shown_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -154,7 +155,7 @@ pub fn shown_url(url: &str) -> String {
         Some((userinfo, host)) => {
             let hidden = match userinfo.split_once(':') {
                 Some((user, _)) => format!("{user}:***"),
-                None => userinfo.to_string(),
+                None => "***".to_string(),
             };
             format!("{scheme}://{hidden}@{host}{}", &rest[authority_end..])
         }
@@ -169,7 +170,8 @@ mod tests {
     #[test]
     fn shown_urls_hide_passwords() {
         assert_eq!(shown_url("http://user:hunter2@10.0.0.5:8000/v1"), "http://user:***@10.0.0.5:8000/v1");
-        assert_eq!(shown_url("https://tok@host/v1?x=a@b"), "https://tok@host/v1?x=a@b");
+        assert_eq!(shown_url("https://tok@host/v1?x=a@b"), "https://***@host/v1?x=a@b");
+        assert!(!check_url("ftp://u:hunter2@h/").expect_err("not http").contains("hunter2"));
         assert_eq!(shown_url("http://127.0.0.1:8000/v1"), "http://127.0.0.1:8000/v1");
         assert_eq!(shown_url("http://u:p@h"), "http://u:***@h");
         assert_eq!(shown_url("not a url"), "not a url");

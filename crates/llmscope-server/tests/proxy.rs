@@ -670,9 +670,27 @@ async fn the_upstream_continues_the_trace_under_the_calls_span() {
         while let Ok((mut sock, _)) = listener.accept().await {
             let seen = seen_tx.clone();
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let n = sock.read(&mut buf).await.unwrap_or(0);
-                let _ = seen.send(String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase());
+                // The whole request: its head, then as many bytes as its content-length says.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                    let complete = text.find("\r\n\r\n").is_some_and(|end| {
+                        let len = text
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        buf.len() >= end + 4 + len
+                    });
+                    if n == 0 || complete {
+                        break;
+                    }
+                }
+                let _ = seen.send(String::from_utf8_lossy(&buf).to_ascii_lowercase());
                 let body = r#"{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}"#;
                 let resp = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -686,19 +704,49 @@ async fn the_upstream_continues_the_trace_under_the_calls_span() {
         cfg.upstreams = vec![llmscope_server::Upstream::new("echo", &format!("http://{addr}/v1"))];
     })
     .await;
-    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    for caller in [Some(parent), None] {
-        let headers: Vec<(&str, &str)> = caller.map(|p| ("traceparent", p)).into_iter().collect();
+    // The caller's trace and sampling decision (here: not sampled) go on, with its tracestate;
+    // a trace begun here (no traceparent, or an unreadable one) is sampled and has none.
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    for caller in [Some(parent), None, Some("garbage")] {
+        let mut headers = vec![("tracestate", "vendor=x")];
+        headers.extend(caller.map(|p| ("traceparent", p)));
         let (status, h, _) = fx.post("/v1/chat/completions", &headers, &chat(json!({}))).await;
         assert_eq!(status, 200);
         let c = fx.call(header(&h, "x-llmscope-call-id")).await;
         let sent = seen_rx.recv().await.expect("the upstream was called");
-        let want = format!("traceparent: 00-{}-{}-01", c.trace_id, c.span_id);
+        let continued = caller == Some(parent);
+        let want = format!("traceparent: 00-{}-{}-{}", c.trace_id, c.span_id, if continued { "00" } else { "01" });
         assert!(sent.contains(&want), "the upstream should see {want:?} in:\n{sent}");
-        if caller.is_some() {
+        assert_eq!(sent.matches("traceparent:").count(), 1, "{sent}");
+        assert_eq!(sent.contains("tracestate: vendor=x"), continued, "{sent}");
+        if continued {
             assert_eq!(c.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
             assert_eq!(c.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
         }
     }
     fx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_caller_stopped_reading_is_cut_at_shutdown_too() {
+    let fx = start(MockConfig { ttft_ms: 1, tokens_per_s: 0.0, ..MockConfig::default() }, |cfg| {
+        cfg.shutdown_grace = Duration::from_millis(300);
+    })
+    .await;
+    // A long, fast stream read once and then left: llmscope's sends to the caller block.
+    let long = [("x-mock-output-tokens", "100000")];
+    let resp = fx.send("/v1/chat/completions", &long, &chat(json!({"stream": true}))).await;
+    let id = header(resp.headers(), "x-llmscope-call-id").to_string();
+    let mut body = resp.into_body();
+    let _ = body.frame().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (stats, store, _dir) = fx.stop().await;
+    assert_eq!((stats.recorded, stats.written, stats.spilled), (1, 1, 0));
+    let calls = store
+        .list_calls(&llmscope_core::CallFilter::default(), llmscope_core::store::CallOrder::OldestFirst, 10)
+        .expect("list");
+    let c = calls.iter().find(|c| c.id == id).expect("stored");
+    assert_eq!(c.error_kind.as_deref(), Some("shutdown"));
+    assert!(c.output.as_deref().is_some_and(|o| !o.is_empty()));
+    drop(body);
 }

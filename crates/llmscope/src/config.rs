@@ -218,7 +218,8 @@ impl Config {
             for var in [env::UPSTREAM_API_KEY_ENV, env::UPSTREAM_PROVIDER] {
                 if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
                     anyhow::bail!(
-                        "{var} is set but {} is not: set both, or configure [[upstreams]]",
+                        "{var} is set but {} is not: it describes that upstream, so set the URL too, or unset \
+                         it (an upstream in the config file takes its key from its own api_key_env)",
                         env::UPSTREAM_URL
                     );
                 }

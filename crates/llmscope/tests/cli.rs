@@ -277,7 +277,10 @@ fn bad_flags_and_config_say_what_is_wrong() -> R {
     assert!(stderr(&o).contains("server.queue_capacity: 4611686018427387904 is above 10000000"), "{}", stderr(&o));
     let o = Command::new(env!("CARGO_BIN_EXE_llmscope"))
         .args(["config"])
+        .current_dir(dir.path())
         .env_remove("LLMSCOPE_UPSTREAM_URL")
+        .env_remove("LLMSCOPE_UPSTREAM_PROVIDER")
+        .env_remove("LLMSCOPE_CONFIG")
         .env("LLMSCOPE_UPSTREAM_API_KEY_ENV", "SOME_KEY")
         .output()?;
     assert_eq!(o.status.code(), Some(1));

@@ -92,7 +92,9 @@ impl Exchange {
         }
         call.name = call.operation.clone();
         call.provider = self.provider.or_else(|| Some(self.upstream.clone()));
-        call.attributes.insert("upstream".into(), Value::String(self.upstream));
+        if !self.upstream.is_empty() {
+            call.attributes.insert("upstream".into(), Value::String(self.upstream));
+        }
         if self.stream {
             call.attributes.insert("stream".into(), Value::Bool(true));
         }

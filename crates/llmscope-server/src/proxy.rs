@@ -45,16 +45,50 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let body = crate::body::read(body, app.config.max_body_bytes).await?;
     let head = parse_head(&body)?;
     let meta = CallerMeta::from_headers(&parts.headers)?;
-    let up = app.routes.route(head.model.as_deref()).ok_or_else(|| no_upstream(&app, head.model.as_deref()))?;
+    let call_id = random_id(32);
+    let trace_id = meta.trace_id.clone().unwrap_or_else(|| random_id(32));
+    let span_id = random_id(16);
+    let stream = head.stream == Some(true);
+    // The Responses API reports usage in its last event and has no `stream_options`.
+    let responses_api = parts.uri.path().ends_with("/responses");
+    let exchange = |meta: CallerMeta, upstream: String, provider: Option<String>, request: Bytes| Exchange {
+        project: app.config.project.clone(),
+        call_id: call_id.clone(),
+        trace_id: trace_id.clone(),
+        span_id: span_id.clone(),
+        meta,
+        upstream,
+        provider,
+        request,
+        start,
+        started: t0,
+        latency: None,
+        ttft: None,
+        status_code: None,
+        response: Upstreamed::None,
+        error: None,
+        cancelled: false,
+        stream,
+        responses_api,
+    };
+    let Some(up) = app.routes.route(head.model.as_deref()) else {
+        // A well-formed call no upstream serves is recorded: the callers of a model nobody
+        // routed should show in the report.
+        let err = no_upstream(&app, head.model.as_deref());
+        let mut pending = PendingCall::new(app.recorder.clone(), exchange(meta, String::new(), None, body));
+        if let Some(ex) = pending.get_mut() {
+            ex.status_code = Some(err.status.as_u16());
+        }
+        let kind = if err.code == "model_not_found" { "model_not_found" } else { "no_upstream" };
+        pending.finish(Upstreamed::None, Some((kind, err.message.clone())));
+        return Ok(Ids { trace_id, call_id }.error(err, t0.elapsed(), Instant::now()));
+    };
     let path = parts.uri.path_and_query().map_or(parts.uri.path(), |p| p.as_str());
     let uri =
         upstream::target_uri(up, path).map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
 
-    let stream = head.stream == Some(true);
     let caller_wants_usage =
         head.stream_options.as_ref().and_then(|o| o.get("include_usage")).and_then(Value::as_bool) == Some(true);
-    // The Responses API reports usage in its last event and has no `stream_options`.
-    let responses_api = parts.uri.path().ends_with("/responses");
     let inject = stream
         && up.stream_usage
         && !caller_wants_usage
@@ -68,9 +102,6 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let mut fwd = upstream::request(up, parts.method.clone(), uri, &parts.headers, upstream_body)
         .map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
 
-    let call_id = random_id(32);
-    let trace_id = meta.trace_id.clone().unwrap_or_else(|| random_id(32));
-    let span_id = random_id(16);
     // The upstream (vLLM, say, with tracing on) continues the trace under this call's span,
     // with the caller's sampling decision; a trace started here drops the caller's tracestate.
     let flags = meta.trace_flags.as_deref().unwrap_or("01");
@@ -80,29 +111,8 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     if meta.trace_flags.is_none() {
         fwd.headers_mut().remove("tracestate");
     }
-    let mut pending = PendingCall::new(
-        app.recorder.clone(),
-        Exchange {
-            project: app.config.project.clone(),
-            call_id: call_id.clone(),
-            trace_id: trace_id.clone(),
-            span_id,
-            meta,
-            upstream: up.name.clone(),
-            provider: up.provider.clone(),
-            request: body,
-            start,
-            started: t0,
-            latency: None,
-            ttft: None,
-            status_code: None,
-            response: Upstreamed::None,
-            error: None,
-            cancelled: false,
-            stream,
-            responses_api,
-        },
-    );
+    let (upstream_name, provider) = (up.name.clone(), up.provider.clone());
+    let mut pending = PendingCall::new(app.recorder.clone(), exchange(meta, upstream_name, provider, body));
     let ids = Ids { trace_id, call_id };
     let timeouts = app.config.timeouts;
     let deadline = tokio::time::Instant::from_std(t0) + timeouts.total;

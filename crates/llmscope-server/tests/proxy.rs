@@ -274,12 +274,16 @@ async fn malformed_and_oversized_requests_get_a_clear_4xx() {
         ("{\"model\": 5, \"messages\": []}", 400, "invalid_json"),
         ("{\"model\": \"gpt-unknown\", \"messages\": []}", 404, "model_not_found"),
     ];
+    let mut unrouted = String::new();
     for (body, want, code) in cases {
-        let (status, _, text) = fx.post("/v1/chat/completions", &[], body).await;
+        let (status, h, text) = fx.post("/v1/chat/completions", &[], body).await;
         assert_eq!(status, want, "{body} → {text}");
         let err: Value = serde_json::from_str(&text).expect("OpenAI-shaped error");
         assert_eq!(err["error"]["code"], code, "{text}");
         assert!(err["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        if code == "model_not_found" {
+            unrouted = header(&h, "x-llmscope-call-id").to_string();
+        }
     }
     let big = chat(json!({"padding": "x".repeat(4096)}));
     let (status, _, text) = fx.post("/v1/chat/completions", &[], &big).await;
@@ -288,7 +292,16 @@ async fn malformed_and_oversized_requests_get_a_clear_4xx() {
         fx.post("/v1/chat/completions", &[("x-llmscope-trace-id", "garbage")], &chat(json!({}))).await;
     assert_eq!(status, 400);
     assert!(text.contains("x-llmscope-trace-id"), "{text}");
-    assert!(fx.calls().await.is_empty(), "rejected requests reach neither the upstream nor the store");
+    // Malformed requests reach neither the upstream nor the store; a well-formed call for a
+    // model no upstream serves is recorded, so its callers show in the report.
+    let calls = fx.calls().await;
+    assert_eq!(calls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec![unrouted.as_str()]);
+    let c = &calls[0];
+    assert_eq!(
+        (c.model.as_deref(), c.status_code, c.error_kind.as_deref()),
+        (Some("gpt-unknown"), Some(404), Some("model_not_found"))
+    );
+    assert_eq!(fx.mock_stats().await["requests"], 0);
     // An unreadable traceparent is ignored (W3C Trace Context): the call goes through on a trace of its own.
     let (status, h, _) = fx.post("/v1/chat/completions", &[("traceparent", "garbage")], &chat(json!({}))).await;
     assert_eq!(status, 200);

@@ -165,7 +165,8 @@ pub fn render(r: &Report, embed: ChartEmbed) -> String {
             .cost
             .unpriced_models
             .iter()
-            .map(|u| format!("`{}` ({} calls)", cell(&u.model), int(u.requests)))
+            // Escaped text, not a code span: inside one the escapes would show as written.
+            .map(|u| format!("**{}** ({} calls)", cell(&u.model), int(u.requests)))
             .collect();
         let _ = writeln!(w, "Unpriced models (cost unknown, not counted as zero): {}. Add their prices under `[prices]` in the config.\n", names.join(", "));
     }

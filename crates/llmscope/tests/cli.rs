@@ -210,6 +210,8 @@ fn markdown_and_html_reports_carry_charts() -> R {
         assert!(std::fs::read_to_string(out.join(format!("charts/{chart}.svg")))?.starts_with("<svg"));
     }
     assert!(md.contains("## Suggestions") && md.contains("## The calls behind the problems"));
+    // Self-hosted models have no list price: named as unpriced, as text (not a code span).
+    assert!(md.contains("Unpriced models (cost unknown, not counted as zero): **"), "unpriced models listed");
     ok(llmscope(&data, &["report", "--format", "html", "--out", out.to_str().unwrap_or_default()]));
     let html = std::fs::read_to_string(out.join("report.html"))?;
     assert!(html.starts_with("<!DOCTYPE html>") && html.matches("<svg").count() >= 6);

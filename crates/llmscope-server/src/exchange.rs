@@ -255,6 +255,13 @@ pub struct RequestHead {
     pub model: Option<String>,
     #[serde(default)]
     pub stream: Option<bool>,
-    #[serde(default)]
-    pub stream_options: Option<Map<String, Value>>,
+    /// `None` when the body has no `stream_options` member, `Some(None)` when it is `null`
+    /// (serde decodes escaped key spellings, so this is the member's true presence).
+    #[serde(default, deserialize_with = "present")]
+    pub stream_options: Option<Option<Map<String, Value>>>,
+}
+
+/// A member that is present, `null` or not.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Map<String, Value>>>, D::Error> {
+    serde::Deserialize::deserialize(d).map(Some)
 }

@@ -87,15 +87,20 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
     let uri =
         upstream::target_uri(up, path).map_err(|m| ApiError::upstream(StatusCode::BAD_GATEWAY, "bad_upstream", m))?;
 
-    let caller_wants_usage =
-        head.stream_options.as_ref().and_then(|o| o.get("include_usage")).and_then(Value::as_bool) == Some(true);
+    let caller_wants_usage = head
+        .stream_options
+        .as_ref()
+        .and_then(Option::as_ref)
+        .and_then(|o| o.get("include_usage"))
+        .and_then(Value::as_bool)
+        == Some(true);
     let inject = stream
         && up.stream_usage
         && !caller_wants_usage
         && !parts.uri.path().ends_with("/embeddings")
         && !responses_api;
     // Whether the body was really rewritten decides whether the usage chunk is stripped.
-    let (upstream_body, inject) = match inject.then(|| with_include_usage(&body)).flatten() {
+    let (upstream_body, inject) = match inject.then(|| with_include_usage(&body, &head)).flatten() {
         Some(rewritten) => (rewritten, true),
         None => (body.clone(), false),
     };
@@ -123,8 +128,7 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
         biased;
         a = tokio::time::timeout(timeouts.first_byte, app.client.request(fwd)) => a,
         _ = crate::stream::cut_signal(&mut cut) => {
-            pending.finish(Upstreamed::None, Some(("shutdown", crate::stream::SHUTDOWN.into())));
-            return Ok(ids.error(crate::stream::shutdown_error(), pre, Instant::now()));
+            return Ok(ids.cut_off(pending, pre, Instant::now()));
         }
     };
     // llmscope's own time in an error answer: before forwarding, and from here on (the wait
@@ -177,8 +181,7 @@ async fn forward(app: Arc<App>, req: Request) -> Result<Response, ApiError> {
         if let Some(ex) = pending.get_mut() {
             ex.status_code = Some(StatusCode::SERVICE_UNAVAILABLE.as_u16());
         }
-        pending.finish(Upstreamed::None, Some(("shutdown", crate::stream::SHUTDOWN.into())));
-        return Ok(ids.error(crate::stream::shutdown_error(), pre, t_body));
+        return Ok(ids.cut_off(pending, pre, t_body));
     };
     let bytes = match collected {
         Err(_) => {
@@ -219,6 +222,13 @@ pub struct Ids {
 }
 
 impl Ids {
+    /// A request cut at the end of the shutdown grace period: recorded (kind `shutdown`)
+    /// and answered 503.
+    fn cut_off(&self, pending: PendingCall, pre: std::time::Duration, failed: Instant) -> Response {
+        pending.finish(Upstreamed::None, Some(("shutdown", crate::stream::SHUTDOWN.into())));
+        self.error(crate::stream::shutdown_error(), pre, failed)
+    }
+
     /// llmscope's own error answer, carrying the ids of the recorded call; its overhead is
     /// the time before forwarding (`pre`) and since the upstream failed (`failed`).
     fn error(&self, err: ApiError, pre: std::time::Duration, failed: Instant) -> Response {
@@ -353,10 +363,8 @@ fn classify_client_error(upstream: &str, e: &hyper_util::client::legacy::Error) 
 /// rewritten (then it is forwarded unchanged). A body without `stream_options` (the usual
 /// case) gets the member appended and is otherwise forwarded byte for byte (key order,
 /// number spelling and all); one with it is re-serialised.
-fn with_include_usage(body: &[u8]) -> Option<Bytes> {
-    // The top-level keys as decoded (so `"\u0073tream_options"` counts), values skipped.
-    let keys: std::collections::HashMap<String, serde::de::IgnoredAny> = serde_json::from_slice(body).ok()?;
-    if !keys.contains_key("stream_options") {
+fn with_include_usage(body: &[u8], head: &RequestHead) -> Option<Bytes> {
+    if head.stream_options.is_none() {
         // A JSON object (the head was read from it): its last byte that is not white space
         // is its closing brace.
         let end = body.iter().rposition(|b| !b.is_ascii_whitespace())?;
@@ -381,7 +389,11 @@ fn with_include_usage(body: &[u8]) -> Option<Bytes> {
 
 #[cfg(test)]
 mod tests {
-    use super::with_include_usage;
+    use super::{parse_head, with_include_usage as rewrite};
+
+    fn with_include_usage(body: &[u8]) -> Option<bytes::Bytes> {
+        rewrite(body, &parse_head(body).ok()?)
+    }
 
     #[test]
     fn usage_is_asked_for_without_rewriting_the_callers_body() {

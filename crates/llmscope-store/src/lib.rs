@@ -38,15 +38,21 @@ pub fn open(location: &str) -> Result<Box<dyn Store>, StoreError> {
     open_with(location, &StoreOptions::default())
 }
 
+/// The data directory of an embedded store at `location` (a directory, or `duckdb:` and
+/// one); `None` for another backend's location.
+pub fn embedded_dir(location: &str) -> Option<&Path> {
+    let other = ["clickhouse://", "http://", "https://"].iter().any(|p| location.starts_with(p));
+    (!other).then(|| Path::new(location.strip_prefix("duckdb:").unwrap_or(location)))
+}
+
 /// [`open`] with options.
 pub fn open_with(location: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, StoreError> {
-    if location.starts_with("clickhouse://") || location.starts_with("http://") || location.starts_with("https://") {
+    let Some(dir) = embedded_dir(location) else {
         return Err(StoreError::BadQuery(format!(
             "{location}: the ClickHouse backend is not part of this build yet; use a data directory"
         )));
-    }
-    let dir = location.strip_prefix("duckdb:").unwrap_or(location);
-    let store = DuckStore::open_dir_with(Path::new(dir), opts.row_group_size)?;
+    };
+    let store = DuckStore::open_dir_with(dir, opts.row_group_size)?;
     if let Some(limit) = &opts.memory_limit {
         store.set_memory_limit(limit)?;
     }

@@ -90,9 +90,9 @@ pub fn open_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
 /// store and an empty answer).
 pub fn open_existing_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
     let location = cfg.storage.data_dir.to_string_lossy();
-    let dir = std::path::Path::new(location.strip_prefix("duckdb:").unwrap_or(&location));
-    let other_backend = ["clickhouse://", "http://", "https://"].iter().any(|p| location.starts_with(p));
-    if !other_backend && !dir.join(llmscope_store::DUCKDB_FILE).exists() {
+    // (Another backend's location is left to `open_store` to answer.)
+    if let Some(dir) = llmscope_store::embedded_dir(&location).filter(|d| !d.join(llmscope_store::DUCKDB_FILE).exists())
+    {
         anyhow::bail!(
             "no llmscope store in {}: import logs or run `llmscope serve` there first, or name another \
              directory with --data-dir (or LLMSCOPE_DATA_DIR)",

@@ -108,15 +108,21 @@ fn set_num<T>(slot: &mut Option<T>, v: Option<T>) {
 
 fn set_hex(slot: &mut String, o: Obj<'_>, key: &str, len: usize) -> Result<(), LineError> {
     if let Some(s) = o.str(key)? {
-        let s = s.trim().trim_start_matches("0x");
-        let id = ids::parse_hex_id(s, len).ok_or_else(|| {
-            LineError::at(o.path_of(key), format!("expected {len} hex digits, not all zero, found {s:?}"))
-        })?;
+        let id = hex_id(s.trim().trim_start_matches("0x"), &o.path_of(key), len)?;
         if slot.is_empty() {
             *slot = id;
         }
     }
     Ok(())
+}
+
+/// A trace or span id of `len` hex digits (not all zero), in lower case; the error names
+/// `path` and shows what was found.
+pub fn hex_id(s: &str, path: &str, len: usize) -> Result<String, LineError> {
+    ids::parse_hex_id(s, len).ok_or_else(|| {
+        let shown: String = s.chars().take(40).collect();
+        LineError::at(path.into(), format!("expected {len} hex digits, not all zero, found {shown:?}"))
+    })
 }
 
 /// A log record's level (kept as an attribute of the same name): `ERROR`, `CRITICAL` or

@@ -4,10 +4,10 @@
 
 use std::sync::OnceLock;
 
-use llmscope_core::{ids, timeparse, Call, TokenUsage};
+use llmscope_core::{timeparse, Call, TokenUsage};
 use serde_json::{Map, Value};
 
-use super::LineError;
+use super::{common, LineError};
 use crate::import::fields::Obj;
 
 pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
@@ -37,16 +37,15 @@ pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
             timeparse::in_range(t, &t.to_rfc3339()).map_err(|e| LineError::at(key.into(), e))?;
         }
     }
-    for (key, len) in [("trace_id", 32), ("span_id", 16), ("parent_span_id", 16)] {
-        let slot = match key {
-            "trace_id" => &mut call.trace_id,
-            "span_id" => &mut call.span_id,
-            _ => match call.parent_span_id.as_mut() {
-                Some(s) => s,
-                None => continue,
-            },
-        };
-        *slot = hex_id(slot, key, len)?;
+    // Empty ids are derived later.
+    if !call.trace_id.is_empty() {
+        call.trace_id = common::hex_id(&call.trace_id, "trace_id", 32)?;
+    }
+    if !call.span_id.is_empty() {
+        call.span_id = common::hex_id(&call.span_id, "span_id", 16)?;
+    }
+    if let Some(p) = call.parent_span_id.as_deref().filter(|p| !p.is_empty()) {
+        call.parent_span_id = Some(common::hex_id(p, "parent_span_id", 16)?);
     }
     Ok(())
 }
@@ -87,15 +86,4 @@ fn check_fields(obj: &Map<String, Value>) -> Result<(), LineError> {
         return Err(LineError::at("start_time".into(), "missing required field".into()));
     }
     Ok(())
-}
-
-/// A trace or span id: empty (derived later) or `len` hex digits, stored in lower case.
-fn hex_id(s: &str, key: &str, len: usize) -> Result<String, LineError> {
-    if s.is_empty() {
-        return Ok(String::new());
-    }
-    ids::parse_hex_id(s, len).ok_or_else(|| {
-        let shown: String = s.chars().take(40).collect();
-        LineError::at(key.into(), format!("expected {len} hex digits, not all zero, found {shown:?}"))
-    })
 }

@@ -130,8 +130,12 @@ pub struct RecorderConfig {
     /// How long a partial batch waits for more calls before it is written.
     pub flush_interval: Duration,
     /// Where calls that could not be queued or written go, one JSON call per line, replayed
-    /// into the store when the server next starts (`llmscope import` reads them too).
+    /// into the store once spilling has stopped for `replay_after`, or when the server next
+    /// starts (`llmscope import` reads them too).
     pub spill_dir: PathBuf,
+    /// How long no call must have been spilled before the spilled calls are replayed into
+    /// the store while the server runs (`None`: only at the next start).
+    pub replay_after: Option<Duration>,
     /// Nice steps the recorder and spill threads run below the request handlers (0: the same
     /// priority). See [`crate::priority`].
     pub nice: u8,
@@ -144,6 +148,7 @@ impl Default for RecorderConfig {
             batch_size: 1_000,
             flush_interval: Duration::from_millis(200),
             spill_dir: PathBuf::from("llmscope-data/spill"),
+            replay_after: Some(Duration::from_secs(10)),
             nice: DEFAULT_RECORDER_NICE,
         }
     }

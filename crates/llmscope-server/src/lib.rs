@@ -8,6 +8,7 @@
 //!   (what `llmscope calls` uses when a server runs); [`report`]: `POST /api/v1/report`,
 //!   the report's JSON while the server runs (what `llmscope report` uses then).
 //! - [`health`]: `/healthz`, `/readyz`.
+//! - [`models`]: `GET /v1/models`, merged over several upstreams as requests are routed.
 //! - [`limit`]: `max_in_flight`, answering 503 beyond it.
 //! - [`recorder`]: the bounded write batcher that keeps storage off the request path, with
 //!   its spill directory.
@@ -22,6 +23,7 @@ mod health;
 mod ingest;
 mod limit;
 pub mod meta;
+mod models;
 pub mod priority;
 mod proxy;
 mod query;
@@ -77,6 +79,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/completions", post(proxy::record).fallback(proxy::passthrough))
         .route("/v1/embeddings", post(proxy::record).fallback(proxy::passthrough))
         .route("/v1/responses", post(proxy::record).fallback(proxy::passthrough))
+        .route("/v1/models", any(models::list))
         .route("/v1/{*rest}", any(proxy::passthrough))
         .route("/api/v1/calls", post(ingest::post_calls))
         .route("/api/v1/calls/query", post(query::query_calls))

@@ -1,6 +1,8 @@
 //! The OpenAI-compatible logging proxy: `/v1/chat/completions`, `/v1/completions`,
 //! `/v1/embeddings` and `/v1/responses` are forwarded and recorded; every other `/v1/*` path
-//! (e.g. `/v1/models`) is passed through unrecorded.
+//! is passed through unrecorded, to the upstream its body's model (or, for
+//! `/v1/models/{id}`, the model in its path) routes to. `GET /v1/models` over several
+//! upstreams is merged by [`crate::models`].
 //!
 //! The caller's body is forwarded byte for byte (except `stream_options.include_usage`,
 //! added when the upstream is configured to report stream usage and the caller did not ask:
@@ -265,7 +267,11 @@ async fn pass(app: Arc<App>, req: Request) -> Response {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let model = serde_json::from_slice::<RequestHead>(&body).ok().and_then(|h| h.model);
+    // The model named by the body, or by the path of `GET /v1/models/{id}`.
+    let model = serde_json::from_slice::<RequestHead>(&body)
+        .ok()
+        .and_then(|h| h.model)
+        .or_else(|| parts.uri.path().strip_prefix("/v1/models/").filter(|id| !id.is_empty()).map(str::to_string));
     let Some(up) = model.as_deref().and_then(|m| app.routes.route(Some(m))).or_else(|| app.routes.default_upstream())
     else {
         return no_upstream(&app, None).into_response();
@@ -330,8 +336,8 @@ fn no_upstream(app: &App, model: Option<&str>) -> ApiError {
     e
 }
 
-/// Turns a client error into (status, kind, message) for the caller and the record.
-fn classify_client_error(upstream: &str, e: &hyper_util::client::legacy::Error) -> (StatusCode, &'static str, String) {
+/// A client error with its causes, `: `-separated.
+pub(crate) fn client_error_chain(e: &hyper_util::client::legacy::Error) -> String {
     let mut chain = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
@@ -339,6 +345,12 @@ fn classify_client_error(upstream: &str, e: &hyper_util::client::legacy::Error) 
         chain.push_str(&s.to_string());
         src = s.source();
     }
+    chain
+}
+
+/// Turns a client error into (status, kind, message) for the caller and the record.
+fn classify_client_error(upstream: &str, e: &hyper_util::client::legacy::Error) -> (StatusCode, &'static str, String) {
+    let chain = client_error_chain(e);
     let lower = chain.to_ascii_lowercase();
     if e.is_connect() {
         if lower.contains("timed out") || lower.contains("timeout") || lower.contains("deadline has elapsed") {

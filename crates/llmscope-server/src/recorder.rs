@@ -13,9 +13,16 @@
 //! call format) to a file in `spill_dir`, and counted. Nothing is dropped. Calls that
 //! overflow the queue go to a second bounded queue drained by a spill thread, so an
 //! overloaded server does not build records or write files on its request threads either
-//! (only when both queues are full does the handler spill the call itself). At the next start
-//! [`replay_spill`] imports those files into the store and removes them; `llmscope import`
-//! reads them too. [`Recorder::shutdown`] writes everything still queued before it returns.
+//! (only when both queues are full does the handler spill the call itself).
+//!
+//! Spilled calls are stored as soon as the store can take them again: once no call has been
+//! spilled for `replay_after` and the queue is at most a quarter full, the writer closes the
+//! spill file (the next spill opens a new one) and a replay thread, at the writer's
+//! priority, imports it into the store a batch at a time and removes it. At shutdown the
+//! replay stops between batches; what it had not stored stays in its file, and at the next
+//! start [`replay_spill`] imports every file left (calls stored before are recognised by
+//! their ids and skipped); `llmscope import` reads them too. [`Recorder::shutdown`] writes
+//! everything still queued before it returns.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -67,6 +74,7 @@ struct Counters {
     spilled: AtomicU64,
     failed_batches: AtomicU64,
     failed_jobs: AtomicU64,
+    replayed: AtomicU64,
 }
 
 /// A snapshot of the recorder's counters.
@@ -80,6 +88,9 @@ pub struct RecorderStats {
     pub duplicates: u64,
     /// Calls written to the spill directory instead of the store.
     pub spilled: u64,
+    /// Spilled calls stored since by this run's replay (the others wait in the spill
+    /// directory for the next start).
+    pub replayed: u64,
     /// Batches the store refused (after retries); their calls were spilled.
     pub failed_batches: u64,
     /// Calls whose record could not be built (a bug: logged as errors).
@@ -93,6 +104,8 @@ struct Shared {
     counters: Counters,
     spill: Mutex<Spill>,
     closed: AtomicBool,
+    /// Set when the writer stops: the replay thread stops between batches.
+    stop_replay: AtomicBool,
     /// The second (Unix time) of the last "spilled" warning.
     last_warned: std::sync::atomic::AtomicI64,
 }
@@ -132,6 +145,7 @@ impl Recorder {
             counters: Counters::default(),
             spill: Mutex::new(Spill::new(cfg.spill_dir.clone())),
             closed: AtomicBool::new(false),
+            stop_replay: AtomicBool::new(false),
             last_warned: Default::default(),
         });
         let writer = Writer {
@@ -142,6 +156,7 @@ impl Recorder {
             batch_size: cfg.batch_size.max(1),
             flush_interval: cfg.flush_interval,
             nice: cfg.nice,
+            replay: Replay { after: cfg.replay_after, capacity, thread: None },
         };
         let thread = std::thread::Builder::new()
             .name("llmscope-recorder".into())
@@ -254,6 +269,7 @@ impl Recorder {
             spilled: c.spilled.load(Ordering::Relaxed),
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
             failed_jobs: c.failed_jobs.load(Ordering::Relaxed),
+            replayed: c.replayed.load(Ordering::Relaxed),
             queued: self.tx.len() as u64,
             capacity: self.capacity as u64,
         }
@@ -355,10 +371,21 @@ struct Writer {
     batch_size: usize,
     flush_interval: Duration,
     nice: u8,
+    replay: Replay,
+}
+
+/// The writer's side of the replay of spill files while the server runs.
+struct Replay {
+    /// How long no call must have been spilled before the spill file is replayed (`None`:
+    /// only at the next start).
+    after: Option<Duration>,
+    /// The queue's capacity: a replay starts only while it is at most a quarter full.
+    capacity: usize,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Writer {
-    fn run(self) {
+    fn run(mut self) {
         if crate::priority::lower_current_thread(self.nice) {
             // The store's own workers (DuckDB's) do part of every checkpoint: down with us.
             if let Err(e) = self.sink.restart_workers_here() {
@@ -380,7 +407,16 @@ impl Writer {
                 rolled_up = std::time::Instant::now();
                 self.roll_up();
             }
+            if !stop {
+                self.replay_when_quiet();
+            }
             if stop {
+                self.shared.stop_replay.store(true, Ordering::Release);
+                if let Some(handle) = self.replay.thread.take() {
+                    if handle.join().is_err() {
+                        tracing::error!("the spill replay thread panicked");
+                    }
+                }
                 // Answer flushes that raced the stop.
                 while let Ok(msg) = self.ctrl.try_recv() {
                     if let Ctrl::Flush(w) = msg {
@@ -388,6 +424,34 @@ impl Writer {
                     }
                 }
                 return;
+            }
+        }
+    }
+
+    /// Starts a replay of the spill file when no call has been spilled for `replay.after`,
+    /// the queue is at most a quarter full and no replay runs.
+    fn replay_when_quiet(&mut self) {
+        let Some(after) = self.replay.after else { return };
+        if self.replay.thread.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        if let Some(done) = self.replay.thread.take() {
+            if done.join().is_err() {
+                tracing::error!("the spill replay thread panicked");
+            }
+        }
+        if self.rx.len() > self.replay.capacity / 4 {
+            return;
+        }
+        let Some(file) = self.shared.spill.lock().ok().and_then(|mut s| s.close_if_quiet(after)) else { return };
+        let (sink, shared, nice) = (self.sink.clone(), self.shared.clone(), self.nice);
+        let spawned = std::thread::Builder::new()
+            .name("llmscope-replay".into())
+            .spawn(move || replay_file(&file, sink.as_ref(), &shared, nice));
+        match spawned {
+            Ok(t) => self.replay.thread = Some(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start the spill replay; the spilled calls wait for the next start")
             }
         }
     }
@@ -494,27 +558,40 @@ impl Spiller {
     }
 }
 
-/// The spill file: opened on first use, one per server run.
+/// The spill file: opened on first use, and again after each replay closed it.
 struct Spill {
     dir: PathBuf,
     out: Option<(PathBuf, BufWriter<File>)>,
+    /// When calls were last written to `out`.
+    last_write: Option<std::time::Instant>,
 }
 
 impl Spill {
     fn new(dir: PathBuf) -> Self {
-        Spill { dir, out: None }
+        Spill { dir, out: None, last_write: None }
+    }
+
+    /// Closes the spill file, synced, when nothing has been written to it for `quiet`, and
+    /// returns its path (for a replay); the next spill opens a new file.
+    fn close_if_quiet(&mut self, quiet: Duration) -> Option<PathBuf> {
+        if self.last_write.is_some_and(|t| t.elapsed() < quiet) {
+            return None;
+        }
+        self.sync();
+        self.out.take().map(|(path, _)| path)
     }
 
     /// Appends JSON lines.
     fn write(&mut self, lines: &[u8]) -> std::io::Result<PathBuf> {
         if self.out.is_none() {
             std::fs::create_dir_all(&self.dir)?;
-            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
             let path = self.dir.join(format!("spill-{stamp}-{}.jsonl", std::process::id()));
             let file = OpenOptions::new().create(true).append(true).open(&path)?;
             self.out = Some((path, BufWriter::new(file)));
         }
         let Some((path, out)) = self.out.as_mut() else { return Err(std::io::Error::other("spill file not open")) };
+        self.last_write = Some(std::time::Instant::now());
         out.write_all(lines)?;
         out.flush()?;
         Ok(path.clone())
@@ -525,6 +602,80 @@ impl Spill {
             let _ = out.flush();
             let _ = out.get_ref().sync_all();
         }
+    }
+}
+
+/// Stops a replay between batches once the writer has stopped.
+struct StopWhen<'a>(&'a AtomicBool);
+
+impl llmscope_capture::import::ImportProgress for StopWhen<'_> {
+    fn stop_requested(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// How long a replay waits after a store failure before it tries the file again.
+const REPLAY_RETRY: Duration = Duration::from_secs(30);
+
+/// The replay thread: imports a closed spill file into the store and removes it, trying
+/// again after a store failure until the writer stops (the file then waits for the next
+/// start, as does a file that cannot be read).
+fn replay_file(file: &Path, sink: &dyn CallSink, shared: &Shared, nice: u8) {
+    crate::priority::lower_current_thread(nice);
+    let stop = StopWhen(&shared.stop_replay);
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let importer = spill_importer(sink, dir, "default");
+    loop {
+        let (stored, error) = match importer.import_file(file, &stop) {
+            Ok(s) => (s.imported + s.already_present, None),
+            Err(e) => (e.done.imported + e.done.already_present, Some(e.error)),
+        };
+        // Counted when the file is done or the replay stops, not after a failure: a retry
+        // reads the file from its start, and what a failed attempt stored comes back then
+        // as already present.
+        let counted = &shared.counters.replayed;
+        match error {
+            None => {
+                counted.fetch_add(stored, Ordering::Relaxed);
+                match std::fs::remove_file(file) {
+                    Ok(()) => tracing::info!(calls = stored, file = %file.display(), "stored the spilled calls"),
+                    Err(e) => tracing::warn!(file = %file.display(), error = %e,
+                        "stored the spilled calls but could not remove their file; the next start skips them"),
+                }
+                return;
+            }
+            Some(llmscope_capture::import::ImportError::Stopped) => {
+                counted.fetch_add(stored, Ordering::Relaxed);
+                tracing::info!(file = %file.display(), "replay stopped at shutdown; the rest waits for the next start");
+                return;
+            }
+            Some(e @ llmscope_capture::import::ImportError::Store(_)) => {
+                tracing::warn!(file = %file.display(), error = %e, retry_s = REPLAY_RETRY.as_secs(), "replaying spilled calls failed");
+            }
+            Some(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "cannot replay spilled calls; they wait for the next start");
+                return;
+            }
+        }
+        let deadline = std::time::Instant::now() + REPLAY_RETRY;
+        while std::time::Instant::now() < deadline {
+            if shared.stop_replay.load(Ordering::Acquire) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The importer of spill files: batch by batch, each committed on its own (the recorder
+/// writes beside it), rejected lines kept in `<dir>/rejects/`.
+fn spill_importer<'a>(sink: &'a dyn CallSink, dir: &Path, project: &str) -> Importer<'a> {
+    Importer {
+        sink,
+        opts: ImportOptions { project: project.to_string(), ..Default::default() },
+        batch_size: 5_000,
+        rejects_dir: Some(dir.join("rejects")),
+        bulk: false,
     }
 }
 
@@ -548,14 +699,7 @@ pub fn replay_spill(dir: &Path, sink: &dyn CallSink, project: &str) -> std::io::
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && p.is_file())
         .collect();
     files.sort();
-    let importer = Importer {
-        sink,
-        opts: ImportOptions { project: project.to_string(), ..Default::default() },
-        batch_size: 5_000,
-        rejects_dir: Some(dir.join("rejects")),
-        // The server's recorder writes meanwhile: no transaction may hold the store.
-        bulk: false,
-    };
+    let importer = spill_importer(sink, dir, project);
     for f in files {
         let s = importer.import_file(&f, &NoProgress).map_err(|e| {
             std::io::Error::other(format!("{e} ({} of its calls were stored before it)", e.done.imported))

@@ -66,7 +66,13 @@ impl Routes {
             .or_else(|| self.upstreams.iter().find(|u| u.models.is_empty()))
     }
 
-    /// Where `GET /v1/models` goes: the first catch-all upstream, else the first.
+    /// Every upstream, in routing order.
+    pub fn all(&self) -> &[Upstream] {
+        &self.upstreams
+    }
+
+    /// Where requests naming no model go (`GET /v1/models` with one upstream, other `/v1/*`
+    /// paths): the first catch-all upstream, else the first.
     pub fn default_upstream(&self) -> Option<&Upstream> {
         self.upstreams.iter().find(|u| u.models.is_empty()).or_else(|| self.upstreams.first())
     }

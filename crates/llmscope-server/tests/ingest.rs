@@ -153,22 +153,31 @@ fn call(i: u32) -> Call {
     }
 }
 
-#[test]
-fn a_stalled_store_never_blocks_recording_and_loses_nothing() {
+/// A closed gated store in a new directory, and a recorder configuration with a small queue
+/// and batches over it.
+fn stalled(replay_after: Option<Duration>) -> (tempfile::TempDir, Arc<Gated>, RecorderConfig) {
     let dir = tempfile::tempdir().expect("tempdir");
     let gated = Arc::new(Gated {
         inner: llmscope_store::open(&dir.path().to_string_lossy()).expect("store"),
         open: Mutex::new(false),
         cv: Condvar::new(),
     });
-    let spill_dir = dir.path().join("spill");
     let cfg = RecorderConfig {
         queue_capacity: 8,
         batch_size: 4,
         flush_interval: Duration::from_millis(10),
-        spill_dir: spill_dir.clone(),
+        spill_dir: dir.path().join("spill"),
+        replay_after,
         ..RecorderConfig::default()
     };
+    (dir, gated, cfg)
+}
+
+#[test]
+fn a_stalled_store_never_blocks_recording_and_loses_nothing() {
+    // Here the spilled calls wait for the next start (the next test replays them live).
+    let (_dir, gated, cfg) = stalled(None);
+    let spill_dir = cfg.spill_dir.clone();
     let rec = Recorder::start(gated.clone(), &cfg);
     // The store is stalled: every one of these returns at once (the test would hang otherwise).
     for i in 0..100 {
@@ -208,6 +217,102 @@ fn a_stalled_store_never_blocks_recording_and_loses_nothing() {
         std::fs::read_dir(&spill_dir).expect("dir").filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file())).count(),
         0
     );
+}
+
+fn spill_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "jsonl"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn spilled_calls_are_stored_once_the_store_recovers_without_a_restart() {
+    let (_dir, gated, cfg) = stalled(Some(Duration::from_millis(50)));
+    let spill_dir = cfg.spill_dir.clone();
+    let rec = Recorder::start(gated.clone(), &cfg);
+    for i in 0..100 {
+        rec.record_call(call(i));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while rec.stats().spilled < 100 - 8 - 4 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", rec.stats());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    gated.set(true);
+    // The writer drains its queue, and once nothing has been spilled for a while the spill
+    // file is replayed and removed, with the server still running.
+    let stored = || gated.inner.count_calls(&CallFilter::default()).expect("count");
+    while stored() < 100 || !spill_files(&spill_dir).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "{} stored, {:?}", stored(), rec.stats());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = rec.stats();
+    assert_eq!((stats.written + stats.spilled, stats.replayed), (100, stats.spilled), "{stats:?}");
+    // Calls spilled after a replay go to a new file, replayed in turn.
+    gated.set(false);
+    for i in 100..120 {
+        rec.record_call(call(i));
+    }
+    while rec.stats().spilled < stats.spilled + 20 - 8 - 4 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", rec.stats());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    gated.set(true);
+    while stored() < 120 || !spill_files(&spill_dir).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "{} stored, {:?}", stored(), rec.stats());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let done = rec.shutdown();
+    assert_eq!((done.written + done.spilled, done.replayed), (120, done.spilled), "{done:?}");
+    let listed = gated.inner.list_calls(&CallFilter::default(), CallOrder::OldestFirst, 200).expect("list");
+    let ids: std::collections::BTreeSet<&str> = listed.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 120, "every call once");
+    assert!(listed.iter().all(|c| c.origin == Origin::Proxy), "replayed calls keep their origin");
+}
+
+/// A replay the store refuses keeps its file (for a later try, or the next start), and
+/// shutdown does not wait for its next try.
+#[test]
+fn a_replay_the_store_refuses_keeps_its_file() {
+    struct Refuses(std::sync::atomic::AtomicU64);
+    impl CallSink for Refuses {
+        fn append_calls(&self, _: &[Call]) -> Result<AppendOutcome, StoreError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(StoreError::Backend("disk full".into()))
+        }
+        fn append_assessments(&self, _: &[Assessment]) -> Result<u64, StoreError> {
+            Err(StoreError::Backend("disk full".into()))
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = RecorderConfig {
+        spill_dir: dir.path().to_path_buf(),
+        flush_interval: Duration::from_millis(10),
+        replay_after: Some(Duration::from_millis(20)),
+        ..RecorderConfig::default()
+    };
+    let sink = Arc::new(Refuses(Default::default()));
+    let rec = Recorder::start(sink.clone(), &cfg);
+    for i in 0..5 {
+        rec.record_call(call(i));
+    }
+    // Three attempts by the writer, then the batch is spilled; a fourth is the replay's.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sink.0.load(std::sync::atomic::Ordering::SeqCst) < 4 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", rec.stats());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = rec.shutdown();
+    assert_eq!((stats.spilled, stats.replayed, stats.failed_batches), (5, 0, 1), "{stats:?}");
+    let files = spill_files(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let lines = std::fs::read_to_string(&files[0]).expect("spill file").lines().count();
+    assert_eq!(lines, 5);
 }
 
 #[test]

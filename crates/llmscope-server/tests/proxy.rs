@@ -175,6 +175,73 @@ async fn upstream_errors_pass_through_and_are_recorded_with_their_kind() {
     fx.stop().await;
 }
 
+async fn get(fx: &common::Fixture, path: &str) -> (u16, hyper::HeaderMap, Value) {
+    let resp = fx.client.get(fx.url(path).parse().expect("uri")).await.expect("get");
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn model_ids(v: &Value) -> Vec<&str> {
+    let mut ids: Vec<&str> =
+        v["data"].as_array().map(|d| d.iter().filter_map(|m| m["id"].as_str()).collect()).unwrap_or_default();
+    ids.sort_unstable();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_list_merges_the_upstreams_as_requests_are_routed() {
+    // A second upstream listing a model of its own and one the first upstream is routed.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let other = listener.local_addr().expect("addr");
+    let (stop_other, stopped) = tokio::sync::oneshot::channel::<()>();
+    let models = vec!["llama3".to_string(), "mock-gpt-4o".to_string()];
+    tokio::spawn(llmscope_mock::serve(listener, MockConfig { models, ..MockConfig::default() }, async {
+        let _ = stopped.await;
+    }));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = closed.local_addr().expect("addr");
+    drop(closed);
+    let fx = start(MockConfig::default(), |cfg| {
+        cfg.upstreams[0].models = vec!["mock-gpt-4o*".into()];
+        let mut down = llmscope_server::Upstream::new("down", &format!("http://{dead}/v1"));
+        down.models = vec!["down-*".into()];
+        cfg.upstreams.push(down);
+        cfg.upstreams.push(llmscope_server::Upstream::new("other", &format!("http://{other}/v1")));
+    })
+    .await;
+    let (status, h, v) = get(&fx, "/v1/models").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["object"], "list");
+    // The first upstream's gpt-4o models; its qwen model would be routed to `other`, which
+    // does not list it; `other`'s mock-gpt-4o is routed to the first upstream, listed once.
+    assert_eq!(model_ids(&v), ["llama3", "mock-gpt-4o", "mock-gpt-4o-mini"], "{v}");
+    assert_eq!(header(&h, "x-llmscope-upstreams-failed"), "down");
+    assert_eq!(header(&h, "content-type"), "application/json");
+
+    // One model at a time goes where a request naming it would.
+    let (status, _, v) = get(&fx, "/v1/models/llama3").await;
+    assert_eq!((status, v["id"].as_str()), (200, Some("llama3")), "{v}");
+    let (status, _, v) = get(&fx, "/v1/models/mock-gpt-4o-mini").await;
+    assert_eq!((status, v["id"].as_str()), (200, Some("mock-gpt-4o-mini")), "{v}");
+    let (status, _, v) = get(&fx, "/v1/models/mock-qwen2.5-7b").await;
+    assert_eq!(status, 404, "routed to `other`, which does not serve it: {v}");
+    assert_eq!(fx.calls().await.len(), 0, "listings are not calls");
+
+    // When every upstream refuses, the first one's answer is passed on.
+    let _ = stop_other.send(());
+    fx.stop().await;
+    let fx = start(MockConfig { api_key: Some("sk-right".into()), ..MockConfig::default() }, |cfg| {
+        cfg.upstreams.push(llmscope_server::Upstream::new("down", &format!("http://{dead}/v1")));
+        cfg.upstreams[0].models = vec!["mock-*".into()];
+    })
+    .await;
+    let (status, _, v) = get(&fx, "/v1/models").await;
+    assert_eq!(status, 401, "{v}");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    fx.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_upstream_and_timeouts_give_openai_errors() {
     // Nothing listens on the upstream port.

@@ -113,6 +113,9 @@ pub struct ServerSection {
     pub batch_size: usize,
     /// How long a partial batch waits before it is written, in ms.
     pub flush_interval_ms: u64,
+    /// Seconds without a spilled call after which the spilled calls are stored while the
+    /// server runs (0: only at the next start).
+    pub spill_replay_after_s: u64,
     /// How many nice steps (0–19) below the request handlers the threads writing to the store
     /// run; 0 keeps them at the handlers' priority.
     pub recorder_nice: u8,
@@ -132,6 +135,7 @@ impl Default for ServerSection {
             queue_capacity: 10_000,
             batch_size: 1_000,
             flush_interval_ms: 200,
+            spill_replay_after_s: 10,
             recorder_nice: llmscope_server::config::DEFAULT_RECORDER_NICE,
         }
     }
@@ -283,6 +287,7 @@ impl Config {
             ("server.queue_capacity", self.server.queue_capacity as u64, 10_000_000),
             ("server.batch_size", self.server.batch_size as u64, 100_000),
             ("server.max_in_flight", self.server.max_in_flight as u64, 1_000_000),
+            ("server.spill_replay_after_s", self.server.spill_replay_after_s, 86_400),
         ] {
             if v > most {
                 problems.push(format!("{key}: {v} is above {most}, the most accepted"));
@@ -367,6 +372,7 @@ impl Config {
                 flush_interval: Duration::from_millis(s.flush_interval_ms),
                 nice: s.recorder_nice,
                 spill_dir: self.storage.data_dir.join("spill"),
+                replay_after: (s.spill_replay_after_s > 0).then(|| Duration::from_secs(s.spill_replay_after_s)),
             },
             shutdown_grace: Duration::from_secs(s.shutdown_grace_s),
             max_in_flight: s.max_in_flight,

@@ -26,6 +26,11 @@ pub trait ImportProgress: Sync {
     fn finish_file(&self) {}
     /// A line was rejected.
     fn rejected(&self, _file: &str, _line: u64, _reason: &str) {}
+    /// Asked before each batch is appended: `true` stops the import there with
+    /// [`ImportError::Stopped`] (what was appended before is committed).
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// Reports nothing.
@@ -42,6 +47,8 @@ pub enum ImportError {
     Rejects { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("stopped before the end of the file, as asked")]
+    Stopped,
 }
 
 /// An import that stopped, with what it had done before: the calls committed then are
@@ -246,6 +253,11 @@ impl<'a> Importer<'a> {
         // Appended but not committed yet.
         let mut pending = Pending::default();
         for mut batch in rx.iter() {
+            if progress.stop_requested() {
+                load.commit()?;
+                pending.settle(summary);
+                return Err(ImportError::Stopped);
+            }
             let prepared = match batch.prepared.take() {
                 Some(p) => p,
                 None => PreparedCalls::from_calls(std::mem::take(&mut batch.calls)),

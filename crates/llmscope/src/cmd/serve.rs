@@ -28,8 +28,8 @@ pub fn run(cfg: Config, a: ServeArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let stats = rt.block_on(serve(server_cfg, store, &cfg.storage.data_dir, llmscope_server::shutdown_signal()))?;
     eprintln!(
-        "llmscope stopped: {} calls recorded, {} written, {} spilled to disk",
-        stats.recorded, stats.written, stats.spilled
+        "llmscope stopped: {} calls recorded, {} written, {} spilled to disk ({} of them stored since)",
+        stats.recorded, stats.written, stats.spilled, stats.replayed
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -60,7 +60,7 @@ if command -v python3 >/dev/null; then
 fi
 PYVENV=${PYVENV:-/var/tmp/llmscope-venv}
 if command -v python3 >/dev/null && { [ -x "$PYVENV/bin/python" ] || python3 -m venv "$PYVENV" >&2; }; then
-  "$PYVENV/bin/python" -c 'import duckdb' 2>/dev/null || "$PYVENV/bin/pip" install -q 'duckdb==1.5.*' >&2
+  "$PYVENV/bin/python" -c 'import duckdb, pyarrow' 2>/dev/null || "$PYVENV/bin/pip" install -q 'duckdb==1.5.*' pyarrow >&2
   "$PYVENV/bin/python" bench/duckdb_read_json.py "$BENCH_DIR/seed001-small.jsonl"
   "$PYVENV/bin/python" bench/duckdb_store_calls.py "$BENCH_DIR/data-small"
 fi

@@ -6,8 +6,9 @@
 //! when a request naming it would go there, so a client (Open WebUI, Chainlit's model
 //! picker) offers exactly the models that work through llmscope. An upstream that fails is
 //! left out and named in `x-llmscope-upstreams-failed`; when every one fails, the first
-//! upstream's own answer is passed on (or a 502 when none answered). `GET /v1/models/{id}`
-//! goes to the upstream `id` routes to ([`crate::proxy`]).
+//! upstream answer is passed on (or a 502 when none answered), with that header too. `HEAD`
+//! is answered as `GET` is; the query string goes to every upstream. `GET /v1/models/{id}`
+//! goes to the upstream `id` (percent-decoded) routes to ([`crate::proxy`]).
 
 use std::sync::Arc;
 
@@ -27,14 +28,18 @@ const MAX_LISTING_BYTES: usize = 16 << 20;
 
 /// `/v1/models` (any method; only `GET` over several upstreams is merged).
 pub async fn list(State(app): State<Arc<App>>, req: Request) -> Response {
-    if req.method() != Method::GET || app.routes.all().len() < 2 {
+    let listing = req.method() == Method::GET || req.method() == Method::HEAD;
+    if !listing || app.routes.all().len() < 2 {
         return crate::proxy::passthrough(State(app), req).await;
     }
     let permit = match crate::limit::admit(&app) {
         Ok(p) => p,
         Err(overloaded) => return *overloaded,
     };
-    crate::limit::hold(merged(&app, req.headers()).await, permit)
+    // Every upstream is asked with GET: a HEAD's answer (status and headers, the server
+    // leaves out the body) is the merged GET's.
+    let path = req.uri().path_and_query().map_or("/v1/models", |p| p.as_str()).to_string();
+    crate::limit::hold(merged(&app, &path, req.headers()).await, permit)
 }
 
 /// What one upstream answered.
@@ -45,9 +50,9 @@ enum Listing {
     Failed(String),
 }
 
-async fn merged(app: &App, caller: &HeaderMap) -> Response {
+async fn merged(app: &App, path: &str, caller: &HeaderMap) -> Response {
     let ups = app.routes.all();
-    let asked = ups.iter().map(|up| listing(app, up, caller));
+    let asked = ups.iter().map(|up| listing(app, up, path, caller));
     let answers = futures_util::future::join_all(asked).await;
     let mut data = Vec::new();
     let mut failed = Vec::new();
@@ -79,20 +84,21 @@ async fn merged(app: &App, caller: &HeaderMap) -> Response {
             }
         }
     }
-    if !any_listed {
-        return match first_refusal {
-            Some(resp) => resp,
-            None => ApiError::upstream(
+    let mut resp = if any_listed {
+        let body = serde_json::json!({"object": "list", "data": data}).to_string();
+        let mut resp = Response::new(axum::body::Body::from(body));
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp
+    } else {
+        first_refusal.unwrap_or_else(|| {
+            ApiError::upstream(
                 StatusCode::BAD_GATEWAY,
                 "upstream_unreachable",
                 format!("no upstream listed its models ({})", reasons.join("; ")),
             )
-            .into_response(),
-        };
-    }
-    let body = serde_json::json!({"object": "list", "data": data}).to_string();
-    let mut resp = Response::new(axum::body::Body::from(body));
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            .into_response()
+        })
+    };
     if !failed.is_empty() {
         // Upstream names are plain configuration strings; one that is not a valid header
         // value leaves the header out (the warning above names it).
@@ -104,8 +110,8 @@ async fn merged(app: &App, caller: &HeaderMap) -> Response {
 }
 
 /// Asks one upstream for its models, within the first-byte and total timeouts.
-async fn listing(app: &App, up: &Upstream, caller: &HeaderMap) -> Listing {
-    let fwd = match upstream::target_uri(up, "/v1/models")
+async fn listing(app: &App, up: &Upstream, path: &str, caller: &HeaderMap) -> Listing {
+    let fwd = match upstream::target_uri(up, path)
         .and_then(|uri| upstream::request(up, Method::GET, uri, caller, Bytes::new()))
     {
         Ok(r) => r,

@@ -268,10 +268,11 @@ async fn pass(app: Arc<App>, req: Request) -> Response {
         Err(e) => return e.into_response(),
     };
     // The model named by the body, or by the path of `GET /v1/models/{id}`.
-    let model = serde_json::from_slice::<RequestHead>(&body)
-        .ok()
-        .and_then(|h| h.model)
-        .or_else(|| parts.uri.path().strip_prefix("/v1/models/").filter(|id| !id.is_empty()).map(str::to_string));
+    let model = serde_json::from_slice::<RequestHead>(&body).ok().and_then(|h| h.model).or_else(|| {
+        let id = parts.uri.path().strip_prefix("/v1/models/").filter(|id| !id.is_empty())?;
+        // The OpenAI SDKs send `meta-llama%2FLlama-3-8B` for `meta-llama/Llama-3-8B`.
+        Some(percent_encoding::percent_decode_str(id).decode_utf8_lossy().into_owned())
+    });
     let Some(up) = model.as_deref().and_then(|m| app.routes.route(Some(m))).or_else(|| app.routes.default_upstream())
     else {
         return no_upstream(&app, None).into_response();

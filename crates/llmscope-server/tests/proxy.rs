@@ -226,6 +226,14 @@ async fn the_model_list_merges_the_upstreams_as_requests_are_routed() {
     assert_eq!((status, v["id"].as_str()), (200, Some("mock-gpt-4o-mini")), "{v}");
     let (status, _, v) = get(&fx, "/v1/models/mock-qwen2.5-7b").await;
     assert_eq!(status, 404, "routed to `other`, which does not serve it: {v}");
+    // Ids come percent-encoded from the OpenAI SDKs (`meta-llama%2FLlama-3-8B`).
+    let (status, _, v) = get(&fx, "/v1/models/mock%2Dgpt%2D4o%2Dmini").await;
+    assert_eq!((status, v["id"].as_str()), (200, Some("mock-gpt-4o-mini")), "routed as decoded: {v}");
+    // HEAD answers as GET does.
+    let head = hyper::Request::head(fx.url("/v1/models")).body(http_body_util::Full::new(bytes::Bytes::new()));
+    let resp = fx.client.request(head.expect("request")).await.expect("head");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(header(resp.headers(), "x-llmscope-upstreams-failed"), "down");
     assert_eq!(fx.calls().await.len(), 0, "listings are not calls");
 
     // When every upstream refuses, the first one's answer is passed on.
@@ -236,8 +244,9 @@ async fn the_model_list_merges_the_upstreams_as_requests_are_routed() {
         cfg.upstreams[0].models = vec!["mock-*".into()];
     })
     .await;
-    let (status, _, v) = get(&fx, "/v1/models").await;
+    let (status, h, v) = get(&fx, "/v1/models").await;
     assert_eq!(status, 401, "{v}");
+    assert_eq!(header(&h, "x-llmscope-upstreams-failed"), "mock, down");
     assert!(v["error"]["message"].is_string(), "{v}");
     fx.stop().await;
 }

@@ -32,7 +32,15 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
         Err(e) => match super::remote::server_for(&e, &cfg.storage.data_dir) {
             Some(url) => {
                 eprintln!("(the store is held by the server at {url}; reading through its API)");
-                super::remote::ServerApi::new(&url)?.query_calls(&filter, order, a.limit)?
+                let (total, calls) = super::remote::ServerApi::new(&url)?.query_calls(&filter, order, a.limit)?;
+                if calls.len() < a.limit && (calls.len() as u64) < total {
+                    eprintln!(
+                        "(only the first {} of {total} matching calls: the server returns at most that many per \
+                         query; narrow the filter, or stop the server to read them all)",
+                        calls.len()
+                    );
+                }
+                (total, calls)
             }
             None => return Err(e),
         },

@@ -59,6 +59,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 let cap = cfg.server.max_in_flight;
                 println!("server.max_in_flight = {}", if cap == 0 { "no limit".to_string() } else { cap.to_string() });
+                let s = &cfg.server;
+                println!(
+                    "server.queue_capacity = {}, server.batch_size = {}, server.flush_interval_ms = {}",
+                    s.queue_capacity, s.batch_size, s.flush_interval_ms
+                );
+                println!(
+                    "server.spill_replay_after_s = {}",
+                    if s.spill_replay_after_s == 0 {
+                        "0 (spilled calls are stored at the next start)".to_string()
+                    } else {
+                        s.spill_replay_after_s.to_string()
+                    }
+                );
                 let nice = cfg.server.recorder_nice;
                 println!(
                     "server.recorder_nice = {nice}{}",

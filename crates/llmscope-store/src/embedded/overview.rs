@@ -8,9 +8,11 @@
 //! 1. the rollup's coarse histograms tell, for each group and wanted rank, which coarse
 //!    value bin holds it and how many values lie below that bin;
 //! 2. the values of the wanted coarse bins are counted per fine bin (with each fine bin's
-//!    least and greatest value) for every group at once: under UTC, from the days' value
-//!    bins ([`super::day_bins`]) over the window's clean whole days, and from a scan of the
-//!    calls whose value lies in a wanted coarse bin over the rest of the window;
+//!    least and greatest value): from the days' value bins ([`super::day_bins`]) over the
+//!    window's clean whole UTC days, and from a scan of the calls whose value lies in a
+//!    wanted coarse bin over the rest of the window — for every group under UTC; under
+//!    another zone for the whole window and the models, the local days' counts coming from
+//!    one scan of the window's calls grouped by local day;
 //! 3. where a rank's fine bin holds more than one distinct value, one more scan fetches the
 //!    values of just those fine bins, which are sorted here.
 //!
@@ -335,13 +337,9 @@ fn percentiles(
     hists: &HashMap<(Group, u8), BTreeMap<i32, i64>>,
 ) -> Result<HashMap<(Group, u8), Percentiles>, StoreError> {
     let mut out = HashMap::new();
-    // The whole UTC days of the window from `day_bins`, under UTC (where they are the
-    // report's days); otherwise every value from the calls.
-    let split = if tz.iter().all(|(_, off)| *off == 0) {
-        day_bins::split(conn, f)?
-    } else {
-        Split { days: Vec::new(), calls: vec![(None, None)] }
-    };
+    // The whole UTC days of the window from `day_bins`: under UTC for every group; under
+    // another zone (whose days are not UTC days) for the whole window and the models only.
+    let split = day_bins::split(conn, f)?;
     for (metric, col, qs) in [(METRIC_LATENCY, "latency_ms", &LATENCY_QS[..]), (METRIC_TTFT, "ttft_ms", &TTFT_QS[..])] {
         // Step 1: the coarse bin of every wanted rank.
         let mut wanted: Vec<(Group, i64, At)> = Vec::new();
@@ -535,6 +533,40 @@ fn group_of(set: i64, m: Option<String>, d: Option<i64>) -> Option<Group> {
     }
 }
 
+/// Which groups the rows of a fine-bin source count for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ForGroups {
+    Every,
+    WindowAndModels,
+    Days,
+}
+
+/// Reads the rows of a fine-bin source (`m, d, f, c, n, lo, hi`) into `each(m, d, f, n, lo,
+/// hi)`; returns how many there were.
+fn fine_rows(
+    conn: &Connection,
+    source: &str,
+    params: &[DbValue],
+    mut each: impl FnMut(&str, i64, i64, i64, f64, f64),
+) -> Result<usize, StoreError> {
+    let mut rows = 0;
+    for b in columns::query_batches(conn, source, params)? {
+        let (m, d, fb) = (columns::strs(&b, 0)?, columns::i64s(&b, 1)?, columns::i64s(&b, 2)?);
+        let (n, lo, hi) = (columns::i64s(&b, 4)?, columns::f64s(&b, 5)?, columns::f64s(&b, 6)?);
+        if [m.null_count(), d.null_count(), fb.null_count(), n.null_count(), lo.null_count(), hi.null_count()]
+            .iter()
+            .any(|&k| k > 0)
+        {
+            return Err(inconsistent("null in fine bins"));
+        }
+        for i in 0..b.num_rows() {
+            each(m.value(i), d.value(i), fb.value(i), n.value(i), lo.value(i), hi.value(i));
+        }
+        rows += b.num_rows();
+    }
+    Ok(rows)
+}
+
 /// What the percentile scans read: the filter, the offsets of local time, and which of its
 /// ranges `day_bins` answers.
 struct Scope<'a> {
@@ -573,30 +605,58 @@ fn rank_values(
             *e = (e.0 + n, least(e.1, lo), greatest(e.2, hi));
         }
     };
-    let (source, mut params) = fine_counts(f, tz, col, metric, split, &union);
     let days = coarse_by_group.keys().filter(|g| matches!(g, Group::Day(_))).count();
+    let utc = tz.iter().all(|(_, off)| *off == 0);
     let started = std::time::Instant::now();
     let mut rows = 0;
     if days <= MANY_DAYS {
-        for b in columns::query_batches(conn, &source, &params)? {
-            let (m, d, fb) = (columns::strs(&b, 0)?, columns::i64s(&b, 1)?, columns::i64s(&b, 2)?);
-            let (n, lo, hi) = (columns::i64s(&b, 4)?, columns::f64s(&b, 5)?, columns::f64s(&b, 6)?);
-            if [m.null_count(), d.null_count(), fb.null_count(), n.null_count(), lo.null_count(), hi.null_count()]
-                .iter()
-                .any(|&k| k > 0)
-            {
-                return Err(inconsistent("null in fine bins"));
+        // Which groups each source's rows count for: under UTC one source for all; under
+        // another zone `day_bins` (UTC days) and the calls of the window's edges for the
+        // whole window and the models, and the calls grouped by local day (no model
+        // column to read) for the days.
+        let mut sources = Vec::new();
+        if utc || split.days.is_empty() {
+            let (sql, params) = fine_counts(f, tz, col, metric, split, &union);
+            sources.push((sql, params, ForGroups::Every));
+        } else {
+            let of = |day: bool| -> HashSet<i64> {
+                coarse_by_group
+                    .iter()
+                    .filter(|(g, _)| matches!(g, Group::Day(_)) == day)
+                    .flat_map(|(_, bins)| bins.iter().copied())
+                    .collect()
+            };
+            let (whole, by_day) = (of(false), of(true));
+            if !whole.is_empty() {
+                let (sql, params) = fine_counts(f, tz, col, metric, split, &whole);
+                sources.push((sql, params, ForGroups::WindowAndModels));
             }
-            for i in 0..b.num_rows() {
-                let (fb, n, lo, hi) = (fb.value(i), n.value(i), lo.value(i), hi.value(i));
-                add(Group::All, fb, n, lo, hi);
-                add(Group::Model(m.value(i).to_string()), fb, n, lo, hi);
-                add(Group::Day(d.value(i)), fb, n, lo, hi);
+            if !by_day.is_empty() {
+                let sql = format!(
+                    "SELECT '' AS m, d, f, c, count(*) AS n, min(v) AS lo, max(v) AS hi FROM ({}) GROUP BY d, f, c",
+                    binned_calls(col, tz, &w, &in_coarse(&by_day))
+                );
+                sources.push((sql, w.params.clone(), ForGroups::Days));
             }
-            rows += b.num_rows();
+        }
+        for (source, params, targets) in sources {
+            rows += fine_rows(conn, &source, &params, |m, d, fb, n, lo, hi| {
+                if targets != ForGroups::Days {
+                    add(Group::All, fb, n, lo, hi);
+                    add(Group::Model(m.to_string()), fb, n, lo, hi);
+                }
+                if targets != ForGroups::WindowAndModels {
+                    add(Group::Day(d), fb, n, lo, hi);
+                }
+            })?;
         }
     } else {
+        // Over many days the groups are told apart in SQL, from one source whose days are
+        // the report's: `day_bins` only under UTC.
+        let everything = Split { days: Vec::new(), calls: vec![(None, None)] };
+        let (source, mut params) = fine_counts(f, tz, col, metric, if utc { split } else { &everything }, &union);
         let mut sets = Vec::new();
+
         if coarse_by_group.keys().any(|g| matches!(g, Group::All)) {
             sets.push("(f)");
         }

@@ -139,6 +139,8 @@ pub struct RecorderConfig {
     /// Nice steps the recorder and spill threads run below the request handlers (0: the same
     /// priority). See [`crate::priority`].
     pub nice: u8,
+    /// Run them under Linux's `SCHED_IDLE` policy as well ([`crate::priority::Lowering`]).
+    pub idle: bool,
 }
 
 impl Default for RecorderConfig {
@@ -150,6 +152,7 @@ impl Default for RecorderConfig {
             spill_dir: PathBuf::from("llmscope-data/spill"),
             replay_after: Some(Duration::from_secs(10)),
             nice: DEFAULT_RECORDER_NICE,
+            idle: true,
         }
     }
 }

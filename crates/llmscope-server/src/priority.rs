@@ -4,16 +4,48 @@
 //! nice value) it runs in the time they leave, and when they leave none the queue fills and
 //! calls are spilled, as for a slow store. The request path is never the one that waits.
 
-/// Lowers the calling thread's priority by `nice` steps (relative to the nice value it runs
-/// at, capped at 19; 0 leaves it unchanged). Returns whether it was applied (Linux only:
-/// there each thread has its own nice value).
-pub fn lower_current_thread(nice: u8) -> bool {
-    if nice == 0 {
-        return false;
+/// How far below the request handlers a thread writing to the store runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lowering {
+    /// Nice steps below the calling thread's (capped at 19; 0: none).
+    pub nice: u8,
+    /// Linux's `SCHED_IDLE` policy: the thread runs only when no ordinary thread wants its
+    /// core, and a request handler waking up takes the core from it at once. Nice alone only
+    /// weighs the shares: under the EEVDF scheduler a niced thread in the middle of a
+    /// checkpoint still delays a waking handler by up to a slice (the proxy's p99 overhead
+    /// at 1,000 req/s: 1.1–1.3 ms niced, 0.14 ms idle; docs/BENCHMARKS.md).
+    pub idle: bool,
+}
+
+/// Lowers the calling thread's priority (Linux only: there each thread has its own nice
+/// value and policy). Returns whether anything was applied. Threads it starts afterwards
+/// inherit both.
+pub fn lower_current_thread(l: Lowering) -> bool {
+    let idle = l.idle && set_current_thread_idle();
+    if l.nice == 0 {
+        return idle;
     }
-    let Some(current) = current_thread_nice() else { return false };
-    let target = (current + i32::from(nice)).min(19);
-    target > current && set_current_thread_nice(target)
+    let Some(current) = current_thread_nice() else { return idle };
+    let target = (current + i32::from(l.nice)).min(19);
+    (target > current && set_current_thread_nice(target)) || idle
+}
+
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn set_current_thread_idle() -> bool {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_setscheduler reads the sched_param we pass by reference for the length
+    // of the call and reports failure by returning -1; pid 0 is the calling thread.
+    let done = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0 };
+    if !done {
+        tracing::warn!("could not give the recorder thread the idle policy: {}", std::io::Error::last_os_error());
+    }
+    done
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_current_thread_idle() -> bool {
+    false
 }
 
 #[cfg(target_os = "linux")]
@@ -48,6 +80,24 @@ fn stat_nice(stat: &str) -> Option<i32> {
 /// 15 bytes). For tests and checks.
 pub fn thread_nices(name: &str) -> Vec<i32> {
     threads().into_iter().filter(|(comm, _)| comm == name).map(|(_, nice)| nice).collect()
+}
+
+/// The scheduling policies of this process's threads named `name` (Linux: 0 normal, 5
+/// `SCHED_IDLE`). For tests and checks.
+pub fn thread_policies(name: &str) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    let mut found = Vec::new();
+    for task in tasks.flatten() {
+        if std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim_end() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The 41st field.
+        if let Some(p) = stat.rfind(')').and_then(|at| stat[at + 1..].split_whitespace().nth(38)?.parse().ok()) {
+            found.push(p);
+        }
+    }
+    found
 }
 
 /// This process's threads: name and nice value (Linux). For tests and checks.

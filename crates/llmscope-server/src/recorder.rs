@@ -155,7 +155,7 @@ impl Recorder {
             shared: shared.clone(),
             batch_size: cfg.batch_size.max(1),
             flush_interval: cfg.flush_interval,
-            nice: cfg.nice,
+            nice: crate::priority::Lowering { nice: cfg.nice, idle: cfg.idle },
             replay: Replay { after: cfg.replay_after, capacity, thread: None },
         };
         let thread = std::thread::Builder::new()
@@ -169,7 +169,7 @@ impl Recorder {
             stop,
             shared: shared.clone(),
             batch_size: cfg.batch_size.max(1),
-            nice: cfg.nice,
+            nice: crate::priority::Lowering { nice: cfg.nice, idle: cfg.idle },
         };
         let spill_thread = std::thread::Builder::new()
             .name("llmscope-spill".into())
@@ -370,7 +370,7 @@ struct Writer {
     shared: Arc<Shared>,
     batch_size: usize,
     flush_interval: Duration,
-    nice: u8,
+    nice: crate::priority::Lowering,
     replay: Replay,
 }
 
@@ -532,7 +532,7 @@ struct Spiller {
     stop: Receiver<()>,
     shared: Arc<Shared>,
     batch_size: usize,
-    nice: u8,
+    nice: crate::priority::Lowering,
 }
 
 impl Spiller {
@@ -620,7 +620,7 @@ const REPLAY_RETRY: Duration = Duration::from_secs(30);
 /// The replay thread: imports a closed spill file into the store and removes it, trying
 /// again after a store failure until the writer stops (the file then waits for the next
 /// start, as does a file that cannot be read).
-fn replay_file(file: &Path, sink: &dyn CallSink, shared: &Shared, nice: u8) {
+fn replay_file(file: &Path, sink: &dyn CallSink, shared: &Shared, nice: crate::priority::Lowering) {
     crate::priority::lower_current_thread(nice);
     let stop = StopWhen(&shared.stop_replay);
     let dir = file.parent().unwrap_or(Path::new("."));

@@ -389,7 +389,7 @@ fn the_threads_writing_to_the_store_yield_to_the_request_handlers() {
             Ok(a.len() as u64)
         }
     }
-    use llmscope_server::priority::{current_thread_nice, thread_nices};
+    use llmscope_server::priority::{current_thread_nice, thread_nices, thread_policies};
     let dir = tempfile::tempdir().expect("tempdir");
     // 3 steps below this thread (a value no other test's recorder ends at: they use 10).
     let base = current_thread_nice().expect("this thread's nice value");
@@ -408,6 +408,11 @@ fn the_threads_writing_to_the_store_yield_to_the_request_handlers() {
             thread_nices("llmscope-spill")
         );
         std::thread::sleep(Duration::from_millis(10));
+    }
+    // Under the idle policy (5) too (every recorder of these tests is, by default).
+    for name in ["llmscope-record", "llmscope-spill"] {
+        let policies = thread_policies(name);
+        assert!(!policies.is_empty() && policies.iter().all(|p| *p == 5), "{name}: {policies:?}");
     }
     // The calling thread (a request handler's stand-in) keeps its priority.
     assert_eq!(current_thread_nice(), Some(base));

@@ -119,6 +119,9 @@ pub struct ServerSection {
     /// How many nice steps (0–19) below the request handlers the threads writing to the store
     /// run; 0 keeps them at the handlers' priority.
     pub recorder_nice: u8,
+    /// Run those threads under Linux's `SCHED_IDLE` policy too: only on time the request
+    /// handlers leave, giving the core up at once when one wakes.
+    pub recorder_idle: bool,
 }
 
 impl Default for ServerSection {
@@ -137,6 +140,7 @@ impl Default for ServerSection {
             flush_interval_ms: 200,
             spill_replay_after_s: 10,
             recorder_nice: llmscope_server::config::DEFAULT_RECORDER_NICE,
+            recorder_idle: true,
         }
     }
 }
@@ -371,6 +375,7 @@ impl Config {
                 batch_size: s.batch_size,
                 flush_interval: Duration::from_millis(s.flush_interval_ms),
                 nice: s.recorder_nice,
+                idle: s.recorder_idle,
                 spill_dir: self.storage.data_dir.join("spill"),
                 replay_after: (s.spill_replay_after_s > 0).then(|| Duration::from_secs(s.spill_replay_after_s)),
             },

@@ -77,6 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "server.recorder_nice = {nice}{}",
                     if nice == 0 { " (the request handlers' priority)" } else { " (below the request handlers)" }
                 );
+                println!("server.recorder_idle = {}", cfg.server.recorder_idle);
                 for u in &cfg.upstreams {
                     let models =
                         if u.models.is_empty() { "every other model".to_string() } else { u.models.join(", ") };

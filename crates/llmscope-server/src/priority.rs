@@ -70,10 +70,15 @@ pub fn current_thread_nice() -> Option<i32> {
     stat_nice(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
 }
 
-/// The nice value in a `/proc/.../stat` line: after the command (in parentheses, and it may
-/// hold spaces) it is the 17th field.
+/// The `n`th field (1-based) of a `/proc/.../stat` line, as a number: counted after the
+/// command (in parentheses, and it may hold spaces), which is the 2nd.
+fn stat_field(stat: &str, n: usize) -> Option<i32> {
+    stat.rfind(')').and_then(|at| stat[at + 1..].split_whitespace().nth(n.checked_sub(3)?)?.parse::<i32>().ok())
+}
+
+/// The nice value in a `/proc/.../stat` line (its 19th field).
 fn stat_nice(stat: &str) -> Option<i32> {
-    stat.rfind(')').and_then(|at| stat[at + 1..].split_whitespace().nth(16)?.parse::<i32>().ok())
+    stat_field(stat, 19)
 }
 
 /// The nice values of this process's threads named `name` (as Linux shows it: the first
@@ -83,34 +88,26 @@ pub fn thread_nices(name: &str) -> Vec<i32> {
 }
 
 /// The scheduling policies of this process's threads named `name` (Linux: 0 normal, 5
-/// `SCHED_IDLE`). For tests and checks.
+/// `SCHED_IDLE`; the 41st field). For tests and checks.
 pub fn thread_policies(name: &str) -> Vec<i32> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
-    let mut found = Vec::new();
-    for task in tasks.flatten() {
-        if std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim_end() != name {
-            continue;
-        }
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        // The 41st field.
-        if let Some(p) = stat.rfind(')').and_then(|at| stat[at + 1..].split_whitespace().nth(38)?.parse().ok()) {
-            found.push(p);
-        }
-    }
-    found
+    tasks().into_iter().filter(|(comm, _)| comm == name).filter_map(|(_, stat)| stat_field(&stat, 41)).collect()
 }
 
 /// This process's threads: name and nice value (Linux). For tests and checks.
 pub fn threads() -> Vec<(String, i32)> {
+    tasks().into_iter().filter_map(|(comm, stat)| Some((comm, stat_nice(&stat)?))).collect()
+}
+
+/// This process's threads: name and `stat` line (Linux).
+fn tasks() -> Vec<(String, String)> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
-    let mut found = Vec::new();
-    for task in tasks.flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if let Some(nice) = stat_nice(&std::fs::read_to_string(task.path().join("stat")).unwrap_or_default()) {
-            found.push((comm.trim_end().to_string(), nice));
-        }
-    }
-    found
+    tasks
+        .flatten()
+        .map(|task| {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            (comm.trim_end().to_string(), std::fs::read_to_string(task.path().join("stat")).unwrap_or_default())
+        })
+        .collect()
 }
 
 #[cfg(test)]

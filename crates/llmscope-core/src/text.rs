@@ -10,14 +10,21 @@ pub fn normalize_question(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for ch in s.chars() {
-        if ch.is_alphanumeric() {
+        // The common ideographs are letters without case: no table lookups for them (Chinese
+        // prompts are mostly these; `cjk_ideographs_are_caseless_letters` checks the range).
+        let ideograph = CJK_IDEOGRAPHS.contains(&ch);
+        if ideograph || ch.is_alphanumeric() {
             if pending_space && !out.is_empty() {
                 out.push(' ');
             }
             pending_space = false;
-            // Some lower-case mappings add combining marks (İ → i̇): keep only what is itself
-            // alphanumeric so that normalising twice changes nothing.
-            out.extend(ch.to_lowercase().filter(|c| c.is_alphanumeric()));
+            if ideograph || ch.is_ascii() {
+                out.push(ch.to_ascii_lowercase());
+            } else {
+                // Some lower-case mappings add combining marks (İ → i̇): keep only what is
+                // itself alphanumeric so that normalising twice changes nothing.
+                out.extend(ch.to_lowercase().filter(|c| c.is_alphanumeric()));
+            }
         } else {
             pending_space = true;
         }
@@ -29,6 +36,9 @@ pub fn normalize_question(s: &str) -> String {
         stripped.to_string()
     }
 }
+
+/// CJK Unified Ideographs: every one is alphabetic and its own lower case.
+const CJK_IDEOGRAPHS: std::ops::RangeInclusive<char> = '\u{4E00}'..='\u{9FFF}';
 
 /// A 64-bit key of the normalised question, stored with each call so that grouping is a
 /// plain integer `GROUP BY`.
@@ -64,13 +74,49 @@ mod tests {
     }
 
     #[test]
+    fn cjk_ideographs_are_caseless_letters() {
+        for ch in CJK_IDEOGRAPHS {
+            assert!(ch.is_alphanumeric(), "{ch:?}");
+            assert_eq!(ch.to_lowercase().collect::<String>(), ch.to_string(), "{ch:?}");
+        }
+    }
+
+    #[test]
     fn snippet_cuts_on_char_boundaries() {
         assert_eq!(snippet("你好世界", 2), "你好…");
         assert_eq!(snippet("ab\ncd", 10), "ab cd");
         assert_eq!(snippet("abc", 3), "abc");
     }
 
+    /// The normalisation without its shortcuts for ASCII and ideographs.
+    fn reference(s: &str) -> String {
+        let mut out = String::new();
+        let mut pending_space = false;
+        for ch in s.chars() {
+            if ch.is_alphanumeric() {
+                if pending_space && !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.extend(ch.to_lowercase().filter(|c| c.is_alphanumeric()));
+            } else {
+                pending_space = true;
+            }
+        }
+        let stripped = out.trim_end_matches(|c: char| c.is_numeric() || c.is_whitespace());
+        if stripped.is_empty() {
+            out
+        } else {
+            stripped.to_string()
+        }
+    }
+
     proptest! {
+        #[test]
+        fn shortcuts_change_nothing(s in "(\\PC|[\u{4DF0}-\u{A010}]|[A-Za-zİÀ-ÿ0-9 ,?！？]){0,60}") {
+            prop_assert_eq!(normalize_question(&s), reference(&s));
+        }
+
         #[test]
         fn normalisation_is_idempotent(s in "\\PC{0,60}") {
             let once = normalize_question(&s);

@@ -11,7 +11,9 @@
 
 use std::ops::Range;
 
-use duckdb::arrow::array::{Array, BooleanArray, StringArray};
+use std::sync::Arc;
+
+use duckdb::arrow::array::{Array, ArrayRef, BooleanArray, StringArray, TimestampMicrosecondArray};
 use duckdb::arrow::compute::filter_record_batch;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{params, Connection};
@@ -19,6 +21,7 @@ use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, PreparedCalls, Sto
 use llmscope_core::{Assessment, AssessmentValue, Call};
 
 use super::arrow_batch::calls_batch;
+use super::batch_scan;
 use super::rollup;
 use super::{db_err, DuckStore};
 
@@ -27,11 +30,9 @@ use super::{db_err, DuckStore};
 const DEDUP_SLACK_US: i64 = 26 * 3600 * 1_000_000;
 
 pub fn prepare_staging(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS ids_stage (id VARCHAR);\n\
-         CREATE TEMP TABLE IF NOT EXISTS assessments_stage AS SELECT * FROM assessments LIMIT 0;",
-    )
-    .map_err(db_err)
+    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS assessments_stage AS SELECT * FROM assessments LIMIT 0;")
+        .map_err(db_err)?;
+    batch_scan::register(conn)
 }
 
 fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
@@ -44,33 +45,27 @@ fn stored_ids<'a>(
     ids: impl Iterator<Item = &'a str>,
     (lo, hi): (i64, i64),
 ) -> Result<std::collections::HashSet<String>, StoreError> {
-    conn.execute_batch("DELETE FROM ids_stage").map_err(db_err)?;
-    {
-        let mut app = conn.appender("ids_stage").map_err(db_err)?;
-        for id in ids {
-            app.append_row(params![id]).map_err(db_err)?;
-        }
-        app.flush().map_err(db_err)?;
-    }
+    let ids: StringArray = ids.map(Some).collect();
+    let ids = RecordBatch::try_from_iter([("id", Arc::new(ids) as ArrayRef)])
+        .map_err(|e| StoreError::Backend(format!("building the id batch: {e}")))?;
+    let lent = batch_scan::lend(ids);
     // A re-sent call has the same id and, almost always, the same start time. The window
     // is widened by a day each side so that a log re-imported under another
     // `--assume-tz` (naive timestamps shift by at most 26 hours) still matches.
     let (lo, hi) = (lo.saturating_sub(DEDUP_SLACK_US), hi.saturating_add(DEDUP_SLACK_US));
     let mut stmt = conn
         .prepare(
-            "SELECT s.id FROM ids_stage s WHERE EXISTS (SELECT 1 FROM calls c \
+            "SELECT s.id FROM llmscope_batch(?) s WHERE EXISTS (SELECT 1 FROM calls c \
              WHERE c.start_time BETWEEN make_timestamp(?) AND make_timestamp(?) AND c.id = s.id)",
         )
         .map_err(db_err)?;
-    let rows = stmt.query_map(params![lo, hi], |r| r.get::<_, String>(0)).map_err(db_err)?;
+    let rows = stmt.query_map(params![lent.key(), lo, hi], |r| r.get::<_, String>(0)).map_err(db_err)?;
     rows.collect::<Result<_, _>>().map_err(db_err)
 }
 
-/// Calls as DuckDB appends them: their columnar batch, with the ids and start times the
-/// duplicate check needs. Built on whichever thread prepares the batch.
+/// Calls as DuckDB appends them: their columnar batch (whose id and start time columns the
+/// duplicate check reads). Built on whichever thread prepares the batch.
 pub(crate) struct DuckPrepared {
-    ids: Vec<String>,
-    starts: Vec<i64>,
     batch: RecordBatch,
 }
 
@@ -84,11 +79,15 @@ impl DuckPrepared {
                 .map_err(|_| {
                     StoreError::Backend("a batch of calls too large to store (over 2 GiB of text in one column)".into())
                 })??;
-        Ok(DuckPrepared {
-            ids: calls.iter().map(|c| c.id.clone()).collect(),
-            starts: calls.iter().map(|c| micros(c.start_time)).collect(),
-            batch,
-        })
+        Ok(DuckPrepared { batch })
+    }
+
+    /// One of the batch's columns, as the array type it was built with.
+    fn column<T: 'static>(&self, name: &str) -> Result<&T, StoreError> {
+        self.batch
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<T>())
+            .ok_or_else(|| StoreError::Backend(format!("the batch has no {name} column of the expected type")))
     }
 }
 
@@ -284,27 +283,27 @@ fn insert_rows(
     check_stored: bool,
 ) -> Result<AppendOutcome, StoreError> {
     let started = std::time::Instant::now();
-    let (Some(ids), Some(starts)) = (p.ids.get(range.clone()), p.starts.get(range.clone())) else {
-        return Err(StoreError::Backend(format!("rows {range:?} of a batch of {}", p.ids.len())));
-    };
+    let (id_column, start_column) =
+        (p.column::<StringArray>("id")?, p.column::<TimestampMicrosecondArray>("start_time")?);
+    if range.end > id_column.len() {
+        return Err(StoreError::Backend(format!("rows {range:?} of a batch of {}", id_column.len())));
+    }
+    let ids: Vec<&str> = range.clone().map(|i| id_column.value(i)).collect();
+    let starts = &start_column.values()[range.clone()];
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    let first: Vec<bool> = ids.iter().map(|id| seen.insert(id.as_str())).collect();
+    let first: Vec<bool> = ids.iter().map(|id| seen.insert(*id)).collect();
     let stored = if check_stored && !ids.is_empty() {
         let span = (starts.iter().copied().min().unwrap_or(0), starts.iter().copied().max().unwrap_or(0));
-        let unique = ids.iter().zip(&first).filter(|(_, f)| **f).map(|(id, _)| id.as_str());
+        let unique = ids.iter().zip(&first).filter(|(_, f)| **f).map(|(id, _)| *id);
         stored_ids(conn, unique, span)?
     } else {
         Default::default()
     };
-    let keep: Vec<bool> = ids.iter().zip(&first).map(|(id, f)| *f && !stored.contains(id.as_str())).collect();
+    let keep: Vec<bool> = ids.iter().zip(&first).map(|(id, f)| *f && !stored.contains(*id)).collect();
     let inserted = keep.iter().filter(|k| **k).count();
     // The quarter hours of exactly the rows stored, marked for the rollups in the same
     // transaction.
-    let projects = p
-        .batch
-        .column_by_name("project")
-        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-        .ok_or_else(|| StoreError::Backend("the batch has no project column".into()))?;
+    let projects = p.column::<StringArray>("project")?;
     let quarters: std::collections::BTreeSet<(&str, i64)> = (0..ids.len())
         .filter(|&i| keep[i])
         .map(|i| (projects.value(range.start + i), rollup::bucket_of(starts[i])))
@@ -318,9 +317,7 @@ fn insert_rows(
             filter_record_batch(&rows, &BooleanArray::from(keep))
                 .map_err(|e| StoreError::Backend(format!("dropping repeated calls from the batch: {e}")))?
         };
-        let mut app = conn.appender("calls").map_err(db_err)?;
-        app.append_record_batch(rows).map_err(db_err)?;
-        app.flush().map_err(db_err)?;
+        batch_scan::insert(conn, "calls", rows)?;
         rollup::mark_dirty(conn, &quarters)?;
     }
     let inserted = inserted as u64;
@@ -334,12 +331,15 @@ fn insert_rows(
     Ok(AppendOutcome { inserted, duplicates: ids.len() as u64 - inserted })
 }
 
-/// Calls per bulk-load transaction: two of DuckDB's row groups (122,880 rows each). A
+/// Calls per bulk-load transaction: one of DuckDB's row groups (122,880 rows). A
 /// transaction that appends whole row groups has them written compressed straight to the
 /// database file, and only their location goes to the write-ahead log; rows committed in
 /// smaller transactions are written to the log first and compressed into the file again at
-/// the next checkpoint.
-pub const BULK_COMMIT_ROWS: usize = 2 * 122_880;
+/// the next checkpoint. One row group rather than two: the commit (which compresses the
+/// rows, on the committing thread) stalls the import half as long, and the reading threads
+/// go on parsing through most of it (1 M seed-001 lines 7 % faster, 40 MB less memory;
+/// docs/BENCHMARKS.md, fifteenth session).
+pub const BULK_COMMIT_ROWS: usize = 122_880;
 
 /// A bulk load into the embedded store: one transaction per [`BULK_COMMIT_ROWS`] calls,
 /// holding the store's connection until it is dropped (an import is the store's only

@@ -14,6 +14,7 @@
 mod analytics;
 mod append;
 mod arrow_batch;
+mod batch_scan;
 mod bins;
 mod columns;
 mod day_bins;

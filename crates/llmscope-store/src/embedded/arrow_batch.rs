@@ -16,13 +16,22 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::bins::fine_bin;
 
-fn json_or_null(v: &Option<serde_json::Value>) -> Option<String> {
-    v.as_ref().filter(|v| !v.is_null()).map(|v| v.to_string())
+/// Appends `v` as JSON text, written through `scratch` (one buffer for the whole batch
+/// instead of a string per value). A value that cannot be written appends `fallback`.
+fn append_json(to: &mut StringBuilder, scratch: &mut Vec<u8>, v: &impl serde::Serialize, fallback: &str) {
+    scratch.clear();
+    match serde_json::to_writer(&mut *scratch, v).ok().and_then(|()| std::str::from_utf8(scratch).ok()) {
+        Some(text) => to.append_value(text),
+        None => to.append_value(fallback),
+    }
 }
 
-/// A JSON object as text, without copying the map into a `Value` first.
-fn json_object(m: &serde_json::Map<String, serde_json::Value>) -> String {
-    serde_json::to_string(m).unwrap_or_else(|_| "{}".into())
+/// Appends `v` as JSON text, or null when it is absent or JSON null.
+fn append_json_or_null(to: &mut StringBuilder, scratch: &mut Vec<u8>, v: Option<&serde_json::Value>) {
+    match v.filter(|v| !v.is_null()) {
+        Some(v) => append_json(to, scratch, v, "null"),
+        None => to.append_null(),
+    }
 }
 
 /// Builds the batch. `now_us` is the ingestion time.
@@ -59,6 +68,7 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
     let mut source_line = u();
     let (mut latency_bin, mut ttft_bin) = (UInt16Builder::with_capacity(n), UInt16Builder::with_capacity(n));
 
+    let mut scratch = Vec::with_capacity(4096);
     for c in calls {
         id.append_value(&c.id);
         project.append_value(&c.project);
@@ -80,7 +90,7 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
         session_id.append_option(c.session_id.as_deref());
         request_id.append_option(c.request_id.as_deref());
         client_request_id.append_option(c.client_request_id.as_deref());
-        input.append_option((!c.input.is_null()).then(|| c.input.to_string()));
+        append_json_or_null(&mut input, &mut scratch, Some(&c.input));
         input_text.append_value(&c.input_text);
         let trimmed = c.input_text.trim();
         if trimmed.is_empty() {
@@ -92,7 +102,7 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
         }
         output.append_option(c.output.as_deref());
         output_empty.append_option(c.output.as_ref().map(|o| o.trim().is_empty() && c.tool_calls.is_none()));
-        tool_calls.append_option(json_or_null(&c.tool_calls));
+        append_json_or_null(&mut tool_calls, &mut scratch, c.tool_calls.as_ref());
         status.append_value(c.status.as_str());
         status_code.append_option(c.status_code);
         error_kind.append_option(c.error_kind.as_deref());
@@ -105,14 +115,14 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
         tokens_counted.append_value(c.usage.counted);
         temperature.append_option(c.temperature);
         json_mode.append_value(c.json_mode);
-        response_format.append_option(json_or_null(&c.response_format));
-        tools.append_option(json_or_null(&c.tools));
-        params.append_value(json_object(&c.params));
+        append_json_or_null(&mut response_format, &mut scratch, c.response_format.as_ref());
+        append_json_or_null(&mut tools, &mut scratch, c.tools.as_ref());
+        append_json(&mut params, &mut scratch, &c.params, "{}");
         for t in &c.tags {
             tags.values().append_value(t);
         }
         tags.append(true);
-        attributes.append_value(json_object(&c.attributes));
+        append_json(&mut attributes, &mut scratch, &c.attributes, "{}");
         // Each flag once (a call either carries it or not: the label rollup counts calls).
         for (i, fl) in c.flags.iter().enumerate() {
             if !c.flags[..i].contains(fl) {

@@ -1,16 +1,15 @@
 //! Batched appends, and bulk loads ([`DuckBulk`]: many batches per transaction).
 //!
-//! A batch is deduplicated in Rust, its ids are checked against the stored calls (a
-//! one-column temporary table joined with `calls`), and the new calls go to DuckDB's
-//! columnar appender as one Arrow record batch, inside a transaction that is committed (and
-//! so written to DuckDB's write-ahead log and synced) before `append_calls` returns. Because
-//! an id fixes the call's start time (give or take a time-zone reading), the id check only
-//! scans the batch's time range widened by 26 hours, which DuckDB's zone maps prune. The
-//! quarter hours of the stored rows are marked for the rollups ([`super::rollup`]) in the
-//! same transaction.
+//! A batch is deduplicated in Rust, its ids are checked against the stored calls (its id
+//! column read through [`super::batch_scan`] and joined with `calls`), and the new calls are
+//! inserted as one Arrow record batch through the same table function, inside a transaction
+//! that is committed (and so written to DuckDB's write-ahead log and synced) before
+//! `append_calls` returns. Because an id fixes the call's start time (give or take a
+//! time-zone reading), the id check only scans the batch's time range widened by 26 hours,
+//! which DuckDB's zone maps prune. The quarter hours of the stored rows are marked for the
+//! rollups ([`super::rollup`]) in the same transaction.
 
 use std::ops::Range;
-
 use std::sync::Arc;
 
 use duckdb::arrow::array::{Array, ArrayRef, BooleanArray, StringArray, TimestampMicrosecondArray};

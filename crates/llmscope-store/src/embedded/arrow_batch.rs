@@ -1,5 +1,5 @@
-//! Calls → an Arrow record batch in the column order and types of the `calls` table, for
-//! DuckDB's columnar appender (one data chunk per 2,048 rows instead of one call per value).
+//! Calls → an Arrow record batch in the column order and types of the `calls` table, inserted
+//! through [`super::batch_scan`] (one data chunk per 2,048 rows instead of one call per value).
 
 use std::sync::Arc;
 

@@ -2,7 +2,8 @@
 //!
 //! - [`migrations`]: numbered, idempotent schema migrations (`sql/NNN_*.sql`).
 //! - [`append`]: batched, deduplicating, committed appends;
-//!   [`arrow_batch`]: calls as an Arrow record batch for DuckDB's columnar appender.
+//!   [`arrow_batch`]: calls as an Arrow record batch; [`batch_scan`]: such a batch inserted
+//!   (or joined) through a table function.
 //! - [`filter`]: `CallFilter` → SQL `WHERE` with bound parameters.
 //! - [`read`]: listing calls and assessments.
 //! - [`analytics`]: the aggregate queries.

@@ -219,9 +219,42 @@ pub enum CallOrder {
     SlowestFirst,
 }
 
+/// Where a page of a call listing ended: the last listed call's place in the order. The
+/// next page lists the calls after it, so paging through a listing while calls are being
+/// stored neither repeats nor skips one (calls stored meanwhile appear only if they sort
+/// after the key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageKey {
+    /// The call's start time, µs since the epoch.
+    pub start_us: i64,
+    pub id: String,
+    /// The call's latency (the order [`CallOrder::SlowestFirst`] sorts by first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+}
+
+impl PageKey {
+    /// The key of a listed call.
+    pub fn of(call: &Call) -> Self {
+        PageKey { start_us: call.start_time.timestamp_micros(), id: call.id.clone(), latency_ms: call.latency_ms }
+    }
+}
+
 /// Reads calls back.
 pub trait CallReader: Send + Sync {
-    fn list_calls(&self, filter: &CallFilter, order: CallOrder, limit: usize) -> Result<Vec<Call>, StoreError>;
+    /// The first `limit` calls matching `filter` in `order`.
+    fn list_calls(&self, filter: &CallFilter, order: CallOrder, limit: usize) -> Result<Vec<Call>, StoreError> {
+        self.list_calls_after(filter, order, None, limit)
+    }
+    /// Like [`CallReader::list_calls`], starting after the call `after` names (a page
+    /// boundary: [`PageKey::of`] the last call of the page before).
+    fn list_calls_after(
+        &self,
+        filter: &CallFilter,
+        order: CallOrder,
+        after: Option<&PageKey>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError>;
     fn count_calls(&self, filter: &CallFilter) -> Result<u64, StoreError>;
     fn assessments_for(&self, call_ids: &[String]) -> Result<Vec<Assessment>, StoreError>;
 }

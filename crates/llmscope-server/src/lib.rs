@@ -26,7 +26,7 @@ pub mod meta;
 mod models;
 pub mod priority;
 mod proxy;
-mod query;
+pub mod query;
 pub mod recorder;
 pub mod report;
 mod stream;

@@ -107,6 +107,40 @@ async fn the_report_and_call_queries_answer_while_the_server_holds_the_store() {
     let q = json!({"filter": {"trace_id": trace}});
     let (_, _, text) = fx.post("/api/v1/calls/query", &[], &q.to_string()).await;
     assert_eq!(serde_json::from_str::<Value>(&text).expect("json")["total"], 1, "trace ids match in any case");
+
+    // Pages: each answer's `next` sent back as `after` lists the rest, in order, until an
+    // answer without one.
+    let ids = |v: &Value| -> Vec<String> {
+        v["calls"].as_array().map(|a| a.iter().map(|c| c["id"].to_string()).collect()).unwrap_or_default()
+    };
+    for order in ["newest_first", "oldest_first", "slowest_first"] {
+        let (_, _, text) =
+            fx.post("/api/v1/calls/query", &[], &json!({"order": order, "limit": 100}).to_string()).await;
+        let whole: Value = serde_json::from_str(&text).expect("json");
+        assert!(whole.get("next").is_none(), "one page holds every call: {text}");
+        let (mut paged, mut after, mut pages) = (Vec::new(), Value::Null, 0);
+        loop {
+            let mut q = json!({"order": order, "limit": 2});
+            if !after.is_null() {
+                q["after"] = after.clone();
+            }
+            let (status, _, text) = fx.post("/api/v1/calls/query", &[], &q.to_string()).await;
+            assert_eq!(status, 200, "{text}");
+            let page: Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(page["total"], whole["total"]);
+            paged.extend(ids(&page));
+            pages += 1;
+            match page.get("next") {
+                Some(next) => after = next.clone(),
+                None => break,
+            }
+            assert!(pages < 100, "paging does not end");
+        }
+        assert_eq!(paged, ids(&whole), "{order}");
+        assert_eq!(pages, ids(&whole).len().div_ceil(2).max(1), "{order}: no empty last page");
+    }
+    let (status, _, text) = fx.post("/api/v1/calls/query", &[], "{\"after\": {\"id\": 3}}").await;
+    assert_eq!(status, 400, "a malformed page key is refused: {text}");
     fx.stop().await;
 }
 

@@ -338,16 +338,11 @@ fn terminate(child: &mut std::process::Child) -> R {
     Ok(())
 }
 
-#[test]
-fn import_report_and_calls_go_through_a_running_server() -> R {
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let mut lines = known_lines();
-    lines.push("{\"broken\": ".into());
-    let file = write(&dir.path().join("calls.jsonl"), &lines)?;
-    let mut server = Command::new(env!("CARGO_BIN_EXE_llmscope"))
+/// `llmscope serve` on the store in `data`, once it has announced itself in server.json.
+fn start_server(data: &Path) -> std::io::Result<std::process::Child> {
+    let server = Command::new(env!("CARGO_BIN_EXE_llmscope"))
         .arg("--data-dir")
-        .arg(&data)
+        .arg(data)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env_remove("LLMSCOPE_CONFIG")
         .env_remove("LLMSCOPE_UPSTREAM_URL")
@@ -361,6 +356,18 @@ fn import_report_and_calls_go_through_a_running_server() -> R {
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
     assert!(marker.exists(), "the server did not announce itself in server.json");
+    Ok(server)
+}
+
+#[test]
+fn import_report_and_calls_go_through_a_running_server() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let mut lines = known_lines();
+    lines.push("{\"broken\": ".into());
+    let file = write(&dir.path().join("calls.jsonl"), &lines)?;
+    let mut server = start_server(&data)?;
+    let marker = data.join("server.json");
 
     // The store is held: every command goes through the server's API.
     let o = llmscope(&data, &["import", file.to_str().unwrap_or_default(), "--no-progress"]);
@@ -379,6 +386,39 @@ fn import_report_and_calls_go_through_a_running_server() -> R {
     let summary: Value = serde_json::from_str(&stdout(&o))?;
     assert_eq!((summary["imported"].as_u64(), summary["already_present"].as_u64()), (Some(0), Some(10)));
     Ok(())
+}
+
+#[test]
+fn calls_through_a_running_server_come_a_page_at_a_time_past_the_per_query_cap() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let file = dir.path().join("many.jsonl");
+    let path = file.to_str().unwrap_or_default();
+    // More calls than the server returns for one query (10,000).
+    let n = 10_050;
+    ok(llmscope(&data, &["gen", "--format", "seed001", "--lines", &n.to_string(), "--seed", "5", "--out", path]));
+    let mut server = start_server(&data)?;
+    ok(llmscope(&data, &["import", path, "--no-progress"]));
+    let listed = ok(llmscope(&data, &["calls", "--format", "jsonl", "--order", "oldest", "--limit", "20000"]));
+    let ids: Vec<String> = stdout(&listed)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).map(|c| c["id"].to_string()))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(ids.len(), n, "every call, in pages: {}", stderr(&listed));
+    assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), n, "none listed twice");
+    let starts: Vec<String> = stdout(&listed)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).map(|c| c["start_time"].to_string()))
+        .collect::<Result<_, _>>()?;
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "oldest first across pages");
+    // A limit past one page stops there; the table's count is of every matching call.
+    let some = ok(llmscope(&data, &["calls", "--format", "jsonl", "--limit", "10001"]));
+    assert_eq!(stdout(&some).lines().count(), 10_001);
+    let table = ok(llmscope(&data, &["calls", "--limit", "3"]));
+    assert!(stdout(&table).ends_with(&format!("3 of {n} matching calls shown\n")), "{}", stdout(&table));
+    let counted = ok(llmscope(&data, &["calls", "--limit", "0"]));
+    assert!(stdout(&counted).ends_with(&format!("0 of {n} matching calls shown\n")), "{}", stdout(&counted));
+    terminate(&mut server)
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use duckdb::types::Value as DbValue;
 use duckdb::Row;
-use llmscope_core::store::{CallOrder, CallReader, StoreError};
+use llmscope_core::store::{CallOrder, CallReader, PageKey, StoreError};
 use llmscope_core::{
     Assessment, AssessmentSource, AssessmentValue, Call, CallStatus, Origin, SourceType, SpanKind, TokenUsage,
 };
@@ -24,6 +24,29 @@ pub fn order_sql(order: CallOrder) -> &'static str {
         CallOrder::NewestFirst => "start_time DESC, id",
         CallOrder::OldestFirst => "start_time ASC, id",
         CallOrder::SlowestFirst => "latency_ms DESC NULLS LAST, start_time DESC, id",
+    }
+}
+
+/// Limits `w` to the calls after `key` in `order` (the orders of [`order_sql`]; ties on the
+/// time are broken by the id, ascending).
+pub fn after_key(w: &mut filter::Where, order: CallOrder, key: &PageKey) {
+    let (start, id) = (DbValue::BigInt(key.start_us), DbValue::Text(key.id.clone()));
+    let later_in_time = |newest_first: bool| {
+        let cmp = if newest_first { "<" } else { ">" };
+        format!("(start_time {cmp} make_timestamp(?) OR (start_time = make_timestamp(?) AND id > ?))")
+    };
+    match (order, key.latency_ms) {
+        (CallOrder::NewestFirst | CallOrder::OldestFirst, _) => {
+            w.push(&later_in_time(order == CallOrder::NewestFirst), [start.clone(), start, id])
+        }
+        (CallOrder::SlowestFirst, Some(l)) => w.push(
+            &format!("(latency_ms < ? OR latency_ms IS NULL OR (latency_ms = ? AND {}))", later_in_time(true)),
+            [DbValue::Double(l), DbValue::Double(l), start.clone(), start, id],
+        ),
+        // Past the last call with a latency: among those without one.
+        (CallOrder::SlowestFirst, None) => {
+            w.push(&format!("(latency_ms IS NULL AND {})", later_in_time(true)), [start.clone(), start, id])
+        }
     }
 }
 
@@ -107,16 +130,20 @@ pub fn call_from_row(r: &Row<'_>) -> duckdb::Result<Call> {
 }
 
 impl CallReader for DuckStore {
-    fn list_calls(
+    fn list_calls_after(
         &self,
         f: &llmscope_core::CallFilter,
         order: CallOrder,
+        after: Option<&PageKey>,
         limit: usize,
     ) -> Result<Vec<Call>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let w = filter::build(f);
+        let mut w = filter::build(f);
+        if let Some(key) = after {
+            after_key(&mut w, order, key);
+        }
         let sql =
             format!("SELECT {CALL_SELECT} FROM calls WHERE {} ORDER BY {} LIMIT {limit}", w.clause(), order_sql(order));
         self.with_conn(|conn| query_rows(conn, &sql, &w.params, call_from_row))

@@ -705,3 +705,49 @@ fn count_only_groups_count_like_the_full_measures() -> Result<(), Box<dyn std::e
     }
     Ok(())
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Paging through a listing (each page after the last call of the page before) gives
+    /// the whole listing, in order, with nothing repeated or skipped: ties on the start time
+    /// and on the latency, and calls without a latency, included.
+    #[test]
+    fn pages_after_a_key_add_up_to_the_whole_listing(
+        shape in proptest::collection::vec((0i64..4, prop::option::of(0u8..3)), 1..40),
+        page in 1usize..7,
+        order in prop::sample::select(vec![CallOrder::NewestFirst, CallOrder::OldestFirst, CallOrder::SlowestFirst]),
+    ) {
+        use llmscope_core::store::PageKey;
+        let s = store();
+        let calls: Vec<Call> = shape
+            .iter()
+            .enumerate()
+            .map(|(i, (minute, latency))| {
+                let mut c = call(i as u32, 0.0);
+                c.start_time = t0() + Duration::minutes(*minute);
+                c.latency_ms = latency.map(|l| 100.0 * f64::from(l));
+                c
+            })
+            .collect();
+        s.append_calls(&calls).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let all = s.list_calls(&CallFilter::default(), order, 1000).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(all.len(), calls.len());
+        let mut paged: Vec<String> = Vec::new();
+        let mut after: Option<PageKey> = None;
+        loop {
+            let got = s
+                .list_calls_after(&CallFilter::default(), order, after.as_ref(), page)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert!(got.len() <= page);
+            paged.extend(got.iter().map(|c| c.id.clone()));
+            match got.last() {
+                Some(last) if got.len() == page => after = Some(PageKey::of(last)),
+                _ => break,
+            }
+            prop_assert!(paged.len() <= calls.len(), "paging does not end");
+        }
+        let whole: Vec<String> = all.iter().map(|c| c.id.clone()).collect();
+        prop_assert_eq!(paged, whole);
+    }
+}

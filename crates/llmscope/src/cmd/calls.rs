@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 use llmscope_core::store::CallOrder;
+use llmscope_core::Call;
 use unicode_width::UnicodeWidthChar;
 
 use super::open_existing_store;
@@ -22,67 +23,103 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
         "slowest" => CallOrder::SlowestFirst,
         o => return Err(anyhow!("--order: {o:?} is not one of newest, oldest, slowest")),
     };
-    // The store, or — when a running server holds it — the server's API.
-    let (total, calls) = match open_existing_store(cfg) {
+    let mut out = Listing::new(&a.format, std::io::stdout().lock())?;
+    // The store, or — when a running server holds it — the server's API, a page at a time.
+    match open_existing_store(cfg) {
         Ok(store) => {
             let calls = store.list_calls(&filter, order, a.limit)?;
+            out.page(&calls)?;
             let total = if a.format == "table" { store.count_calls(&filter)? } else { calls.len() as u64 };
-            (total, calls)
+            out.finish(total)?;
         }
         Err(e) => match super::remote::server_for(&e, &cfg.storage.data_dir) {
             Some(url) => {
                 eprintln!("(the store is held by the server at {url}; reading through its API)");
-                let (total, calls) = super::remote::ServerApi::new(&url)?.query_calls(&filter, order, a.limit)?;
-                if calls.len() < a.limit && (calls.len() as u64) < total {
-                    eprintln!(
-                        "(only the first {} of {total} matching calls: the server returns at most that many per \
-                         query; narrow the filter, or stop the server to read them all)",
-                        calls.len()
-                    );
+                let api = super::remote::ServerApi::new(&url)?;
+                let (mut after, mut total) = (None, 0);
+                while out.shown < a.limit {
+                    let page = api.query_calls(&filter, order, after.as_ref(), a.limit - out.shown)?;
+                    out.page(&page.calls)?;
+                    total = page.total;
+                    match page.next {
+                        Some(key) if !page.calls.is_empty() => after = Some(key),
+                        _ => break,
+                    }
                 }
-                (total, calls)
+                if a.limit == 0 {
+                    total = api.query_calls(&filter, order, None, 0)?.total;
+                }
+                out.finish(total)?;
             }
             None => return Err(e),
         },
-    };
-    let mut out = std::io::stdout().lock();
-    match a.format.as_str() {
-        "jsonl" => {
-            for c in &calls {
-                serde_json::to_writer(&mut out, c)?;
-                out.write_all(b"\n")?;
-            }
-        }
-        "table" => {
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Listed calls written out as they come (a page at a time through a server).
+struct Listing<W: Write> {
+    out: W,
+    table: bool,
+    shown: usize,
+}
+
+impl<W: Write> Listing<W> {
+    fn new(format: &str, mut out: W) -> anyhow::Result<Self> {
+        let table = match format {
+            "jsonl" => false,
+            "table" => true,
+            f => return Err(anyhow!("--format: {f:?} is not one of table, jsonl")),
+        };
+        if table {
             writeln!(
                 out,
                 "{:<12} {:<19} {:<22} {:<10} {:>9} {:<9} {:<30} OUTPUT",
                 "ID", "TIME (UTC)", "MODEL", "USER", "LATENCY", "STATUS", "INPUT"
             )?;
-            for c in &calls {
-                let status =
-                    if c.flags.is_empty() { c.status.as_str().to_string() } else { format!("{}*", c.status.as_str()) };
-                writeln!(
-                    out,
-                    "{:<12} {:<19} {} {} {:>9} {:<9} {} {}",
-                    c.id.chars().take(12).collect::<String>(),
-                    c.start_time.format("%Y-%m-%d %H:%M:%S"),
-                    column(c.model.as_deref().unwrap_or("-"), 22),
-                    column(c.user_id.as_deref().unwrap_or("-"), 10),
-                    c.latency_ms.map_or_else(|| "-".into(), |l| format!("{l:.0} ms")),
-                    status,
-                    column(&c.input_text, 30),
-                    column(c.output.as_deref().unwrap_or("(not recorded)"), 30).trim_end(),
-                )?;
-                if !c.flags.is_empty() {
-                    writeln!(out, "{:<12} flags: {}", "", c.flags.join(", "))?;
-                }
-            }
-            writeln!(out, "{} of {} matching calls shown", calls.len(), total)?;
         }
-        f => return Err(anyhow!("--format: {f:?} is not one of table, jsonl")),
+        Ok(Listing { out, table, shown: 0 })
     }
-    Ok(ExitCode::SUCCESS)
+
+    fn page(&mut self, calls: &[Call]) -> anyhow::Result<()> {
+        self.shown += calls.len();
+        let out = &mut self.out;
+        if !self.table {
+            for c in calls {
+                serde_json::to_writer(&mut *out, c)?;
+                out.write_all(b"\n")?;
+            }
+            return Ok(());
+        }
+        for c in calls {
+            let status =
+                if c.flags.is_empty() { c.status.as_str().to_string() } else { format!("{}*", c.status.as_str()) };
+            writeln!(
+                out,
+                "{:<12} {:<19} {} {} {:>9} {:<9} {} {}",
+                c.id.chars().take(12).collect::<String>(),
+                c.start_time.format("%Y-%m-%d %H:%M:%S"),
+                column(c.model.as_deref().unwrap_or("-"), 22),
+                column(c.user_id.as_deref().unwrap_or("-"), 10),
+                c.latency_ms.map_or_else(|| "-".into(), |l| format!("{l:.0} ms")),
+                status,
+                column(&c.input_text, 30),
+                column(c.output.as_deref().unwrap_or("(not recorded)"), 30).trim_end(),
+            )?;
+            if !c.flags.is_empty() {
+                writeln!(out, "{:<12} flags: {}", "", c.flags.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, total: u64) -> anyhow::Result<()> {
+        if self.table {
+            writeln!(self.out, "{} of {} matching calls shown", self.shown, total)?;
+        }
+        self.out.flush()?;
+        Ok(())
+    }
 }
 
 /// `s` in a table column `width` terminal cells wide: cut with `…` when longer, padded with

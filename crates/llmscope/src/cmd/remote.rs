@@ -8,8 +8,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use llmscope_core::store::{AppendOutcome, CallOrder, CallSink, StoreError};
+use llmscope_core::store::{AppendOutcome, CallOrder, CallSink, PageKey, StoreError};
 use llmscope_core::{Assessment, Call, CallFilter};
+use llmscope_server::query::MAX_LIMIT;
 use serde_json::{json, Value};
 
 /// The URL of the server holding `data_dir`, when `err` says the store is held and the
@@ -67,15 +68,29 @@ impl ServerApi {
         })
     }
 
-    /// `POST /api/v1/calls/query`.
-    pub fn query_calls(&self, filter: &CallFilter, order: CallOrder, limit: usize) -> anyhow::Result<(u64, Vec<Call>)> {
-        let body = json!({"filter": filter, "order": order, "limit": limit}).to_string();
-        let bytes = self.post("/api/v1/calls/query", body).map_err(|e| anyhow!(e))?;
-        let v: Value = serde_json::from_slice(&bytes).context("the server's answer is not JSON")?;
+    /// `POST /api/v1/calls/query`: one page of at most `limit` calls (at most the server's
+    /// [`MAX_LIMIT`]) after `after`; the answer's page key is there when more calls match.
+    pub fn query_calls(
+        &self,
+        filter: &CallFilter,
+        order: CallOrder,
+        after: Option<&PageKey>,
+        limit: usize,
+    ) -> anyhow::Result<CallPage> {
+        let mut body = json!({"filter": filter, "order": order, "limit": limit.min(MAX_LIMIT)});
+        if let Some(after) = after {
+            body["after"] = json!(after);
+        }
+        let bytes = self.post("/api/v1/calls/query", body.to_string()).map_err(|e| anyhow!(e))?;
+        let mut v: Value = serde_json::from_slice(&bytes).context("the server's answer is not JSON")?;
         let total = v.get("total").and_then(Value::as_u64).unwrap_or(0);
-        let calls: Vec<Call> = serde_json::from_value(v.get("calls").cloned().unwrap_or(Value::Array(Vec::new())))
+        let calls: Vec<Call> = serde_json::from_value(v.get_mut("calls").map(Value::take).unwrap_or_default())
             .context("the server's calls do not parse")?;
-        Ok((total, calls))
+        let next = match v.get_mut("next").map(Value::take) {
+            None | Some(Value::Null) => None,
+            Some(k) => Some(serde_json::from_value(k).context("the server's page key does not parse")?),
+        };
+        Ok(CallPage { total, calls, next })
     }
 
     /// `POST /api/v1/report`.
@@ -89,6 +104,16 @@ impl ServerApi {
         let bytes = self.post(path, body).map_err(StoreError::Backend)?;
         serde_json::from_slice(&bytes).map_err(|e| StoreError::Backend(format!("the server's answer is not JSON: {e}")))
     }
+}
+
+/// One page of a call listing read through a server.
+#[derive(Debug)]
+pub struct CallPage {
+    /// Calls matching the filter, on every page.
+    pub total: u64,
+    pub calls: Vec<Call>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<PageKey>,
 }
 
 /// Calls per request when importing through a server (well under the API's 10,000 items and

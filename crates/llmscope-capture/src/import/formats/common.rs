@@ -129,7 +129,7 @@ pub fn hex_id(s: &str, path: &str, len: usize) -> Result<String, LineError> {
 /// `FATAL` marks the call failed.
 pub fn level(call: &mut Call, o: Obj<'_>, key: &str) -> Result<(), LineError> {
     if let Some(level) = o.str(key)? {
-        if matches!(level.trim().to_ascii_uppercase().as_str(), "ERROR" | "CRITICAL" | "FATAL") {
+        if ["ERROR", "CRITICAL", "FATAL"].iter().any(|failed| level.trim().eq_ignore_ascii_case(failed)) {
             call.status = CallStatus::Error;
         }
         call.attributes.insert(key.into(), Value::String(level));

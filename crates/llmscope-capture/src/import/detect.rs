@@ -15,17 +15,23 @@ pub enum LineFormat {
     Seed004,
     /// An OpenAI request/response pair: `{"request": {…}, "response": {…}}`.
     OpenAiPair,
+    /// An OpenAI Batch API output (or input) line: `custom_id` + `response` / `error`.
+    OpenAiBatch,
+    /// An OpenAI response logged on its own: `"object": "chat.completion"`, … .
+    OpenAiResponse,
     /// llmscope's own call record (what `llmscope calls --format jsonl` writes).
     Native,
 }
 
 impl LineFormat {
-    pub const ALL: [LineFormat; 6] = [
+    pub const ALL: [LineFormat; 8] = [
         LineFormat::Seed000Basic,
         LineFormat::Seed000Enhanced,
         LineFormat::Seed001,
         LineFormat::Seed004,
         LineFormat::OpenAiPair,
+        LineFormat::OpenAiBatch,
+        LineFormat::OpenAiResponse,
         LineFormat::Native,
     ];
 
@@ -36,6 +42,8 @@ impl LineFormat {
             LineFormat::Seed001 => "seed001",
             LineFormat::Seed004 => "seed004",
             LineFormat::OpenAiPair => "openai",
+            LineFormat::OpenAiBatch => "openai-batch",
+            LineFormat::OpenAiResponse => "openai-response",
             LineFormat::Native => "native",
         }
     }
@@ -47,6 +55,13 @@ pub fn detect(obj: &Map<String, Value>) -> Option<LineFormat> {
     let request_like = obj.get("request").is_some_and(|r| r.get("messages").is_some() || r.get("prompt").is_some());
     if has("request") && (has("response") || request_like) {
         return Some(LineFormat::OpenAiPair);
+    }
+    if has("custom_id") && (has("response") || has("error") || (has("method") && has("body"))) {
+        return Some(LineFormat::OpenAiBatch);
+    }
+    // (Before seed 001's check: a Responses API object has `output` and `metadata`.)
+    if crate::import::formats::openai_batch::is_bare_response(obj) {
+        return Some(LineFormat::OpenAiResponse);
     }
     if has("user_input") || has("model_response") {
         return Some(if obj.get("metadata").is_some_and(Value::is_object) {
@@ -96,6 +111,14 @@ mod tests {
         assert_eq!(d(json!({"message": "m", "time": "t", "latency_ms": 1})), Some(LineFormat::Seed004));
         assert_eq!(d(json!({"request": {}, "response": {}})), Some(LineFormat::OpenAiPair));
         assert_eq!(d(json!({"start_time": "t", "trace_id": "x"})), Some(LineFormat::Native));
+        assert_eq!(d(json!({"custom_id": "r1", "response": {}, "error": null})), Some(LineFormat::OpenAiBatch));
+        assert_eq!(d(json!({"custom_id": "r1", "method": "POST", "body": {}})), Some(LineFormat::OpenAiBatch));
+        assert_eq!(d(json!({"object": "chat.completion", "choices": []})), Some(LineFormat::OpenAiResponse));
+        assert_eq!(
+            d(json!({"object": "response", "output": [], "metadata": {}, "created_at": 1})),
+            Some(LineFormat::OpenAiResponse)
+        );
+        assert_eq!(d(json!({"object": "chat.completion.chunk", "choices": []})), None, "a stream chunk is no call");
         assert_eq!(d(json!({"message": "plain log line", "time": "t"})), None);
         assert_eq!(d(json!({"foo": 1})), None);
     }

@@ -29,11 +29,7 @@ impl<'a> Obj<'a> {
     }
 
     pub fn path_of(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+        join(self.path, key)
     }
 
     fn err(&self, key: &str, expected: &str, found: &Value) -> LineError {
@@ -137,6 +133,15 @@ impl<'a> Obj<'a> {
             Some(Value::Array(a)) => Ok(Some(a)),
             Some(v) => Err(self.err(key, "an array", v)),
         }
+    }
+}
+
+/// `path.key`, or `key` at the top.
+pub fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
     }
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod common;
 mod native;
 pub(crate) mod openai;
+pub(crate) mod openai_batch;
 pub mod responses;
 mod seed000;
 mod seed001;
@@ -115,6 +116,8 @@ pub fn parse_line_or(
         LineFormat::Seed001 => seed001::map(&obj, opts, &mut call)?,
         LineFormat::Seed004 => seed004::map(&obj, &mut call)?,
         LineFormat::OpenAiPair => openai::map(&obj, opts, &mut call)?,
+        LineFormat::OpenAiBatch => openai_batch::map_batch(&obj, opts, &mut call)?,
+        LineFormat::OpenAiResponse => openai_batch::map_bare(&obj, opts, &mut call)?,
         LineFormat::Native => native::map(&obj, &mut call)?,
     }
     finish(&mut call, file, line_no, format)?;

@@ -9,7 +9,7 @@ use llmscope_core::{timeparse, Call, CallStatus, SpanKind};
 use serde_json::{Map, Value};
 
 use super::{common, seed001::last_user_text, ImportOptions, LineError};
-use crate::import::fields::Obj;
+use crate::import::fields::{join, Obj};
 
 const OWN_TOP: &[&str] =
     &["request", "response", "timestamp", "start_time", "created_at", "end_time", "metadata", "latency_s"];
@@ -141,10 +141,15 @@ pub(super) fn note_response_model(call: &mut Call, model: Option<String>) {
 /// finish reason, usage, and an `error` object as a failed call. Returns the response's
 /// `created` value, if any. Errors name their path under `response`.
 pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<Value>, LineError> {
+    map_response_at(rm, "response", call)
+}
+
+/// [`map_response`] of a body found at `path` (errors name their path under it).
+pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> Result<Option<Value>, LineError> {
     if super::responses::is_response(rm) {
-        return super::responses::map_response(rm, call);
+        return super::responses::map_response_at(rm, path, call);
     }
-    let resp = Obj::new(rm, "response");
+    let resp = Obj::new(rm, path);
     call.request_id = resp.str("id")?;
     let created = resp.get("created").cloned();
     note_response_model(call, resp.str("model")?);
@@ -190,15 +195,16 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
         call.output = None;
     }
     if let Some(usage) = resp.obj("usage")? {
-        let u = Obj::new(usage, "response.usage");
+        let usage_path = join(path, "usage");
+        let u = Obj::new(usage, &usage_path);
         call.usage.input = u.u64("prompt_tokens")?.or(u.u64("input_tokens")?);
         call.usage.output = u.u64("completion_tokens")?.or(u.u64("output_tokens")?);
         call.usage.total = u.u64("total_tokens")?;
         if let Some(d) = u.obj("prompt_tokens_details")? {
-            call.usage.cached = Obj::new(d, "response.usage.prompt_tokens_details").u64("cached_tokens")?;
+            call.usage.cached = Obj::new(d, &u.path_of("prompt_tokens_details")).u64("cached_tokens")?;
         }
         if let Some(d) = u.obj("completion_tokens_details")? {
-            if let Some(n) = Obj::new(d, "response.usage.completion_tokens_details").u64("reasoning_tokens")? {
+            if let Some(n) = Obj::new(d, &u.path_of("completion_tokens_details")).u64("reasoning_tokens")? {
                 call.attributes.insert("reasoning_tokens".into(), n.into());
             }
         }

@@ -16,7 +16,7 @@ use llmscope_core::{Call, CallStatus};
 use serde_json::{json, Map, Value};
 
 use super::{common, LineError};
-use crate::import::fields::Obj;
+use crate::import::fields::{join, Obj};
 
 /// The operation name stored for Responses API calls.
 pub const OPERATION: &str = "responses";
@@ -147,7 +147,12 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
 /// Maps a Responses API response body onto `call`. Returns its `created_at`. Errors name
 /// their path under `response`.
 pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<Value>, LineError> {
-    let resp = Obj::new(rm, "response");
+    map_response_at(rm, "response", call)
+}
+
+/// [`map_response`] of a body found at `path` (errors name their path under it).
+pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> Result<Option<Value>, LineError> {
+    let resp = Obj::new(rm, path);
     call.request_id = resp.str("id")?;
     // A request of only `model` and `input` reads like an embeddings request; the response
     // settles it.
@@ -194,7 +199,10 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
             Some(kind) if HOSTED_CALLS.contains(&kind) => hosted += 1,
             Some(_) => {}
             None => {
-                return Err(LineError::at(format!("response.output[{i}].type"), "missing required field".into()));
+                return Err(LineError::at(
+                    format!("{}[{i}].type", join(path, "output")),
+                    "missing required field".into(),
+                ));
             }
         }
     }
@@ -247,15 +255,16 @@ pub fn map_response(rm: &Map<String, Value>, call: &mut Call) -> Result<Option<V
         call.error_kind = err.get("code").or_else(|| err.get("type")).and_then(Value::as_str).map(str::to_string);
     }
     if let Some(usage) = resp.obj("usage")? {
-        let u = Obj::new(usage, "response.usage");
+        let usage_path = join(path, "usage");
+        let u = Obj::new(usage, &usage_path);
         call.usage.input = u.u64("input_tokens")?;
         call.usage.output = u.u64("output_tokens")?;
         call.usage.total = u.u64("total_tokens")?;
         if let Some(d) = u.obj("input_tokens_details")? {
-            call.usage.cached = Obj::new(d, "response.usage.input_tokens_details").u64("cached_tokens")?;
+            call.usage.cached = Obj::new(d, &u.path_of("input_tokens_details")).u64("cached_tokens")?;
         }
         if let Some(d) = u.obj("output_tokens_details")? {
-            if let Some(r) = Obj::new(d, "response.usage.output_tokens_details").u64("reasoning_tokens")? {
+            if let Some(r) = Obj::new(d, &u.path_of("output_tokens_details")).u64("reasoning_tokens")? {
                 call.attributes.insert("reasoning_tokens".into(), r.into());
             }
         }

@@ -379,15 +379,81 @@ mod fuzz {
         fn never_panics_on_json_shaped_lines(ts in prop_oneof![Just(json!(1735689234)), Just(json!("x")), Just(json!(-1)), Just(json!(1e300)), Just(json!(null))],
                                              lat in prop_oneof![Just(json!(5)), Just(json!("7")), Just(json!([1])), Just(json!(-3.5)), Just(json!(1e308))],
                                              out in prop_oneof![Just(json!("")), Just(json!("{")), Just(json!(3)), Just(json!({"a": 1}))],
-                                             shape in 0u8..5) {
+                                             shape in 0u8..8) {
             let line = match shape {
                 0 => json!({"timestamp": ts, "input": "q", "output": out, "metadata": {"total_latency_ms": lat, "json_mode": true}}),
                 1 => json!({"timestamp": ts, "user_input": "q", "model_response": out, "metadata": {"response_time": lat}}),
                 2 => json!({"message": "m", "time": ts, "latency_ms": lat}),
                 3 => json!({"timestamp": ts, "latency_ms": lat, "request": {"messages": out}, "response": {"choices": out}}),
+                4 => json!({"custom_id": lat, "response": {"status_code": lat, "body": {"object": "chat.completion", "created": ts, "choices": out, "usage": out}}, "error": out}),
+                5 => json!({"custom_id": "c", "response": out, "error": {"code": lat, "message": out}}),
+                6 => json!({"object": "response", "created_at": ts, "output": out, "usage": {"input_tokens": lat}}),
                 _ => json!({"start_time": ts, "trace_id": out, "latency_ms": lat}),
             };
             let _ = parse_line(line.to_string().as_bytes(), "f", 1, &ImportOptions::default());
         }
     }
+}
+
+#[test]
+fn openai_batch_output_lines_and_bare_responses() {
+    let p = ok(
+        r#"{"id": "batch_req_1", "custom_id": "request-2", "response": {"status_code": 200, "request_id": "req_1", "body": {"id": "chatcmpl-1", "object": "chat.completion", "created": 1711652795, "model": "gpt-4o-mini", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello."}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 22, "completion_tokens": 2, "total_tokens": 24}}}, "error": null}"#,
+    );
+    assert_eq!(p.format, LineFormat::OpenAiBatch);
+    let c = &p.call;
+    assert_eq!(c.start_time, utc("2024-03-28T19:06:35Z"));
+    assert_eq!((c.model.as_deref(), c.operation.as_deref()), (Some("gpt-4o-mini"), Some("chat")));
+    assert_eq!((c.output.as_deref(), c.finish_reason.as_deref()), (Some("Hello."), Some("stop")));
+    assert_eq!((c.usage.input, c.usage.output, c.usage.total), (Some(22), Some(2), Some(24)));
+    assert_eq!((c.status, c.status_code), (CallStatus::Ok, Some(200)));
+    assert_eq!(c.client_request_id.as_deref(), Some("request-2"));
+    assert_eq!(c.request_id.as_deref(), Some("chatcmpl-1"));
+    assert_eq!(c.attributes.get("batch_request_id"), Some(&json!("batch_req_1")));
+    assert_eq!(c.attributes.get("upstream_request_id"), Some(&json!("req_1")));
+    assert_eq!(c.input_text, "", "the prompt is not in a Batch output line");
+    assert!(matches!(&c.origin, Origin::Import { format, .. } if format == "openai-batch"));
+
+    // A bare chat completion and a bare Responses API object.
+    let p = ok(
+        r#"{"id": "chatcmpl-9", "object": "chat.completion", "created": 1711652795, "model": "gpt-4o", "choices": [{"index": 0, "message": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]}"#,
+    );
+    assert_eq!(p.format, LineFormat::OpenAiResponse);
+    assert!(p.call.flags.contains(&"empty_response".to_string()), "{:?}", p.call.flags);
+    let p = ok(
+        r#"{"id": "resp_1", "object": "response", "created_at": 1741476542, "status": "completed", "model": "gpt-4.1", "output": [{"type": "message", "content": [{"type": "output_text", "text": "A grove."}]}], "usage": {"input_tokens": 36, "output_tokens": 87, "total_tokens": 123}, "metadata": {}}"#,
+    );
+    assert_eq!(p.format, LineFormat::OpenAiResponse);
+    assert_eq!((p.call.start_time, p.call.output.as_deref()), (utc("2025-03-08T23:29:02Z"), Some("A grove.")));
+    assert_eq!(p.call.operation.as_deref(), Some("responses"));
+
+    // What cannot be placed or is no call says why, and where.
+    assert_eq!(
+        err(
+            r#"{"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m", "messages": []}}"#
+        ),
+        "an OpenAI Batch input line: a request without its answer; import the batch's output file instead"
+    );
+    assert_eq!(
+        err(
+            r#"{"id": "b", "custom_id": "r3", "response": null, "error": {"code": "batch_expired", "message": "Expired."}}"#
+        ),
+        "response: no response, so no time to place the call at (the request failed: batch_expired: Expired.)"
+    );
+    assert_eq!(
+        err(
+            r#"{"custom_id": "r4", "response": {"status_code": 400, "body": {"error": {"message": "bad", "type": "invalid_request_error"}}}}"#
+        ),
+        "response.body: a failed answer (400 invalid_request_error: bad) carries no time to place the call at"
+    );
+    assert_eq!(
+        err(
+            r#"{"custom_id": "r5", "response": {"status_code": 200, "body": {"object": "chat.completion", "choices": [], "usage": {"prompt_tokens": "many"}, "created": 1}}}"#
+        ),
+        "response.body.usage.prompt_tokens: expected a non-negative integer, found the string \"many\""
+    );
+    assert_eq!(
+        err(r#"{"object": "chat.completion", "choices": []}"#),
+        "created: missing: an answer logged without its request is placed at its creation time"
+    );
 }

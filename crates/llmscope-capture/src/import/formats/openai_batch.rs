@@ -1,0 +1,119 @@
+//! OpenAI answers logged without their request:
+//!
+//! - a Batch API output line, `{"id": "batch_req_…", "custom_id": …, "response":
+//!   {"status_code", "request_id", "body": <response>}, "error": null | {"code", "message"}}`;
+//! - a bare response object (`"object": "chat.completion"`, `"text_completion"` or
+//!   `"response"`), as `response.model_dump_json()` writes it.
+//!
+//! The answer is mapped as in a request/response pair ([`super::openai::map_response_at`]);
+//! the prompt is not in the line, so the call has no input text. Its time is the response's
+//! `created` (`created_at` for the Responses API). A Batch *input* line (`custom_id`,
+//! `method`, `url`, `body`) is a request not answered yet, and a failed Batch request comes
+//! back without a response and so without a time: both are rejected with that reason.
+
+use llmscope_core::{timeparse, Call, CallStatus};
+use serde_json::{Map, Value};
+
+use super::{openai, ImportOptions, LineError};
+use crate::import::fields::{describe, Obj};
+
+/// A Batch output (or input) line.
+pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
+    let top = Obj::new(obj, "");
+    if top.has("method") && top.has("body") && !top.has("response") && !top.has("error") {
+        return Err(LineError::line(
+            "an OpenAI Batch input line: a request without its answer; import the batch's output file instead",
+        ));
+    }
+    call.client_request_id = top.str("custom_id")?;
+    if let Some(id) = top.str("id")? {
+        call.attributes.insert("batch_request_id".into(), Value::String(id));
+    }
+    let error = match top.get("error") {
+        None => None,
+        Some(Value::Object(e)) => Some(e),
+        Some(v) => return Err(LineError::at("error".into(), format!("expected an object, found {}", describe(v)))),
+    };
+    let Some(resp) = top.obj("response")? else {
+        let why = error.map(|e| format!(" (the request failed: {})", failure(e))).unwrap_or_default();
+        return Err(LineError::at("response".into(), format!("no response, so no time to place the call at{why}")));
+    };
+    let r = Obj::new(resp, "response");
+    if let Some(code) = r.u64("status_code")? {
+        let code = u16::try_from(code)
+            .map_err(|_| LineError::at("response.status_code".into(), format!("{code} is not an HTTP status code")))?;
+        call.status_code = Some(code);
+        if code >= 400 {
+            call.status = CallStatus::Error;
+        }
+    }
+    if let Some(id) = r.str("request_id")? {
+        call.attributes.insert("upstream_request_id".into(), Value::String(id));
+    }
+    let body = r.obj("body")?.ok_or_else(|| LineError::at("response.body".into(), "missing required field".into()))?;
+    if let (Some(Value::Object(e)), false) = (body.get("error"), body.contains_key("created")) {
+        let status = call.status_code.map(|c| format!("{c} ")).unwrap_or_default();
+        return Err(LineError::at(
+            "response.body".into(),
+            format!("a failed answer ({status}{}) carries no time to place the call at", failure(e)),
+        ));
+    }
+    let created = openai::map_response_at(body, "response.body", call)?;
+    place(call, body, created, "response.body", opts)?;
+    if let Some(e) = error {
+        call.status = CallStatus::Error;
+        call.error_message = e.get("message").and_then(Value::as_str).map(str::to_string);
+        call.error_kind = e.get("code").and_then(Value::as_str).map(str::to_string);
+    }
+    Ok(())
+}
+
+/// An OpenAI error object in a few words: its code (or type) and message.
+fn failure(e: &Map<String, Value>) -> String {
+    let field = |k: &str| e.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    match (field("code").or(field("type")), field("message")) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(one), None) | (None, Some(one)) => one.to_string(),
+        (None, None) => "no message".into(),
+    }
+}
+
+/// A bare response object.
+pub fn map_bare(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
+    let created = openai::map_response_at(obj, "", call)?;
+    place(call, obj, created, "", opts)
+}
+
+/// Whether an object is a response logged on its own (what [`map_bare`] reads).
+pub fn is_bare_response(obj: &Map<String, Value>) -> bool {
+    let kind = obj.get("object").and_then(Value::as_str);
+    match kind {
+        Some("chat.completion" | "text_completion") => obj.contains_key("choices"),
+        Some("response") => obj.contains_key("output"),
+        _ => false,
+    }
+}
+
+/// The call's start time from the response's `created` (or `created_at`), and its operation
+/// from the response's kind.
+fn place(
+    call: &mut Call,
+    body: &Map<String, Value>,
+    created: Option<Value>,
+    path: &str,
+    opts: &ImportOptions,
+) -> Result<(), LineError> {
+    let responses_api = body.get("object").and_then(Value::as_str) == Some("response");
+    let field = if responses_api { "created_at" } else { "created" };
+    let at = crate::import::fields::join(path, field);
+    let created = created.filter(|v| !v.is_null()).ok_or_else(|| {
+        LineError::at(at.clone(), "missing: an answer logged without its request is placed at its creation time".into())
+    })?;
+    call.start_time = timeparse::parse_log_timestamp(&created, opts.naive_tz).map_err(|e| LineError::at(at, e))?;
+    match body.get("object").and_then(Value::as_str) {
+        Some("chat.completion") => call.operation = Some("chat".into()),
+        Some("text_completion") => call.operation = Some("completion".into()),
+        _ => {}
+    }
+    Ok(())
+}

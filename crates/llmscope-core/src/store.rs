@@ -228,9 +228,46 @@ pub struct PageKey {
     /// The call's start time, µs since the epoch.
     pub start_us: i64,
     pub id: String,
-    /// The call's latency (the order [`CallOrder::SlowestFirst`] sorts by first).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The call's latency (the order [`CallOrder::SlowestFirst`] sorts by first), written as
+    /// text so that it comes back exactly: serde_json reads some 17-digit numbers one unit
+    /// in the last place off, and an inexact key would skip or repeat calls of that latency.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "exact_f64")]
     pub latency_ms: Option<f64>,
+}
+
+/// An `f64` as its shortest exact decimal text (a number is accepted too when reading).
+mod exact_f64 {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(x) => s.serialize_str(&x.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Number(f64),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        let v = match Option::<TextOrNumber>::deserialize(d)? {
+            None => return Ok(None),
+            Some(TextOrNumber::Number(n)) => n,
+            Some(TextOrNumber::Text(t)) => {
+                t.trim().parse::<f64>().map_err(|_| D::Error::custom(format!("latency_ms: {t:?} is not a number")))?
+            }
+        };
+        if v.is_finite() {
+            Ok(Some(v))
+        } else {
+            Err(D::Error::custom(format!("latency_ms: {v} is not a finite number")))
+        }
+    }
 }
 
 impl PageKey {

@@ -144,6 +144,55 @@ async fn the_report_and_call_queries_answer_while_the_server_holds_the_store() {
     fx.stop().await;
 }
 
+/// Paging slowest first over HTTP with latencies that serde_json would read back one unit in
+/// the last place off (2035.0000000000002 is 2.035 × 1000): the page key keeps them exactly,
+/// so no call of a tied latency is skipped or listed twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowest_first_pages_keep_latencies_exactly() {
+    let fx = start(MockConfig::default(), |_| {}).await;
+    let t0 = chrono::DateTime::parse_from_rfc3339("2025-03-01T10:00:00Z").expect("time").to_utc();
+    let latencies = [2.035 * 1000.0, 2035.0, 2035.0, 2.035 * 1000.0, 2035.0 - 2.3e-13, 2035.0, 2.035 * 1000.0];
+    assert_ne!(latencies[0], 2035.0, "the case needs a latency just above 2035");
+    let calls: Vec<Call> = latencies
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Call {
+            id: format!("{i:032x}"),
+            project: "default".into(),
+            trace_id: format!("{:032x}", i + 100),
+            span_id: format!("{i:016x}"),
+            start_time: t0 + chrono::Duration::seconds(i as i64),
+            latency_ms: Some(*l),
+            ..Default::default()
+        })
+        .collect();
+    fx.store.append_calls(&calls).expect("append");
+    let ids = |v: &Value| -> Vec<String> {
+        v["calls"].as_array().map(|a| a.iter().map(|c| c["id"].to_string()).collect()).unwrap_or_default()
+    };
+    let (_, _, text) =
+        fx.post("/api/v1/calls/query", &[], &json!({"order": "slowest_first", "limit": 100}).to_string()).await;
+    let whole: Value = serde_json::from_str(&text).expect("json");
+    let (mut paged, mut after) = (Vec::new(), Value::Null);
+    for _ in 0..20 {
+        let mut q = json!({"order": "slowest_first", "limit": 1});
+        if !after.is_null() {
+            q["after"] = after.clone();
+        }
+        let (status, _, text) = fx.post("/api/v1/calls/query", &[], &q.to_string()).await;
+        assert_eq!(status, 200, "{text}");
+        let page: Value = serde_json::from_str(&text).expect("json");
+        paged.extend(ids(&page));
+        match page.get("next") {
+            Some(next) => after = next.clone(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ids(&whole));
+    assert_eq!(paged.len(), latencies.len());
+    fx.stop().await;
+}
+
 /// A real store behind a gate that the test opens and closes: a store that stalls.
 struct Gated {
     inner: Box<dyn llmscope_core::store::Store>,

@@ -406,10 +406,14 @@ fn calls_through_a_running_server_come_a_page_at_a_time_past_the_per_query_cap()
         .collect::<Result<_, _>>()?;
     assert_eq!(ids.len(), n, "every call, in pages: {}", stderr(&listed));
     assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), n, "none listed twice");
-    let starts: Vec<String> = stdout(&listed)
+    let starts = stdout(&listed)
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).map(|c| c["start_time"].to_string()))
-        .collect::<Result<_, _>>()?;
+        .map(|l| {
+            let c: Value = serde_json::from_str(l)?;
+            let t = c["start_time"].as_str().unwrap_or_default();
+            Ok(chrono::DateTime::parse_from_rfc3339(t)?)
+        })
+        .collect::<Result<Vec<_>, Box<dyn std::error::Error>>>()?;
     assert!(starts.windows(2).all(|w| w[0] <= w[1]), "oldest first across pages");
     // A limit past one page stops there; the table's count is of every matching call.
     let some = ok(llmscope(&data, &["calls", "--format", "jsonl", "--limit", "10001"]));

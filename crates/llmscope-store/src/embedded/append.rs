@@ -284,7 +284,7 @@ fn insert_rows(
     let started = std::time::Instant::now();
     let (id_column, start_column) =
         (p.column::<StringArray>("id")?, p.column::<TimestampMicrosecondArray>("start_time")?);
-    if range.end > id_column.len() {
+    if range.start > range.end || range.end > id_column.len() {
         return Err(StoreError::Backend(format!("rows {range:?} of a batch of {}", id_column.len())));
     }
     let ids: Vec<&str> = range.clone().map(|i| id_column.value(i)).collect();

@@ -120,9 +120,11 @@ impl VTab for BatchScan {
 
     fn func(info: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
         let batch = &info.get_bind_data().batch;
-        let rows = batch.num_rows();
-        let at = info.get_init_data().next.fetch_add(VECTOR, Ordering::Relaxed).min(rows);
-        let n = (rows - at).min(VECTOR);
+        let rows = if batch.num_columns() == 0 { 0 } else { batch.num_rows() };
+        // DuckDB's vector size: the rows one output chunk holds.
+        let vector = if rows == 0 { 1 } else { output.flat_vector(0).capacity().max(1) };
+        let at = info.get_init_data().next.fetch_add(vector, Ordering::Relaxed).min(rows);
+        let n = (rows - at).min(vector);
         if n == 0 {
             output.set_len(0);
             return Ok(());
@@ -134,9 +136,6 @@ impl VTab for BatchScan {
         Some(vec![LogicalTypeHandle::from(LogicalTypeId::UBigint)])
     }
 }
-
-/// Rows per chunk: DuckDB's standard vector size.
-const VECTOR: usize = 2048;
 
 #[cfg(test)]
 mod tests {
@@ -162,8 +161,8 @@ mod tests {
         register(&conn).unwrap_or_else(|e| panic!("{e}"));
         register(&conn).unwrap_or_else(|e| panic!("registering twice: {e}"));
         conn.execute_batch("CREATE TABLE t (id BIGINT, name VARCHAR)").unwrap_or_else(|e| panic!("{e}"));
-        // Past several of DuckDB's vectors, with a last partial one.
-        let n = 3 * VECTOR as i64 + 17;
+        // Past several of DuckDB's vectors (2,048 rows each), with a last partial one.
+        let n = 3 * 2048 + 17;
         let lent = lend(batch(n));
         let key = lent.key();
         let inserted = conn

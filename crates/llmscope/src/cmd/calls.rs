@@ -46,7 +46,7 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
                         _ => break,
                     }
                 }
-                if a.limit == 0 {
+                if a.limit == 0 && a.format == "table" {
                     total = api.query_calls(&filter, order, None, 0)?.total;
                 }
                 out.finish(total)?;

@@ -84,8 +84,8 @@ impl ServerApi {
         let bytes = self.post("/api/v1/calls/query", body.to_string()).map_err(|e| anyhow!(e))?;
         let mut v: Value = serde_json::from_slice(&bytes).context("the server's answer is not JSON")?;
         let total = v.get("total").and_then(Value::as_u64).unwrap_or(0);
-        let calls: Vec<Call> = serde_json::from_value(v.get_mut("calls").map(Value::take).unwrap_or_default())
-            .context("the server's calls do not parse")?;
+        let calls = v.get_mut("calls").map(Value::take).unwrap_or_else(|| Value::Array(Vec::new()));
+        let calls: Vec<Call> = serde_json::from_value(calls).context("the server's calls do not parse")?;
         let next = match v.get_mut("next").map(Value::take) {
             None | Some(Value::Null) => None,
             Some(k) => Some(serde_json::from_value(k).context("the server's page key does not parse")?),

@@ -242,6 +242,14 @@ impl Origin {
     }
 }
 
+/// `code` as an HTTP status code, or why it is not one (a status is 100 to 599).
+pub fn http_status(code: u64) -> Result<u16, String> {
+    match u16::try_from(code) {
+        Ok(c @ 100..=599) => Ok(c),
+        _ => Err(format!("{code} is not an HTTP status code (100 to 599)")),
+    }
+}
+
 /// The error kind of a call that failed with HTTP status `code` (≥ 400), the same whichever
 /// way the call was captured: `rate_limited` (429), `upstream_5xx`, `upstream_4xx`.
 pub fn error_kind_for_status(code: u16) -> &'static str {

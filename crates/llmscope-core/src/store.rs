@@ -224,6 +224,7 @@ pub enum CallOrder {
 /// stored neither repeats nor skips one (calls stored meanwhile appear only if they sort
 /// after the key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PageKey {
     /// The call's start time, µs since the epoch.
     pub start_us: i64,
@@ -274,6 +275,15 @@ impl PageKey {
     /// The key of a listed call.
     pub fn of(call: &Call) -> Self {
         PageKey { start_us: call.start_time.timestamp_micros(), id: call.id.clone(), latency_ms: call.latency_ms }
+    }
+
+    /// What makes this key one no listing hands out (a time outside the years 1 to 9999),
+    /// if anything. (Reading one refuses a latency that is not a finite number.)
+    pub fn problem(&self) -> Option<String> {
+        use chrono::Datelike;
+        let in_range =
+            chrono::DateTime::from_timestamp_micros(self.start_us).is_some_and(|t| (1..=9999).contains(&t.year()));
+        (!in_range).then(|| format!("start_us {}: not a time between the years 1 and 9999", self.start_us))
     }
 }
 

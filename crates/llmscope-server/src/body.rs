@@ -31,8 +31,12 @@ pub async fn read(body: Body, limit: usize) -> Result<Bytes, ApiError> {
 /// Parses a JSON query body; an empty body means every default. A bad body is a 400
 /// `invalid_query` naming what is wrong (serde's message carries line and column).
 pub fn parse_query<T: Default + serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    let Some(first) = body.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Ok(T::default());
+    };
+    // serde reads a struct from an array too (its fields in order): a query is an object.
+    if *first != b'{' {
+        return Err(ApiError::bad_request("invalid_query", format!("invalid {what}: expected a JSON object")));
     }
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_query", format!("invalid {what}: {e}")))
 }

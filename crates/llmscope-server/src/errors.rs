@@ -26,6 +26,15 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", code, message)
     }
 
+    /// A store's failure to answer a query: the query's fault (400 `invalid_query`) or the
+    /// store's (500 `store_error`, for instance a database out of memory).
+    pub fn store(e: &llmscope_core::store::StoreError) -> Self {
+        match e {
+            llmscope_core::store::StoreError::BadQuery(_) => Self::bad_request("invalid_query", e.to_string()),
+            _ => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "llmscope_error", "store_error", e.to_string()),
+        }
+    }
+
     pub fn upstream(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self::new(status, "upstream_error", code, message)
     }

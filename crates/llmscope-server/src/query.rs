@@ -43,6 +43,9 @@ pub async fn query_calls(State(app): State<Arc<App>>, body: axum::body::Bytes) -
     if let Some(p) = q.filter.problem() {
         return ApiError::bad_request("invalid_query", format!("filter: {p}")).into_response();
     }
+    if let Some(p) = q.after.as_ref().and_then(PageKey::problem) {
+        return ApiError::bad_request("invalid_query", format!("after: {p}")).into_response();
+    }
     let limit = q.limit.unwrap_or(50).min(MAX_LIMIT);
     let store = app.store.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -64,7 +67,7 @@ pub async fn query_calls(State(app): State<Arc<App>>, body: axum::body::Bytes) -
             }
             (StatusCode::OK, Json(body)).into_response()
         }
-        Ok(Err(e)) => ApiError::bad_request("invalid_query", e.to_string()).into_response(),
+        Ok(Err(e)) => ApiError::store(&e).into_response(),
         Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "llmscope_error", "internal", e.to_string())
             .into_response(),
     }

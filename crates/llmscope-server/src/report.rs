@@ -76,7 +76,7 @@ pub async fn report(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Res
     .await
     {
         Ok(Ok(report)) => (StatusCode::OK, Json(report)).into_response(),
-        Ok(Err(e)) => ApiError::bad_request("invalid_query", e.to_string()).into_response(),
+        Ok(Err(e)) => ApiError::store(&e).into_response(),
         Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "llmscope_error", "internal", e.to_string())
             .into_response(),
     }

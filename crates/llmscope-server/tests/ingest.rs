@@ -139,8 +139,20 @@ async fn the_report_and_call_queries_answer_while_the_server_holds_the_store() {
         assert_eq!(paged, ids(&whole), "{order}");
         assert_eq!(pages, ids(&whole).len().div_ceil(2).max(1), "{order}: no empty last page");
     }
-    let (status, _, text) = fx.post("/api/v1/calls/query", &[], "{\"after\": {\"id\": 3}}").await;
-    assert_eq!(status, 400, "a malformed page key is refused: {text}");
+    for (body, says) in [
+        (r#"{"after": {"id": 3}}"#, "invalid type"),
+        (r#"{"after": {"start_us": 0, "id": "a", "start": 1}}"#, "unknown field `start`"),
+        (
+            r#"{"after": {"start_us": 9223372036854775807, "id": "a"}}"#,
+            "after: start_us 9223372036854775807: not a time",
+        ),
+        (r#"{"after": {"start_us": 0, "id": "a", "latency_ms": "NaN"}}"#, "latency_ms: NaN is not a finite number"),
+        ("[]", "expected a JSON object"),
+    ] {
+        let (status, _, text) = fx.post("/api/v1/calls/query", &[], body).await;
+        assert_eq!(status, 400, "{body} is refused: {text}");
+        assert!(text.contains(says), "{body}: {text}");
+    }
     fx.stop().await;
 }
 

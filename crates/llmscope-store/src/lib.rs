@@ -22,6 +22,9 @@ pub struct StoreOptions {
     /// `memory_limit`, e.g. `"64MB"`); `None` keeps DuckDB's default (80 % of RAM), which
     /// suits bulk imports and reports. The long-running server sets a small limit.
     pub memory_limit: Option<String>,
+    /// The memory limit while a query (a listing, a report) runs, when larger than
+    /// `memory_limit`: raised for the query and set back after it (e.g. `"256MB"`).
+    pub query_memory_limit: Option<String>,
     /// Write-ahead log size at which DuckDB checkpoints (e.g. `"16MB"`); `None` keeps the
     /// store's default (256 MB, suited to bulk imports).
     pub checkpoint_threshold: Option<String>,
@@ -55,6 +58,9 @@ pub fn open_with(location: &str, opts: &StoreOptions) -> Result<Box<dyn Store>, 
     let store = DuckStore::open_dir_with(dir, opts.row_group_size)?;
     if let Some(limit) = &opts.memory_limit {
         store.set_memory_limit(limit)?;
+    }
+    if let Some(limit) = &opts.query_memory_limit {
+        store.set_query_memory_limit(limit)?;
     }
     if let Some(size) = &opts.checkpoint_threshold {
         store.set_checkpoint_threshold(size)?;

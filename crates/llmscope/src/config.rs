@@ -30,6 +30,9 @@ pub struct StorageConfig {
     /// Memory the embedded database may use while `serve` runs (DuckDB `memory_limit`).
     /// Commands that run and exit (import, report) use DuckDB's default, 80 % of RAM.
     pub server_memory_limit: String,
+    /// Memory the embedded database may use while the server answers a query (a call
+    /// listing, a report): the limit is raised to this for the query and set back after.
+    pub server_query_memory_limit: String,
     /// Write-ahead log size at which the database checkpoints while `serve` runs.
     pub server_checkpoint_threshold: String,
     /// Threads the database may use while `serve` runs (0: one per core).
@@ -46,6 +49,8 @@ impl Default for StorageConfig {
             // llmscope creates); a store created with DuckDB's 256 KiB blocks needs about 40 MB
             // and is given at least 64 MB (`DuckStore::set_memory_limit`).
             server_memory_limit: "32MB".into(),
+            // A page of 10,000 calls slowest first over 10 million stored needs ~48 MB.
+            server_query_memory_limit: "256MB".into(),
             server_checkpoint_threshold: "16MB".into(),
             server_threads: 0,
             // Each checkpoint rewrites the row group being appended to; with DuckDB's 122,880
@@ -257,6 +262,7 @@ impl Config {
         }
         for (key, size) in [
             ("storage.server_memory_limit", &self.storage.server_memory_limit),
+            ("storage.server_query_memory_limit", &self.storage.server_query_memory_limit),
             ("storage.server_checkpoint_threshold", &self.storage.server_checkpoint_threshold),
         ] {
             if !size.trim().is_empty() && llmscope_store::parse_size(size).is_none() {

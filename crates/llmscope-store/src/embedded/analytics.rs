@@ -90,7 +90,7 @@ impl DuckStore {
         if !overview::eligible(f, tz) {
             return None;
         }
-        let out = self.with_conn(|conn| match overview::plan(conn, f)? {
+        let out = self.with_query_conn(|conn| match overview::plan(conn, f)? {
             Some(plan) => read(conn, &plan).map(Some),
             None => Ok(None),
         });
@@ -155,7 +155,8 @@ impl Analytics for DuckStore {
                 "SELECT {ks} AS k FROM calls WHERE {} GROUP BY k ORDER BY count(*) DESC, k LIMIT {limit}",
                 w.clause()
             );
-            let top: Vec<Option<String>> = self.with_conn(|conn| query_rows(conn, &sql, &w.params, |r| r.get(0)))?;
+            let top: Vec<Option<String>> =
+                self.with_query_conn(|conn| query_rows(conn, &sql, &w.params, |r| r.get(0)))?;
             let top: Vec<String> = top.into_iter().flatten().collect();
             if top.is_empty() {
                 return Ok(Vec::new());
@@ -214,7 +215,7 @@ impl Analytics for DuckStore {
              FROM (SELECT {group_expr} AS g, * FROM calls WHERE {where_}) GROUP BY g ORDER BY {order} {limit_sql}",
             where_ = w.clause(),
         );
-        self.with_conn(|conn| {
+        self.with_query_conn(|conn| {
             let mut rows = query_rows(conn, &sql, &w.params, |r| {
                 let lat = list_f64(r.get(10)?);
                 let ttft = list_f64(r.get(13)?);
@@ -282,7 +283,7 @@ impl Analytics for DuckStore {
                 return Ok(top);
             }
         }
-        self.with_conn(|conn| questions::top(conn, &w, &questions::Counts::calls(&w), normalised, limit))
+        self.with_query_conn(|conn| questions::top(conn, &w, &questions::Counts::calls(&w), normalised, limit))
     }
 
     fn top_questions_both(
@@ -299,12 +300,12 @@ impl Analytics for DuckStore {
                 return Ok(both);
             }
         }
-        self.with_conn(|conn| questions::top_both(conn, &w, &questions::Counts::calls(&w), limit))
+        self.with_query_conn(|conn| questions::top_both(conn, &w, &questions::Counts::calls(&w), limit))
     }
 
     fn session_summary(&self, f: &CallFilter) -> Result<SessionSummary, StoreError> {
         if sessions::eligible(f) {
-            let rolled = self.with_conn(|conn| match sessions::plan(conn, f)? {
+            let rolled = self.with_query_conn(|conn| match sessions::plan(conn, f)? {
                 Some(plan) => sessions::summary(conn, &plan),
                 None => Ok(None),
             });
@@ -326,7 +327,7 @@ impl Analytics for DuckStore {
              FROM s",
             c = w.clause()
         );
-        self.with_conn(|conn| {
+        self.with_query_conn(|conn| {
             let mut summary = conn
                 .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| {
                     let d = list_f64(r.get(4)?);
@@ -381,8 +382,8 @@ impl Analytics for DuckStore {
             edges[0]
         );
         let mut counts = vec![0u64; edges.len()];
-        let rows =
-            self.with_conn(|conn| query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, i64>(0)?, u(r.get(1)?)))))?;
+        let rows = self
+            .with_query_conn(|conn| query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, i64>(0)?, u(r.get(1)?)))))?;
         for (b, c) in rows {
             if let Some(slot) = counts.get_mut(b.max(0) as usize) {
                 *slot = c;
@@ -409,7 +410,7 @@ impl Analytics for DuckStore {
             "SELECT fl, count(*) AS c FROM (SELECT unnest(flags) AS fl FROM calls WHERE {}) GROUP BY fl ORDER BY c DESC, fl",
             w.clause()
         );
-        self.with_conn(|conn| query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?)))))
+        self.with_query_conn(|conn| query_rows(conn, &sql, &w.params, |r| Ok((r.get::<_, String>(0)?, u(r.get(1)?)))))
     }
 
     fn call_briefs(&self, f: &CallFilter, order: CallOrder, limit: usize) -> Result<Vec<CallBrief>, StoreError> {
@@ -433,7 +434,7 @@ impl Analytics for DuckStore {
                 limit.max(1) - 1
             );
             let last: Vec<(f64, i64)> =
-                self.with_conn(|conn| query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?))))?;
+                self.with_query_conn(|conn| query_rows(conn, &sql, &w.params, |r| Ok((r.get(0)?, r.get(1)?))))?;
             if let Some(&(latency, start)) = last.first() {
                 w.push(
                     "latency_ms >= ? AND (latency_ms > ? OR start_time >= make_timestamp(?))",
@@ -467,7 +468,7 @@ impl Analytics for DuckStore {
             order_sql(order),
             limit.max(1)
         );
-        self.with_conn(|conn| {
+        self.with_query_conn(|conn| {
             // (Only a speed-up: without the setting, e.g. renamed by a later DuckDB, the
             // query runs as it is.)
             let _whole = selective
@@ -514,7 +515,7 @@ impl Analytics for DuckStore {
         let w = filter::build(f);
         let sql =
             format!("SELECT epoch_us(min(start_time)), epoch_us(max(start_time)) FROM calls WHERE {}", w.clause());
-        self.with_conn(|conn| {
+        self.with_query_conn(|conn| {
             let (a, b): (Option<i64>, Option<i64>) = conn
                 .query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(db_err)?;

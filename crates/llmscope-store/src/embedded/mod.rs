@@ -147,6 +147,18 @@ impl DuckStore {
         self.settings.lock().ok().and_then(|s| s.memory_limit)
     }
 
+    /// Lets a query (a call listing, a report) use up to `limit` while it runs, when that is
+    /// more than the memory limit: the limit is raised for the query and set back once its
+    /// answer is read, so the buffers a server keeps between queries stay small. A listing
+    /// of 10,000 calls slowest first over 10 million stored needs about 48 MB, which a
+    /// server's 32 MB could not give it.
+    pub fn set_query_memory_limit(&self, limit: &str) -> Result<(), StoreError> {
+        let bytes = parse_size(limit).ok_or_else(|| {
+            StoreError::BadQuery(format!("query memory limit {limit:?}: expected a size such as 256MB"))
+        })?;
+        self.update_settings(|s| s.query_memory_limit = Some(bytes))
+    }
+
     /// Sets the size of write-ahead log at which DuckDB checkpoints (`"16MB"`, …).
     pub fn set_checkpoint_threshold(&self, size: &str) -> Result<(), StoreError> {
         let bytes = parse_size(size).ok_or_else(|| {
@@ -246,6 +258,34 @@ impl DuckStore {
         let out = f(&conn);
         if let Err(e) = &out {
             self.recover(&mut conn, e);
+        }
+        out
+    }
+
+    /// Runs a read-only query `f` like [`Self::with_conn`], with the memory limit raised to
+    /// the query memory limit while it runs (and set back afterwards: DuckDB evicts what it
+    /// cached beyond it).
+    pub(crate) fn with_query_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock_ready()?;
+        let settings = || self.settings.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone());
+        let raised = settings().raised_for_queries();
+        if let Some(bytes) = raised {
+            if let Err(e) = set_memory_limit(&conn, bytes) {
+                tracing::warn!(error = %e, "could not raise the memory limit for a query");
+            }
+        }
+        let out = f(&conn);
+        if let Err(e) = &out {
+            self.recover(&mut conn, e);
+        }
+        // A reopen applied the settings afresh; otherwise the limit goes back down.
+        if let (Some(_), Some(base)) = (raised, settings().memory_limit) {
+            if let Err(e) = set_memory_limit(&conn, base) {
+                tracing::warn!(error = %e, "could not set the memory limit back after a query");
+            }
         }
         out
     }
@@ -360,6 +400,8 @@ fn open_error(path: &Path, e: duckdb::Error) -> StoreError {
 #[derive(Debug, Clone, Default)]
 struct Settings {
     memory_limit: Option<u64>,
+    /// The memory limit while a query runs (see [`DuckStore::set_query_memory_limit`]).
+    query_memory_limit: Option<u64>,
     checkpoint_threshold: Option<u64>,
     threads: Option<usize>,
 }
@@ -383,6 +425,18 @@ impl Settings {
         }
         conn.execute_batch(&sql).map_err(db_err)
     }
+
+    /// The larger limit a query may use, when there is one.
+    fn raised_for_queries(&self) -> Option<u64> {
+        match (self.query_memory_limit, self.memory_limit) {
+            (Some(q), Some(m)) if q > m => Some(q),
+            _ => None,
+        }
+    }
+}
+
+fn set_memory_limit(conn: &Connection, bytes: u64) -> Result<(), StoreError> {
+    conn.execute_batch(&format!("SET memory_limit = '{}KiB'", bytes.div_ceil(1024))).map_err(db_err)
 }
 
 /// A size such as `64MB`, `1.5 GB`, `512MiB` or `4096` (bytes), in bytes. KB, MB, GB and TB
@@ -422,8 +476,18 @@ fn is_fatal(msg: &str) -> bool {
 /// rewrite and compress the data file) run when the log reaches a quarter gigabyte instead of
 /// DuckDB's 16 MB default, so a bulk import is not checkpointing after every batch.
 fn tune(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch("SET checkpoint_threshold = '256MB'").map_err(db_err)
+    // Late materialization sorts a listing on its order's columns and the row id alone and
+    // reads the other columns of the rows it keeps; DuckDB does it only up to 50 rows by
+    // default, and a page of 10,000 wide rows sorted whole needs several times the memory.
+    conn.execute_batch(&format!(
+        "SET checkpoint_threshold = '256MB'; SET late_materialization_max_rows = {LATE_MATERIALIZATION_ROWS}"
+    ))
+    .map_err(db_err)
 }
+
+/// The longest listing (`LIMIT`) sorted by late materialization: the server's largest page
+/// (10,000 calls) and the one more it asks for to know whether another page follows.
+const LATE_MATERIALIZATION_ROWS: u32 = 16_384;
 
 /// A DuckDB setting changed for as long as this lives (reset to its default when dropped).
 pub(crate) struct Setting<'a> {

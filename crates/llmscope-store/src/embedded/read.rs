@@ -146,13 +146,13 @@ impl CallReader for DuckStore {
         }
         let sql =
             format!("SELECT {CALL_SELECT} FROM calls WHERE {} ORDER BY {} LIMIT {limit}", w.clause(), order_sql(order));
-        self.with_conn(|conn| query_rows(conn, &sql, &w.params, call_from_row))
+        self.with_query_conn(|conn| query_rows(conn, &sql, &w.params, call_from_row))
     }
 
     fn count_calls(&self, f: &llmscope_core::CallFilter) -> Result<u64, StoreError> {
         let w = filter::build(f);
         let sql = format!("SELECT count(*) FROM calls WHERE {}", w.clause());
-        self.with_conn(|conn| {
+        self.with_query_conn(|conn| {
             conn.query_row(&sql, duckdb::params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))
                 .map(|n| n.max(0) as u64)
                 .map_err(db_err)
@@ -169,7 +169,7 @@ impl CallReader for DuckStore {
              rationale, metadata, overrides, epoch_us(created_at) FROM assessments WHERE call_id IN ({marks}) ORDER BY created_at, id"
         );
         let params: Vec<DbValue> = call_ids.iter().map(|s| DbValue::Text(s.clone())).collect();
-        self.with_conn(|conn| {
+        self.with_query_conn(|conn| {
             query_rows(conn, &sql, &params, |r| {
                 let kind: String = r.get(5)?;
                 let value = match kind.as_str() {

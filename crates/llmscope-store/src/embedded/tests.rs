@@ -751,3 +751,45 @@ proptest! {
         prop_assert_eq!(paged, whole);
     }
 }
+
+/// A listing of wide calls needs more memory than a server keeps for DuckDB between
+/// queries: with the query memory limit the limit is raised while the listing runs and set
+/// back after it.
+#[test]
+fn a_query_gets_the_query_memory_limit_while_it_runs() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let s = DuckStore::open_dir(dir.path())?;
+    for b in 0..12u32 {
+        let calls: Vec<Call> = (0..1000u32)
+            .map(|i| {
+                let n = b * 1000 + i;
+                let mut c = call(n, f64::from(n % 977));
+                c.output = Some(format!("{n} {}", "a long answer that does not compress away ".repeat(60)));
+                c.input = json!([{"role": "user", "content": format!("{n} {}", "a long question ".repeat(60))}]);
+                c
+            })
+            .collect();
+        s.append_calls(&calls)?;
+    }
+    s.set_memory_limit("8MB")?;
+    let limit_now = || {
+        s.with_conn(|c| {
+            c.query_row("SELECT current_setting('memory_limit')", [], |r| r.get::<_, String>(0)).map_err(super::db_err)
+        })
+    };
+    let before = limit_now()?;
+    let all = CallFilter::default();
+    let starved = s.list_calls(&all, CallOrder::SlowestFirst, 10_001);
+    assert!(
+        starved.as_ref().is_err_and(|e| e.to_string().contains("Out of Memory")),
+        "8 MB sufficed for the listing: the test proves nothing ({:?})",
+        starved.map(|c| c.len())
+    );
+    s.set_query_memory_limit("256MB")?;
+    let listed = s.list_calls(&all, CallOrder::SlowestFirst, 10_001)?;
+    assert_eq!(listed.len(), 10_001);
+    assert!(listed.windows(2).all(|w| w[0].latency_ms >= w[1].latency_ms));
+    assert_eq!(limit_now()?, before, "the limit went back down after the query");
+    assert_eq!(s.memory_limit(), Some(8_000_000));
+    Ok(())
+}

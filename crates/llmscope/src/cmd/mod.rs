@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let or_default =
                     |s: &str| if s.trim().is_empty() { "DuckDB's default".to_string() } else { s.to_string() };
                 println!("storage.server_memory_limit = {}", or_default(&cfg.storage.server_memory_limit));
+                println!("storage.server_query_memory_limit = {}", or_default(&cfg.storage.server_query_memory_limit));
                 println!(
                     "storage.server_checkpoint_threshold = {}",
                     or_default(&cfg.storage.server_checkpoint_threshold)
@@ -123,6 +124,7 @@ pub fn open_server_store(cfg: &Config) -> anyhow::Result<Box<dyn Store>> {
     let setting = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
     let opts = llmscope_store::StoreOptions {
         memory_limit: setting(&cfg.storage.server_memory_limit),
+        query_memory_limit: setting(&cfg.storage.server_query_memory_limit),
         checkpoint_threshold: setting(&cfg.storage.server_checkpoint_threshold),
         threads: (cfg.storage.server_threads > 0).then_some(cfg.storage.server_threads),
         row_group_size: (cfg.storage.server_row_group_size > 0).then_some(cfg.storage.server_row_group_size),

@@ -45,8 +45,7 @@ pub fn apply_known(call: &mut Call, o: Obj<'_>, key: &str) -> Result<bool, LineE
         "status_code" | "http_status" | "http_status_code" => {
             let code = o.u64(key)?;
             if let Some(c) = code {
-                let c = u16::try_from(c)
-                    .map_err(|_| LineError::at(o.path_of(key), format!("{c} is not an HTTP status code")))?;
+                let c = llmscope_core::call::http_status(c).map_err(|e| LineError::at(o.path_of(key), e))?;
                 call.status_code = Some(c);
                 if c >= 400 {
                     call.status = CallStatus::Error;

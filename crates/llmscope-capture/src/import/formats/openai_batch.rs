@@ -40,8 +40,8 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
     };
     let r = Obj::new(resp, "response");
     if let Some(code) = r.u64("status_code")? {
-        let code = u16::try_from(code)
-            .map_err(|_| LineError::at("response.status_code".into(), format!("{code} is not an HTTP status code")))?;
+        let code =
+            llmscope_core::call::http_status(code).map_err(|e| LineError::at("response.status_code".into(), e))?;
         call.status_code = Some(code);
         if code >= 400 {
             call.status = CallStatus::Error;
@@ -58,6 +58,14 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
             format!("a failed answer ({status}{}) carries no time to place the call at", failure(e)),
         ));
     }
+    if let Some(kind) = body.get("object").and_then(Value::as_str) {
+        if !KNOWN_OBJECTS.contains(&kind) {
+            return Err(LineError::at(
+                "response.body.object".into(),
+                format!("{kind:?} is not an answer llmscope reads ({})", KNOWN_OBJECTS.join(", ")),
+            ));
+        }
+    }
     let created = openai::map_response_at(body, "response.body", call)?;
     place(call, body, created, "response.body", opts)?;
     if let Some(e) = error {
@@ -67,6 +75,10 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
     }
     Ok(())
 }
+
+/// The `object` kinds of the answers a Batch output line may carry: chat and text
+/// completions, Responses API responses, embeddings (a `list`).
+const KNOWN_OBJECTS: &[&str] = &["chat.completion", "text_completion", "response", "list"];
 
 /// An OpenAI error object in a few words: its code (or type) and message.
 fn failure(e: &Map<String, Value>) -> String {
@@ -113,6 +125,10 @@ fn place(
     match body.get("object").and_then(Value::as_str) {
         Some("chat.completion") => call.operation = Some("chat".into()),
         Some("text_completion") => call.operation = Some("completion".into()),
+        Some("list") => {
+            call.operation = Some("embedding".into());
+            call.span_kind = llmscope_core::SpanKind::Embedding;
+        }
         _ => {}
     }
     Ok(())

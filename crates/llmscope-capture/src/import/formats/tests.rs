@@ -115,6 +115,14 @@ fn seed001_failures_and_broken_json() {
     assert_eq!(c.flags, vec![checks::EMPTY_RESPONSE.to_string(), checks::ERROR.to_string()]);
     let c = ok(r#"{"timestamp": 1735689234, "level": "INFO", "request_id": "r2", "model": "m", "input": "q", "output": "{\"a\": 1,", "metadata": {"json_mode": true}}"#).call;
     assert_eq!(c.flags, vec![checks::MALFORMED_JSON.to_string()]);
+    for code in [0, 99, 600, 999, 70_000] {
+        assert_eq!(
+            err(&format!(
+                r#"{{"timestamp": 1735689234, "level": "ERROR", "request_id": "r", "model": "m", "input": "q", "output": "", "metadata": {{"status_code": {code}}}}}"#
+            )),
+            format!("metadata.status_code: {code} is not an HTTP status code (100 to 599)")
+        );
+    }
 }
 
 #[test]
@@ -456,4 +464,21 @@ fn openai_batch_output_lines_and_bare_responses() {
         err(r#"{"object": "chat.completion", "choices": []}"#),
         "created: missing: an answer logged without its request is placed at its creation time"
     );
+    assert_eq!(
+        err(r#"{"custom_id": "r6", "response": {"status_code": 200, "body": {"object": "fine_tuning.job", "created": 1}}}"#),
+        "response.body.object: \"fine_tuning.job\" is not an answer llmscope reads (chat.completion, text_completion, response, list)"
+    );
+    assert_eq!(
+        err(
+            r#"{"custom_id": "r7", "response": {"status_code": 600, "body": {"object": "chat.completion", "created": 1}}}"#
+        ),
+        "response.status_code: 600 is not an HTTP status code (100 to 599)"
+    );
+
+    // An embeddings answer in a Batch output file.
+    let p = ok(
+        r#"{"id": "b8", "custom_id": "r8", "response": {"status_code": 200, "body": {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1]}], "model": "text-embedding-3-small", "usage": {"prompt_tokens": 5, "total_tokens": 5}, "created": 1711652795}}}"#,
+    );
+    assert_eq!(p.call.operation.as_deref(), Some("embedding"));
+    assert_eq!(p.call.span_kind, llmscope_core::SpanKind::Embedding);
 }

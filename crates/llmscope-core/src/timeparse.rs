@@ -34,8 +34,12 @@ pub fn in_range(t: DateTime<Utc>, shown: &str) -> Result<DateTime<Utc>, String> 
 }
 
 fn from_epoch_number(f: f64) -> Result<DateTime<Utc>, String> {
+    let out_of_range = || {
+        let shown = if f.abs() < 1e16 { f.to_string() } else { format!("{f:e}") };
+        format!("timestamp {shown} is out of range (an epoch time in the years {MIN_YEAR} to {MAX_YEAR})")
+    };
     if !f.is_finite() || f < 0.0 {
-        return Err(format!("timestamp {f} is out of range"));
+        return Err(out_of_range());
     }
     let micros = if f >= 1e17 {
         f / 1e3
@@ -46,9 +50,8 @@ fn from_epoch_number(f: f64) -> Result<DateTime<Utc>, String> {
     } else {
         f * 1e6
     };
-    let t = DateTime::from_timestamp_micros(micros.round() as i64)
-        .ok_or_else(|| format!("timestamp {f} is out of range"))?;
-    in_range(t, &f.to_string())
+    let t = DateTime::from_timestamp_micros(micros.round() as i64).ok_or_else(out_of_range)?;
+    in_range(t, &f.to_string()).map_err(|_| out_of_range())
 }
 
 /// Parses a timestamp string (see [`parse_log_timestamp`]).

@@ -101,6 +101,16 @@ impl<'a> Obj<'a> {
         n.map(Some).ok_or_else(|| self.err(key, "a non-negative integer", v))
     }
 
+    /// A token count: a non-negative integer ([`Self::u64`]) of at most [`MAX_TOKENS`].
+    pub fn tokens(&self, key: &str) -> Result<Option<u64>, LineError> {
+        match self.u64(key)? {
+            Some(n) if n > MAX_TOKENS => {
+                Err(LineError::at(self.path_of(key), format!("{n} tokens is out of range (at most {MAX_TOKENS})")))
+            }
+            other => Ok(other),
+        }
+    }
+
     /// A boolean; `0`/`1` and `"true"`/`"false"` are accepted.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, LineError> {
         let v = match self.get(key) {
@@ -146,11 +156,21 @@ pub fn join(path: &str, key: &str) -> String {
 }
 
 /// A short description of a JSON value for error messages.
+/// Largest token count accepted for one call.
+pub const MAX_TOKENS: u64 = 1_000_000_000_000;
+
 pub fn describe(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
+        // A whole number too large for an integer is read as a float: written out in full
+        // (2^64 as 18446744073709551616, not 1.8446744073709552e19) while that is exact.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() >= 1e16 && f.abs() < 1e21 => {
+                format!("the number {f:.0}")
+            }
+            _ => format!("the number {n}"),
+        },
         Value::String(s) => {
             let cut: String = s.chars().take(40).collect();
             if cut.len() < s.len() {

@@ -157,11 +157,14 @@ fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Resu
         ("cached", call.usage.cached),
         ("total", call.usage.total),
     ] {
-        if v.is_some_and(|n| n > MAX_TOKENS) {
-            return Err(LineError::line(format!(
-                "{name} token count {} is out of range (at most {MAX_TOKENS})",
-                v.unwrap_or_default()
-            )));
+        if let Some(n) = v.filter(|n| *n > crate::import::fields::MAX_TOKENS) {
+            let message =
+                format!("{name} token count {n} is out of range (at most {})", crate::import::fields::MAX_TOKENS);
+            return Err(if format == LineFormat::Native {
+                LineError::at(format!("usage.{name}"), message)
+            } else {
+                LineError::line(message)
+            });
         }
     }
     let start = call.start_time;
@@ -186,9 +189,6 @@ fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Resu
     call.flags = checks::flags_for(call);
     Ok(())
 }
-
-/// Largest token count accepted for one call.
-const MAX_TOKENS: u64 = 1_000_000_000_000;
 
 /// Longest latency accepted (30 days): anything longer is a unit mix-up, not a call.
 const MAX_DURATION_MS: f64 = 30.0 * 86_400_000.0;

@@ -197,14 +197,14 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
     if let Some(usage) = resp.obj("usage")? {
         let usage_path = join(path, "usage");
         let u = Obj::new(usage, &usage_path);
-        call.usage.input = u.u64("prompt_tokens")?.or(u.u64("input_tokens")?);
-        call.usage.output = u.u64("completion_tokens")?.or(u.u64("output_tokens")?);
-        call.usage.total = u.u64("total_tokens")?;
+        call.usage.input = u.tokens("prompt_tokens")?.or(u.tokens("input_tokens")?);
+        call.usage.output = u.tokens("completion_tokens")?.or(u.tokens("output_tokens")?);
+        call.usage.total = u.tokens("total_tokens")?;
         if let Some(d) = u.obj("prompt_tokens_details")? {
-            call.usage.cached = Obj::new(d, &u.path_of("prompt_tokens_details")).u64("cached_tokens")?;
+            call.usage.cached = Obj::new(d, &u.path_of("prompt_tokens_details")).tokens("cached_tokens")?;
         }
         if let Some(d) = u.obj("completion_tokens_details")? {
-            if let Some(n) = Obj::new(d, &u.path_of("completion_tokens_details")).u64("reasoning_tokens")? {
+            if let Some(n) = Obj::new(d, &u.path_of("completion_tokens_details")).tokens("reasoning_tokens")? {
                 call.attributes.insert("reasoning_tokens".into(), n.into());
             }
         }

@@ -51,7 +51,7 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
         call.attributes.insert("upstream_request_id".into(), Value::String(id));
     }
     let body = r.obj("body")?.ok_or_else(|| LineError::at("response.body".into(), "missing required field".into()))?;
-    if let (Some(Value::Object(e)), false) = (body.get("error"), body.contains_key("created")) {
+    if let (Some(Value::Object(e)), false) = (body.get("error"), has_time(body)) {
         let status = call.status_code.map(|c| format!("{c} ")).unwrap_or_default();
         return Err(LineError::at(
             "response.body".into(),
@@ -80,6 +80,11 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
 /// completions, Responses API responses, embeddings (a `list`).
 const KNOWN_OBJECTS: &[&str] = &["chat.completion", "text_completion", "response", "list"];
 
+/// Whether an answer carries its creation time.
+fn has_time(answer: &Map<String, Value>) -> bool {
+    answer.contains_key("created") || answer.contains_key("created_at")
+}
+
 /// An OpenAI error object in a few words: its code (or type) and message.
 fn failure(e: &Map<String, Value>) -> String {
     let field = |k: &str| e.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
@@ -92,6 +97,9 @@ fn failure(e: &Map<String, Value>) -> String {
 
 /// A bare response object.
 pub fn map_bare(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
+    if let (Some(Value::Object(e)), false) = (obj.get("error"), has_time(obj)) {
+        return Err(LineError::line(format!("a failed answer ({}) carries no time to place the call at", failure(e))));
+    }
     let created = openai::map_response_at(obj, "", call)?;
     place(call, obj, created, "", opts)
 }

@@ -257,14 +257,14 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
     if let Some(usage) = resp.obj("usage")? {
         let usage_path = join(path, "usage");
         let u = Obj::new(usage, &usage_path);
-        call.usage.input = u.u64("input_tokens")?;
-        call.usage.output = u.u64("output_tokens")?;
-        call.usage.total = u.u64("total_tokens")?;
+        call.usage.input = u.tokens("input_tokens")?;
+        call.usage.output = u.tokens("output_tokens")?;
+        call.usage.total = u.tokens("total_tokens")?;
         if let Some(d) = u.obj("input_tokens_details")? {
-            call.usage.cached = Obj::new(d, &u.path_of("input_tokens_details")).u64("cached_tokens")?;
+            call.usage.cached = Obj::new(d, &u.path_of("input_tokens_details")).tokens("cached_tokens")?;
         }
         if let Some(d) = u.obj("output_tokens_details")? {
-            if let Some(r) = Obj::new(d, &u.path_of("output_tokens_details")).u64("reasoning_tokens")? {
+            if let Some(r) = Obj::new(d, &u.path_of("output_tokens_details")).tokens("reasoning_tokens")? {
                 call.attributes.insert("reasoning_tokens".into(), r.into());
             }
         }

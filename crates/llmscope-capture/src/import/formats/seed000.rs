@@ -67,7 +67,7 @@ pub fn map(
             call.latency_ms = o.non_neg("response_time")?.map(|s| s * 1000.0);
         }
         if call.usage.output.is_none() {
-            call.usage.output = o.u64("token_count")?;
+            call.usage.output = o.tokens("token_count")?;
         }
         if call.model.is_none() {
             call.model = o.str("model_name")?;

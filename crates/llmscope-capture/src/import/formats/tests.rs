@@ -115,6 +115,23 @@ fn seed001_failures_and_broken_json() {
     assert_eq!(c.flags, vec![checks::EMPTY_RESPONSE.to_string(), checks::ERROR.to_string()]);
     let c = ok(r#"{"timestamp": 1735689234, "level": "INFO", "request_id": "r2", "model": "m", "input": "q", "output": "{\"a\": 1,", "metadata": {"json_mode": true}}"#).call;
     assert_eq!(c.flags, vec![checks::MALFORMED_JSON.to_string()]);
+    let seed001 = |metadata: &str| {
+        format!(
+            r#"{{"timestamp": 1735689234, "level": "INFO", "request_id": "r", "model": "m", "input": "q", "output": "a", "metadata": {metadata}}}"#
+        )
+    };
+    assert_eq!(
+        err(&seed001(r#"{"prompt_tokens": 18446744073709551616}"#)),
+        "metadata.prompt_tokens: expected a non-negative integer, found the number 18446744073709551616"
+    );
+    assert_eq!(
+        err(&seed001(r#"{"completion_tokens": 9223372036854775807}"#)),
+        "metadata.completion_tokens: 9223372036854775807 tokens is out of range (at most 1000000000000)"
+    );
+    assert_eq!(
+        err(r#"{"timestamp": 1e30, "level": "INFO", "request_id": "r", "model": "m", "input": "q", "output": "a"}"#),
+        "timestamp: timestamp 1e30 is out of range (an epoch time in the years 1990 to 2200)"
+    );
     for code in [0, 99, 600, 999, 70_000] {
         assert_eq!(
             err(&format!(
@@ -473,6 +490,15 @@ fn openai_batch_output_lines_and_bare_responses() {
             r#"{"custom_id": "r7", "response": {"status_code": 600, "body": {"object": "chat.completion", "created": 1}}}"#
         ),
         "response.status_code: 600 is not an HTTP status code (100 to 599)"
+    );
+
+    assert_eq!(
+        err(r#"{"object": "chat.completion", "choices": [], "error": {"message": "boom"}}"#),
+        "a failed answer (boom) carries no time to place the call at"
+    );
+    assert_eq!(
+        err(r#"{"object": "chat.completion", "created": -5, "choices": []}"#),
+        "created: timestamp -5 is out of range (an epoch time in the years 1990 to 2200)"
     );
 
     // An embeddings answer in a Batch output file.

@@ -35,7 +35,8 @@ pub struct CallFilter {
     /// Calls carrying every one of these tags.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
-    /// Case-insensitive substring search over input and output text.
+    /// Case-insensitive substring search over the question (`input_text`: the last user
+    /// message or the prompt) and the output; earlier messages of a chat are not searched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// A single trace.
@@ -52,9 +53,17 @@ impl CallFilter {
         CallFilter { since, until, ..Default::default() }
     }
 
-    /// What is wrong with the filter, if anything: a flag no check sets (which would match
-    /// nothing, silently).
+    /// What is wrong with the filter, if anything: an empty window, a trace id that is not
+    /// one, a flag no check sets (each would match nothing, silently).
     pub fn problem(&self) -> Option<String> {
+        if let (Some(since), Some(until)) = (self.since, self.until) {
+            if since >= until {
+                return Some(format!("since ({since}) must be before until ({until})"));
+            }
+        }
+        if let Some(t) = self.trace_id.as_ref().filter(|t| t.len() != 32 || !t.bytes().all(|b| b.is_ascii_hexdigit())) {
+            return Some(format!("trace_id {t:?} is not 32 hexadecimal digits"));
+        }
         let unknown = self.flags.iter().find(|f| !crate::checks::ALL_FLAGS.contains(&f.as_str()))?;
         Some(format!("flag {unknown:?} is not one of {}", crate::checks::ALL_FLAGS.join(", ")))
     }

@@ -29,14 +29,30 @@ pub async fn read(body: Body, limit: usize) -> Result<Bytes, ApiError> {
 }
 
 /// Parses a JSON query body; an empty body means every default. A bad body is a 400
-/// `invalid_query` naming what is wrong (serde's message carries line and column).
+/// `invalid_query` naming what is wrong: where the JSON is broken (line and column) or which
+/// field does not fit (its path, e.g. `after.start_us`).
 pub fn parse_query<T: Default + serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
-    let Some(first) = body.iter().find(|b| !b.is_ascii_whitespace()) else {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
-    };
-    // serde reads a struct from an array too (its fields in order): a query is an object.
-    if *first != b'{' {
-        return Err(ApiError::bad_request("invalid_query", format!("invalid {what}: expected a JSON object")));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_query", format!("invalid {what}: {e}")))
+    let bad = |message: String| ApiError::bad_request("invalid_query", format!("invalid {what}: {message}"));
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+    // serde reads a struct from an array too (its fields in order): the query and its parts
+    // are objects.
+    let serde_json::Value::Object(fields) = &value else {
+        return Err(bad("expected a JSON object".into()));
+    };
+    if let Some(name) =
+        OBJECT_FIELDS.iter().find(|name| fields.get(**name).is_some_and(|v| !v.is_object() && !v.is_null()))
+    {
+        return Err(bad(format!("{name}: expected an object")));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        bad(if path == "." { inner.to_string() } else { format!("{path}: {inner}") })
+    })
 }
+
+/// The parts of a query that are objects (a filter, a page key).
+const OBJECT_FIELDS: [&str; 2] = ["filter", "after"];

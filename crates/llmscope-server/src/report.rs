@@ -56,6 +56,13 @@ pub async fn report(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Res
     if let Some(p) = q.filter.problem() {
         return ApiError::bad_request("invalid_query", format!("filter: {p}")).into_response();
     }
+    if !(q.slow_threshold_ms.is_finite() && q.slow_threshold_ms > 0.0) {
+        return ApiError::bad_request(
+            "invalid_query",
+            format!("slow_threshold_ms {}: must be a positive number", q.slow_threshold_ms),
+        )
+        .into_response();
+    }
     let tz = match llmscope_core::timeparse::parse_tz(&q.tz) {
         Ok(tz) => tz,
         Err(e) => return ApiError::bad_request("invalid_query", format!("tz: {e}")).into_response(),

@@ -148,6 +148,12 @@ async fn the_report_and_call_queries_answer_while_the_server_holds_the_store() {
         ),
         (r#"{"after": {"start_us": 0, "id": "a", "latency_ms": "NaN"}}"#, "latency_ms: NaN is not a finite number"),
         ("[]", "expected a JSON object"),
+        (r#"{"filter": [null, "2025-01-08T00:00:00Z"]}"#, "filter: expected an object"),
+        (r#"{"after": [1736726394648000, "a"]}"#, "after: expected an object"),
+        (r#"{"after": {"start_us": "1", "id": "a"}}"#, "after.start_us: invalid type: string"),
+        (r#"{"filter": {"since": "yesterday"}}"#, "filter.since: "),
+        (r#"{"filter": {"since": "2025-02-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"}}"#, "must be before until"),
+        (r#"{"filter": {"trace_id": "xyz"}}"#, "is not 32 hexadecimal digits"),
     ] {
         let (status, _, text) = fx.post("/api/v1/calls/query", &[], body).await;
         assert_eq!(status, 400, "{body} is refused: {text}");

@@ -36,13 +36,13 @@ pub fn build(a: &FilterArgs, cfg: &Config) -> anyhow::Result<(CallFilter, Tz)> {
         text: a.search.clone(),
         ..Default::default()
     };
-    if let Some(p) = f.problem() {
-        return Err(anyhow!("--flag: {p}"));
-    }
     if let (Some(s), Some(u)) = (f.since, f.until) {
         if s >= u {
             return Err(anyhow!("--since ({s}) must be before --until ({u})"));
         }
+    }
+    if let Some(p) = f.problem() {
+        return Err(anyhow!("--flag: {p}"));
     }
     Ok((f, tz))
 }

@@ -116,7 +116,7 @@ impl CallSink for DuckStore {
 
     fn roll_up(&self, live: Option<Range<chrono::DateTime<chrono::Utc>>>) -> Result<usize, StoreError> {
         let live = live.map(|r| (micros(r.start), micros(r.end)));
-        self.with_conn(|conn| in_transaction(conn, || rollup::roll_up(conn, live)))
+        self.with_query_conn(|conn| in_transaction(conn, || rollup::roll_up(conn, live)))
     }
 
     fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {

@@ -147,7 +147,7 @@ impl DuckStore {
         self.settings.lock().ok().and_then(|s| s.memory_limit)
     }
 
-    /// Lets a query (a call listing, a report) use up to `limit` while it runs, when that is
+    /// Lets a query (a call listing, a report, a roll-up) use up to `limit` while it runs, when that is
     /// more than the memory limit: the limit is raised for the query and set back once its
     /// answer is read, so the buffers a server keeps between queries stay small. A listing
     /// of 10,000 calls slowest first over 10 million stored needs about 48 MB, which a
@@ -262,9 +262,11 @@ impl DuckStore {
         out
     }
 
-    /// Runs a read-only query `f` like [`Self::with_conn`], with the memory limit raised to
-    /// the query memory limit while it runs (and set back afterwards: DuckDB evicts what it
-    /// cached beyond it).
+    /// Runs a query `f` (a listing, a report's aggregation, a roll-up, which aggregates like
+    /// one) like [`Self::with_conn`], with the memory limit raised to the query memory limit
+    /// while it runs and set back afterwards (DuckDB evicts what it cached beyond it). The
+    /// connection's lock is held throughout, so nothing else runs under the raised limit and
+    /// no query runs after another one lowered it.
     pub(crate) fn with_query_conn<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,

@@ -174,6 +174,10 @@ fn filters_narrow_the_calls() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(count(CallFilter { status: Some(CallStatus::Error), ..Default::default() })?, 1);
     assert_eq!(count(CallFilter { flags: vec![checks::EMPTY_RESPONSE.into()], ..Default::default() })?, 2);
     assert_eq!(count(CallFilter { text: Some("QUESTION 3".into()), ..Default::default() })?, 1);
+    // The text is literal: regular-expression characters match only themselves.
+    assert_eq!(count(CallFilter { text: Some("question 3?".into()), ..Default::default() })?, 1);
+    assert_eq!(count(CallFilter { text: Some("question.3".into()), ..Default::default() })?, 0);
+    assert_eq!(count(CallFilter { text: Some("(".into()), ..Default::default() })?, 0);
     assert_eq!(count(CallFilter { users: vec!["u0".into(), "u1".into()], ..Default::default() })?, 4);
     assert_eq!(
         count(CallFilter {
@@ -792,4 +796,27 @@ fn a_query_gets_the_query_memory_limit_while_it_runs() -> Result<(), Box<dyn std
     assert_eq!(limit_now()?, before, "the limit went back down after the query");
     assert_eq!(s.memory_limit(), Some(8_000_000));
     Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The text search's pattern finds exactly what a case-insensitive substring search
+    /// finds, whatever the text holds (punctuation, CJK, `_`, backslashes): DuckDB's RE2
+    /// against `contains(lower(…))`, the definition it replaced.
+    #[test]
+    fn the_text_search_pattern_is_a_literal(
+        needle in "[a-zA-Z0-9 _.*+?()\\[\\]{}|^$\\\\/%'\"#-]{1,6}|[退款问题A-Za-z]{1,3}",
+        hay in "[a-zA-Z0-9 _.*+?()\\[\\]{}|^$\\\\/%'\"#-退款问题]{0,24}",
+    ) {
+        let conn = duckdb::Connection::open_in_memory().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (by_regex, by_lower): (bool, bool) = conn
+            .query_row(
+                "SELECT regexp_matches(?, ?, 'i'), contains(lower(?), lower(?))",
+                duckdb::params![hay, super::filter::regex_literal(&needle), hay, needle],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| TestCaseError::fail(format!("{needle:?}: {e}")))?;
+        prop_assert_eq!(by_regex, by_lower, "needle {:?} in {:?}", needle, hay);
+    }
 }

@@ -47,22 +47,30 @@ pub struct CallFilter {
     pub id_prefix: Option<String>,
 }
 
+/// Longest search text (a longer one is no search a person types, and a regular expression
+/// engine limits the size of the pattern it is turned into).
+pub const MAX_TEXT_CHARS: usize = 1000;
+
 impl CallFilter {
     /// A filter over a time window only.
     pub fn window(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Self {
         CallFilter { since, until, ..Default::default() }
     }
 
-    /// What is wrong with the filter, if anything: an empty window, a trace id that is not
-    /// one, a flag no check sets (each would match nothing, silently).
+    /// What is wrong with the filter, if anything: an empty window, a search text too long,
+    /// a trace id that is not one, a flag no check sets (each would match nothing, silently,
+    /// or fail in the store).
     pub fn problem(&self) -> Option<String> {
         if let (Some(since), Some(until)) = (self.since, self.until) {
             if since >= until {
                 return Some(format!("since ({since}) must be before until ({until})"));
             }
         }
+        if let Some(t) = self.text.as_ref().filter(|t| t.chars().count() > MAX_TEXT_CHARS) {
+            return Some(format!("text: {} characters, at most {MAX_TEXT_CHARS} are searched for", t.chars().count()));
+        }
         if let Some(t) = self.trace_id.as_ref().filter(|t| t.len() != 32 || !t.bytes().all(|b| b.is_ascii_hexdigit())) {
-            return Some(format!("trace_id {t:?} is not 32 hexadecimal digits"));
+            return Some(format!("trace id {t:?} is not 32 hexadecimal digits"));
         }
         let unknown = self.flags.iter().find(|f| !crate::checks::ALL_FLAGS.contains(&f.as_str()))?;
         Some(format!("flag {unknown:?} is not one of {}", crate::checks::ALL_FLAGS.join(", ")))

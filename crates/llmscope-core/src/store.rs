@@ -260,13 +260,13 @@ mod exact_f64 {
             None => return Ok(None),
             Some(TextOrNumber::Number(n)) => n,
             Some(TextOrNumber::Text(t)) => {
-                t.trim().parse::<f64>().map_err(|_| D::Error::custom(format!("latency_ms: {t:?} is not a number")))?
+                t.trim().parse::<f64>().map_err(|_| D::Error::custom(format!("{t:?} is not a number")))?
             }
         };
         if v.is_finite() {
             Ok(Some(v))
         } else {
-            Err(D::Error::custom(format!("latency_ms: {v} is not a finite number")))
+            Err(D::Error::custom(format!("{v} is not a finite number")))
         }
     }
 }

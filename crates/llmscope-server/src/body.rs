@@ -47,7 +47,15 @@ pub fn parse_query<T: Default + serde::de::DeserializeOwned>(body: &[u8], what: 
     {
         return Err(bad(format!("{name}: expected an object")));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    if let Some(serde_json::Value::Object(prices)) = fields.get("prices") {
+        if let Some((model, _)) = prices.iter().find(|(_, v)| !v.is_object()) {
+            return Err(bad(format!("prices.{model}: expected an object")));
+        }
+    }
+    // From the text again, not the tree: a tree keeps the last of two equal keys, where
+    // reading the text refuses the duplicate.
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         bad(if path == "." { inner.to_string() } else { format!("{path}: {inner}") })

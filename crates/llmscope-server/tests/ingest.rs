@@ -146,7 +146,10 @@ async fn the_report_and_call_queries_answer_while_the_server_holds_the_store() {
             r#"{"after": {"start_us": 9223372036854775807, "id": "a"}}"#,
             "after: start_us 9223372036854775807: not a time",
         ),
-        (r#"{"after": {"start_us": 0, "id": "a", "latency_ms": "NaN"}}"#, "latency_ms: NaN is not a finite number"),
+        (
+            r#"{"after": {"start_us": 0, "id": "a", "latency_ms": "NaN"}}"#,
+            "after.latency_ms: NaN is not a finite number",
+        ),
         ("[]", "expected a JSON object"),
         (r#"{"filter": [null, "2025-01-08T00:00:00Z"]}"#, "filter: expected an object"),
         (r#"{"after": [1736726394648000, "a"]}"#, "after: expected an object"),
@@ -154,8 +157,19 @@ async fn the_report_and_call_queries_answer_while_the_server_holds_the_store() {
         (r#"{"filter": {"since": "yesterday"}}"#, "filter.since: "),
         (r#"{"filter": {"since": "2025-02-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"}}"#, "must be before until"),
         (r#"{"filter": {"trace_id": "xyz"}}"#, "is not 32 hexadecimal digits"),
+        (r#"{"limit": 5, "limit": 10}"#, "duplicate field `limit`"),
+        (r#"{"filter": {"text": "TEXT"}}"#, "characters, at most 1000 are searched for"),
     ] {
-        let (status, _, text) = fx.post("/api/v1/calls/query", &[], body).await;
+        let body = body.replace("TEXT", &"x".repeat(1001));
+        let (status, _, text) = fx.post("/api/v1/calls/query", &[], &body).await;
+        assert_eq!(status, 400, "{body} is refused: {text}");
+        assert!(text.contains(says), "{body}: {text}");
+    }
+    for (body, says) in [
+        (r#"{"prices": {"m": [1, 2]}}"#, "prices.m: expected an object"),
+        (r#"{"slow_threshold_ms": -5}"#, "slow_threshold_ms -5: must be a positive number"),
+    ] {
+        let (status, _, text) = fx.post("/api/v1/report", &[], body).await;
         assert_eq!(status, 400, "{body} is refused: {text}");
         assert!(text.contains(says), "{body}: {text}");
     }

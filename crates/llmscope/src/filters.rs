@@ -42,7 +42,8 @@ pub fn build(a: &FilterArgs, cfg: &Config) -> anyhow::Result<(CallFilter, Tz)> {
         }
     }
     if let Some(p) = f.problem() {
-        return Err(anyhow!("--flag: {p}"));
+        // Its message names what it is about (a flag, the search text).
+        return Err(anyhow!("{p}"));
     }
     Ok((f, tz))
 }

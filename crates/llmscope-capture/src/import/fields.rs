@@ -155,10 +155,10 @@ pub fn join(path: &str, key: &str) -> String {
     }
 }
 
-/// A short description of a JSON value for error messages.
 /// Largest token count accepted for one call.
 pub const MAX_TOKENS: u64 = 1_000_000_000_000;
 
+/// A short description of a JSON value for error messages.
 pub fn describe(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),

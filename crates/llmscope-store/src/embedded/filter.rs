@@ -72,13 +72,13 @@ pub fn build(f: &CallFilter) -> Where {
         w.push("list_contains(tags, ?)", [Value::Text(tag.clone())]);
     }
     if let Some(t) = f.text.as_ref().filter(|t| !t.is_empty()) {
-        // A case-insensitive regular expression of the literal text: RE2 folds case while it
-        // scans, where `contains(lower(…))` lowered a copy of every input and output first
-        // (3.5 times slower over 10 M calls; docs/BENCHMARKS.md).
-        let pattern = regex_literal(t);
+        // RE2 matching the text as a literal ('l'), folding case as it scans ('i'), where
+        // `contains(lower(…))` lowered a copy of every question and answer first (3.5 times
+        // slower over 10 M calls; docs/BENCHMARKS.md). RE2 folds case by Unicode's simple
+        // folding: "s" also finds "ſ", and "i" does not find "İ" (which lower() made "i").
         w.push(
-            "(regexp_matches(input_text, ?, 'i') OR regexp_matches(coalesce(output, ''), ?, 'i'))",
-            [Value::Text(pattern.clone()), Value::Text(pattern)],
+            "(regexp_matches(input_text, ?, 'il') OR regexp_matches(coalesce(output, ''), ?, 'il'))",
+            [Value::Text(t.clone()), Value::Text(t.clone())],
         );
     }
     if let Some(p) = f.id_prefix.as_ref().filter(|p| !p.is_empty()) {
@@ -141,18 +141,4 @@ pub fn between(w: &mut Where, col: &str, (lo, hi): (Option<i64>, Option<i64>)) {
     if let Some(hi) = hi {
         w.push(&format!("{col} < {at}"), [Value::BigInt(hi)]);
     }
-}
-
-/// `text` as a regular expression (RE2) matching exactly that text: ASCII punctuation
-/// (RE2's metacharacters among it) is escaped, every other character stands for itself (RE2
-/// refuses an escaped `_`, a word character).
-pub fn regex_literal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_ascii_punctuation() && c != '_' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

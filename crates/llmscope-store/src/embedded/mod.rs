@@ -48,6 +48,9 @@ pub struct DuckStore {
     /// A reopen failed: the connection is an empty in-memory placeholder, and the next
     /// error tries again.
     broken: std::sync::atomic::AtomicBool,
+    /// DuckDB's memory limit is above the store's own: a query raised it (see
+    /// [`DuckStore::with_query_conn`]) and it has not been set back yet.
+    raised: std::sync::atomic::AtomicBool,
     /// The file's block size (0 in memory).
     block_size: u64,
     /// Rows per row group while this store is open (`None`: DuckDB's 122,880).
@@ -103,6 +106,7 @@ impl DuckStore {
             settings: Mutex::default(),
             reopens: Default::default(),
             broken: Default::default(),
+            raised: Default::default(),
             block_size: block_size.max(0) as u64,
             row_group_size,
         })
@@ -119,6 +123,7 @@ impl DuckStore {
             settings: Mutex::default(),
             reopens: Default::default(),
             broken: Default::default(),
+            raised: Default::default(),
             block_size: 0,
             row_group_size: None,
         })
@@ -215,12 +220,14 @@ impl DuckStore {
             }
         }
         // A checkpoint that ran out of memory will run out again under the same limit: the
-        // limit is too small for this table, so it is doubled.
+        // limit is too small for this table, so it is doubled (not when a query had raised
+        // it: the store's own limit was not the one that fell short).
         let mut settings = match self.settings.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if is_out_of_memory(&msg) {
+        let raised = self.raised.swap(false, std::sync::atomic::Ordering::Relaxed);
+        if is_out_of_memory(&msg) && !raised {
             if let Some(limit) = settings.memory_limit.as_mut() {
                 *limit = limit.saturating_mul(2);
                 tracing::warn!(memory_limit_mb = *limit / (1 << 20), "the memory limit was too small; raised");
@@ -265,31 +272,50 @@ impl DuckStore {
     /// Runs a query `f` (a listing, a report's aggregation, a roll-up, which aggregates like
     /// one) like [`Self::with_conn`], with the memory limit raised to the query memory limit
     /// while it runs and set back afterwards (DuckDB evicts what it cached beyond it). The
-    /// connection's lock is held throughout, so nothing else runs under the raised limit and
-    /// no query runs after another one lowered it.
+    /// connection's lock is held throughout, so nothing else runs under the raised limit; if
+    /// DuckDB cannot evict enough to set it back, the next use of the store tries again
+    /// before it runs anything.
     pub(crate) fn with_query_conn<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        use std::sync::atomic::Ordering::Relaxed;
         let mut conn = self.lock_ready()?;
-        let settings = || self.settings.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone());
-        let raised = settings().raised_for_queries();
-        if let Some(bytes) = raised {
-            if let Err(e) = set_memory_limit(&conn, bytes) {
-                tracing::warn!(error = %e, "could not raise the memory limit for a query");
+        if let Some(bytes) = self.current_settings().raised_for_queries() {
+            match set_memory_limit(&conn, bytes) {
+                Ok(()) => self.raised.store(true, Relaxed),
+                Err(e) => tracing::warn!(error = %e, "could not raise the memory limit for a query"),
             }
         }
         let out = f(&conn);
         if let Err(e) = &out {
+            // A reopen applies the store's own settings afresh (and clears `raised`).
             self.recover(&mut conn, e);
         }
-        // A reopen applied the settings afresh; otherwise the limit goes back down.
-        if let (Some(_), Some(base)) = (raised, settings().memory_limit) {
-            if let Err(e) = set_memory_limit(&conn, base) {
-                tracing::warn!(error = %e, "could not set the memory limit back after a query");
+        self.lower_if_raised(&conn);
+        out
+    }
+
+    /// Sets DuckDB's memory limit back to the store's own after a query raised it.
+    fn lower_if_raised(&self, conn: &Connection) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if !self.raised.load(Relaxed) {
+            return;
+        }
+        let Some(base) = self.current_settings().memory_limit else {
+            self.raised.store(false, Relaxed);
+            return;
+        };
+        match set_memory_limit(conn, base) {
+            Ok(()) => self.raised.store(false, Relaxed),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not set the memory limit back after a query; trying again at the next use")
             }
         }
-        out
+    }
+
+    fn current_settings(&self) -> Settings {
+        self.settings.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// How many times the database was reopened after a fatal error (see `recover`).
@@ -307,6 +333,7 @@ impl DuckStore {
         if self.broken.load(std::sync::atomic::Ordering::Relaxed) {
             self.recover(&mut conn, &StoreError::Backend("an earlier reopen failed".into()));
         }
+        self.lower_if_raised(&conn);
         Ok(conn)
     }
 

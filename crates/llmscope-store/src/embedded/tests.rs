@@ -801,19 +801,21 @@ fn a_query_gets_the_query_memory_limit_while_it_runs() -> Result<(), Box<dyn std
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
-    /// The text search's pattern finds exactly what a case-insensitive substring search
-    /// finds, whatever the text holds (punctuation, CJK, `_`, backslashes): DuckDB's RE2
-    /// against `contains(lower(…))`, the definition it replaced.
+    /// The text search finds what a case-insensitive substring search finds, for texts of
+    /// ASCII (punctuation, `_`, backslashes included) and CJK: DuckDB's RE2 with the literal
+    /// and case-folding options against `contains(lower(…))`, the definition it replaced.
+    /// (Outside these, Unicode's case folding and lower() differ on a few letters such as
+    /// "ſ" and "İ"; docs/api.md.)
     #[test]
     fn the_text_search_pattern_is_a_literal(
-        needle in "[a-zA-Z0-9 _.*+?()\\[\\]{}|^$\\\\/%'\"#-]{1,6}|[退款问题A-Za-z]{1,3}",
-        hay in "[a-zA-Z0-9 _.*+?()\\[\\]{}|^$\\\\/%'\"#-退款问题]{0,24}",
+        needle in "[a-zA-Z0-9 _.*+?()\\[\\]{}|^$\\\\/%'\"#\\-]{1,6}|[退款问题A-Za-z]{1,3}",
+        hay in "[a-zA-Z0-9 _.*+?()\\[\\]{}|^$\\\\/%'\"#\\-退款问题]{0,24}",
     ) {
         let conn = duckdb::Connection::open_in_memory().map_err(|e| TestCaseError::fail(e.to_string()))?;
         let (by_regex, by_lower): (bool, bool) = conn
             .query_row(
-                "SELECT regexp_matches(?, ?, 'i'), contains(lower(?), lower(?))",
-                duckdb::params![hay, super::filter::regex_literal(&needle), hay, needle],
+                "SELECT regexp_matches(?, ?, 'il'), contains(lower(?), lower(?))",
+                duckdb::params![hay, needle, hay, needle],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(|e| TestCaseError::fail(format!("{needle:?}: {e}")))?;

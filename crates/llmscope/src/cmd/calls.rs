@@ -17,6 +17,9 @@ pub fn run(cfg: &Config, a: CallsArgs) -> anyhow::Result<ExitCode> {
     let (mut filter, _tz) = filters::build(&a.filter, cfg)?;
     filter.id_prefix = a.id.clone();
     filter.trace_id = a.trace.clone();
+    if let Some(p) = filter.problem() {
+        return Err(anyhow!("{p}"));
+    }
     let order = match a.order.as_str() {
         "newest" => CallOrder::NewestFirst,
         "oldest" => CallOrder::OldestFirst,

@@ -441,7 +441,7 @@ impl Settings {
         let kib = |bytes: u64| bytes.div_ceil(1024);
         let mut sql = String::new();
         if let Some(bytes) = self.memory_limit {
-            sql.push_str(&format!("SET memory_limit = '{}KiB';", kib(bytes)));
+            sql.push_str(&memory_limit_sql(bytes));
         }
         if let Some(bytes) = self.checkpoint_threshold {
             sql.push_str(&format!("SET checkpoint_threshold = '{}KiB';", kib(bytes)));
@@ -465,7 +465,11 @@ impl Settings {
 }
 
 fn set_memory_limit(conn: &Connection, bytes: u64) -> Result<(), StoreError> {
-    conn.execute_batch(&format!("SET memory_limit = '{}KiB'", bytes.div_ceil(1024))).map_err(db_err)
+    conn.execute_batch(&memory_limit_sql(bytes)).map_err(db_err)
+}
+
+fn memory_limit_sql(bytes: u64) -> String {
+    format!("SET memory_limit = '{}KiB';", bytes.div_ceil(1024))
 }
 
 /// A size such as `64MB`, `1.5 GB`, `512MiB` or `4096` (bytes), in bytes. KB, MB, GB and TB

@@ -151,22 +151,6 @@ fn finish(call: &mut Call, file: &str, line_no: u64, format: LineFormat) -> Resu
     if call.span_id.is_empty() {
         call.span_id = ids::span_id_for(&call.id);
     }
-    for (name, v) in [
-        ("input", call.usage.input),
-        ("output", call.usage.output),
-        ("cached", call.usage.cached),
-        ("total", call.usage.total),
-    ] {
-        if let Some(n) = v.filter(|n| *n > crate::import::fields::MAX_TOKENS) {
-            let message =
-                format!("{name} token count {n} is out of range (at most {})", crate::import::fields::MAX_TOKENS);
-            return Err(if format == LineFormat::Native {
-                LineError::at(format!("usage.{name}"), message)
-            } else {
-                LineError::line(message)
-            });
-        }
-    }
     let start = call.start_time;
     let after = |ms: f64| start.checked_add_signed(chrono::Duration::microseconds((ms * 1000.0) as i64));
     if call.end_time.is_none() {

@@ -8,7 +8,7 @@ use llmscope_core::{timeparse, Call, TokenUsage};
 use serde_json::{Map, Value};
 
 use super::{common, LineError};
-use crate::import::fields::Obj;
+use crate::import::fields::{Obj, MAX_TOKENS};
 
 pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
     check_fields(obj)?;
@@ -27,6 +27,16 @@ pub fn map(obj: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
     }
     if call.project.is_empty() {
         call.project = project;
+    }
+    // The other formats read their token counts through `Obj::tokens`, which checks this.
+    let u = &call.usage;
+    for (name, v) in [("input", u.input), ("output", u.output), ("cached", u.cached), ("total", u.total)] {
+        if let Some(n) = v.filter(|n| *n > MAX_TOKENS) {
+            return Err(LineError::at(
+                format!("usage.{name}"),
+                format!("{name} token count {n} is out of range (at most {MAX_TOKENS})"),
+            ));
+        }
     }
     for (key, t) in [
         ("start_time", Some(call.start_time)),

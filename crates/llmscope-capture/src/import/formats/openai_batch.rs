@@ -15,7 +15,7 @@ use llmscope_core::{timeparse, Call, CallStatus};
 use serde_json::{Map, Value};
 
 use super::{openai, ImportOptions, LineError};
-use crate::import::fields::{describe, Obj};
+use crate::import::fields::{describe, join, Obj};
 
 /// A Batch output (or input) line.
 pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
@@ -125,7 +125,7 @@ fn place(
 ) -> Result<(), LineError> {
     let responses_api = body.get("object").and_then(Value::as_str) == Some("response");
     let field = if responses_api { "created_at" } else { "created" };
-    let at = crate::import::fields::join(path, field);
+    let at = join(path, field);
     let created = created.filter(|v| !v.is_null()).ok_or_else(|| {
         LineError::at(at.clone(), "missing: an answer logged without its request is placed at its creation time".into())
     })?;

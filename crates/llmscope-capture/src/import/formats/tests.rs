@@ -305,6 +305,10 @@ fn native_records_need_a_start_and_known_fields() {
     assert_eq!(c.trace_id, "0123456789abcdef0123456789abcdef", "stored in lower case");
     assert_eq!(c.usage.input, Some(3));
     assert_eq!(
+        err(&format!("{{{start}, {trace}, \"usage\": {{\"output\": 2000000000000}}}}")),
+        "usage.output: output token count 2000000000000 is out of range (at most 1000000000000)"
+    );
+    assert_eq!(
         err(&format!("{{{start}, {trace}, \"inputt\": \"typo\"}}")),
         "inputt: unknown field (the call schema's fields are listed in docs/api.md)"
     );

@@ -101,7 +101,10 @@ pub struct ImportSummary {
     pub assessments: u64,
     /// Bytes of line data read (decompressed).
     pub bytes: u64,
+    /// Wall time, the rollups' update at the end included.
     pub elapsed: Duration,
+    /// Of `elapsed`, the time spent bringing the store's rollups up to date at the end.
+    pub rollup: Duration,
     /// Lines per detected format.
     pub by_format: BTreeMap<String, u64>,
     /// The first rejected lines (all of them are in the rejects files).
@@ -111,6 +114,11 @@ pub struct ImportSummary {
 }
 
 impl ImportSummary {
+    fn add_rollup(&mut self, took: Duration) {
+        self.rollup += took;
+        self.elapsed += took;
+    }
+
     fn merge(&mut self, o: ImportSummary) {
         self.files += o.files;
         self.lines += o.lines;
@@ -121,6 +129,7 @@ impl ImportSummary {
         self.assessments += o.assessments;
         self.bytes += o.bytes;
         self.elapsed += o.elapsed;
+        self.rollup += o.rollup;
         for (k, v) in o.by_format {
             *self.by_format.entry(k).or_default() += v;
         }
@@ -193,14 +202,16 @@ impl<'a> Importer<'a> {
         Importer { sink, opts, batch_size: DEFAULT_BATCH, rejects_dir: None, bulk: true }
     }
 
-    /// Brings the store's rollups up to date with what was imported. Reports are exact
-    /// without it (they read the calls the rollups lack), so a failure is only logged.
-    pub fn roll_up(&self) {
+    /// Brings the store's rollups up to date with what was imported, and says how long that
+    /// took. Reports are exact without it (they read the calls the rollups lack), so a
+    /// failure is only logged.
+    pub fn roll_up(&self) -> Duration {
         let started = Instant::now();
         match self.sink.roll_up(None) {
             Ok(n) => tracing::debug!(quarter_hours = n, ms = started.elapsed().as_millis() as u64, "rolled up"),
             Err(e) => tracing::warn!(error = %e, "could not update the rollups; reports read those calls directly"),
         }
+        started.elapsed()
     }
 
     /// Imports one file. Bad lines do not stop it; an unreadable file or a store failure does,
@@ -345,12 +356,12 @@ pub fn import_files(
             Ok(s) => total.merge(s),
             Err(ImportFailure { error, done }) => {
                 total.merge(*done);
-                importer.roll_up();
+                total.add_rollup(importer.roll_up());
                 return Err(ImportFailure { error, done: Box::new(total) });
             }
         }
     }
-    importer.roll_up();
+    total.add_rollup(importer.roll_up());
     Ok(total)
 }
 

@@ -340,12 +340,27 @@ fn insert_rows(
 /// docs/BENCHMARKS.md, fifteenth session).
 pub const BULK_COMMIT_ROWS: usize = 122_880;
 
+/// Cores an import's own threads keep busy: the reader parsing lines and its helper
+/// parsing every second batch (the capture crate's import pipeline).
+const IMPORT_PARSING_CORES: usize = 2;
+
+/// DuckDB's threads during a bulk load: the cores the import's parsing leaves, at least one.
+/// On two cores that is one, so the commit's compression runs on the appending thread: with
+/// a worker thread too, the appending thread spun waiting for the worker's tasks (an eighth
+/// of the import's CPU time went to that polling, docs/BENCHMARKS.md, sixteenth session).
+fn bulk_threads(cores: usize) -> usize {
+    cores.saturating_sub(IMPORT_PARSING_CORES).max(1)
+}
+
 /// A bulk load into the embedded store: one transaction per [`BULK_COMMIT_ROWS`] calls,
 /// holding the store's connection until it is dropped (an import is the store's only
-/// writer meanwhile).
+/// writer meanwhile). DuckDB works with [`bulk_threads`] threads meanwhile; its setting is
+/// put back when the load is dropped.
 pub struct DuckBulk<'a> {
     store: &'a DuckStore,
     conn: std::sync::MutexGuard<'a, Connection>,
+    /// DuckDB's `threads` before the load, when the load changed it.
+    threads_before: Option<i64>,
     /// A transaction is open.
     open: bool,
     /// Calls handed to the open transaction, stored or found already stored. Counting the
@@ -356,7 +371,18 @@ pub struct DuckBulk<'a> {
 
 impl<'a> DuckBulk<'a> {
     pub(crate) fn new(store: &'a DuckStore) -> Result<Self, StoreError> {
-        Ok(DuckBulk { store, conn: store.lock_ready()?, open: false, rows: 0 })
+        let conn = store.lock_ready()?;
+        let before: i64 =
+            conn.query_row("SELECT current_setting('threads')::BIGINT", [], |r| r.get(0)).map_err(db_err)?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let wanted = bulk_threads(cores) as i64;
+        let threads_before = if wanted < before {
+            conn.execute_batch(&format!("SET threads = {wanted};")).map_err(db_err)?;
+            Some(before)
+        } else {
+            None
+        };
+        Ok(DuckBulk { store, conn, threads_before, open: false, rows: 0 })
     }
 
     /// Runs `f` in the open transaction (opening one if needed). A failure rolls the
@@ -440,12 +466,41 @@ impl BulkLoad for DuckBulk<'_> {
 impl Drop for DuckBulk<'_> {
     fn drop(&mut self) {
         self.abandon();
+        if let Some(n) = self.threads_before.take() {
+            if let Err(e) = self.conn.execute_batch(&format!("SET threads = {n};")) {
+                tracing::warn!(error = %e, threads = n, "cannot set DuckDB's threads back after a bulk load");
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn threads(conn: &Connection) -> i64 {
+        conn.query_row("SELECT current_setting('threads')::BIGINT", [], |r| r.get(0)).unwrap_or(-1)
+    }
+
+    #[test]
+    fn a_bulk_load_leaves_the_parsing_cores_to_the_import_and_puts_the_threads_back() -> Result<(), StoreError> {
+        assert_eq!(bulk_threads(1), 1);
+        assert_eq!(bulk_threads(2), 1, "on two cores DuckDB works on the appending thread alone");
+        assert_eq!(bulk_threads(8), 6);
+        let store = DuckStore::open_in_memory()?;
+        store.set_threads(5)?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        {
+            let load = DuckBulk::new(&store)?;
+            assert_eq!(threads(&load.conn), bulk_threads(cores).min(5) as i64);
+        }
+        assert_eq!(threads(&*store.lock()?), 5, "the setting is back once the load is dropped");
+        // A load that needs no change changes nothing.
+        store.set_threads(1)?;
+        drop(DuckBulk::new(&store)?);
+        assert_eq!(threads(&*store.lock()?), 1);
+        Ok(())
+    }
 
     #[test]
     fn batches_of_large_calls_are_split_by_their_text() {

@@ -143,6 +143,9 @@ fn print_summary(s: &ImportSummary) {
         s.lines as f64 / secs,
         s.bytes as f64 / secs / 1e6
     );
+    if s.rollup.as_secs_f64() >= 0.05 {
+        println!("  (of the {secs:.1} s, {:.1} s went to updating the report's rollups)", s.rollup.as_secs_f64());
+    }
     let formats: Vec<String> = s.by_format.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     if !formats.is_empty() {
         println!("formats: {}", formats.join(", "));
@@ -171,6 +174,7 @@ fn summary_json(s: &ImportSummary) -> serde_json::Value {
         "assessments": s.assessments,
         "bytes": s.bytes,
         "elapsed_s": s.elapsed.as_secs_f64(),
+        "rollup_s": s.rollup.as_secs_f64(),
         "by_format": s.by_format,
         "rejects": s.rejects_sample.iter().map(|r| serde_json::json!({"file": r.file, "line": r.line, "reason": r.reason})).collect::<Vec<_>>(),
         "rejects_files": s.rejects_files,

@@ -1,10 +1,13 @@
-//! The five line formats. Each writer appends one call to `out` (without the
+//! The line formats. Each writer appends one call to `out` (without the
 //! newline), fields in the order of the real logs. The formats written by
 //! Python apps (seed000, seed001, seed004) use `json.dumps` separators; the
-//! OpenAI pair is compact, as a proxy in another language would write it.
+//! OpenAI pair is compact, as a proxy in another language would write it. The
+//! OpenAI answers without their request (Batch output, a response on its own)
+//! are in [`crate::answers`].
 
 use rand::Rng;
 
+use crate::answers::{self, Shape};
 use crate::call::{Call, Failure, Finish};
 use crate::corpus::TOOLS_JSON;
 use crate::json::Obj;
@@ -15,10 +18,10 @@ use crate::Format;
 /// Reusable strings for the per-line ids and timestamps.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    ts: String,
-    id: String,
-    id2: String,
-    text: String,
+    pub ts: String,
+    pub id: String,
+    pub id2: String,
+    pub text: String,
 }
 
 /// Everything a writer needs about one call.
@@ -33,7 +36,7 @@ pub(crate) struct Line<'a> {
 }
 
 impl Line<'_> {
-    fn model(&self) -> &'static Model {
+    pub(crate) fn model(&self) -> &'static Model {
         &MODELS[self.session.model]
     }
     fn local_us(&self) -> i64 {
@@ -53,6 +56,8 @@ pub(crate) fn write(fmt: Format, line: &Line<'_>, rng: &mut impl Rng, sc: &mut S
         Format::Seed001 => seed001(line, rng, sc, out),
         Format::Seed004 => seed004(line, rng, sc, out),
         Format::OpenAiPair | Format::Mixed => openai(line, rng, sc, out),
+        Format::OpenAiBatch => answers::batch(line, rng, sc, out),
+        Format::OpenAiResponse => answers::bare(line, rng, sc, out),
     }
 }
 
@@ -222,7 +227,6 @@ fn openai_request(l: &Line<'_>, o: &mut Obj<'_>) {
 
 fn openai(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
     let c = l.call;
-    let model = l.model();
     stamp::rfc3339_ms(&mut sc.ts, c.ts_us);
     let mut o = Obj::new(out, false);
     o.str("timestamp", &sc.ts);
@@ -240,41 +244,7 @@ fn openai(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>)
         let (message, kind, code) = f.error();
         resp.obj("error").str("message", message).str("type", kind).opt_str("code", code).end();
     } else {
-        stamp::completion_id(rng, &mut sc.id, model.name == "gpt-4o-mini");
-        resp.str("id", &sc.id)
-            .str("object", "chat.completion")
-            .i64("created", c.ts_us.div_euclid(1_000_000))
-            .str("model", model.api_model);
-        let mut choices = resp.arr("choices");
-        let mut ch = choices.obj();
-        ch.u64("index", 0);
-        let mut msg = ch.obj("message");
-        msg.str("role", "assistant");
-        match &c.tool {
-            Some((name, args)) => {
-                stamp::tool_call_id(rng, &mut sc.id2);
-                msg.raw("content", "null");
-                let mut calls = msg.arr("tool_calls");
-                let mut call = calls.obj();
-                call.str("id", &sc.id2).str("type", "function");
-                call.obj("function").str("name", name).str("arguments", args).end();
-                call.end();
-                calls.end();
-            }
-            None => {
-                msg.str("content", &c.output);
-            }
-        }
-        msg.end();
-        ch.str("finish_reason", c.finish.as_str());
-        ch.end();
-        choices.end();
-        let mut u = resp.obj("usage");
-        u.u64("prompt_tokens", u64::from(c.prompt_tokens))
-            .u64("completion_tokens", u64::from(c.completion_tokens))
-            .u64("total_tokens", u64::from(c.prompt_tokens + c.completion_tokens));
-        u.obj("prompt_tokens_details").u64("cached_tokens", u64::from(c.cached_tokens)).end();
-        u.end();
+        answers::chat_completion(l, rng, sc, &mut resp, Shape::Pair);
     }
     resp.end();
     o.end();

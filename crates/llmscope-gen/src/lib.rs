@@ -1,8 +1,8 @@
 //! Deterministic synthetic LLM-call logs for tests, demos and benchmarks.
 //!
 //! [`generate`] writes `cfg.calls` JSON lines, in non-decreasing time order
-//! over `[start, start + days)`, in one of five real log formats (or a mix of
-//! them, one format chosen per line). The same [`GenConfig`] always gives the
+//! over `[start, start + days)`, in one of seven real log formats (or a mix of
+//! the five that carry the prompt, one format chosen per line). The same [`GenConfig`] always gives the
 //! same bytes; the format only changes how the calls are written, not which
 //! calls there are (ids drawn for a format aside).
 //!
@@ -29,6 +29,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+mod answers;
 mod call;
 mod corpus;
 mod corpus_code;
@@ -62,17 +63,27 @@ pub enum Format {
     OpenAiPair,
     /// Each line in one of the five formats above, chosen at random.
     Mixed,
+    /// An OpenAI Batch API output line (the answer without its prompt). Failed
+    /// requests are written as the real files have them, with no time: the
+    /// importer rejects them, saying why.
+    OpenAiBatch,
+    /// An OpenAI response on its own, as the Python SDK's `model_dump_json()`
+    /// writes it: a chat completion or a Responses API response (a failed call
+    /// is a Responses API response with `status: "failed"`).
+    OpenAiResponse,
 }
 
 impl Format {
     /// Every format, in the order of their names in [`Format::name`].
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 8] = [
         Format::Seed000Basic,
         Format::Seed000Enhanced,
         Format::Seed001,
         Format::Seed004,
         Format::OpenAiPair,
         Format::Mixed,
+        Format::OpenAiBatch,
+        Format::OpenAiResponse,
     ];
 
     /// The format's name, as accepted by [`FromStr`].
@@ -84,6 +95,8 @@ impl Format {
             Format::Seed004 => "seed004",
             Format::OpenAiPair => "openai",
             Format::Mixed => "mixed",
+            Format::OpenAiBatch => "openai-batch",
+            Format::OpenAiResponse => "openai-response",
         }
     }
 }
@@ -96,7 +109,7 @@ impl fmt::Display for Format {
 
 /// An unknown format name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed)")]
+#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-response)")]
 pub struct ParseFormatError(pub String);
 
 impl FromStr for Format {

@@ -113,6 +113,11 @@ pub(crate) fn completion_id(rng: &mut impl Rng, out: &mut String, openai: bool) 
     }
 }
 
+/// `prefix` and `n` (at most 32) random lowercase hex digits.
+pub(crate) fn hex_id(rng: &mut impl Rng, out: &mut String, prefix: &str, n: usize) {
+    push_random(rng, out, prefix, n, HEX);
+}
+
 /// A tool call id, `call_` and 24 alphanumerics.
 pub(crate) fn tool_call_id(rng: &mut impl Rng, out: &mut String) {
     push_random(rng, out, "call_", 24, ALNUM);

@@ -25,6 +25,10 @@ pub(crate) fn detect(v: &Value) -> Format {
         Format::Seed001
     } else if o.contains_key("message") {
         Format::Seed004
+    } else if o.contains_key("custom_id") {
+        Format::OpenAiBatch
+    } else if o.contains_key("object") {
+        Format::OpenAiResponse
     } else {
         assert!(o.contains_key("request"), "unknown line {v}");
         Format::OpenAiPair
@@ -131,6 +135,8 @@ pub(crate) fn check_fields(v: &Value) {
             assert_eq!(s(v, "message"), msg);
             assert_eq!(s(v, "request_id").len(), 36);
         }
+        Format::OpenAiBatch => check_batch(v),
+        Format::OpenAiResponse => check_bare(v),
         Format::OpenAiPair | Format::Mixed => {
             let req = ["timestamp", "latency_ms", "user_id", "session_id", "request", "response"];
             keys(o, &req, &["status_code", "ttft_ms"]);
@@ -156,41 +162,163 @@ pub(crate) fn check_fields(v: &Value) {
                 keys(obj(&resp["error"]), &["message", "type", "code"], &[]);
                 assert!(!o.contains_key("ttft_ms"));
             } else {
-                let req = ["id", "object", "created", "model", "choices", "usage"];
-                keys(resp, &req, &[]);
-                assert_eq!(resp["object"], "chat.completion");
-                assert!(s(&v["response"], "id").starts_with("chatcmpl-"));
-                let ch = obj(&resp["choices"][0]);
-                keys(ch, &["index", "message", "finish_reason"], &[]);
-                keys(obj(&ch["message"]), &["role", "content"], &["tool_calls"]);
-                let fin = ch["finish_reason"].as_str().unwrap_or("");
-                assert!(["stop", "length", "tool_calls"].contains(&fin));
-                assert_eq!(fin == "tool_calls", obj(&ch["message"]).contains_key("tool_calls"));
+                check_completion(resp, false);
+                assert!(!resp.contains_key("system_fingerprint"));
+                let fin = v["response"]["choices"][0]["finish_reason"].as_str().unwrap_or("");
                 assert_eq!(fin == "tool_calls", r.contains_key("tools"));
-                let u = obj(&resp["usage"]);
-                let req = ["prompt_tokens", "completion_tokens", "total_tokens"];
-                keys(u, &[&req[..], &["prompt_tokens_details"]].concat(), &[]);
-                keys(obj(&u["prompt_tokens_details"]), &["cached_tokens"], &[]);
             }
         }
     }
 }
 
+/// A chat completion's fields (as the pair, a Batch body or `model_dump_json()` writes it).
+fn check_completion(resp: &Map<String, Value>, dump: bool) {
+    if dump {
+        let req = ["id", "choices", "created", "model", "object", "service_tier", "system_fingerprint", "usage"];
+        keys(resp, &req, &[]);
+    } else {
+        keys(resp, &["id", "object", "created", "model", "choices", "usage"], &["system_fingerprint"]);
+    }
+    assert_eq!(resp["object"], "chat.completion");
+    assert!(resp["id"].as_str().is_some_and(|id| id.starts_with("chatcmpl-")));
+    let ch = obj(&resp["choices"][0]);
+    keys(ch, &["index", "message", "finish_reason"], &["logprobs"]);
+    let msg = obj(&ch["message"]);
+    if dump {
+        keys(msg, &["content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls"], &[]);
+    } else {
+        keys(msg, &["role", "content"], &["tool_calls"]);
+    }
+    let fin = ch["finish_reason"].as_str().unwrap_or("");
+    assert!(["stop", "length", "tool_calls"].contains(&fin));
+    let tools = msg.get("tool_calls").is_some_and(|t| !t.is_null());
+    assert_eq!(fin == "tool_calls", tools);
+    assert_eq!(tools, msg["content"].is_null());
+    let u = obj(&resp["usage"]);
+    let req = ["prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details"];
+    keys(u, &req, if dump { &["completion_tokens_details"] } else { &[] });
+    let total = u["prompt_tokens"].as_u64().zip(u["completion_tokens"].as_u64()).map(|(a, b)| a + b);
+    assert_eq!(total, u["total_tokens"].as_u64());
+}
+
+fn check_batch(v: &Value) {
+    let o = obj(v);
+    keys(o, &["id", "custom_id", "response", "error"], &[]);
+    assert!(s(v, "id").starts_with("batch_req_") && s(v, "custom_id").starts_with("request-"));
+    if v["response"].is_null() {
+        keys(obj(&v["error"]), &["code", "message"], &[]);
+        assert_eq!(v["error"]["code"], "batch_expired");
+        return;
+    }
+    assert!(v["error"].is_null());
+    let r = obj(&v["response"]);
+    keys(r, &["status_code", "request_id", "body"], &[]);
+    let body = obj(&r["body"]);
+    if r["status_code"] == 200 {
+        check_completion(body, false);
+    } else {
+        keys(body, &["error"], &[]);
+        keys(obj(&body["error"]), &["message", "type", "param", "code"], &[]);
+    }
+}
+
+fn check_bare(v: &Value) {
+    let o = obj(v);
+    if v["object"] == "chat.completion" {
+        check_completion(o, true);
+        return;
+    }
+    assert_eq!(v["object"], "response");
+    let req = [
+        "id",
+        "created_at",
+        "error",
+        "incomplete_details",
+        "instructions",
+        "metadata",
+        "model",
+        "object",
+        "output",
+        "parallel_tool_calls",
+        "temperature",
+        "tool_choice",
+        "tools",
+        "top_p",
+        "background",
+        "max_output_tokens",
+        "previous_response_id",
+        "status",
+        "text",
+        "truncation",
+        "usage",
+        "user",
+    ];
+    keys(o, &req, &[]);
+    assert!(v["created_at"].is_f64() && s(v, "id").starts_with("resp_"));
+    let status = s(v, "status");
+    let failed = status == "failed";
+    assert!(["completed", "incomplete", "failed"].contains(&status));
+    assert_eq!(failed, !v["error"].is_null());
+    assert_eq!(failed, v["usage"].is_null());
+    assert_eq!(status == "incomplete", !v["incomplete_details"].is_null());
+    let output = v["output"].as_array().map_or(&[][..], |a| a.as_slice());
+    assert_eq!(output.is_empty(), failed);
+    for item in output {
+        match s(item, "type") {
+            "message" => keys(obj(item), &["id", "content", "role", "status", "type"], &[]),
+            "function_call" => keys(obj(item), &["arguments", "call_id", "name", "type", "id", "status"], &[]),
+            other => panic!("unexpected output item {other}"),
+        }
+    }
+}
+
+/// Whether a line's answer is a tool call.
+pub(crate) fn tool_called(v: &Value) -> bool {
+    let chat = |resp: &Value| resp["choices"][0]["message"].get("tool_calls").is_some_and(|t| !t.is_null());
+    match detect(v) {
+        Format::OpenAiPair => chat(&v["response"]),
+        Format::OpenAiBatch => chat(&v["response"]["body"]),
+        Format::OpenAiResponse => {
+            chat(v) || v["output"].as_array().is_some_and(|o| o.iter().any(|i| i["type"] == "function_call"))
+        }
+        _ => texts(v).is_some_and(|(_, o)| o.starts_with("[tool_call] ")),
+    }
+}
+
+/// Whether a line shows a failed call.
+pub(crate) fn failed(v: &Value) -> bool {
+    match detect(v) {
+        Format::Seed000Basic | Format::Seed000Enhanced => s(v, "model_response").starts_with("Error: "),
+        Format::Seed001 => s(v, "level") == "ERROR",
+        Format::Seed004 => false,
+        Format::OpenAiBatch => v["response"]["status_code"] != 200,
+        Format::OpenAiResponse => v["status"] == "failed",
+        Format::OpenAiPair | Format::Mixed => v.get("status_code").is_some(),
+    }
+}
+
 /// The line's time in microseconds since the epoch, truncated to what the
-/// format shows.
-pub(crate) fn time_us(v: &Value, tz: i32) -> i64 {
+/// format shows; `None` for a failed Batch request (its line carries no time).
+pub(crate) fn time_us(v: &Value, tz: i32) -> Option<i64> {
     let naive = |t: &str| {
         NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
             .unwrap_or_else(|e| panic!("{e}: {t}"))
             .and_utc()
             .timestamp_micros()
     };
-    match detect(v) {
+    let epoch = |t: &Value| t.as_f64().map(|t| t as i64 * 1_000_000);
+    Some(match detect(v) {
         Format::Seed000Basic | Format::Seed000Enhanced => naive(s(v, "timestamp")) - i64::from(tz) * 3_600_000_000,
         Format::Seed001 => v["timestamp"].as_i64().unwrap_or(0) * 1_000_000,
         Format::Seed004 => naive(s(v, "time")),
-        _ => DateTime::parse_from_rfc3339(s(v, "timestamp")).map(|d| d.timestamp_micros()).unwrap_or(0),
-    }
+        Format::OpenAiBatch => return epoch(&v["response"]["body"]["created"]),
+        Format::OpenAiResponse => {
+            return epoch(if v["object"] == "response" { &v["created_at"] } else { &v["created"] })
+        }
+        Format::OpenAiPair | Format::Mixed => {
+            DateTime::parse_from_rfc3339(s(v, "timestamp")).map(|d| d.timestamp_micros()).unwrap_or(0)
+        }
+    })
 }
 
 /// The new user message and the answer text of a line (`None` for seed004).
@@ -199,7 +327,14 @@ pub(crate) fn texts(v: &Value) -> Option<(String, String)> {
         Format::Seed000Basic | Format::Seed000Enhanced => (s(v, "user_input"), s(v, "model_response")),
         Format::Seed001 => (s(v, "input"), s(v, "output")),
         Format::Seed004 => return None,
-        _ => {
+        // Answers without their request: no input text.
+        Format::OpenAiBatch => ("", v["response"]["body"]["choices"][0]["message"]["content"].as_str().unwrap_or("")),
+        Format::OpenAiResponse if v["object"] == "response" => {
+            let text = v["output"].as_array().into_iter().flatten().find(|i| i["type"] == "message");
+            ("", text.and_then(|m| m["content"][0]["text"].as_str()).unwrap_or(""))
+        }
+        Format::OpenAiResponse => ("", v["choices"][0]["message"]["content"].as_str().unwrap_or("")),
+        Format::OpenAiPair | Format::Mixed => {
             let msgs = v["request"]["messages"].as_array()?;
             let input = msgs.last()?["content"].as_str()?;
             (input, v["response"]["choices"][0]["message"]["content"].as_str().unwrap_or(""))

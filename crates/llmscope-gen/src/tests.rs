@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::test_lines::{check_fields, detect, find_pii, s, texts, time_us};
+use crate::test_lines::{check_fields, detect, failed, find_pii, s, texts, time_us, tool_called};
 use crate::{generate, Format, GenConfig, GenStats};
 
 fn run(cfg: &GenConfig) -> (String, GenStats) {
@@ -34,24 +34,19 @@ fn recount(text: &str) -> GenStats {
     for v in lines(text) {
         st.lines += 1;
         let fmt = detect(&v);
-        let failed = match fmt {
-            Format::Seed000Basic | Format::Seed000Enhanced => s(&v, "model_response").starts_with("Error: "),
-            Format::Seed001 => s(&v, "level") == "ERROR",
-            Format::Seed004 => false,
-            _ => v.get("status_code").is_some(),
-        };
+        let failed = failed(&v);
         st.errors += u64::from(failed);
         let json_mode = match fmt {
             Format::Seed001 => v["metadata"]["json_mode"] == Value::Bool(true),
             Format::OpenAiPair => v["request"].get("response_format").is_some(),
+            Format::OpenAiResponse => v["text"]["format"]["type"] == "json_object",
             _ => false,
         };
         st.json_mode += u64::from(json_mode);
         let Some((input, output)) = texts(&v) else {
             continue;
         };
-        let tool =
-            output.starts_with("[tool_call] ") || v["response"]["choices"][0]["message"].get("tool_calls").is_some();
+        let tool = tool_called(&v);
         st.empty_outputs += u64::from(!failed && !tool && output.is_empty());
         let broken = json_mode && !failed && serde_json::from_str::<Value>(&output).is_err();
         st.broken_json += u64::from(broken);
@@ -104,7 +99,7 @@ fn every_line_has_exactly_the_documented_fields() {
             seen.insert(d.name());
         }
     }
-    assert_eq!(seen.len(), 5);
+    assert_eq!(seen.len(), 7);
 }
 
 #[test]
@@ -117,7 +112,10 @@ fn times_are_ordered_and_inside_the_window() {
             let (text, _) = run(&c);
             let mut prev = i64::MIN;
             for v in lines(&text) {
-                let mut t = time_us(&v, tz);
+                let Some(mut t) = time_us(&v, tz) else {
+                    assert!(f == Format::OpenAiBatch && failed(&v), "only a failed Batch request has no time: {v}");
+                    continue;
+                };
                 assert!(t >= start && t < end, "{v}");
                 if f == Format::Mixed {
                     // Precision differs per format: compare whole seconds.
@@ -188,7 +186,8 @@ fn daily_curve_is_quiet_at_night() {
     let (text, _) = run(&c);
     let mut by_hour = [0u32; 24];
     for v in lines(&text) {
-        let local = time_us(&v, 0) + i64::from(c.tz_offset_hours) * 3_600_000_000;
+        let local =
+            time_us(&v, 0).unwrap_or_else(|| panic!("no time in {v}")) + i64::from(c.tz_offset_hours) * 3_600_000_000;
         by_hour[local.div_euclid(3_600_000_000).rem_euclid(24) as usize] += 1;
     }
     let night = by_hour[3] + by_hour[4];
@@ -208,6 +207,18 @@ fn stats_match_a_recount() {
         // seed000 shows no JSON-mode flag.
         let expect = GenStats { json_mode: 0, broken_json: 0, ..st };
         assert_eq!(r, expect, "{f}");
+    }
+    // Answers without their request show no input (so neither jailbreaks nor the PII of
+    // questions), and JSON mode only where a Responses API response echoes it.
+    for f in [Format::OpenAiBatch, Format::OpenAiResponse] {
+        let (text, st) = run(&cfg(f, 20_000));
+        let r = recount(&text);
+        assert_eq!((r.lines, r.bytes, r.errors), (st.lines, st.bytes, st.errors), "{f}");
+        assert_eq!((r.empty_outputs, r.refusals, r.jailbreaks), (st.empty_outputs, st.refusals, 0), "{f}");
+        assert!(r.with_pii < st.with_pii && r.with_pii > 0, "{f}: {r:?} {st:?}");
+        let shown = if f == Format::OpenAiResponse { (st.json_mode / 4, st.json_mode) } else { (0, 0) };
+        assert!(r.json_mode >= shown.0 && r.json_mode <= shown.1, "{f}: {r:?} {st:?}");
+        assert!(r.broken_json <= st.broken_json, "{f}");
     }
     let (text, st) = run(&cfg(Format::Seed004, 2_000));
     assert_eq!((st.lines, st.bytes), (2_000, text.len() as u64));

@@ -189,7 +189,10 @@ pub struct CallsArgs {
 
 #[derive(Debug, Args)]
 pub struct GenArgs {
-    /// seed000-basic, seed000-enhanced, seed001, seed004, openai or mixed.
+    /// seed000-basic, seed000-enhanced, seed001, seed004, openai (request/response pairs),
+    /// mixed (those five, one chosen per line), openai-batch (Batch API output lines; the
+    /// failed ones carry no time, so `import` rejects them, saying why) or openai-response
+    /// (responses logged on their own, without the prompt).
     #[arg(long, default_value = "mixed")]
     pub format: String,
     /// Number of calls (lines).

@@ -149,6 +149,68 @@ fn reimport_stores_nothing_twice() -> R {
     Ok(())
 }
 
+/// The number before `label` in `gen`'s summary line ("generated 2000 lines (31 errors, …").
+fn gen_count(summary: &str, label: &str) -> u64 {
+    let words: Vec<&str> = summary.split([' ', '(', ',']).filter(|w| !w.is_empty()).collect();
+    let at = words.iter().position(|w| *w == label).unwrap_or_else(|| panic!("no {label} in {summary}"));
+    words[at - 1].parse().unwrap_or_else(|e| panic!("{e}: {summary}"))
+}
+
+#[test]
+fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected() -> R {
+    let dir = tempfile::tempdir()?;
+    let formats = [
+        "seed000-basic",
+        "seed000-enhanced",
+        "seed001",
+        "seed004",
+        "openai",
+        "mixed",
+        "openai-batch",
+        "openai-response",
+    ];
+    for format in formats {
+        let data = dir.path().join(format);
+        let file = dir.path().join(format!("{format}.jsonl"));
+        let file = file.to_str().unwrap_or_default();
+        let gen = ok(llmscope(&data, &["gen", "--format", format, "--lines", "2000", "--seed", "9", "--out", file]));
+        let errors = gen_count(&stderr(&gen), "errors");
+        assert!(errors > 10, "{format}: {}", stderr(&gen));
+        let o = llmscope(&data, &["import", "--json", "--no-progress", file]);
+        let s: Value = serde_json::from_slice(&o.stdout)?;
+        let (imported, rejected) = (s["imported"].as_u64().unwrap_or(0), s["rejected"].as_u64().unwrap_or(0));
+        assert_eq!(imported + rejected, 2000, "{format}: {s}");
+        assert_eq!(
+            s["by_format"][if format == "mixed" { "seed001" } else { format }].as_u64().map(|n| n > 0),
+            Some(true)
+        );
+        let r = report_json(&data, &[]);
+        assert_eq!(r["requests"]["total"].as_u64(), Some(imported), "{format}");
+        match format {
+            // A failed Batch request carries no time: each one is rejected, saying why.
+            "openai-batch" => {
+                assert_eq!((rejected, o.status.code()), (errors, Some(3)), "{format}: {s}");
+                let reasons: Vec<&str> =
+                    s["rejects"].as_array().into_iter().flatten().filter_map(|r| r["reason"].as_str()).collect();
+                assert!(
+                    !reasons.is_empty() && reasons.iter().all(|r| r.contains("no time to place the call")),
+                    "{reasons:?}"
+                );
+                assert_eq!(r["requests"]["errors"], 0);
+            }
+            _ => {
+                assert_eq!((rejected, o.status.code()), (0, Some(0)), "{format}: {s}");
+            }
+        }
+        if format == "openai-response" {
+            // Every failure is a failed Responses API response, and JSON mode is echoed there.
+            assert_eq!(r["requests"]["errors"].as_u64(), Some(errors));
+            assert!(r["compliance"]["json_mode_calls"].as_u64().unwrap_or(0) > 0, "{}", r["compliance"]);
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn broken_lines_are_reported_by_line_and_the_rest_imported() -> R {
     let dir = tempfile::tempdir()?;

@@ -126,9 +126,7 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
     call.temperature = req.f64("temperature")?;
     if let Some(text) = req.obj("text")? {
         if let Some(format) = text.get("format").filter(|f| !f.is_null()) {
-            let kind = format.get("type").and_then(Value::as_str).unwrap_or("");
-            call.json_mode = matches!(kind, "json_object" | "json_schema");
-            call.response_format = Some(format.clone());
+            set_format(call, format);
         }
         // Other text settings (`verbosity`, …) are parameters.
         if text.keys().any(|k| k != "format") {
@@ -139,6 +137,41 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
     for (k, v) in req_map {
         if !OWN_REQ.contains(&k.as_str()) && !v.is_null() {
             call.params.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(())
+}
+
+/// The output format asked for (`text.format`): `json_object` and `json_schema` are JSON mode.
+fn set_format(call: &mut Call, format: &Value) {
+    let kind = format.get("type").and_then(Value::as_str).unwrap_or("");
+    call.json_mode = matches!(kind, "json_object" | "json_schema");
+    call.response_format = Some(format.clone());
+}
+
+/// The request settings a response echoes (`instructions`, `temperature`, `text.format`,
+/// `tools`, `user`), for what the request did not give: a response logged on its own, or a
+/// Batch output line, has no request beside it.
+fn echoed_request(resp: Obj<'_>, call: &mut Call) -> Result<(), LineError> {
+    if call.response_format.is_none() {
+        let format = resp.obj("text")?.and_then(|t| t.get("format")).filter(|f| !f.is_null());
+        // Plain text is the default, not a choice worth recording.
+        if let Some(f) = format.filter(|f| f.get("type").and_then(Value::as_str) != Some("text")) {
+            set_format(call, f);
+        }
+    }
+    if call.temperature.is_none() {
+        call.temperature = resp.f64("temperature")?;
+    }
+    if call.tools.is_none() {
+        call.tools = resp.arr("tools")?.filter(|t| !t.is_empty()).map(|t| Value::Array(t.clone()));
+    }
+    if call.user_id.is_none() {
+        call.user_id = resp.str("user")?.or(resp.str("safety_identifier")?).filter(|u| !u.is_empty());
+    }
+    if call.input.is_null() {
+        if let Some(instructions) = resp.text("instructions")?.filter(|s| !s.is_empty()) {
+            call.input = json!([{"role": "system", "content": instructions}]);
         }
     }
     Ok(())
@@ -269,6 +302,7 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
             }
         }
     }
+    echoed_request(resp, call)?;
     Ok(resp.get("created_at").cloned())
 }
 
@@ -377,6 +411,36 @@ mod tests {
         assert_eq!(call.attributes.get("reasoning_tokens"), Some(&json!(2)));
         assert_eq!(call.attributes.get("response_model"), Some(&json!("gpt-4.1-2025")));
         assert_eq!(call.model.as_deref(), Some("gpt-4.1"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_response_without_its_request_keeps_the_settings_it_echoes() -> Result<(), LineError> {
+        let resp = obj(json!({
+            "id": "resp_2", "object": "response", "created_at": 1_700_000_000.0, "status": "completed",
+            "instructions": "Answer in JSON.", "temperature": 0.3, "text": {"format": {"type": "json_object"}},
+            "tools": [{"type": "function", "name": "f", "parameters": {}}], "user": "u7",
+            "output": [{"type": "message", "content": [{"type": "output_text", "text": "{}"}]}]
+        }));
+        let mut call = Call::default();
+        map_response(&resp, &mut call)?;
+        assert!(call.json_mode);
+        assert_eq!(call.response_format, Some(json!({"type": "json_object"})));
+        assert_eq!((call.temperature, call.user_id.as_deref()), (Some(0.3), Some("u7")));
+        assert_eq!(call.tools.as_ref().map(|t| t[0]["name"].clone()), Some(json!("f")));
+        assert_eq!(call.input, json!([{"role": "system", "content": "Answer in JSON."}]));
+        assert_eq!(call.input_text, "", "the instructions are no user question");
+        // What the request gave wins; plain text and no tools are the defaults, not recorded.
+        let mut call = Call { temperature: Some(1.0), user_id: Some("u1".into()), ..Default::default() };
+        map_request(&obj(json!({"model": "m", "input": "hi"})), &mut call)?;
+        let plain = obj(json!({"object": "response", "status": "completed", "output": [], "temperature": 0.3,
+                               "text": {"format": {"type": "text"}}, "tools": [], "user": "u7", "instructions": "x"}));
+        let request_temperature = call.temperature;
+        map_response(&plain, &mut call)?;
+        assert_eq!((call.temperature, request_temperature), (Some(0.3), None), "the request named no temperature");
+        assert_eq!(call.user_id.as_deref(), Some("u1"));
+        assert_eq!((call.json_mode, call.response_format.clone(), call.tools.clone()), (false, None, None));
+        assert_eq!(call.input, json!([{"role": "user", "content": "hi"}]));
         Ok(())
     }
 

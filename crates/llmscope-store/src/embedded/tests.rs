@@ -330,6 +330,26 @@ fn a_bulk_load_commits_together_and_finds_repeats_within_itself() -> Result<(), 
     Ok(())
 }
 
+/// A bulk load finds repeats of calls stored before it (also re-read 25 hours off, as a log
+/// read under another zone is) and of calls it stored itself, across its commits.
+#[test]
+fn a_bulk_load_finds_repeats_of_calls_stored_before_it_and_by_it() -> Result<(), Box<dyn std::error::Error>> {
+    let s = store();
+    s.append_calls(&[call(0, 1.0), call(1, 1.0)])?;
+    let at = |i: u32, hours: i64| Call { start_time: t0() + Duration::hours(hours), ..call(i, 2.0) };
+    let mut load = s.bulk_load()?;
+    let near = load.append_calls(&[at(1, 25), at(2, 25)])?;
+    assert_eq!((near.inserted, near.duplicates), (1, 1));
+    let far = load.append_calls(&[at(3, 240), at(4, 240)])?;
+    load.commit()?;
+    let again = load.append_calls(&[at(4, 241), at(5, 241), at(3, 260)])?;
+    assert_eq!((far.inserted, again.inserted, again.duplicates), (2, 1, 2));
+    load.commit()?;
+    drop(load);
+    assert_eq!(s.count_calls(&CallFilter::default())?, 6);
+    Ok(())
+}
+
 /// A batch prepared on another thread (as an import's reader does) is appended in parts:
 /// repeats within a part and calls already stored are dropped from the columnar batch, and
 /// the rows stored are exactly the others, intact.

@@ -416,7 +416,8 @@ mod fuzz {
                 3 => json!({"timestamp": ts, "latency_ms": lat, "request": {"messages": out}, "response": {"choices": out}}),
                 4 => json!({"custom_id": lat, "response": {"status_code": lat, "body": {"object": "chat.completion", "created": ts, "choices": out, "usage": out}}, "error": out}),
                 5 => json!({"custom_id": "c", "response": out, "error": {"code": lat, "message": out}}),
-                6 => json!({"object": "response", "created_at": ts, "output": out, "usage": {"input_tokens": lat}}),
+                6 => json!({"object": "response", "created_at": ts, "output": out, "usage": {"input_tokens": lat},
+                            "text": {"format": out}, "temperature": lat, "tools": out, "user": lat, "instructions": out}),
                 _ => json!({"start_time": ts, "trace_id": out, "latency_ms": lat}),
             };
             let _ = parse_line(line.to_string().as_bytes(), "f", 1, &ImportOptions::default());

@@ -58,6 +58,7 @@ pub(crate) fn write(fmt: Format, line: &Line<'_>, rng: &mut impl Rng, sc: &mut S
         Format::OpenAiPair | Format::Mixed => openai(line, rng, sc, out),
         Format::OpenAiBatch => answers::batch(line, rng, sc, out),
         Format::OpenAiResponse => answers::bare(line, rng, sc, out),
+        Format::Native => crate::native::native(line, rng, sc, out),
     }
 }
 
@@ -198,13 +199,9 @@ fn seed004(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>
     o.end();
 }
 
-/// The request: system prompt, earlier turns, the new user message, and the
-/// options.
-fn openai_request(l: &Line<'_>, o: &mut Obj<'_>) {
-    let c = l.call;
-    let mut r = o.obj("request");
-    r.str("model", l.model().name);
-    let mut msgs = r.arr("messages");
+/// The chat messages under `key`: system prompt, earlier turns, the new user message.
+pub(crate) fn messages(l: &Line<'_>, o: &mut Obj<'_>, key: &str) {
+    let mut msgs = o.arr(key);
     if let Some(system) = l.session.system {
         msgs.obj().str("role", "system").str("content", system).end();
     }
@@ -212,8 +209,16 @@ fn openai_request(l: &Line<'_>, o: &mut Obj<'_>) {
         msgs.obj().str("role", "user").str("content", q).end();
         msgs.obj().str("role", "assistant").str("content", a).end();
     }
-    msgs.obj().str("role", "user").str("content", &c.input).end();
+    msgs.obj().str("role", "user").str("content", &l.call.input).end();
     msgs.end();
+}
+
+/// The request: the messages and the options.
+fn openai_request(l: &Line<'_>, o: &mut Obj<'_>) {
+    let c = l.call;
+    let mut r = o.obj("request");
+    r.str("model", l.model().name);
+    messages(l, &mut r, "messages");
     r.f64("temperature", l.session.temperature).bool("stream", l.session.stream);
     if c.json_mode {
         r.raw("response_format", r#"{"type":"json_object"}"#);

@@ -1,8 +1,8 @@
 //! Deterministic synthetic LLM-call logs for tests, demos and benchmarks.
 //!
 //! [`generate`] writes `cfg.calls` JSON lines, in non-decreasing time order
-//! over `[start, start + days)`, in one of seven real log formats (or a mix of
-//! the five that carry the prompt, one format chosen per line). The same [`GenConfig`] always gives the
+//! over `[start, start + days)`, in one of eight log formats — every format the
+//! importer reads — or a mix of five of them, one format chosen per line. The same [`GenConfig`] always gives the
 //! same bytes; the format only changes how the calls are written, not which
 //! calls there are (ids drawn for a format aside).
 //!
@@ -37,6 +37,7 @@ mod corpus_en;
 mod corpus_zh;
 mod formats;
 mod json;
+mod native;
 pub mod pii;
 mod stamp;
 mod traffic;
@@ -71,11 +72,14 @@ pub enum Format {
     /// writes it: a chat completion or a Responses API response (a failed call
     /// is a Responses API response with `status: "failed"`).
     OpenAiResponse,
+    /// llmscope's own call record, as the ingest API takes it and `llmscope
+    /// calls --format jsonl` writes it.
+    Native,
 }
 
 impl Format {
     /// Every format, in the order of their names in [`Format::name`].
-    pub const ALL: [Format; 8] = [
+    pub const ALL: [Format; 9] = [
         Format::Seed000Basic,
         Format::Seed000Enhanced,
         Format::Seed001,
@@ -84,6 +88,7 @@ impl Format {
         Format::Mixed,
         Format::OpenAiBatch,
         Format::OpenAiResponse,
+        Format::Native,
     ];
 
     /// The format's name, as accepted by [`FromStr`].
@@ -97,6 +102,7 @@ impl Format {
             Format::Mixed => "mixed",
             Format::OpenAiBatch => "openai-batch",
             Format::OpenAiResponse => "openai-response",
+            Format::Native => "native",
         }
     }
 }
@@ -109,7 +115,7 @@ impl fmt::Display for Format {
 
 /// An unknown format name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-response)")]
+#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-response, native)")]
 pub struct ParseFormatError(pub String);
 
 impl FromStr for Format {

@@ -25,6 +25,8 @@ pub(crate) fn detect(v: &Value) -> Format {
         Format::Seed001
     } else if o.contains_key("message") {
         Format::Seed004
+    } else if o.contains_key("span_kind") {
+        Format::Native
     } else if o.contains_key("custom_id") {
         Format::OpenAiBatch
     } else if o.contains_key("object") {
@@ -136,6 +138,7 @@ pub(crate) fn check_fields(v: &Value) {
             assert_eq!(s(v, "request_id").len(), 36);
         }
         Format::OpenAiBatch => check_batch(v),
+        Format::Native => check_native(v),
         Format::OpenAiResponse => check_bare(v),
         Format::OpenAiPair | Format::Mixed => {
             let req = ["timestamp", "latency_ms", "user_id", "session_id", "request", "response"];
@@ -199,6 +202,58 @@ fn check_completion(resp: &Map<String, Value>, dump: bool) {
     keys(u, &req, if dump { &["completion_tokens_details"] } else { &[] });
     let total = u["prompt_tokens"].as_u64().zip(u["completion_tokens"].as_u64()).map(|(a, b)| a + b);
     assert_eq!(total, u["total_tokens"].as_u64());
+}
+
+fn check_native(v: &Value) {
+    let o = obj(v);
+    let required = [
+        "trace_id",
+        "span_id",
+        "span_kind",
+        "name",
+        "start_time",
+        "end_time",
+        "latency_ms",
+        "model",
+        "provider",
+        "operation",
+        "user_id",
+        "session_id",
+        "request_id",
+        "input",
+        "input_text",
+        "output",
+        "status",
+        "status_code",
+        "temperature",
+        "json_mode",
+        "params",
+        "tags",
+        "attributes",
+    ];
+    let optional = [
+        "first_token_time",
+        "ttft_ms",
+        "tool_calls",
+        "error_kind",
+        "error_message",
+        "finish_reason",
+        "usage",
+        "response_format",
+        "tools",
+    ];
+    keys(o, &required, &optional);
+    assert!(s(v, "trace_id").len() == 32 && s(v, "span_id").len() == 16);
+    let failed = s(v, "status") == "error";
+    assert!(failed || s(v, "status") == "ok");
+    assert_eq!(failed, o.contains_key("error_kind") && o.contains_key("error_message"));
+    assert_eq!(failed, v["output"].is_null());
+    assert_eq!(failed, !o.contains_key("usage") && !o.contains_key("finish_reason"));
+    assert_eq!(o.contains_key("ttft_ms"), o.contains_key("first_token_time"));
+    assert_eq!(o.contains_key("tool_calls"), v["finish_reason"] == "tool_calls");
+    assert_eq!(o.contains_key("response_format"), v["json_mode"] == true);
+    let msgs = v["input"].as_array().map_or(&[][..], |a| a.as_slice());
+    assert_eq!(msgs.last().map(|m| &m["content"]), Some(&v["input_text"]));
 }
 
 fn check_batch(v: &Value) {
@@ -278,6 +333,7 @@ pub(crate) fn tool_called(v: &Value) -> bool {
     match detect(v) {
         Format::OpenAiPair => chat(&v["response"]),
         Format::OpenAiBatch => chat(&v["response"]["body"]),
+        Format::Native => v.get("tool_calls").is_some(),
         Format::OpenAiResponse => {
             chat(v) || v["output"].as_array().is_some_and(|o| o.iter().any(|i| i["type"] == "function_call"))
         }
@@ -293,6 +349,7 @@ pub(crate) fn failed(v: &Value) -> bool {
         Format::Seed004 => false,
         Format::OpenAiBatch => v["response"]["status_code"] != 200,
         Format::OpenAiResponse => v["status"] == "failed",
+        Format::Native => v["status"] == "error",
         Format::OpenAiPair | Format::Mixed => v.get("status_code").is_some(),
     }
 }
@@ -312,6 +369,7 @@ pub(crate) fn time_us(v: &Value, tz: i32) -> Option<i64> {
         Format::Seed001 => v["timestamp"].as_i64().unwrap_or(0) * 1_000_000,
         Format::Seed004 => naive(s(v, "time")),
         Format::OpenAiBatch => return epoch(&v["response"]["body"]["created"]),
+        Format::Native => DateTime::parse_from_rfc3339(s(v, "start_time")).map(|d| d.timestamp_micros()).unwrap_or(0),
         Format::OpenAiResponse => {
             return epoch(if v["object"] == "response" { &v["created_at"] } else { &v["created"] })
         }
@@ -334,6 +392,7 @@ pub(crate) fn texts(v: &Value) -> Option<(String, String)> {
             ("", text.and_then(|m| m["content"][0]["text"].as_str()).unwrap_or(""))
         }
         Format::OpenAiResponse => ("", v["choices"][0]["message"]["content"].as_str().unwrap_or("")),
+        Format::Native => (s(v, "input_text"), v["output"].as_str().unwrap_or("")),
         Format::OpenAiPair | Format::Mixed => {
             let msgs = v["request"]["messages"].as_array()?;
             let input = msgs.last()?["content"].as_str()?;

@@ -40,6 +40,7 @@ fn recount(text: &str) -> GenStats {
             Format::Seed001 => v["metadata"]["json_mode"] == Value::Bool(true),
             Format::OpenAiPair => v["request"].get("response_format").is_some(),
             Format::OpenAiResponse => v["text"]["format"]["type"] == "json_object",
+            Format::Native => v["json_mode"] == Value::Bool(true),
             _ => false,
         };
         st.json_mode += u64::from(json_mode);
@@ -99,7 +100,7 @@ fn every_line_has_exactly_the_documented_fields() {
             seen.insert(d.name());
         }
     }
-    assert_eq!(seen.len(), 7);
+    assert_eq!(seen.len(), 8);
 }
 
 #[test]
@@ -197,7 +198,7 @@ fn daily_curve_is_quiet_at_night() {
 
 #[test]
 fn stats_match_a_recount() {
-    for f in [Format::Seed001, Format::OpenAiPair] {
+    for f in [Format::Seed001, Format::OpenAiPair, Format::Native] {
         let (text, st) = run(&cfg(f, 20_000));
         assert_eq!(recount(&text), st, "{f}");
     }

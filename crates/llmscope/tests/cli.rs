@@ -168,6 +168,7 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
         "mixed",
         "openai-batch",
         "openai-response",
+        "native",
     ];
     for format in formats {
         let data = dir.path().join(format);
@@ -201,6 +202,13 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
             _ => {
                 assert_eq!((rejected, o.status.code()), (0, Some(0)), "{format}: {s}");
             }
+        }
+        if format == "native" {
+            // llmscope's own records show everything the generator planted.
+            let c = &r["compliance"];
+            assert_eq!(r["requests"]["errors"].as_u64(), Some(errors));
+            assert_eq!(c["json_mode_calls"].as_u64(), Some(gen_count(&stderr(&gen), "JSON-mode")));
+            assert_eq!(c["malformed_json"].as_u64(), Some(gen_count(&stderr(&gen), "broken")), "{c}");
         }
         if format == "openai-response" {
             // Every failure is a failed Responses API response, and JSON mode is echoed there.

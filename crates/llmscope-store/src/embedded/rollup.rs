@@ -301,10 +301,21 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
         let started = std::time::Instant::now();
         super::sessions::roll_up(conn, project, &due_runs)?;
         tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: sessions");
-        for (lo, hi) in due_runs {
+        for group in groups(&due_runs, GROUP_GAP_US) {
+            let (lo, hi) = (group[0].0, group[group.len() - 1].1);
             let p = [DbValue::Text(project.clone()), DbValue::BigInt(lo), DbValue::BigInt(hi)];
-            let in_rollup = "project = ? AND bucket_us >= ? AND bucket_us < ?";
-            let in_calls = "project = ? AND start_time >= make_timestamp(?) AND start_time < make_timestamp(?)";
+            let (mut in_rollup, mut in_calls) = (
+                "project = ? AND bucket_us >= ? AND bucket_us < ?".to_string(),
+                "project = ? AND start_time >= make_timestamp(?) AND start_time < make_timestamp(?)".to_string(),
+            );
+            if group.len() > 1 {
+                // Only the due quarter hours of the group's span: those between its runs
+                // keep their rows.
+                fill_due(conn, group)?;
+                in_rollup.push_str(" AND bucket_us IN (SELECT bucket_us FROM rollup_due)");
+                in_calls.push_str(&format!(" AND {} IN (SELECT bucket_us FROM rollup_due)", bucket_sql()));
+            }
+            let (in_rollup, in_calls) = (in_rollup.as_str(), in_calls.as_str());
             // (The histogram's SQL names its condition twice, the labels' four times.)
             let steps = [
                 (format!("DELETE FROM call_rollup WHERE {in_rollup}"), 1),
@@ -326,6 +337,39 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
     super::day_bins::roll_up(conn, &due, live)?;
     tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: day bins");
     Ok(due.len())
+}
+
+/// Runs of due quarter hours closer than this are rolled up together (one set of
+/// statements, each restricted to the due quarter hours), not run by run: a day's logs with
+/// quiet nights, or sparse test data, made hundreds of runs of eleven statements each.
+const GROUP_GAP_US: i64 = 24 * 3600 * 1_000_000;
+
+/// `runs` (sorted, as [`runs`] gives them) in groups whose runs are less than `gap` apart.
+pub fn groups(runs: &[(i64, i64)], gap: i64) -> Vec<&[(i64, i64)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=runs.len() {
+        if i == runs.len() || runs[i].0.saturating_sub(runs[i - 1].1) >= gap {
+            out.push(&runs[start..i]);
+            start = i;
+        }
+    }
+    out
+}
+
+/// Fills the connection's `rollup_due` table with the quarter hours of `runs`.
+fn fill_due(conn: &Connection, runs: &[(i64, i64)]) -> Result<(), StoreError> {
+    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS rollup_due (bucket_us BIGINT); DELETE FROM rollup_due;")
+        .map_err(db_err)?;
+    let mut app = conn.appender("rollup_due").map_err(db_err)?;
+    for &(lo, hi) in runs {
+        let mut b = lo;
+        while b < hi {
+            app.append_row([b]).map_err(db_err)?;
+            b = b.saturating_add(BUCKET_US);
+        }
+    }
+    app.flush().map_err(db_err)
 }
 
 /// Runs statements in order, each with the parameters `p` repeated as often as it names its
@@ -367,4 +411,23 @@ pub fn backfill_4(conn: &Connection) -> Result<(), StoreError> {
         labels_sql("TRUE")
     ))
     .map_err(db_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_less_than_a_gap_apart_are_grouped() {
+        let q = BUCKET_US;
+        let runs = runs([0, q, 3 * q, 10 * q, 40 * q]);
+        assert_eq!(runs, vec![(0, 2 * q), (3 * q, 4 * q), (10 * q, 11 * q), (40 * q, 41 * q)]);
+        let sizes = |gap| groups(&runs, gap).iter().map(|g| g.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(2 * q), vec![2, 1, 1], "a gap of one quarter hour groups, one of six does not");
+        assert_eq!(sizes(29 * q), vec![3, 1], "runs exactly the gap apart are not grouped");
+        assert_eq!(sizes(30 * q), vec![4]);
+        assert_eq!(sizes(q), vec![1, 1, 1, 1]);
+        assert_eq!(sizes(100 * q), vec![4]);
+        assert!(groups(&[], q).is_empty());
+    }
 }

@@ -301,7 +301,7 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
         let started = std::time::Instant::now();
         super::sessions::roll_up(conn, project, &due_runs)?;
         tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: sessions");
-        for group in groups(&due_runs, GROUP_GAP_US) {
+        for group in groups(&due_runs, GROUP_GAP_US, GROUP_SPAN_US) {
             let (lo, hi) = (group[0].0, group[group.len() - 1].1);
             let p = [DbValue::Text(project.clone()), DbValue::BigInt(lo), DbValue::BigInt(hi)];
             let (mut in_rollup, mut in_calls) = (
@@ -312,8 +312,8 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
                 // Only the due quarter hours of the group's span: those between its runs
                 // keep their rows.
                 fill_due(conn, group)?;
-                in_rollup.push_str(" AND bucket_us IN (SELECT bucket_us FROM rollup_due)");
-                in_calls.push_str(&format!(" AND {} IN (SELECT bucket_us FROM rollup_due)", bucket_sql()));
+                in_rollup.push_str(" AND bucket_us IN (SELECT bucket_us FROM temp.rollup_due)");
+                in_calls.push_str(&format!(" AND {} IN (SELECT bucket_us FROM temp.rollup_due)", bucket_sql()));
             }
             let (in_rollup, in_calls) = (in_rollup.as_str(), in_calls.as_str());
             // (The histogram's SQL names its condition twice, the labels' four times.)
@@ -344,12 +344,20 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
 /// quiet nights, or sparse test data, made hundreds of runs of eleven statements each.
 const GROUP_GAP_US: i64 = 24 * 3600 * 1_000_000;
 
-/// `runs` (sorted, as [`runs`] gives them) in groups whose runs are less than `gap` apart.
-pub fn groups(runs: &[(i64, i64)], gap: i64) -> Vec<&[(i64, i64)]> {
+/// The longest span one group covers: each of its statements scans the calls of its whole
+/// span (a dirty quarter hour on each of many days must not make one group of months).
+const GROUP_SPAN_US: i64 = 7 * 24 * 3600 * 1_000_000;
+
+/// `runs` (sorted, as [`runs`] gives them) in groups whose runs are less than `gap` apart,
+/// each group spanning at most `span` (a single run longer than that stands alone).
+pub fn groups(runs: &[(i64, i64)], gap: i64, span: i64) -> Vec<&[(i64, i64)]> {
     let mut out = Vec::new();
     let mut start = 0;
     for i in 1..=runs.len() {
-        if i == runs.len() || runs[i].0.saturating_sub(runs[i - 1].1) >= gap {
+        let split = i == runs.len()
+            || runs[i].0.saturating_sub(runs[i - 1].1) >= gap
+            || runs[i].1.saturating_sub(runs[start].0) > span;
+        if split {
             out.push(&runs[start..i]);
             start = i;
         }
@@ -359,7 +367,7 @@ pub fn groups(runs: &[(i64, i64)], gap: i64) -> Vec<&[(i64, i64)]> {
 
 /// Fills the connection's `rollup_due` table with the quarter hours of `runs`.
 fn fill_due(conn: &Connection, runs: &[(i64, i64)]) -> Result<(), StoreError> {
-    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS rollup_due (bucket_us BIGINT); DELETE FROM rollup_due;")
+    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS rollup_due (bucket_us BIGINT); DELETE FROM temp.rollup_due;")
         .map_err(db_err)?;
     let mut app = conn.appender("rollup_due").map_err(db_err)?;
     for &(lo, hi) in runs {
@@ -422,12 +430,17 @@ mod tests {
         let q = BUCKET_US;
         let runs = runs([0, q, 3 * q, 10 * q, 40 * q]);
         assert_eq!(runs, vec![(0, 2 * q), (3 * q, 4 * q), (10 * q, 11 * q), (40 * q, 41 * q)]);
-        let sizes = |gap| groups(&runs, gap).iter().map(|g| g.len()).collect::<Vec<_>>();
+        let sizes = |gap| groups(&runs, gap, 1000 * q).iter().map(|g| g.len()).collect::<Vec<_>>();
         assert_eq!(sizes(2 * q), vec![2, 1, 1], "a gap of one quarter hour groups, one of six does not");
         assert_eq!(sizes(29 * q), vec![3, 1], "runs exactly the gap apart are not grouped");
         assert_eq!(sizes(30 * q), vec![4]);
         assert_eq!(sizes(q), vec![1, 1, 1, 1]);
         assert_eq!(sizes(100 * q), vec![4]);
-        assert!(groups(&[], q).is_empty());
+        assert!(groups(&[], q, q).is_empty());
+        // A group spans at most `span`; a longer run stands alone.
+        let spans = |span| groups(&runs, 100 * q, span).iter().map(|g| g.len()).collect::<Vec<_>>();
+        assert_eq!(spans(11 * q), vec![3, 1], "runs up to 11 quarter hours from the first");
+        assert_eq!(spans(10 * q), vec![2, 1, 1]);
+        assert_eq!(spans(q), vec![1, 1, 1, 1], "the first run (two quarter hours) alone");
     }
 }

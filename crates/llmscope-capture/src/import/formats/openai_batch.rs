@@ -14,7 +14,7 @@
 use llmscope_core::{timeparse, Call, CallStatus};
 use serde_json::{Map, Value};
 
-use super::{openai, ImportOptions, LineError};
+use super::{openai, responses, ImportOptions, LineError};
 use crate::import::fields::{describe, join, Obj};
 
 /// A Batch output (or input) line.
@@ -67,6 +67,7 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
         }
     }
     let created = openai::map_response_at(body, "response.body", call)?;
+    responses::echoed_request(body, call);
     place(call, body, created, "response.body", opts)?;
     if let Some(e) = error {
         call.status = CallStatus::Error;
@@ -101,6 +102,7 @@ pub fn map_bare(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call)
         return Err(LineError::line(format!("a failed answer ({}) carries no time to place the call at", failure(e))));
     }
     let created = openai::map_response_at(obj, "", call)?;
+    responses::echoed_request(obj, call);
     place(call, obj, created, "", opts)
 }
 

@@ -149,32 +149,37 @@ fn set_format(call: &mut Call, format: &Value) {
     call.response_format = Some(format.clone());
 }
 
-/// The request settings a response echoes (`instructions`, `temperature`, `text.format`,
-/// `tools`, `user`), for what the request did not give: a response logged on its own, or a
-/// Batch output line, has no request beside it.
-fn echoed_request(resp: Obj<'_>, call: &mut Call) -> Result<(), LineError> {
-    if call.response_format.is_none() {
-        let format = resp.obj("text")?.and_then(|t| t.get("format")).filter(|f| !f.is_null());
+/// The request settings a Responses API response echoes (`instructions`, `temperature`,
+/// `text.format`, `tools`, `user` / `safety_identifier`), for an answer logged without its
+/// request (a response on its own, a Batch output line): what the call would otherwise not
+/// know. Values of another type than the API's are left out, never a reason to reject the
+/// line. (A request/response pair takes these from its request and its own fields.)
+pub fn echoed_request(body: &Map<String, Value>, call: &mut Call) {
+    if !is_response(body) {
+        return;
+    }
+    if let Some(format) = body.get("text").and_then(|t| t.get("format")).filter(|f| f.is_object()) {
         // Plain text is the default, not a choice worth recording.
-        if let Some(f) = format.filter(|f| f.get("type").and_then(Value::as_str) != Some("text")) {
-            set_format(call, f);
+        if format.get("type").and_then(Value::as_str) != Some("text") {
+            set_format(call, format);
         }
     }
-    if call.temperature.is_none() {
-        call.temperature = resp.f64("temperature")?;
+    if let Some(t) = body.get("temperature").and_then(Value::as_f64) {
+        call.temperature = Some(t);
     }
-    if call.tools.is_none() {
-        call.tools = resp.arr("tools")?.filter(|t| !t.is_empty()).map(|t| Value::Array(t.clone()));
+    if let Some(tools) = body.get("tools").filter(|t| t.as_array().is_some_and(|a| !a.is_empty())) {
+        call.tools = Some(tools.clone());
     }
-    if call.user_id.is_none() {
-        call.user_id = resp.str("user")?.or(resp.str("safety_identifier")?).filter(|u| !u.is_empty());
+    let user = ["user", "safety_identifier"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
+    if let Some(u) = user.filter(|u| !u.is_empty()) {
+        call.user_id = Some(u.to_string());
     }
-    if call.input.is_null() {
-        if let Some(instructions) = resp.text("instructions")?.filter(|s| !s.is_empty()) {
-            call.input = json!([{"role": "system", "content": instructions}]);
-        }
+    // The instructions: a string (a system message), or input items (from a stored prompt).
+    match body.get("instructions") {
+        Some(Value::String(s)) if !s.is_empty() => call.input = json!([{"role": "system", "content": s}]),
+        Some(Value::Array(items)) if !items.is_empty() => call.input = Value::Array(items.clone()),
+        _ => {}
     }
-    Ok(())
 }
 
 /// Maps a Responses API response body onto `call`. Returns its `created_at`. Errors name
@@ -302,7 +307,6 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
             }
         }
     }
-    echoed_request(resp, call)?;
     Ok(resp.get("created_at").cloned())
 }
 
@@ -424,23 +428,28 @@ mod tests {
         }));
         let mut call = Call::default();
         map_response(&resp, &mut call)?;
+        assert_eq!((call.json_mode, call.temperature, call.user_id.clone()), (false, None, None), "not by itself");
+        echoed_request(&resp, &mut call);
         assert!(call.json_mode);
         assert_eq!(call.response_format, Some(json!({"type": "json_object"})));
         assert_eq!((call.temperature, call.user_id.as_deref()), (Some(0.3), Some("u7")));
         assert_eq!(call.tools.as_ref().map(|t| t[0]["name"].clone()), Some(json!("f")));
         assert_eq!(call.input, json!([{"role": "system", "content": "Answer in JSON."}]));
         assert_eq!(call.input_text, "", "the instructions are no user question");
-        // What the request gave wins; plain text and no tools are the defaults, not recorded.
-        let mut call = Call { temperature: Some(1.0), user_id: Some("u1".into()), ..Default::default() };
-        map_request(&obj(json!({"model": "m", "input": "hi"})), &mut call)?;
-        let plain = obj(json!({"object": "response", "status": "completed", "output": [], "temperature": 0.3,
-                               "text": {"format": {"type": "text"}}, "tools": [], "user": "u7", "instructions": "x"}));
-        let request_temperature = call.temperature;
-        map_response(&plain, &mut call)?;
-        assert_eq!((call.temperature, request_temperature), (Some(0.3), None), "the request named no temperature");
-        assert_eq!(call.user_id.as_deref(), Some("u1"));
+        // Plain text and no tools are the defaults, not recorded; values of the wrong type
+        // are left out; instructions given as items are the input.
+        let odd = obj(json!({"object": "response", "status": "completed", "output": [], "temperature": "hot",
+                             "text": {"format": {"type": "text"}}, "tools": [], "user": 7, "safety_identifier": "h1",
+                             "instructions": [{"role": "developer", "content": "Be brief."}]}));
+        let mut call = Call::default();
+        echoed_request(&odd, &mut call);
         assert_eq!((call.json_mode, call.response_format.clone(), call.tools.clone()), (false, None, None));
-        assert_eq!(call.input, json!([{"role": "user", "content": "hi"}]));
+        assert_eq!((call.temperature, call.user_id.as_deref()), (None, Some("h1")));
+        assert_eq!(call.input, json!([{"role": "developer", "content": "Be brief."}]));
+        // A chat completion echoes nothing.
+        let mut call = Call::default();
+        echoed_request(&obj(json!({"object": "chat.completion", "temperature": 0.3, "user": "u"})), &mut call);
+        assert_eq!((call.temperature, call.user_id), (None, None));
         Ok(())
     }
 

@@ -425,6 +425,30 @@ mod fuzz {
     }
 }
 
+/// What a Responses API response echoes of its request is read only where the request is
+/// missing: a Batch line or a response on its own. A pair keeps its request's settings and
+/// its own user id.
+#[test]
+fn settings_echoed_by_a_response_fill_in_only_for_a_missing_request() {
+    let body = r#"{"id": "resp_1", "object": "response", "created_at": 1711652795.0, "status": "completed", "model": "gpt-4.1", "temperature": 1.0, "user": "h123", "text": {"format": {"type": "json_object"}}, "instructions": [{"role": "developer", "content": "JSON only"}], "output": [{"type": "message", "content": [{"type": "output_text", "text": "{}"}]}]}"#;
+    let bare = ok(body);
+    let batch = ok(&format!(
+        r#"{{"id": "batch_req_1", "custom_id": "c1", "response": {{"status_code": 200, "body": {body}}}, "error": null}}"#
+    ));
+    for p in [&bare, &batch] {
+        let c = &p.call;
+        assert!(c.json_mode, "{:?}", p.format);
+        assert_eq!((c.temperature, c.user_id.as_deref()), (Some(1.0), Some("h123")));
+        assert_eq!(c.input, json!([{"role": "developer", "content": "JSON only"}]));
+    }
+    let pair = ok(&format!(
+        r#"{{"user_id": "alice", "request": {{"model": "gpt-4.1", "input": "Say hi"}}, "response": {body}}}"#
+    ));
+    let c = &pair.call;
+    assert_eq!((c.user_id.as_deref(), c.temperature, c.json_mode), (Some("alice"), None, false));
+    assert_eq!(c.input_text, "Say hi");
+}
+
 #[test]
 fn openai_batch_output_lines_and_bare_responses() {
     let p = ok(

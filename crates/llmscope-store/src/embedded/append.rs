@@ -347,7 +347,7 @@ const IMPORT_PARSING_CORES: usize = 2;
 /// DuckDB's threads during a bulk load: the cores the import's parsing leaves, at least one.
 /// On two cores that is one, so the commit's compression runs on the appending thread: with
 /// a worker thread too, the appending thread spun waiting for the worker's tasks (an eighth
-/// of the import's CPU time went to that polling, docs/BENCHMARKS.md, sixteenth session).
+/// of the import's CPU time went to that polling, docs/BENCHMARKS.md, seventeenth session).
 fn bulk_threads(cores: usize) -> usize {
     cores.saturating_sub(IMPORT_PARSING_CORES).max(1)
 }

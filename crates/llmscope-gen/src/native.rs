@@ -59,8 +59,9 @@ pub(crate) fn native(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &m
     crate::formats::messages(l, &mut o, "input");
     o.str("input_text", &c.input);
     match (c.failure, &c.tool) {
+        // As llmscope records a failed call: no answer, an empty output.
         (Some(_), _) => {
-            o.raw("output", "null");
+            o.str("output", "");
         }
         (None, Some((name, args))) => {
             o.str("output", "");

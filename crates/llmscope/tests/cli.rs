@@ -209,6 +209,9 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
             assert_eq!(r["requests"]["errors"].as_u64(), Some(errors));
             assert_eq!(c["json_mode_calls"].as_u64(), Some(gen_count(&stderr(&gen), "JSON-mode")));
             assert_eq!(c["malformed_json"].as_u64(), Some(gen_count(&stderr(&gen), "broken")), "{c}");
+            // Failed calls count as empty answers, as seed 001's `empty_response` and the proxy's records.
+            let empty = gen_count(&stderr(&gen), "empty");
+            assert_eq!(r["requests"]["empty_output"].as_u64(), Some(empty + errors));
         }
         if format == "openai-response" {
             // Every failure is a failed Responses API response, and JSON mode is echoed there.

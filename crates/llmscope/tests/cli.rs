@@ -222,6 +222,76 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
     Ok(())
 }
 
+/// A Batch input file imported with its output file gives the answers their prompts; a
+/// request without an answer, or whose custom_id repeats, is reported, not dropped.
+#[test]
+fn batch_input_and_output_files_are_joined_by_custom_id() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let request = |id: &str, q: &str| {
+        serde_json::json!({"custom_id": id, "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": "gpt-4o-mini", "temperature": 0.2, "user": "u9",
+                     "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": q}]}})
+        .to_string()
+    };
+    let answer = |id: &str, text: &str, created: i64| {
+        serde_json::json!({"id": format!("batch_req_{id}"), "custom_id": id, "response": {"status_code": 200,
+            "request_id": "req_1", "body": {"id": format!("chatcmpl-{id}"), "object": "chat.completion",
+            "created": created, "model": "gpt-4o-mini-2024-07-18", "choices": [{"index": 0,
+            "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}}, "error": null})
+        .to_string()
+    };
+    let input = write(
+        &dir.path().join("batch_input.jsonl"),
+        &[request("a", "What is 2+2?"), request("b", "Unanswered?"), request("c", "Twice"), request("c", "Twice?")],
+    )?;
+    let output = write(
+        &dir.path().join("batch_output.jsonl"),
+        &[answer("a", "4", 1_736_150_400), answer("c", "yes", 1_736_150_460), answer("d", "no request", 1_736_150_520)],
+    )?;
+    // The input file named first: it is read first whatever the order.
+    let o = llmscope(
+        &data,
+        &["import", "--json", "--no-progress", input.to_str().unwrap_or(""), output.to_str().unwrap_or("")],
+    );
+    let s: Value = serde_json::from_slice(&o.stdout)?;
+    assert_eq!(o.status.code(), Some(3), "{s}");
+    let counts = ["lines", "imported", "joined", "rejected"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
+    assert_eq!(counts, [7, 3, 1, 3], "{s}");
+    let reasons: Vec<(u64, String)> = s["rejects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| (r["line"].as_u64().unwrap_or(0), r["reason"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert_eq!(reasons.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert!(reasons[0].1.contains("answer is not in this import"), "{reasons:?}");
+    assert!(reasons[1].1.contains("custom_id \"c\" is given by 2 request lines"), "{reasons:?}");
+    // The rejected request lines are copied verbatim, to be fixed and imported again.
+    let rejects_file = s["rejects_files"][0].as_str().unwrap_or_default();
+    let copied: Vec<String> = std::fs::read_to_string(rejects_file)?.lines().map(str::to_string).collect();
+    assert_eq!(copied, vec![request("b", "Unanswered?"), request("c", "Twice"), request("c", "Twice?")]);
+    let listed = ok(llmscope(&data, &["calls", "--format", "jsonl", "--order", "oldest"]));
+    let calls: Vec<Value> = stdout(&listed).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(calls.len(), 3);
+    let a = &calls[0];
+    assert_eq!((a["client_request_id"].as_str(), a["input_text"].as_str()), (Some("a"), Some("What is 2+2?")));
+    assert_eq!(
+        (a["user_id"].as_str(), a["temperature"].as_f64(), a["output"].as_str()),
+        (Some("u9"), Some(0.2), Some("4"))
+    );
+    assert_eq!(a["input"][0]["content"], "Be brief.");
+    for other in &calls[1..] {
+        assert_eq!(other["input_text"], "", "no single request to join: {other}");
+    }
+    // The same output file alone again: nothing new, and no prompt needed to match it.
+    let again = llmscope(&data, &["import", "--json", "--no-progress", output.to_str().unwrap_or("")]);
+    let s: Value = serde_json::from_slice(&again.stdout)?;
+    assert_eq!((s["already_present"].as_u64(), s["joined"].as_u64()), (Some(3), Some(0)), "{s}");
+    Ok(())
+}
+
 #[test]
 fn broken_lines_are_reported_by_line_and_the_rest_imported() -> R {
     let dir = tempfile::tempdir()?;

@@ -9,6 +9,7 @@
 //! Each imported call's id is a hash of its line's content, so importing a file twice (or a
 //! log that has grown since) stores every line once.
 
+pub mod batch_requests;
 pub mod detect;
 pub mod fields;
 pub mod formats;

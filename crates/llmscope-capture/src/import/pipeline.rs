@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, EachBatch, PreparedCalls, StoreError};
 use llmscope_core::{ids, Assessment, Call};
 
+use super::batch_requests::{self, BatchRequests};
+use super::detect::LineFormat;
 use super::formats::{parse_line, ImportOptions};
 use super::reader::{LineReader, NextLine};
 
@@ -97,6 +99,8 @@ pub struct ImportSummary {
     pub imported: u64,
     /// Lines whose call was already stored (an earlier import, or a repeat within the file).
     pub already_present: u64,
+    /// Lines of Batch input files joined to their answers (the answers' calls carry them).
+    pub joined: u64,
     pub rejected: u64,
     pub assessments: u64,
     /// Bytes of line data read (decompressed).
@@ -125,6 +129,7 @@ impl ImportSummary {
         self.blank += o.blank;
         self.imported += o.imported;
         self.already_present += o.already_present;
+        self.joined += o.joined;
         self.rejected += o.rejected;
         self.assessments += o.assessments;
         self.bytes += o.bytes;
@@ -351,8 +356,33 @@ pub fn import_files(
     progress: &dyn ImportProgress,
 ) -> Result<ImportSummary, ImportFailure> {
     let mut total = ImportSummary::default();
-    for p in paths {
-        match importer.import_file(p, progress) {
+    // Batch input files are read first, so that their answers can be joined to them.
+    let (request_files, answer_files): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        paths.iter().partition(|p| batch_requests::is_request_file(p, &importer.opts));
+    let mut requests = BatchRequests::default();
+    let mut reads = Vec::new();
+    for p in &request_files {
+        match batch_requests::read(p, &importer.opts, &mut requests) {
+            Ok(read) => reads.push((*p, read)),
+            Err(source) => {
+                let error = ImportError::Open { path: p.display().to_string(), source };
+                return Err(ImportFailure { error, done: Box::new(total) });
+            }
+        }
+    }
+    let requests = std::sync::Arc::new(requests);
+    let joining = Importer {
+        sink: importer.sink,
+        opts: ImportOptions {
+            batch_requests: (!request_files.is_empty()).then(|| std::sync::Arc::clone(&requests)),
+            ..importer.opts.clone()
+        },
+        batch_size: importer.batch_size,
+        bulk: importer.bulk,
+        rejects_dir: importer.rejects_dir.clone(),
+    };
+    for p in answer_files {
+        match joining.import_file(p, progress) {
             Ok(s) => total.merge(s),
             Err(ImportFailure { error, done }) => {
                 total.merge(*done);
@@ -361,8 +391,61 @@ pub fn import_files(
             }
         }
     }
+    let max = importer.opts.max_line_bytes;
+    if let Err(error) = settle_requests(&requests, reads, max, importer.rejects_dir.as_deref(), progress, &mut total) {
+        total.add_rollup(importer.roll_up());
+        return Err(ImportFailure { error, done: Box::new(total) });
+    }
     total.add_rollup(importer.roll_up());
     Ok(total)
+}
+
+/// Counts the Batch input files' lines once their answers are imported: joined, or rejected
+/// (reported and copied to the rejects files) with their reason.
+fn settle_requests(
+    requests: &BatchRequests,
+    reads: Vec<(&PathBuf, batch_requests::FileRead)>,
+    max_line_bytes: usize,
+    rejects_dir: Option<&Path>,
+    progress: &dyn ImportProgress,
+    total: &mut ImportSummary,
+) -> Result<(), ImportError> {
+    let (joined, mut unjoined) = requests.settle();
+    total.joined += joined;
+    for (path, read) in reads {
+        let file = path.display().to_string();
+        let mut summary =
+            ImportSummary { files: 1, lines: read.lines, blank: read.blank, bytes: read.bytes, ..Default::default() };
+        let mut rejected = read.rejected;
+        let (mine, others): (Vec<Rejected>, Vec<Rejected>) = unjoined.into_iter().partition(|r| r.file == file);
+        unjoined = others;
+        // The request lines' bytes, read again for the rejects file.
+        let numbers: Vec<u64> = mine.iter().map(|r| r.line).collect();
+        let bytes = batch_requests::lines_of(path, &numbers, max_line_bytes)
+            .map_err(|source| ImportError::Open { path: file.clone(), source })?;
+        rejected.extend(
+            mine.into_iter()
+                .zip(bytes.into_iter().map(Some).chain(std::iter::repeat(None)))
+                .map(|(r, b)| (r, b.unwrap_or_default())),
+        );
+        rejected.sort_by_key(|(r, _)| r.line);
+        let read_as_requests = read.lines.saturating_sub(rejected.len() as u64);
+        if read_as_requests > 0 {
+            summary.by_format.insert(LineFormat::OpenAiBatch.name().to_string(), read_as_requests);
+        }
+        let mut rejects = RejectsWriter::new(rejects_dir, path);
+        for (r, raw) in &rejected {
+            progress.rejected(&r.file, r.line, &r.reason);
+            rejects.write(r, raw)?;
+            summary.rejected += 1;
+            if summary.rejects_sample.len() < REJECTS_SAMPLE {
+                summary.rejects_sample.push(r.clone());
+            }
+        }
+        summary.rejects_files.extend(rejects.finish()?);
+        total.merge(summary);
+    }
+    Ok(())
 }
 
 /// What the reading threads need: the file's name, how to read lines, and the store (which
@@ -460,17 +543,19 @@ fn parse_part(lines: Vec<NextLine>, src: &Source<'_>, batch_size: usize) -> Batc
                         .push((Rejected { file: file.to_string(), line: n, reason: e.to_string() }, bytes)),
                 }
             }
-            NextLine::TooLong { line, len, head } => {
+            unreadable => {
+                let reason = unreadable.unreadable_reason(opts.max_line_bytes).unwrap_or_default();
+                let (line, raw) = match unreadable {
+                    NextLine::TooLong { line, len, head } => {
+                        batch.bytes += len + 1;
+                        (line, head)
+                    }
+                    NextLine::Broken { line, partial, .. } => (line, partial),
+                    // (Both handled above.)
+                    NextLine::Line(..) | NextLine::Eof => continue,
+                };
                 batch.lines += 1;
-                batch.bytes += len + 1;
-                let reason = format!("line is {len} bytes, longer than the {} accepted; skipped", opts.max_line_bytes);
-                batch.rejected.push((Rejected { file: file.to_string(), line, reason }, head));
-            }
-            NextLine::Broken { line, error, partial } => {
-                batch.lines += 1;
-                let reason =
-                    format!("the file is cut off or corrupt here ({error}); nothing after this line can be read");
-                batch.rejected.push((Rejected { file: file.to_string(), line, reason }, partial));
+                batch.rejected.push((Rejected { file: file.to_string(), line, reason }, raw));
             }
         }
     }

@@ -65,6 +65,21 @@ pub enum NextLine {
     Eof,
 }
 
+impl NextLine {
+    /// Why a line that could not be read is rejected (`None` for a line read, or the end).
+    pub fn unreadable_reason(&self, max_line_bytes: usize) -> Option<String> {
+        match self {
+            NextLine::TooLong { len, .. } => {
+                Some(format!("line is {len} bytes, longer than the {max_line_bytes} accepted; skipped"))
+            }
+            NextLine::Broken { error, .. } => {
+                Some(format!("the file is cut off or corrupt here ({error}); nothing after this line can be read"))
+            }
+            NextLine::Line(..) | NextLine::Eof => None,
+        }
+    }
+}
+
 impl LineReader {
     pub fn open(path: &Path) -> io::Result<Self> {
         let mut file = File::open(path)?;

@@ -143,6 +143,9 @@ fn print_summary(s: &ImportSummary) {
         s.lines as f64 / secs,
         s.bytes as f64 / secs / 1e6
     );
+    if s.joined > 0 {
+        println!("{} Batch requests joined to their answers (their prompts are in those calls)", s.joined);
+    }
     if s.rollup.as_secs_f64() >= 0.05 {
         println!("  (of the {secs:.1} s, {:.1} s went to updating the report's rollups)", s.rollup.as_secs_f64());
     }
@@ -170,6 +173,7 @@ fn summary_json(s: &ImportSummary) -> serde_json::Value {
         "blank": s.blank,
         "imported": s.imported,
         "already_present": s.already_present,
+        "joined": s.joined,
         "rejected": s.rejected,
         "assessments": s.assessments,
         "bytes": s.bytes,

@@ -26,11 +26,13 @@ pub struct ImportOptions {
     pub project: String,
     /// Longest line accepted, in bytes.
     pub max_line_bytes: usize,
+    /// The requests of the Batch input files of this import, joined to their answers.
+    pub batch_requests: Option<std::sync::Arc<crate::import::batch_requests::BatchRequests>>,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { naive_tz: Tz::UTC, project: "default".into(), max_line_bytes: 16 << 20 }
+        ImportOptions { naive_tz: Tz::UTC, project: "default".into(), max_line_bytes: 16 << 20, batch_requests: None }
     }
 }
 

@@ -6,7 +6,9 @@
 //!   `"response"`), as `response.model_dump_json()` writes it.
 //!
 //! The answer is mapped as in a request/response pair ([`super::openai::map_response_at`]);
-//! the prompt is not in the line, so the call has no input text. Its time is the response's
+//! the prompt is not in the line, so the call has no input text — unless the batch's input
+//! file is imported with it ([`crate::import::batch_requests`]), and then the request is
+//! mapped as in a pair. Its time is the response's
 //! `created` (`created_at` for the Responses API). A Batch *input* line (`custom_id`,
 //! `method`, `url`, `body`) is a request not answered yet, and a failed Batch request comes
 //! back without a response and so without a time: both are rejected with that reason.
@@ -20,12 +22,21 @@ use crate::import::fields::{describe, join, Obj};
 /// A Batch output (or input) line.
 pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
     let top = Obj::new(obj, "");
-    if top.has("method") && top.has("body") && !top.has("response") && !top.has("error") {
+    if is_batch_input(obj) {
         return Err(LineError::line(
-            "an OpenAI Batch input line: a request without its answer; import the batch's output file instead",
+            "an OpenAI Batch input line (a request without its answer): import the batch's input and output \
+             files together (an input file is recognised by its first line)",
         ));
     }
     call.client_request_id = top.str("custom_id")?;
+    // The request, when the batch's input file is part of the import (`batch_requests`).
+    let request = call.client_request_id.as_deref().and_then(|id| opts.batch_requests.as_ref()?.join(id));
+    if let Some(req) = request {
+        openai::map_request(req, call)?;
+        if call.user_id.is_none() {
+            call.user_id = req.get("user").and_then(Value::as_str).filter(|u| !u.is_empty()).map(str::to_string);
+        }
+    }
     if let Some(id) = top.str("id")? {
         call.attributes.insert("batch_request_id".into(), Value::String(id));
     }
@@ -67,7 +78,9 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
         }
     }
     let created = openai::map_response_at(body, "response.body", call)?;
-    responses::echoed_request(body, call);
+    if request.is_none() {
+        responses::echoed_request(body, call);
+    }
     place(call, body, created, "response.body", opts)?;
     if let Some(e) = error {
         call.status = CallStatus::Error;
@@ -80,6 +93,13 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
 /// The `object` kinds of the answers a Batch output line may carry: chat and text
 /// completions, Responses API responses, embeddings (a `list`).
 const KNOWN_OBJECTS: &[&str] = &["chat.completion", "text_completion", "response", "list"];
+
+/// Whether an object is a Batch *input* line: a request (`custom_id`, `method`, `body`) without
+/// its answer.
+pub fn is_batch_input(obj: &Map<String, Value>) -> bool {
+    let has = |k: &str| obj.get(k).is_some_and(|v| !v.is_null());
+    obj.contains_key("custom_id") && has("method") && has("body") && !has("response") && !has("error")
+}
 
 /// Whether an answer carries its creation time.
 fn has_time(answer: &Map<String, Value>) -> bool {

@@ -486,7 +486,8 @@ fn openai_batch_output_lines_and_bare_responses() {
         err(
             r#"{"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m", "messages": []}}"#
         ),
-        "an OpenAI Batch input line: a request without its answer; import the batch's output file instead"
+        "an OpenAI Batch input line (a request without its answer): import the batch's input and output files \
+         together (an input file is recognised by its first line)"
     );
     assert_eq!(
         err(

@@ -266,7 +266,7 @@ fn batch_input_and_output_files_are_joined_by_custom_id() -> R {
         .map(|r| (r["line"].as_u64().unwrap_or(0), r["reason"].as_str().unwrap_or("").to_string()))
         .collect();
     assert_eq!(reasons.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2, 3, 4]);
-    assert!(reasons[0].1.contains("answer is not in this import"), "{reasons:?}");
+    assert!(reasons[0].1.contains("answer was not read into a call"), "{reasons:?}");
     assert!(reasons[1].1.contains("custom_id \"c\" is given by 2 request lines"), "{reasons:?}");
     // The rejected request lines are copied verbatim, to be fixed and imported again.
     let rejects_file = s["rejects_files"][0].as_str().unwrap_or_default();
@@ -285,6 +285,36 @@ fn batch_input_and_output_files_are_joined_by_custom_id() -> R {
     for other in &calls[1..] {
         assert_eq!(other["input_text"], "", "no single request to join: {other}");
     }
+    // A second batch: a Responses API request with a plain string input, a request whose
+    // answer is rejected (a failed request carries no time), an input file starting with a
+    // byte-order mark and named twice.
+    let data2 = dir.path().join("data2");
+    let responses_req = serde_json::json!({"custom_id": "r1", "method": "POST", "url": "/v1/responses",
+        "body": {"model": "gpt-4.1", "input": "Name a colour", "safety_identifier": "h7"}})
+    .to_string();
+    let input2 = dir.path().join("in2.jsonl");
+    std::fs::write(&input2, format!("\u{feff}{responses_req}\n{}\n", request("f1", "Fails?")))?;
+    let output2 = write(
+        &dir.path().join("out2.jsonl"),
+        &[
+            serde_json::json!({"id": "batch_req_r1", "custom_id": "r1", "response": {"status_code": 200, "body": {
+                "id": "resp_1", "object": "response", "created_at": 1_736_150_400, "status": "completed", "model": "gpt-4.1",
+                "output": [{"type": "message", "content": [{"type": "output_text", "text": "Blue"}]}]}}, "error": null})
+            .to_string(),
+            serde_json::json!({"id": "batch_req_f1", "custom_id": "f1", "response": {"status_code": 500, "body": {
+                "error": {"message": "boom", "type": "server_error"}}}, "error": null})
+            .to_string(),
+        ],
+    )?;
+    let (i2, o2) = (input2.to_str().unwrap_or(""), output2.to_str().unwrap_or(""));
+    let o = llmscope(&data2, &["import", "--json", "--no-progress", o2, i2, i2]);
+    let s: Value = serde_json::from_slice(&o.stdout)?;
+    let counts = ["lines", "imported", "joined", "rejected"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
+    assert_eq!(counts, [4, 1, 1, 2], "the failed answer and its request are both rejected: {s}");
+    let listed = ok(llmscope(&data2, &["calls", "--format", "jsonl"]));
+    let r1: Value = serde_json::from_str(stdout(&listed).lines().next().unwrap_or("{}"))?;
+    assert_eq!((r1["input_text"].as_str(), r1["user_id"].as_str()), (Some("Name a colour"), Some("h7")), "{r1}");
+    assert_eq!(r1["operation"], "responses");
     // The same output file alone again: nothing new, and no prompt needed to match it.
     let again = llmscope(&data, &["import", "--json", "--no-progress", output.to_str().unwrap_or("")]);
     let s: Value = serde_json::from_slice(&again.stdout)?;

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::formats::openai::map_request;
 use super::formats::openai_batch::is_batch_input;
-use super::formats::ImportOptions;
+use super::formats::{responses, ImportOptions, LineError};
 use super::pipeline::Rejected;
 use super::reader::{LineReader, NextLine};
 
@@ -31,11 +31,15 @@ pub struct BatchRequests {
     by_id: HashMap<String, Request>,
 }
 
+/// A request body and the endpoint (`url`) it was sent to.
+type Body = (Map<String, Value>, Option<String>);
+
 struct Request {
-    /// The request body; `None` when the `custom_id` is given more than once.
-    body: Option<Map<String, Value>>,
+    /// The request body, and the endpoint it was sent to; `None` when the `custom_id` is
+    /// given more than once.
+    body: Option<Body>,
     /// Where each line giving this `custom_id` is (its bytes are read again only if it is
-    /// rejected: a Batch input file may hold 200 MB of prompts).
+    /// rejected, rather than kept beside the parsed body).
     lines: Vec<(String, u64)>,
     joined: AtomicBool,
 }
@@ -47,16 +51,21 @@ impl std::fmt::Debug for BatchRequests {
 }
 
 impl BatchRequests {
-    /// The request body of `custom_id`, when exactly one request line gave it; the request
-    /// then counts as joined.
-    pub fn join(&self, custom_id: &str) -> Option<&Map<String, Value>> {
-        let r = self.by_id.get(custom_id)?;
-        let body = r.body.as_ref()?;
-        r.joined.store(true, Ordering::Relaxed);
-        Some(body)
+    /// The request body of `custom_id` and its endpoint (`url`), when exactly one request
+    /// line gave it.
+    pub fn request(&self, custom_id: &str) -> Option<(&Map<String, Value>, Option<&str>)> {
+        let (body, url) = self.by_id.get(custom_id)?.body.as_ref()?;
+        Some((body, url.as_deref()))
     }
 
-    fn add(&mut self, custom_id: String, body: Map<String, Value>, at: (String, u64)) {
+    /// Counts the request of `custom_id` as joined: its answer's line was read into a call.
+    pub fn mark_joined(&self, custom_id: &str) {
+        if let Some(r) = self.by_id.get(custom_id).filter(|r| r.body.is_some()) {
+            r.joined.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn add(&mut self, custom_id: String, body: Body, at: (String, u64)) {
         let r = self.by_id.entry(custom_id).or_insert_with(|| Request {
             body: Some(body),
             lines: Vec::new(),
@@ -80,12 +89,14 @@ impl BatchRequests {
                         joined += 1;
                         continue;
                     }
-                    (Some(_), false) => "a Batch request whose answer is not in this import: import the batch's \
-                                         input and output files together"
-                        .to_string(),
+                    (Some(_), false) => {
+                        "a Batch request whose answer was not read into a call in this import (it is not \
+                                         in the output files given, or its line was rejected)"
+                            .to_string()
+                    }
                     (None, _) => format!(
-                        "custom_id {id:?} is given by {} request lines of this import, so its answer cannot be \
-                         matched to one of them and is stored without the prompt",
+                        "custom_id {id:?} is given by {} request lines of this import, so no answer is joined \
+                         to them (OpenAI keeps custom_ids unique within one batch only)",
                         r.lines.len()
                     ),
                 };
@@ -104,7 +115,10 @@ fn first_object(path: &Path, max_line_bytes: usize) -> Option<Map<String, Value>
     loop {
         match reader.next_line() {
             NextLine::Line(_, bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
-            NextLine::Line(_, bytes) => return serde_json::from_slice(&bytes).ok(),
+            NextLine::Line(_, bytes) => {
+                let text = std::str::from_utf8(&bytes).ok()?.trim_start_matches('\u{feff}');
+                return serde_json::from_str(text).ok();
+            }
             _ => return None,
         }
     }
@@ -190,24 +204,47 @@ pub fn lines_of(path: &Path, numbers: &[u64], max_line_bytes: usize) -> std::io:
     Ok(out)
 }
 
-/// A request line's `custom_id` and body, or why the line is not one.
-fn request_of(bytes: &[u8]) -> Result<(String, Map<String, Value>), String> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+/// A request line's `custom_id`, body and endpoint, or why the line is not one.
+fn request_of(bytes: &[u8]) -> Result<(String, Body), String> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| format!("line is not valid UTF-8 (at byte {})", e.valid_up_to()))?;
+    let v: Value =
+        serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| format!("invalid JSON: {e}"))?;
     let Some(obj) = v.as_object().filter(|o| is_batch_input(o)) else {
-        return Err("not a Batch request line (`custom_id`, `method`, `url`, `body`), in a file of them".into());
+        return Err(
+            "not a Batch request line (`custom_id`, `method`, `url`, `body`) in a file read as Batch requests \
+                    (its first line is one): import other lines from a file of their own"
+                .into(),
+        );
     };
     let id = match obj.get("custom_id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => return Err("custom_id: expected a non-empty string".into()),
+        _ => return Err("custom_id: expected a non-empty string or a number".into()),
     };
     let Some(Value::Object(body)) = obj.get("body") else {
         return Err("body: expected an object".into());
     };
+    let url = obj.get("url").and_then(Value::as_str).map(str::to_string);
     // Mapped once here, so an answer's mapping cannot fail on its request.
-    map_request(body, &mut Call::default())
+    map_body(body, url.as_deref(), &mut Call::default())
         .map_err(|e| format!("body.{}", e.to_string().trim_start_matches("request.")))?;
-    Ok((id, body.clone()))
+    Ok((id, (body.clone(), url)))
+}
+
+/// Maps a Batch request body onto `call`, as a request/response pair's request is; the
+/// endpoint settles what the body's shape leaves open (`/v1/responses` with a string input).
+pub fn map_body(body: &Map<String, Value>, url: Option<&str>, call: &mut Call) -> Result<(), LineError> {
+    if url.is_some_and(|u| u.trim_end_matches('/').ends_with("/responses")) {
+        responses::map_request(body, call)?;
+    } else {
+        map_request(body, call)?;
+    }
+    if call.user_id.is_none() {
+        let user = ["user", "safety_identifier"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
+        call.user_id = user.filter(|u| !u.is_empty()).map(str::to_string);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -228,14 +265,16 @@ mod tests {
             let (id, body) = request_of(&line(id, q)).unwrap_or_default();
             r.add(id, body, ("in.jsonl".into(), n as u64 + 1));
         }
-        let a = r.join("a").and_then(|b| b["messages"][0]["content"].as_str().map(str::to_string));
+        let a = r.request("a").and_then(|(b, _)| b["messages"][0]["content"].as_str().map(str::to_string));
         assert_eq!(a.as_deref(), Some("one"));
-        assert!(r.join("c").is_none(), "a custom_id given twice joins nothing");
-        assert!(r.join("zzz").is_none());
+        assert!(r.request("c").is_none(), "a custom_id given twice joins nothing");
+        assert!(r.request("zzz").is_none());
+        r.mark_joined("a");
+        r.mark_joined("c");
         let (joined, rejected) = r.settle();
         assert_eq!(joined, 1);
         let lines: Vec<(u64, bool)> =
-            rejected.iter().map(|r| (r.line, r.reason.contains("not in this import"))).collect();
+            rejected.iter().map(|r| (r.line, r.reason.contains("was not read into a call"))).collect();
         assert_eq!(lines, vec![(2, true), (3, false), (4, false)], "{rejected:?}");
     }
 

@@ -357,8 +357,12 @@ pub fn import_files(
 ) -> Result<ImportSummary, ImportFailure> {
     let mut total = ImportSummary::default();
     // Batch input files are read first, so that their answers can be joined to them.
-    let (request_files, answer_files): (Vec<&PathBuf>, Vec<&PathBuf>) =
+    let reading = Instant::now();
+    let (mut request_files, answer_files): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| batch_requests::is_request_file(p, &importer.opts));
+    // A request file named twice is read once (its custom_ids would all look repeated).
+    let mut seen = std::collections::HashSet::new();
+    request_files.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())));
     let mut requests = BatchRequests::default();
     let mut reads = Vec::new();
     for p in &request_files {
@@ -371,6 +375,7 @@ pub fn import_files(
         }
     }
     let requests = std::sync::Arc::new(requests);
+    total.elapsed += reading.elapsed();
     let joining = Importer {
         sink: importer.sink,
         opts: ImportOptions {
@@ -391,8 +396,10 @@ pub fn import_files(
             }
         }
     }
-    let max = importer.opts.max_line_bytes;
-    if let Err(error) = settle_requests(&requests, reads, max, importer.rejects_dir.as_deref(), progress, &mut total) {
+    let (max, settling) = (importer.opts.max_line_bytes, Instant::now());
+    let settled = settle_requests(&requests, reads, max, importer.rejects_dir.as_deref(), progress, &mut total);
+    total.elapsed += settling.elapsed();
+    if let Err(error) = settled {
         total.add_rollup(importer.roll_up());
         return Err(ImportFailure { error, done: Box::new(total) });
     }

@@ -144,7 +144,11 @@ fn print_summary(s: &ImportSummary) {
         s.bytes as f64 / secs / 1e6
     );
     if s.joined > 0 {
-        println!("{} Batch requests joined to their answers (their prompts are in those calls)", s.joined);
+        println!(
+            "{} Batch requests joined to their answers (an answer stored before without its request keeps what it \
+             was stored with)",
+            s.joined
+        );
     }
     if s.rollup.as_secs_f64() >= 0.05 {
         println!("  (of the {secs:.1} s, {:.1} s went to updating the report's rollups)", s.rollup.as_secs_f64());

@@ -123,6 +123,11 @@ pub fn parse_line_or(
         LineFormat::Native => native::map(&obj, &mut call)?,
     }
     finish(&mut call, file, line_no, format)?;
+    if let (LineFormat::OpenAiBatch, Some(requests), Some(id)) =
+        (format, &opts.batch_requests, call.client_request_id.as_deref())
+    {
+        requests.mark_joined(id);
+    }
     for a in &mut assessments {
         a.trace_id.clone_from(&call.trace_id);
         a.call_id = Some(call.id.clone());

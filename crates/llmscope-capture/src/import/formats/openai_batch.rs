@@ -30,12 +30,10 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
     }
     call.client_request_id = top.str("custom_id")?;
     // The request, when the batch's input file is part of the import (`batch_requests`).
-    let request = call.client_request_id.as_deref().and_then(|id| opts.batch_requests.as_ref()?.join(id));
-    if let Some(req) = request {
-        openai::map_request(req, call)?;
-        if call.user_id.is_none() {
-            call.user_id = req.get("user").and_then(Value::as_str).filter(|u| !u.is_empty()).map(str::to_string);
-        }
+    // (Counted as joined once the whole line is read, in `parse_line_or`.)
+    let request = call.client_request_id.as_deref().and_then(|id| opts.batch_requests.as_ref()?.request(id));
+    if let Some((body, url)) = request {
+        crate::import::batch_requests::map_body(body, url, call)?;
     }
     if let Some(id) = top.str("id")? {
         call.attributes.insert("batch_request_id".into(), Value::String(id));

@@ -150,9 +150,9 @@ pub(crate) fn batch(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mu
     let mut o = Obj::new(out, true);
     stamp::hex_id(rng, &mut sc.id, "batch_req_", 32);
     o.str("id", &sc.id);
-    // The caller's own id for the request, as Batch input files name them.
-    stamp::hex_id(rng, &mut sc.id2, "request-", 12);
-    o.str("custom_id", &sc.id2);
+    // The caller's own id for the request, as OpenAI's examples name them: the input
+    // file's line (`openai-batch-input` writes that file).
+    o.str("custom_id", &format!("request-{}", l.index));
     match c.failure {
         Some(Failure::Timeout) => {
             o.raw("response", "null");
@@ -184,6 +184,17 @@ pub(crate) fn batch(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mu
             o.raw("error", "null");
         }
     }
+    o.end();
+}
+
+/// A Batch API input line: the request of the output line of the same number (same
+/// configuration), `custom_id`, `method`, `url`, `body`, with Python's separators.
+pub(crate) fn batch_input(l: &Line<'_>, out: &mut Vec<u8>) {
+    let mut o = Obj::new(out, true);
+    o.str("custom_id", &format!("request-{}", l.index)).str("method", "POST").str("url", "/v1/chat/completions");
+    let mut body = o.obj("body");
+    crate::formats::request_body(l, &mut body, false);
+    body.end();
     o.end();
 }
 

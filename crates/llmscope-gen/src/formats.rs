@@ -33,6 +33,8 @@ pub(crate) struct Line<'a> {
     /// Whether seed000's app logs the user id.
     pub logged: bool,
     pub tz_hours: i32,
+    /// The line's number in the file, from 1 (Batch files name their requests by it).
+    pub index: u64,
 }
 
 impl Line<'_> {
@@ -57,6 +59,7 @@ pub(crate) fn write(fmt: Format, line: &Line<'_>, rng: &mut impl Rng, sc: &mut S
         Format::Seed004 => seed004(line, rng, sc, out),
         Format::OpenAiPair | Format::Mixed => openai(line, rng, sc, out),
         Format::OpenAiBatch => answers::batch(line, rng, sc, out),
+        Format::OpenAiBatchInput => answers::batch_input(line, out),
         Format::OpenAiResponse => answers::bare(line, rng, sc, out),
         Format::Native => crate::native::native(line, rng, sc, out),
     }
@@ -215,11 +218,21 @@ pub(crate) fn messages(l: &Line<'_>, o: &mut Obj<'_>, key: &str) {
 
 /// The request: the messages and the options.
 fn openai_request(l: &Line<'_>, o: &mut Obj<'_>) {
-    let c = l.call;
     let mut r = o.obj("request");
+    request_body(l, &mut r, true);
+    r.end();
+}
+
+/// A chat-completion request body's fields, into the open object `r` (`stream` only where
+/// the endpoint takes it: not in Batch files).
+pub(crate) fn request_body(l: &Line<'_>, r: &mut Obj<'_>, with_stream: bool) {
+    let c = l.call;
     r.str("model", l.model().name);
-    messages(l, &mut r, "messages");
-    r.f64("temperature", l.session.temperature).bool("stream", l.session.stream);
+    messages(l, r, "messages");
+    r.f64("temperature", l.session.temperature);
+    if with_stream {
+        r.bool("stream", l.session.stream);
+    }
     if c.json_mode {
         r.raw("response_format", r#"{"type":"json_object"}"#);
     }
@@ -227,7 +240,6 @@ fn openai_request(l: &Line<'_>, o: &mut Obj<'_>) {
         r.raw("tools", TOOLS_JSON);
     }
     r.str("user", l.user_id);
-    r.end();
 }
 
 fn openai(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {

@@ -2,7 +2,8 @@
 //!
 //! [`generate`] writes `cfg.calls` JSON lines, in non-decreasing time order
 //! over `[start, start + days)`, in one of eight log formats — every format the
-//! importer reads — or a mix of five of them, one format chosen per line. The same [`GenConfig`] always gives the
+//! importer reads — or a mix of five of them, one format chosen per line, or
+//! as the Batch input file of the Batch output lines of the same configuration. The same [`GenConfig`] always gives the
 //! same bytes; the format only changes how the calls are written, not which
 //! calls there are (ids drawn for a format aside).
 //!
@@ -75,11 +76,14 @@ pub enum Format {
     /// llmscope's own call record, as the ingest API takes it and `llmscope
     /// calls --format jsonl` writes it.
     Native,
+    /// The Batch API input file of the same calls as [`Format::OpenAiBatch`]
+    /// (same configuration): each line the request its output line answers.
+    OpenAiBatchInput,
 }
 
 impl Format {
     /// Every format, in the order of their names in [`Format::name`].
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 10] = [
         Format::Seed000Basic,
         Format::Seed000Enhanced,
         Format::Seed001,
@@ -89,6 +93,7 @@ impl Format {
         Format::OpenAiBatch,
         Format::OpenAiResponse,
         Format::Native,
+        Format::OpenAiBatchInput,
     ];
 
     /// The format's name, as accepted by [`FromStr`].
@@ -103,6 +108,7 @@ impl Format {
             Format::OpenAiBatch => "openai-batch",
             Format::OpenAiResponse => "openai-response",
             Format::Native => "native",
+            Format::OpenAiBatchInput => "openai-batch-input",
         }
     }
 }
@@ -115,7 +121,7 @@ impl fmt::Display for Format {
 
 /// An unknown format name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-response, native)")]
+#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-batch-input, openai-response, native)")]
 pub struct ParseFormatError(pub String);
 
 impl FromStr for Format {
@@ -219,6 +225,7 @@ pub fn generate<W: Write>(cfg: &GenConfig, out: W) -> io::Result<GenStats> {
             user_id: &gen.users.ids[session.user],
             logged: gen.users.logged[session.user],
             tz_hours: cfg.tz_offset_hours,
+            index: stats.lines + 1,
         };
         buf.clear();
         formats::write(fmt, &line, &mut rng, &mut scratch, &mut buf);

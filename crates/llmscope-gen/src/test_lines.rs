@@ -27,6 +27,8 @@ pub(crate) fn detect(v: &Value) -> Format {
         Format::Seed004
     } else if o.contains_key("span_kind") {
         Format::Native
+    } else if o.contains_key("method") {
+        Format::OpenAiBatchInput
     } else if o.contains_key("custom_id") {
         Format::OpenAiBatch
     } else if o.contains_key("object") {
@@ -139,6 +141,12 @@ pub(crate) fn check_fields(v: &Value) {
         }
         Format::OpenAiBatch => check_batch(v),
         Format::Native => check_native(v),
+        Format::OpenAiBatchInput => {
+            keys(o, &["custom_id", "method", "url", "body"], &[]);
+            let body = obj(&v["body"]);
+            keys(body, &["model", "messages", "temperature", "user"], &["response_format", "tools"]);
+            assert_eq!((s(v, "method"), s(v, "url")), ("POST", "/v1/chat/completions"));
+        }
         Format::OpenAiResponse => check_bare(v),
         Format::OpenAiPair | Format::Mixed => {
             let req = ["timestamp", "latency_ms", "user_id", "session_id", "request", "response"];
@@ -334,6 +342,7 @@ pub(crate) fn tool_called(v: &Value) -> bool {
         Format::OpenAiPair => chat(&v["response"]),
         Format::OpenAiBatch => chat(&v["response"]["body"]),
         Format::Native => v.get("tool_calls").is_some(),
+        Format::OpenAiBatchInput => false,
         Format::OpenAiResponse => {
             chat(v) || v["output"].as_array().is_some_and(|o| o.iter().any(|i| i["type"] == "function_call"))
         }
@@ -350,12 +359,13 @@ pub(crate) fn failed(v: &Value) -> bool {
         Format::OpenAiBatch => v["response"]["status_code"] != 200,
         Format::OpenAiResponse => v["status"] == "failed",
         Format::Native => v["status"] == "error",
+        Format::OpenAiBatchInput => false,
         Format::OpenAiPair | Format::Mixed => v.get("status_code").is_some(),
     }
 }
 
 /// The line's time in microseconds since the epoch, truncated to what the
-/// format shows; `None` for a failed Batch request (its line carries no time).
+/// format shows; `None` for a failed Batch request and a Batch input line (no time).
 pub(crate) fn time_us(v: &Value, tz: i32) -> Option<i64> {
     let naive = |t: &str| {
         NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
@@ -370,6 +380,7 @@ pub(crate) fn time_us(v: &Value, tz: i32) -> Option<i64> {
         Format::Seed004 => naive(s(v, "time")),
         Format::OpenAiBatch => return epoch(&v["response"]["body"]["created"]),
         Format::Native => DateTime::parse_from_rfc3339(s(v, "start_time")).map(|d| d.timestamp_micros()).unwrap_or(0),
+        Format::OpenAiBatchInput => return None,
         Format::OpenAiResponse => {
             return epoch(if v["object"] == "response" { &v["created_at"] } else { &v["created"] })
         }
@@ -393,6 +404,11 @@ pub(crate) fn texts(v: &Value) -> Option<(String, String)> {
         }
         Format::OpenAiResponse => ("", v["choices"][0]["message"]["content"].as_str().unwrap_or("")),
         Format::Native => (s(v, "input_text"), v["output"].as_str().unwrap_or("")),
+        // A request without its answer.
+        Format::OpenAiBatchInput => {
+            let msgs = v["body"]["messages"].as_array()?;
+            (msgs.last()?["content"].as_str()?, "")
+        }
         Format::OpenAiPair | Format::Mixed => {
             let msgs = v["request"]["messages"].as_array()?;
             let input = msgs.last()?["content"].as_str()?;

@@ -41,6 +41,7 @@ fn recount(text: &str) -> GenStats {
             Format::OpenAiPair => v["request"].get("response_format").is_some(),
             Format::OpenAiResponse => v["text"]["format"]["type"] == "json_object",
             Format::Native => v["json_mode"] == Value::Bool(true),
+            Format::OpenAiBatchInput => v["body"].get("response_format").is_some(),
             _ => false,
         };
         st.json_mode += u64::from(json_mode);
@@ -100,7 +101,7 @@ fn every_line_has_exactly_the_documented_fields() {
             seen.insert(d.name());
         }
     }
-    assert_eq!(seen.len(), 8);
+    assert_eq!(seen.len(), 9);
 }
 
 #[test]
@@ -114,7 +115,8 @@ fn times_are_ordered_and_inside_the_window() {
             let mut prev = i64::MIN;
             for v in lines(&text) {
                 let Some(mut t) = time_us(&v, tz) else {
-                    assert!(f == Format::OpenAiBatch && failed(&v), "only a failed Batch request has no time: {v}");
+                    let batch = (f == Format::OpenAiBatch && failed(&v)) || f == Format::OpenAiBatchInput;
+                    assert!(batch, "only a failed Batch request and a Batch input line have no time: {v}");
                     continue;
                 };
                 assert!(t >= start && t < end, "{v}");
@@ -220,6 +222,15 @@ fn stats_match_a_recount() {
         let shown = if f == Format::OpenAiResponse { (st.json_mode / 4, st.json_mode) } else { (0, 0) };
         assert!(r.json_mode >= shown.0 && r.json_mode <= shown.1, "{f}: {r:?} {st:?}");
         assert!(r.broken_json <= st.broken_json, "{f}");
+    }
+    // The Batch input file shows the requests (their questions and JSON mode), not their outcome.
+    let (text, st) = run(&cfg(Format::OpenAiBatchInput, 20_000));
+    let r = recount(&text);
+    assert_eq!((r.lines, r.bytes, r.json_mode, r.jailbreaks), (st.lines, st.bytes, st.json_mode, st.jailbreaks));
+    let (answers, _) = run(&cfg(Format::OpenAiBatch, 20_000));
+    for (i, (req, ans)) in lines(&text).iter().zip(lines(&answers)).enumerate() {
+        let id = format!("request-{}", i + 1);
+        assert_eq!((req["custom_id"].as_str(), ans["custom_id"].as_str()), (Some(id.as_str()), Some(id.as_str())));
     }
     let (text, st) = run(&cfg(Format::Seed004, 2_000));
     assert_eq!((st.lines, st.bytes), (2_000, text.len() as u64));

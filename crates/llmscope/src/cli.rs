@@ -191,8 +191,10 @@ pub struct CallsArgs {
 pub struct GenArgs {
     /// seed000-basic, seed000-enhanced, seed001, seed004, openai (request/response pairs),
     /// mixed (those five, one chosen per line), openai-batch (Batch API output lines; the
-    /// failed ones carry no time, so `import` rejects them, saying why), openai-response
-    /// (responses logged on their own, without the prompt) or native (llmscope's own records).
+    /// failed ones carry no time, so `import` rejects them, saying why), openai-batch-input (the
+    /// requests of the same configuration's openai-batch lines: import both together to join
+    /// them), openai-response (responses logged on their own, without the prompt) or native
+    /// (llmscope's own records).
     #[arg(long, default_value = "mixed")]
     pub format: String,
     /// Number of calls (lines).

@@ -169,6 +169,7 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
         "openai-batch",
         "openai-response",
         "native",
+        "openai-batch-input",
     ];
     for format in formats {
         let data = dir.path().join(format);
@@ -181,13 +182,18 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
         let s: Value = serde_json::from_slice(&o.stdout)?;
         let (imported, rejected) = (s["imported"].as_u64().unwrap_or(0), s["rejected"].as_u64().unwrap_or(0));
         assert_eq!(imported + rejected, 2000, "{format}: {s}");
-        assert_eq!(
-            s["by_format"][if format == "mixed" { "seed001" } else { format }].as_u64().map(|n| n > 0),
-            Some(true)
-        );
+        if format != "openai-batch-input" {
+            let counted = s["by_format"][if format == "mixed" { "seed001" } else { format }].as_u64();
+            assert_eq!(counted.map(|n| n > 0), Some(true), "{s}");
+        }
         let r = report_json(&data, &[]);
         assert_eq!(r["requests"]["total"].as_u64(), Some(imported), "{format}");
         match format {
+            // A Batch input file alone: requests without their answers, each rejected.
+            "openai-batch-input" => {
+                assert_eq!((imported, rejected), (0, 2000), "{s}");
+                continue;
+            }
             // A failed Batch request carries no time: each one is rejected, saying why.
             "openai-batch" => {
                 assert_eq!((rejected, o.status.code()), (errors, Some(3)), "{format}: {s}");
@@ -219,6 +225,28 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
             assert!(r["compliance"]["json_mode_calls"].as_u64().unwrap_or(0) > 0, "{}", r["compliance"]);
         }
     }
+    Ok(())
+}
+
+/// `gen`'s Batch input and output files of one configuration, imported together: every
+/// answer read gets its prompt; the failed requests (no time) and their requests are rejected.
+#[test]
+fn generated_batch_files_join() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let (input, output) = (dir.path().join("in.jsonl"), dir.path().join("out.jsonl.gz"));
+    let (input, output) = (input.to_str().unwrap_or(""), output.to_str().unwrap_or(""));
+    ok(llmscope(&data, &["gen", "--format", "openai-batch-input", "--lines", "3000", "--seed", "4", "--out", input]));
+    let gen =
+        ok(llmscope(&data, &["gen", "--format", "openai-batch", "--lines", "3000", "--seed", "4", "--out", output]));
+    let errors = gen_count(&stderr(&gen), "errors");
+    let o = llmscope(&data, &["import", "--json", "--no-progress", output, input]);
+    let s: Value = serde_json::from_slice(&o.stdout)?;
+    let counts = ["lines", "imported", "joined", "rejected"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
+    assert_eq!(counts, [6000, 3000 - errors, 3000 - errors, 2 * errors], "{s}");
+    let r = report_json(&data, &[]);
+    assert!(r["top_questions"].as_array().is_some_and(|q| !q.is_empty()), "the questions come from the requests");
+    assert!(r["compliance"]["json_mode_calls"].as_u64().unwrap_or(0) > 0);
     Ok(())
 }
 

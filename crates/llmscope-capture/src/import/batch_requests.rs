@@ -96,7 +96,8 @@ impl BatchRequests {
                     }
                     (None, _) => format!(
                         "custom_id {id:?} is given by {} request lines of this import, so no answer is joined \
-                         to them (OpenAI keeps custom_ids unique within one batch only)",
+                         to them (OpenAI keeps custom_ids unique within one batch only): import each batch's input \
+                         and output files on their own",
                         r.lines.len()
                     ),
                 };

@@ -15,27 +15,26 @@ pub(crate) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or_else(|| panic!("{key} not a string in {v}"))
 }
 
+/// A key only one format's lines carry, in the order they are tried.
+const TELLING_KEYS: [(&str, Format); 8] = [
+    ("input_category", Format::Seed000Enhanced),
+    ("user_input", Format::Seed000Basic),
+    ("level", Format::Seed001),
+    ("message", Format::Seed004),
+    ("span_kind", Format::Native),
+    ("method", Format::OpenAiBatchInput),
+    ("custom_id", Format::OpenAiBatch),
+    ("object", Format::OpenAiResponse),
+];
+
 pub(crate) fn detect(v: &Value) -> Format {
     let o = obj(v);
-    if o.contains_key("input_category") {
-        Format::Seed000Enhanced
-    } else if o.contains_key("user_input") {
-        Format::Seed000Basic
-    } else if o.contains_key("level") {
-        Format::Seed001
-    } else if o.contains_key("message") {
-        Format::Seed004
-    } else if o.contains_key("span_kind") {
-        Format::Native
-    } else if o.contains_key("method") {
-        Format::OpenAiBatchInput
-    } else if o.contains_key("custom_id") {
-        Format::OpenAiBatch
-    } else if o.contains_key("object") {
-        Format::OpenAiResponse
-    } else {
-        assert!(o.contains_key("request"), "unknown line {v}");
-        Format::OpenAiPair
+    match TELLING_KEYS.iter().find(|(k, _)| o.contains_key(*k)) {
+        Some((_, f)) => *f,
+        None => {
+            assert!(o.contains_key("request"), "unknown line {v}");
+            Format::OpenAiPair
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use super::formats::openai::map_request;
 use super::formats::openai_batch::is_batch_input;
 use super::formats::{responses, ImportOptions, LineError};
 use super::pipeline::Rejected;
-use super::reader::{LineReader, NextLine};
+use super::reader::{LineReader, LineTally, NextLine};
 
 /// The requests of the Batch input files of one import, by `custom_id`.
 #[derive(Default)]
@@ -133,9 +133,7 @@ pub fn is_request_file(path: &Path, opts: &ImportOptions) -> bool {
 /// What reading one request file gave.
 #[derive(Debug, Default)]
 pub struct FileRead {
-    pub lines: u64,
-    pub blank: u64,
-    pub bytes: u64,
+    pub tally: LineTally,
     /// Lines that are no Batch request (or cannot be read), with their reason.
     pub rejected: Vec<(Rejected, Vec<u8>)>,
 }
@@ -147,38 +145,25 @@ pub fn read(path: &Path, opts: &ImportOptions, requests: &mut BatchRequests) -> 
     let mut reader = LineReader::open(path)?;
     reader.max_line_bytes = opts.max_line_bytes;
     let mut out = FileRead::default();
-    let reject = |out: &mut FileRead, line: u64, reason: String, raw: Vec<u8>| {
-        out.rejected.push((Rejected { file: file.clone(), line, reason }, raw));
-    };
     loop {
         match reader.next_line() {
             NextLine::Eof => break,
             NextLine::Line(n, bytes) => {
-                out.lines += 1;
-                out.bytes += bytes.len() as u64 + 1;
-                if bytes.iter().all(u8::is_ascii_whitespace) {
-                    out.blank += 1;
-                    out.lines -= 1;
+                if !out.tally.line(&bytes) {
                     continue;
                 }
                 match request_of(&bytes) {
                     Ok((id, body)) => requests.add(id, body, (file.clone(), n)),
-                    Err(reason) => reject(&mut out, n, reason, bytes),
+                    Err(reason) => out.rejected.push((Rejected { file: file.clone(), line: n, reason }, bytes)),
                 }
             }
             unreadable => {
-                let reason = unreadable.unreadable_reason(opts.max_line_bytes).unwrap_or_default();
-                out.lines += 1;
-                match unreadable {
-                    NextLine::TooLong { line, len, head } => {
-                        out.bytes += len + 1;
-                        reject(&mut out, line, reason, head);
-                    }
-                    NextLine::Broken { line, partial, .. } => {
-                        reject(&mut out, line, reason, partial);
-                        break;
-                    }
-                    NextLine::Line(..) | NextLine::Eof => {}
+                let broken = matches!(unreadable, NextLine::Broken { .. });
+                if let Some((line, reason, raw)) = out.tally.unreadable(unreadable, opts.max_line_bytes) {
+                    out.rejected.push((Rejected { file: file.clone(), line, reason }, raw));
+                }
+                if broken {
+                    break;
                 }
             }
         }
@@ -186,21 +171,21 @@ pub fn read(path: &Path, opts: &ImportOptions, requests: &mut BatchRequests) -> 
     Ok(out)
 }
 
-/// The bytes of the lines `numbers` (sorted) of a file, read again.
+/// The bytes of the lines `numbers` (sorted) of a file, read again: one entry per number,
+/// empty for a line no longer there.
 pub fn lines_of(path: &Path, numbers: &[u64], max_line_bytes: usize) -> std::io::Result<Vec<Vec<u8>>> {
     let mut reader = LineReader::open(path)?;
     reader.max_line_bytes = max_line_bytes;
     let mut out = Vec::with_capacity(numbers.len());
-    let mut wanted = numbers.iter().peekable();
-    while let Some(&&n) = wanted.peek() {
-        match reader.next_line() {
-            NextLine::Line(at, bytes) if at == n => {
-                out.push(bytes);
-                wanted.next();
+    for &n in numbers {
+        let bytes = loop {
+            match reader.next_line() {
+                NextLine::Line(at, bytes) if at == n => break bytes,
+                NextLine::Eof | NextLine::Broken { .. } => break Vec::new(),
+                _ => {}
             }
-            NextLine::Eof | NextLine::Broken { .. } => break,
-            _ => {}
-        }
+        };
+        out.push(bytes);
     }
     Ok(out)
 }

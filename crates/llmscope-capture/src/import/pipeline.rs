@@ -18,7 +18,7 @@ use llmscope_core::{ids, Assessment, Call};
 use super::batch_requests::{self, BatchRequests};
 use super::detect::LineFormat;
 use super::formats::{parse_line, ImportOptions};
-use super::reader::{LineReader, NextLine};
+use super::reader::{LineReader, LineTally, NextLine};
 
 /// Progress callbacks (the CLI draws a bar; tests and the server pass [`NoProgress`]).
 pub trait ImportProgress: Sync {
@@ -118,6 +118,29 @@ pub struct ImportSummary {
 }
 
 impl ImportSummary {
+    /// A line rejected: reported, copied to the rejects file, counted, and kept in the sample.
+    fn reject(
+        &mut self,
+        r: Rejected,
+        raw: &[u8],
+        rejects: &mut RejectsWriter,
+        progress: &dyn ImportProgress,
+    ) -> Result<(), ImportError> {
+        progress.rejected(&r.file, r.line, &r.reason);
+        rejects.write(&r, raw)?;
+        self.rejected += 1;
+        if self.rejects_sample.len() < REJECTS_SAMPLE {
+            self.rejects_sample.push(r);
+        }
+        Ok(())
+    }
+
+    fn add_tally(&mut self, t: LineTally) {
+        self.lines += t.lines;
+        self.blank += t.blank;
+        self.bytes += t.bytes;
+    }
+
     fn add_rollup(&mut self, took: Duration) {
         self.rollup += took;
         self.elapsed += took;
@@ -181,9 +204,7 @@ struct Batch {
     prepared: Option<PreparedCalls>,
     assessments: Vec<Assessment>,
     rejected: Vec<(Rejected, Vec<u8>)>,
-    lines: u64,
-    blank: u64,
-    bytes: u64,
+    tally: LineTally,
     by_format: BTreeMap<&'static str, u64>,
 }
 
@@ -194,9 +215,7 @@ impl Batch {
             prepared: None,
             assessments: Vec::new(),
             rejected: Vec::new(),
-            lines: 0,
-            blank: 0,
-            bytes: 0,
+            tally: LineTally::default(),
             by_format: BTreeMap::new(),
         }
     }
@@ -303,19 +322,12 @@ impl<'a> Importer<'a> {
             if load.commits_each_append() {
                 pending.settle(summary);
             }
-            summary.lines += batch.lines;
-            summary.blank += batch.blank;
-            summary.bytes += batch.bytes;
+            summary.add_tally(batch.tally);
             for (k, v) in batch.by_format {
                 *summary.by_format.entry(k.to_string()).or_default() += v;
             }
             for (r, raw) in batch.rejected {
-                progress.rejected(&r.file, r.line, &r.reason);
-                rejects.write(&r, &raw)?;
-                summary.rejected += 1;
-                if summary.rejects_sample.len() < REJECTS_SAMPLE {
-                    summary.rejects_sample.push(r);
-                }
+                summary.reject(r, &raw, rejects, progress)?;
             }
             progress.advance(disk.load(Ordering::Relaxed), summary.lines);
         }
@@ -421,8 +433,8 @@ fn settle_requests(
     total.joined += joined;
     for (path, read) in reads {
         let file = path.display().to_string();
-        let mut summary =
-            ImportSummary { files: 1, lines: read.lines, blank: read.blank, bytes: read.bytes, ..Default::default() };
+        let mut summary = ImportSummary { files: 1, ..Default::default() };
+        summary.add_tally(read.tally);
         let mut rejected = read.rejected;
         let (mine, others): (Vec<Rejected>, Vec<Rejected>) = unjoined.into_iter().partition(|r| r.file == file);
         unjoined = others;
@@ -430,24 +442,15 @@ fn settle_requests(
         let numbers: Vec<u64> = mine.iter().map(|r| r.line).collect();
         let bytes = batch_requests::lines_of(path, &numbers, max_line_bytes)
             .map_err(|source| ImportError::Open { path: file.clone(), source })?;
-        rejected.extend(
-            mine.into_iter()
-                .zip(bytes.into_iter().map(Some).chain(std::iter::repeat(None)))
-                .map(|(r, b)| (r, b.unwrap_or_default())),
-        );
+        rejected.extend(mine.into_iter().zip(bytes));
         rejected.sort_by_key(|(r, _)| r.line);
-        let read_as_requests = read.lines.saturating_sub(rejected.len() as u64);
+        let read_as_requests = read.tally.lines.saturating_sub(rejected.len() as u64);
         if read_as_requests > 0 {
             summary.by_format.insert(LineFormat::OpenAiBatch.name().to_string(), read_as_requests);
         }
         let mut rejects = RejectsWriter::new(rejects_dir, path);
-        for (r, raw) in &rejected {
-            progress.rejected(&r.file, r.line, &r.reason);
-            rejects.write(r, raw)?;
-            summary.rejected += 1;
-            if summary.rejects_sample.len() < REJECTS_SAMPLE {
-                summary.rejects_sample.push(r.clone());
-            }
+        for (r, raw) in rejected {
+            summary.reject(r, &raw, &mut rejects, progress)?;
         }
         summary.rejects_files.extend(rejects.finish()?);
         total.merge(summary);
@@ -528,11 +531,7 @@ fn parse_part(lines: Vec<NextLine>, src: &Source<'_>, batch_size: usize) -> Batc
         match next {
             NextLine::Eof => {}
             NextLine::Line(n, bytes) => {
-                batch.lines += 1;
-                batch.bytes += bytes.len() as u64 + 1;
-                if bytes.iter().all(u8::is_ascii_whitespace) {
-                    batch.blank += 1;
-                    batch.lines -= 1;
+                if !batch.tally.line(&bytes) {
                     continue;
                 }
                 match parse_line(&bytes, file, n, opts) {
@@ -551,18 +550,9 @@ fn parse_part(lines: Vec<NextLine>, src: &Source<'_>, batch_size: usize) -> Batc
                 }
             }
             unreadable => {
-                let reason = unreadable.unreadable_reason(opts.max_line_bytes).unwrap_or_default();
-                let (line, raw) = match unreadable {
-                    NextLine::TooLong { line, len, head } => {
-                        batch.bytes += len + 1;
-                        (line, head)
-                    }
-                    NextLine::Broken { line, partial, .. } => (line, partial),
-                    // (Both handled above.)
-                    NextLine::Line(..) | NextLine::Eof => continue,
-                };
-                batch.lines += 1;
-                batch.rejected.push((Rejected { file: file.to_string(), line, reason }, raw));
+                if let Some((line, reason, raw)) = batch.tally.unreadable(unreadable, opts.max_line_bytes) {
+                    batch.rejected.push((Rejected { file: file.to_string(), line, reason }, raw));
+                }
             }
         }
     }

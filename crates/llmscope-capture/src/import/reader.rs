@@ -65,18 +65,45 @@ pub enum NextLine {
     Eof,
 }
 
-impl NextLine {
-    /// Why a line that could not be read is rejected (`None` for a line read, or the end).
-    pub fn unreadable_reason(&self, max_line_bytes: usize) -> Option<String> {
-        match self {
-            NextLine::TooLong { len, .. } => {
-                Some(format!("line is {len} bytes, longer than the {max_line_bytes} accepted; skipped"))
-            }
-            NextLine::Broken { error, .. } => {
-                Some(format!("the file is cut off or corrupt here ({error}); nothing after this line can be read"))
-            }
-            NextLine::Line(..) | NextLine::Eof => None,
+/// Lines read (blank ones counted apart, not among `lines`) and their bytes, as an import
+/// counts them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LineTally {
+    pub lines: u64,
+    pub blank: u64,
+    pub bytes: u64,
+}
+
+impl LineTally {
+    /// Counts a line read; `false` when it is blank (nothing to parse).
+    pub fn line(&mut self, bytes: &[u8]) -> bool {
+        self.bytes += bytes.len() as u64 + 1;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            self.blank += 1;
+            false
+        } else {
+            self.lines += 1;
+            true
         }
+    }
+
+    /// Counts a line that could not be read, and gives its number, why it is rejected and
+    /// the bytes of it that arrived (`None` for a line read, or the end).
+    pub fn unreadable(&mut self, next: NextLine, max_line_bytes: usize) -> Option<(u64, String, Vec<u8>)> {
+        let (line, reason, raw) = match next {
+            NextLine::TooLong { line, len, head } => {
+                self.bytes += len + 1;
+                (line, format!("line is {len} bytes, longer than the {max_line_bytes} accepted; skipped"), head)
+            }
+            NextLine::Broken { line, error, partial } => (
+                line,
+                format!("the file is cut off or corrupt here ({error}); nothing after this line can be read"),
+                partial,
+            ),
+            NextLine::Line(..) | NextLine::Eof => return None,
+        };
+        self.lines += 1;
+        Some((line, reason, raw))
     }
 }
 

@@ -22,7 +22,7 @@ use llmscope_core::{Assessment, AssessmentValue, Call};
 use super::arrow_batch::calls_batch;
 use super::batch_scan;
 use super::rollup;
-use super::{db_err, DuckStore};
+use super::{db_err, duckdb_threads, DuckStore};
 
 /// How far (µs) either side of a batch's time range duplicates are looked for: 26 hours,
 /// the widest gap between two UTC offsets.
@@ -372,8 +372,7 @@ pub struct DuckBulk<'a> {
 impl<'a> DuckBulk<'a> {
     pub(crate) fn new(store: &'a DuckStore) -> Result<Self, StoreError> {
         let conn = store.lock_ready()?;
-        let before: i64 =
-            conn.query_row("SELECT current_setting('threads')::BIGINT", [], |r| r.get(0)).map_err(db_err)?;
+        let before = duckdb_threads(&conn)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let wanted = bulk_threads(cores) as i64;
         let threads_before = if wanted < before {
@@ -479,7 +478,7 @@ mod tests {
     use super::*;
 
     fn threads(conn: &Connection) -> i64 {
-        conn.query_row("SELECT current_setting('threads')::BIGINT", [], |r| r.get(0)).unwrap_or(-1)
+        duckdb_threads(conn).unwrap_or(-1)
     }
 
     #[test]

@@ -181,8 +181,7 @@ impl DuckStore {
     /// stops its workers when `threads` goes down and starts new ones when it goes up).
     pub fn restart_workers(&self) -> Result<(), StoreError> {
         let conn = self.lock()?;
-        let threads: i64 =
-            conn.query_row("SELECT current_setting('threads')::BIGINT", [], |r| r.get(0)).map_err(db_err)?;
+        let threads = duckdb_threads(&conn)?;
         conn.execute_batch(&format!("SET threads = 1; SET threads = {threads};")).map_err(db_err)
     }
 
@@ -521,6 +520,11 @@ fn tune(conn: &Connection) -> Result<(), StoreError> {
 /// The longest listing (`LIMIT`) sorted by late materialization: the server's largest page
 /// (10,000 calls) and the one more it asks for to know whether another page follows.
 const LATE_MATERIALIZATION_ROWS: u32 = 16_384;
+
+/// DuckDB's `threads` setting on `conn`.
+pub(crate) fn duckdb_threads(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row("SELECT current_setting('threads')::BIGINT", [], |r| r.get(0)).map_err(db_err)
+}
 
 /// A DuckDB setting changed for as long as this lives (reset to its default when dropped).
 pub(crate) struct Setting<'a> {

@@ -227,8 +227,7 @@ pub fn map_body(body: &Map<String, Value>, url: Option<&str>, call: &mut Call) -
         map_request(body, call)?;
     }
     if call.user_id.is_none() {
-        let user = ["user", "safety_identifier"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
-        call.user_id = user.filter(|u| !u.is_empty()).map(str::to_string);
+        call.user_id = responses::user_of(body);
     }
     Ok(())
 }

@@ -170,9 +170,8 @@ pub fn echoed_request(body: &Map<String, Value>, call: &mut Call) {
     if let Some(tools) = body.get("tools").filter(|t| t.as_array().is_some_and(|a| !a.is_empty())) {
         call.tools = Some(tools.clone());
     }
-    let user = ["user", "safety_identifier"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
-    if let Some(u) = user.filter(|u| !u.is_empty()) {
-        call.user_id = Some(u.to_string());
+    if let Some(u) = user_of(body) {
+        call.user_id = Some(u);
     }
     // The instructions: a string (a system message), or input items (from a stored prompt).
     match body.get("instructions") {
@@ -180,6 +179,13 @@ pub fn echoed_request(body: &Map<String, Value>, call: &mut Call) {
         Some(Value::Array(items)) if !items.is_empty() => call.input = Value::Array(items.clone()),
         _ => {}
     }
+}
+
+/// The end user a request (or a response echoing it) names: `user`, or OpenAI's newer
+/// `safety_identifier`.
+pub fn user_of(body: &Map<String, Value>) -> Option<String> {
+    let user = ["user", "safety_identifier"].iter().find_map(|k| body.get(*k).and_then(Value::as_str));
+    user.filter(|u| !u.is_empty()).map(str::to_string)
 }
 
 /// Maps a Responses API response body onto `call`. Returns its `created_at`. Errors name

@@ -86,6 +86,11 @@ impl StreamAssembler {
         self.error.is_some()
     }
 
+    /// Chunks read as JSON objects.
+    pub fn chunks(&self) -> u64 {
+        self.chunks
+    }
+
     /// Chunks that were not JSON objects.
     pub fn bad_chunks(&self) -> u64 {
         self.bad_chunks
@@ -117,11 +122,16 @@ impl StreamAssembler {
             self.bad_chunks += 1;
             return ChunkKind::default();
         };
+        self.push_map(&map)
+    }
+
+    /// Feeds one event already parsed (a logged stream kept as an array of chunk objects).
+    pub fn push_map(&mut self, map: &Map<String, Value>) -> ChunkKind {
         self.chunks += 1;
-        let chunk = ChatChunk::from_map(&map);
+        let chunk = ChatChunk::from_map(map);
         if is_responses_event(&chunk) {
             let event = chunk.kind.as_deref().unwrap_or_default();
-            return self.push_responses_event(event, &map);
+            return self.push_responses_event(event, map);
         }
         self.push_chat(chunk)
     }

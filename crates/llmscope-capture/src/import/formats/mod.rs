@@ -2,6 +2,7 @@
 //! [`Call`] (plus any assessments the line carries).
 
 pub(crate) mod common;
+mod logged_stream;
 mod native;
 pub(crate) mod openai;
 pub(crate) mod openai_batch;

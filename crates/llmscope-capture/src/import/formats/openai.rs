@@ -8,6 +8,7 @@
 use llmscope_core::{timeparse, Call, CallStatus, SpanKind};
 use serde_json::{Map, Value};
 
+use super::logged_stream::{self, Logged};
 use super::{common, seed001::last_user_text, ImportOptions, LineError};
 use crate::import::fields::{join, Obj};
 
@@ -20,25 +21,27 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     let top = Obj::new(obj, "");
     let req_map =
         top.obj("request")?.ok_or_else(|| LineError::at("request".into(), "expected an object, found null".into()))?;
-    let resp_map = match top.get("response") {
-        Some(Value::Object(m)) => Some(m),
-        None => None,
-        Some(v) => {
-            return Err(LineError::at(
-                "response".into(),
-                format!("expected an object, found {}", crate::import::fields::describe(v)),
-            ))
-        }
+    // A body that is not an object: a logged stream, or a body written as a string.
+    let logged = match top.get("response") {
+        Some(Value::Object(_)) | None => None,
+        Some(v) => Some(logged_stream::read(v, "response")?),
+    };
+    let body = match (&logged, top.get("response")) {
+        (Some(Logged::Body(m) | Logged::Stream(m, _)), _) | (None, Some(Value::Object(m))) => Some(m),
+        _ => None,
     };
 
     map_request(req_map, call)?;
-    let created = match resp_map {
+    let created = match body {
         Some(rm) => map_response(rm, call)?,
         None => {
             call.output = None;
             None
         }
     };
+    if let Some(Logged::Stream(_, facts)) = logged {
+        call.attributes.extend(facts);
+    }
 
     // --- when ---
     let ts = ["timestamp", "start_time", "created_at"].into_iter().find_map(|k| top.get(k).map(|v| (k, v)));

@@ -226,6 +226,59 @@ fn openai_pair_error_and_created_fallback() {
 }
 
 #[test]
+fn openai_pairs_with_logged_streams_and_string_bodies() {
+    let req = json!({"model": "gpt-4o-mini", "stream": true, "stream_options": {"include_usage": true},
+        "messages": [{"role": "user", "content": "weather?"}]});
+    let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
+        json!({"id": "chatcmpl-9", "object": "chat.completion.chunk", "created": 1736157600, "model": "gpt-4o-mini-2024-07-18",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let chunks = [
+        chunk(json!({"role": "assistant", "content": ""}), json!(null)),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":"}}]}),
+            json!(null),
+        ),
+        chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"Paris\"}"}}]}), json!("tool_calls")),
+        json!({"id": "chatcmpl-9", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 7, "total_tokens": 16}}),
+    ];
+    let sse: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect::<String>() + "data: [DONE]\n\n";
+    for response in [json!(chunks), json!(sse)] {
+        let c = ok(&json!({"request": req, "response": response}).to_string()).call;
+        assert_eq!(c.start_time, utc("2025-01-06T10:00:00Z"), "dated by the chunks' created");
+        assert_eq!(c.request_id.as_deref(), Some("chatcmpl-9"));
+        assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(c.output.as_deref(), Some(""));
+        assert_eq!(
+            c.tool_calls,
+            Some(
+                json!([{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}])
+            )
+        );
+        assert_eq!((c.usage.input, c.usage.output, c.usage.total), (Some(9), Some(7), Some(16)));
+        assert_eq!(c.attributes.get("stream"), Some(&json!(true)));
+        assert_eq!(c.attributes.get("stream_chunks"), Some(&json!(4)));
+        assert_eq!(c.attributes.get("response_model"), Some(&json!("gpt-4o-mini-2024-07-18")));
+        assert_eq!(c.input_text, "weather?");
+    }
+    // A stream cut by an error event is a failed call.
+    let cut = json!([chunk(json!({"content": "Par"}), json!(null)), {"error": {"message": "overloaded", "type": "server_error"}}]);
+    let c = ok(&json!({"timestamp": 1736157600, "request": req, "response": cut}).to_string()).call;
+    assert_eq!((c.status, c.error_message.as_deref()), (CallStatus::Error, Some("overloaded")));
+    assert_eq!(c.output.as_deref(), Some("Par"));
+    // A body written as a JSON string is the body.
+    let body = json!({"id": "chatcmpl-2", "object": "chat.completion", "created": 1736157600,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Sunny."}, "finish_reason": "stop"}]});
+    let c = ok(&json!({"request": req, "response": body.to_string()}).to_string()).call;
+    assert_eq!((c.output.as_deref(), c.request_id.as_deref()), (Some("Sunny."), Some("chatcmpl-2")));
+    assert!(!c.attributes.contains_key("stream"));
+    assert_eq!(
+        err(&json!({"timestamp": 1736157600, "request": req, "response": "sunny"}).to_string()),
+        "response: expected an object, stream chunks or a stream's events, found the string \"sunny\""
+    );
+}
+
+#[test]
 fn a_mistyped_temperature_leaves_the_rest_of_the_request_mapped() {
     let req = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": "hot",
         "response_format": {"type": "json_object"}, "max_tokens": 5});

@@ -150,6 +150,16 @@ fn reimport_stores_nothing_twice() -> R {
 }
 
 /// The number before `label` in `gen`'s summary line ("generated 2000 lines (31 errors, …").
+/// The line and reason of each rejected line of an `import --json` summary.
+fn reject_reasons(summary: &Value) -> Vec<(u64, String)> {
+    summary["rejects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| (r["line"].as_u64().unwrap_or(0), r["reason"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
 fn gen_count(summary: &str, label: &str) -> u64 {
     let words: Vec<&str> = summary.split([' ', '(', ',']).filter(|w| !w.is_empty()).collect();
     let at = words.iter().position(|w| *w == label).unwrap_or_else(|| panic!("no {label} in {summary}"));
@@ -287,12 +297,7 @@ fn batch_input_and_output_files_are_joined_by_custom_id() -> R {
     assert_eq!(o.status.code(), Some(3), "{s}");
     let counts = ["lines", "imported", "joined", "rejected"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
     assert_eq!(counts, [7, 3, 1, 3], "{s}");
-    let reasons: Vec<(u64, String)> = s["rejects"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| (r["line"].as_u64().unwrap_or(0), r["reason"].as_str().unwrap_or("").to_string()))
-        .collect();
+    let reasons = reject_reasons(&s);
     assert_eq!(reasons.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2, 3, 4]);
     assert!(reasons[0].1.contains("answer was not read into a call"), "{reasons:?}");
     assert!(reasons[1].1.contains("custom_id \"c\" is given by 2 request lines"), "{reasons:?}");
@@ -394,6 +399,66 @@ fn broken_lines_are_reported_by_line_and_the_rest_imported() -> R {
     assert_eq!(s["rejected"], 1);
     assert_eq!(s["rejects"][0]["line"].as_u64(), Some(imported + 1));
     assert!(s["rejects"][0]["reason"].as_str().unwrap_or("").contains("cut off"), "{s}");
+    Ok(())
+}
+
+#[test]
+fn json_arrays_and_pretty_printed_records_import_a_record_at_a_time() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let record = |i: usize| {
+        serde_json::json!({"timestamp": 1736157600 + i, "level": "INFO", "request_id": format!("r{i}"), "model": "m",
+            "input": format!("question {i}\nin two lines"), "output": "answer", "metadata": {"total_latency_ms": 100 + i}})
+    };
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    // `json.dump(records, f, indent=2)`, gzipped, with a broken record (line 10) and one that is no call.
+    let mut records: Vec<String> = (0..3).map(|i| pretty(&record(i))).collect();
+    records.insert(1, "{\n  \"timestamp\": 1736157600,\n  \"level\": }".into());
+    records.push("\"just a string\"".into());
+    let array = format!("[\n{}\n]\n", records.join(",\n"));
+    let lines_before = |i: usize| 2 + records[..i].iter().map(|r| r.lines().count()).sum::<usize>();
+    let broken_line = lines_before(1);
+    let string_line = lines_before(4);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(array.as_bytes())?;
+    let array_path = dir.path().join("dump.json.gz");
+    std::fs::write(&array_path, gz.finish()?)?;
+    // Pretty-printed records appended one after another, and a one-line array.
+    let appended: String = (3..6).map(|i| pretty(&record(i)) + "\n").collect();
+    let appended_path = dir.path().join("appended.jsonl");
+    std::fs::write(&appended_path, appended)?;
+    let one_line_path = dir.path().join("one-line.json");
+    std::fs::write(&one_line_path, serde_json::to_string(&(6..9).map(record).collect::<Vec<_>>())?)?;
+    let files = [&array_path, &appended_path, &one_line_path].map(|p| p.to_str().unwrap_or_default().to_string());
+    let args: Vec<&str> = ["import", "--json"].into_iter().chain(files.iter().map(String::as_str)).collect();
+    let o = llmscope(&data, &args);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let s: Value = serde_json::from_slice(&o.stdout)?;
+    assert_eq!((s["imported"].as_u64(), s["rejected"].as_u64()), (Some(9), Some(2)), "{s}");
+    let reasons = reject_reasons(&s);
+    assert_eq!(reasons.len(), 2, "{s}");
+    assert_eq!(reasons[0].0, broken_line as u64, "a record is numbered by its first line: {reasons:?}");
+    assert!(reasons[0].1.starts_with("invalid JSON"), "{reasons:?}");
+    assert_eq!(reasons[1], (string_line as u64, "expected a JSON object, found the string \"just a string\"".into()));
+    // A rejected record is copied as one JSONL line.
+    let rejects = std::fs::read_dir(data.join("rejects"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with(".rejected.jsonl"))
+        .ok_or("no rejects file")?;
+    let copied = std::fs::read_to_string(rejects)?;
+    assert_eq!(copied.lines().collect::<Vec<_>>(), ["{\"timestamp\": 1736157600,\"level\": }", "\"just a string\""]);
+    // Every record, with its text as written (the line break inside the question kept).
+    let calls = stdout(&ok(llmscope(&data, &["calls", "--format", "jsonl", "--limit", "100"])));
+    let mut questions: Vec<String> = calls
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|c| c["input_text"].as_str().unwrap_or("").to_string())
+        .collect();
+    questions.sort();
+    assert_eq!(questions, (0..9).map(|i| format!("question {i}\nin two lines")).collect::<Vec<_>>());
+    // Importing them again stores nothing twice.
+    let again: Value = serde_json::from_slice(&llmscope(&data, &args).stdout)?;
+    assert_eq!((again["imported"].as_u64(), again["already_present"].as_u64()), (Some(0), Some(9)), "{again}");
     Ok(())
 }
 

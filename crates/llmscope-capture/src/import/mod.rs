@@ -1,6 +1,7 @@
 //! The JSONL importer.
 //!
-//! A file is read line by line ([`reader`]); each line is parsed as JSON, its format is
+//! A file is read line by line ([`reader`]), or a value at a time when it holds JSON values
+//! spanning lines or arrays of them ([`documents`]); each line is parsed as JSON, its format is
 //! detected ([`detect`]) and mapped onto a [`llmscope_core::Call`] by the format's mapper
 //! ([`formats`]). Good calls are appended in batches to a [`llmscope_core::store::CallSink`];
 //! bad lines are reported with `file:line` and the reason, and copied verbatim to a rejects
@@ -11,6 +12,7 @@
 
 pub mod batch_requests;
 pub mod detect;
+pub mod documents;
 pub mod fields;
 pub mod formats;
 pub mod pipeline;

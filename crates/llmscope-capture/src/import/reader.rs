@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
+use super::documents::{self, Layout, Scanner};
+
 /// Counts bytes read through it.
 #[derive(Debug)]
 struct Counting<R> {
@@ -25,7 +27,9 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// A line-numbered reader over a plain or gzip-compressed file.
+/// A line-numbered reader over a plain or gzip-compressed file. A file of JSON values
+/// spanning lines, or of arrays of them, is read a value at a time instead
+/// ([`super::documents`]): each value is one "line", numbered by the line it starts on.
 pub struct LineReader {
     inner: Box<dyn BufRead + Send>,
     line_no: u64,
@@ -35,6 +39,9 @@ pub struct LineReader {
     /// Size of the file on disk.
     pub file_len: u64,
     disk_bytes: Arc<AtomicU64>,
+    /// Told from the first bytes, at the first read.
+    layout: Option<Layout>,
+    scanner: Scanner,
 }
 
 impl std::fmt::Debug for LineReader {
@@ -125,7 +132,16 @@ impl LineReader {
             disk_bytes.store(0, Ordering::Relaxed);
             Box::new(BufReader::with_capacity(1 << 20, raw))
         };
-        Ok(LineReader { inner, line_no: 0, max_line_bytes: 16 << 20, gzip, file_len, disk_bytes })
+        Ok(LineReader {
+            inner,
+            line_no: 0,
+            max_line_bytes: 16 << 20,
+            gzip,
+            file_len,
+            disk_bytes,
+            layout: None,
+            scanner: Scanner::default(),
+        })
     }
 
     /// Bytes read from the file on disk so far (compressed bytes for gzip).
@@ -138,8 +154,50 @@ impl LineReader {
         Arc::clone(&self.disk_bytes)
     }
 
-    /// Reads the next line into a fresh buffer, holding at most `max_line_bytes` of it.
+    /// Reads the file's first bytes (up to [`LAYOUT_HEAD`]) to tell its layout, and puts them
+    /// back in front of the rest. A read error there is put back too, to be met where it was.
+    fn detect_layout(&mut self) -> Layout {
+        let mut head = Vec::new();
+        let mut failed = None;
+        while head.len() < LAYOUT_HEAD {
+            match self.inner.fill_buf() {
+                Ok([]) => break,
+                Ok(b) => {
+                    let n = b.len().min(LAYOUT_HEAD - head.len());
+                    head.extend_from_slice(&b[..n]);
+                    self.inner.consume(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let layout = documents::detect(&head);
+        let rest = std::mem::replace(&mut self.inner, Box::new(io::empty()));
+        self.inner = match failed {
+            None => Box::new(io::Cursor::new(head).chain(rest)),
+            Some(e) => Box::new(io::Cursor::new(head).chain(BufReader::new(FailOnce(Some(e))))),
+        };
+        *self.layout.insert(layout)
+    }
+
+    /// How the file lays out its records (known after the first read).
+    pub fn layout(&self) -> Option<Layout> {
+        self.layout
+    }
+
+    /// Reads the next line (or value, for a file of values spanning lines) into a fresh
+    /// buffer, holding at most `max_line_bytes` of it.
     pub fn next_line(&mut self) -> NextLine {
+        let layout = match self.layout {
+            Some(l) => l,
+            None => self.detect_layout(),
+        };
+        if layout == Layout::Documents {
+            return self.scanner.next(&mut self.inner, self.max_line_bytes);
+        }
         let mut buf = Vec::with_capacity(512);
         self.line_no += 1;
         let mut len: u64 = 0;
@@ -181,6 +239,18 @@ impl LineReader {
             buf.pop();
         }
         NextLine::Line(self.line_no, buf)
+    }
+}
+
+/// Bytes read to tell a file's layout ([`documents::detect`]).
+const LAYOUT_HEAD: usize = 64 << 10;
+
+/// A reader that fails with a given error, then ends.
+struct FailOnce(Option<io::Error>);
+
+impl Read for FailOnce {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The JSONL importer.
 //!
 //! A file is read line by line ([`reader`]), or a value at a time when it holds JSON values
-//! spanning lines or arrays of them ([`documents`]); each line is parsed as JSON, its format is
+//! spanning lines or arrays of them ([`documents`]); each line is parsed as JSON (or as what
+//! it plainly means: [`lenient`]), its format is
 //! detected ([`detect`]) and mapped onto a [`llmscope_core::Call`] by the format's mapper
 //! ([`formats`]). Good calls are appended in batches to a [`llmscope_core::store::CallSink`];
 //! bad lines are reported with `file:line` and the reason, and copied verbatim to a rejects
@@ -15,6 +16,7 @@ pub mod detect;
 pub mod documents;
 pub mod fields;
 pub mod formats;
+pub mod lenient;
 pub mod pipeline;
 pub mod reader;
 

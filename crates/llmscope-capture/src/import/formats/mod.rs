@@ -101,10 +101,7 @@ pub fn parse_line_or(
     let text = std::str::from_utf8(bytes)
         .map_err(|e| LineError::line(format!("line is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
     let text = text.trim_start_matches('\u{feff}').trim();
-    let value: Value = serde_json::from_str(text).map_err(|e| LineError::line(format!("invalid JSON: {e}")))?;
-    let Value::Object(obj) = value else {
-        return Err(LineError::line(format!("expected a JSON object, found {}", super::fields::describe(&value))));
-    };
+    let super::lenient::Read { obj, prefix, non_finite } = super::lenient::object(text)?;
     let format = detect(&obj).or(fallback).ok_or_else(|| {
         let keys: Vec<&str> = obj.keys().map(String::as_str).take(12).collect();
         LineError::line(format!("unrecognised line format (keys: {})", keys.join(", ")))
@@ -122,6 +119,12 @@ pub fn parse_line_or(
         LineFormat::OpenAiBatch => openai_batch::map_batch(&obj, opts, &mut call)?,
         LineFormat::OpenAiResponse => openai_batch::map_bare(&obj, opts, &mut call)?,
         LineFormat::Native => native::map(&obj, &mut call)?,
+    }
+    if let Some(p) = prefix {
+        call.attributes.insert("log_prefix".into(), Value::String(p));
+    }
+    if non_finite > 0 {
+        call.attributes.insert("non_finite_numbers".into(), Value::from(non_finite));
     }
     finish(&mut call, file, line_no, format)?;
     if let (LineFormat::OpenAiBatch, Some(requests), Some(id)) =

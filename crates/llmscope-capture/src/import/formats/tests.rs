@@ -591,3 +591,17 @@ fn openai_batch_output_lines_and_bare_responses() {
     assert_eq!(p.call.operation.as_deref(), Some("embedding"));
     assert_eq!(p.call.span_kind, llmscope_core::SpanKind::Embedding);
 }
+
+#[test]
+fn prefixed_lines_and_python_non_finite_numbers_import() {
+    let p = ok(
+        r#"2025-01-06 10:03:22,123 - qwen_inference - INFO - {"timestamp": 1736157802, "level": "INFO", "request_id": "r1", "model": "qwen", "input": "hi", "output": "hello", "metadata": {"total_latency_ms": NaN, "first_token_latency_ms": 12}}"#,
+    );
+    assert_eq!(p.format, LineFormat::Seed001);
+    let c = &p.call;
+    assert_eq!(c.attributes.get("log_prefix"), Some(&json!("2025-01-06 10:03:22,123 - qwen_inference - INFO -")));
+    assert_eq!(c.attributes.get("non_finite_numbers"), Some(&json!(1)));
+    assert_eq!((c.latency_ms, c.ttft_ms), (None, Some(12.0)), "NaN is no latency");
+    assert_eq!(c.output.as_deref(), Some("hello"));
+    assert!(err("{'timestamp': 1}").contains("Python dict"));
+}

@@ -4,7 +4,8 @@
 //! - **A log prefix** before the object: Python's `logging` with a format such as
 //!   `%(asctime)s - %(name)s - %(levelname)s - %(message)s` writes
 //!   `2025-01-06 10:03:22,123 - app - INFO - {"timestamp": …}`. The object is read from the
-//!   first `{`, and the prefix is kept (the call's attribute `log_prefix`).
+//!   first `{`, and the prefix is kept (the call's attribute `log_prefix`); a record with no
+//!   time of its own is dated by the time the prefix starts with ([`prefix_time`]).
 //! - **`NaN`, `Infinity` and `-Infinity`**, which Python's `json.dumps` writes for
 //!   non-finite floats: read as `null` (the field is then absent), and counted (the call's
 //!   attribute `non_finite_numbers`).
@@ -34,14 +35,14 @@ pub fn object(text: &str) -> Result<Read, LineError> {
         Ok(v) => return Err(LineError::line(format!("expected a JSON object, found {}", describe(&v)))),
         Err(e) => e,
     };
-    if !text.starts_with(['{', '[', '"']) {
-        if let Some(at) = text.find('{') {
-            let prefix = text[..at].trim_end();
-            return match object(&text[at..]) {
-                Ok(read) => Ok(Read { prefix: Some(prefix.to_string()), ..read }),
-                Err(e) => Err(LineError::line(format!("after the prefix {:?}: {}", shorten(prefix), e.message))),
-            };
-        }
+    // (A prefix says something: a broken array or string is no prefixed line.)
+    let prefix_at = text.find('{').filter(|&at| text[..at].bytes().any(|b| b.is_ascii_alphanumeric()));
+    if let Some(at) = prefix_at {
+        let prefix = text[..at].trim_end();
+        return match object(&text[at..]) {
+            Ok(read) => Ok(Read { prefix: Some(prefix.to_string()), ..read }),
+            Err(e) => Err(LineError::line(format!("after the prefix {:?}: {}", shorten(prefix), e.message))),
+        };
     }
     if let Some((fixed, n)) = without_non_finite(text) {
         if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(&fixed) {
@@ -54,6 +55,22 @@ pub fn object(text: &str) -> Result<Read, LineError> {
         ""
     };
     Err(LineError::line(format!("invalid JSON: {err}{hint}")))
+}
+
+/// Keys that date a record in one of the formats: a record with none of them and a log
+/// prefix is dated by the prefix ([`prefix_time`]).
+pub const TIME_KEYS: &[&str] = &["timestamp", "time", "asctime", "start_time", "created_at", "created"];
+
+/// The time a log prefix starts with: `2025-01-06 10:03:22,123 - …`, `[2025-01-06T10:03:22Z] …`
+/// (naive times in `naive_tz`).
+pub fn prefix_time(prefix: &str, naive_tz: chrono_tz::Tz) -> Option<chrono::DateTime<chrono::Utc>> {
+    let p = prefix.trim_start_matches(['[', '(']);
+    let mut words = p.split_whitespace().map(|w| w.trim_end_matches([']', ')', ',', '|', ';']));
+    let first = words.next()?;
+    let second = words.next().unwrap_or_default();
+    let parse = |s: &str| llmscope_core::timeparse::parse_timestamp_str(s, naive_tz).ok();
+    // (A date alone is no time of day: the first word alone must carry one.)
+    parse(&format!("{first} {second}")).or_else(|| first.contains(':').then(|| parse(first)).flatten())
 }
 
 fn shorten(s: &str) -> String {
@@ -140,6 +157,21 @@ mod tests {
         assert_eq!((r.prefix.as_deref(), r.non_finite), (Some("ts=1"), 1));
         assert!(err(r#"{"a": NaNa}"#).starts_with("invalid JSON"), "no other word is read as null");
         Ok(())
+    }
+
+    #[test]
+    fn a_prefix_dates_a_record() {
+        let at = |p: &str| prefix_time(p, chrono_tz::Tz::UTC).map(|t| t.to_rfc3339());
+        let want = Some("2025-01-06T10:03:22.123+00:00".to_string());
+        assert_eq!(at("2025-01-06 10:03:22,123 - app - INFO -"), want);
+        assert_eq!(at("[2025-01-06T10:03:22.123Z] INFO"), want);
+        assert_eq!(at("2025-01-06T10:03:22.123 INFO:"), want);
+        assert_eq!(at("(2025-01-06 10:03:22.123) |"), want);
+        assert_eq!(at("INFO:root:"), None);
+        assert_eq!(at("2025-01-06 app"), None);
+        assert_eq!(at(""), None);
+        let shanghai = prefix_time("2025-01-06 10:03:22", chrono_tz::Asia::Shanghai).map(|t| t.to_rfc3339());
+        assert_eq!(shanghai, Some("2025-01-06T02:03:22+00:00".to_string()), "naive times in the assumed zone");
     }
 
     #[test]

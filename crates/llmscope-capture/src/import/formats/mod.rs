@@ -101,7 +101,13 @@ pub fn parse_line_or(
     let text = std::str::from_utf8(bytes)
         .map_err(|e| LineError::line(format!("line is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
     let text = text.trim_start_matches('\u{feff}').trim();
-    let super::lenient::Read { obj, prefix, non_finite } = super::lenient::object(text)?;
+    let super::lenient::Read { mut obj, prefix, non_finite } = super::lenient::object(text)?;
+    // A record written through a logging prefix may leave its time to the prefix.
+    if let Some(p) = prefix.as_deref().filter(|_| !super::lenient::TIME_KEYS.iter().any(|k| obj.contains_key(*k))) {
+        if let Some(t) = super::lenient::prefix_time(p, opts.naive_tz) {
+            obj.insert("timestamp".into(), Value::String(t.to_rfc3339()));
+        }
+    }
     let format = detect(&obj).or(fallback).ok_or_else(|| {
         let keys: Vec<&str> = obj.keys().map(String::as_str).take(12).collect();
         LineError::line(format!("unrecognised line format (keys: {})", keys.join(", ")))

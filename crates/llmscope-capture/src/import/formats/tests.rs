@@ -604,4 +604,10 @@ fn prefixed_lines_and_python_non_finite_numbers_import() {
     assert_eq!((c.latency_ms, c.ttft_ms), (None, Some(12.0)), "NaN is no latency");
     assert_eq!(c.output.as_deref(), Some("hello"));
     assert!(err("{'timestamp': 1}").contains("Python dict"));
+    // A record that leaves its time to the prefix is dated by it.
+    let c = ok(r#"2025-01-06 10:03:22,123 - app - WARNING - {"request_id": "r2", "input": "hi", "output": "", "metadata": {}}"#).call;
+    assert_eq!(c.start_time, utc("2025-01-06T10:03:22.123Z"));
+    let c = ok(r#"[2025-01-06T10:03:22Z] {"message": "llm call", "latency_ms": 5, "model_version": "m"}"#).call;
+    assert_eq!((c.start_time, c.latency_ms), (utc("2025-01-06T10:03:22Z"), Some(5.0)));
+    assert!(err(r#"INFO:app:{"request_id": "r3", "input": "hi", "output": "x"}"#).contains("timestamp"));
 }

@@ -10,6 +10,7 @@
 //! rollups ([`super::rollup`]) in the same transaction.
 
 use std::ops::Range;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use duckdb::arrow::array::{Array, ArrayRef, BooleanArray, StringArray, TimestampMicrosecondArray};
@@ -372,14 +373,19 @@ pub struct DuckBulk<'a> {
 impl<'a> DuckBulk<'a> {
     pub(crate) fn new(store: &'a DuckStore) -> Result<Self, StoreError> {
         let conn = store.lock_ready()?;
-        let before = duckdb_threads(&conn)?;
+        let owed = store.threads_owed.swap(0, Ordering::Relaxed);
+        let before = if owed > 0 { owed } else { duckdb_threads(&conn)? };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let wanted = bulk_threads(cores) as i64;
         let threads_before = if wanted < before {
-            conn.execute_batch(&format!("SET threads = {wanted};")).map_err(db_err)?;
+            if let Err(e) = conn.execute_batch(&format!("SET threads = {wanted};")) {
+                store.threads_owed.store(owed, Ordering::Relaxed);
+                return Err(db_err(e));
+            }
             Some(before)
         } else {
-            None
+            // (A setting owed is put back at the end even when this load needs no change.)
+            (owed > 0).then_some(owed)
         };
         Ok(DuckBulk { store, conn, threads_before, open: false, rows: 0 })
     }
@@ -468,6 +474,7 @@ impl Drop for DuckBulk<'_> {
         if let Some(n) = self.threads_before.take() {
             if let Err(e) = self.conn.execute_batch(&format!("SET threads = {n};")) {
                 tracing::warn!(error = %e, threads = n, "cannot set DuckDB's threads back after a bulk load");
+                self.store.threads_owed.store(n, Ordering::Relaxed);
             }
         }
     }
@@ -494,6 +501,12 @@ mod tests {
             assert_eq!(threads(&load.conn), bulk_threads(cores).min(5) as i64);
         }
         assert_eq!(threads(&*store.lock()?), 5, "the setting is back once the load is dropped");
+        // A setting a load could not put back is the one the next load restores.
+        store.set_threads(1)?;
+        store.threads_owed.store(5, Ordering::Relaxed);
+        drop(DuckBulk::new(&store)?);
+        assert_eq!(threads(&*store.lock()?), 5, "the owed setting, not the lowered one, is restored");
+        assert_eq!(store.threads_owed.load(Ordering::Relaxed), 0);
         // A load that needs no change changes nothing.
         store.set_threads(1)?;
         drop(DuckBulk::new(&store)?);

@@ -51,6 +51,9 @@ pub struct DuckStore {
     /// DuckDB's memory limit is above the store's own: a query raised it (see
     /// [`DuckStore::with_query_conn`]) and it has not been set back yet.
     raised: std::sync::atomic::AtomicBool,
+    /// DuckDB's `threads` before a bulk load that lowered it and could not set it back (0:
+    /// none): the next load takes this as the setting to restore, not the lowered value.
+    pub(crate) threads_owed: std::sync::atomic::AtomicI64,
     /// The file's block size (0 in memory).
     block_size: u64,
     /// Rows per row group while this store is open (`None`: DuckDB's 122,880).
@@ -106,6 +109,7 @@ impl DuckStore {
             settings: Mutex::default(),
             reopens: Default::default(),
             broken: Default::default(),
+            threads_owed: Default::default(),
             raised: Default::default(),
             block_size: block_size.max(0) as u64,
             row_group_size,
@@ -123,6 +127,7 @@ impl DuckStore {
             settings: Mutex::default(),
             reopens: Default::default(),
             broken: Default::default(),
+            threads_owed: Default::default(),
             raised: Default::default(),
             block_size: 0,
             row_group_size: None,

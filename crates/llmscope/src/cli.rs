@@ -100,8 +100,9 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Files to import. An OpenAI Batch input file (its first line a request) is read first
-    /// and joined by custom_id to the Batch output lines of the other files.
+    /// Files to import (`-`: standard input, e.g. `zcat logs.gz | llmscope import -`). An
+    /// OpenAI Batch input file (its first line a request) is read first and joined by
+    /// custom_id to the Batch output lines of the other files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Zone of timestamps written without an offset (IANA name); not seed 004's `time`, which

@@ -463,6 +463,49 @@ fn json_arrays_and_pretty_printed_records_import_a_record_at_a_time() -> R {
 }
 
 #[test]
+fn standard_input_imports_like_a_file() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let mut lines = known_lines();
+    lines.push("{\"what\": \"is this\"}".into());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all((lines.join("\n") + "\n").as_bytes())?;
+    let piped = |input: &[u8], args: &[&str]| -> std::io::Result<Output> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_llmscope"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        child.stdin.take().map(|mut i| i.write_all(input)).transpose()?;
+        child.wait_with_output()
+    };
+    // Gzip is recognised on a pipe too; the rejected line is named by `stdin` and its number.
+    let o = piped(&gz.finish()?, &["import", "--json", "-"])?;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let s: Value = serde_json::from_slice(&o.stdout)?;
+    assert_eq!((s["imported"].as_u64(), s["rejected"].as_u64()), (Some(10), Some(1)), "{s}");
+    assert_eq!(reject_reasons(&s)[0].0, 11);
+    assert_eq!(s["rejects"][0]["file"], "stdin", "{s}");
+    assert!(data
+        .join("rejects")
+        .read_dir()?
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().starts_with("stdin.")));
+    // The same lines again, plain, beside a file: nothing stored twice.
+    let file = write(&dir.path().join("more.jsonl"), &known_lines())?;
+    let o = piped((lines.join("\n") + "\n").as_bytes(), &["import", "--json", "-", file.to_str().unwrap_or_default()])?;
+    let s: Value = serde_json::from_slice(&o.stdout)?;
+    assert_eq!((s["imported"].as_u64(), s["already_present"].as_u64()), (Some(0), Some(20)), "{s}");
+    let twice = piped(b"", &["import", "-", "-"])?;
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(stderr(&twice).contains("standard input can be named once"), "{}", stderr(&twice));
+    Ok(())
+}
+
+#[test]
 fn markdown_and_html_reports_carry_charts() -> R {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");

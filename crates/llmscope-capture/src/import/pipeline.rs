@@ -18,7 +18,7 @@ use llmscope_core::{ids, Assessment, Call};
 use super::batch_requests::{self, BatchRequests};
 use super::detect::LineFormat;
 use super::formats::{parse_line, ImportOptions};
-use super::reader::{LineReader, LineTally, NextLine};
+use super::reader::{display_name, is_stdin, LineReader, LineTally, NextLine};
 
 /// Progress callbacks (the CLI draws a bar; tests and the server pass [`NoProgress`]).
 pub trait ImportProgress: Sync {
@@ -242,7 +242,7 @@ impl<'a> Importer<'a> {
     /// and then the failure says what was committed before it.
     pub fn import_file(&self, path: &Path, progress: &dyn ImportProgress) -> Result<ImportSummary, ImportFailure> {
         let started = Instant::now();
-        let display = path.display().to_string();
+        let display = display_name(path);
         let mut reader = LineReader::open(path).map_err(|source| ImportFailure {
             error: ImportError::Open { path: display.clone(), source },
             done: Box::default(),
@@ -371,7 +371,8 @@ pub fn import_files(
     // Batch input files are read first, so that their answers can be joined to them.
     let reading = Instant::now();
     let (mut request_files, answer_files): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        paths.iter().partition(|p| batch_requests::is_request_file(p, &importer.opts));
+        // (Standard input is read once, as answers: peeking at it would consume it.)
+        paths.iter().partition(|p| !is_stdin(p) && batch_requests::is_request_file(p, &importer.opts));
     // A request file named twice is read once (its custom_ids would all look repeated).
     let mut seen = std::collections::HashSet::new();
     request_files.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())));
@@ -571,7 +572,11 @@ struct RejectsWriter {
 impl RejectsWriter {
     fn new(dir: Option<&Path>, source: &Path) -> Self {
         let paths = dir.map(|d| {
-            let name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());
+            let name = match source.file_name() {
+                _ if is_stdin(source) => "stdin".into(),
+                Some(n) => n.to_string_lossy().into_owned(),
+                None => "input".into(),
+            };
             let name = name.trim_end_matches(".gz").to_string();
             // Two inputs with the same file name must not share a rejects file.
             let full = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());

@@ -114,10 +114,35 @@ impl LineTally {
     }
 }
 
+/// The path that names standard input.
+pub const STDIN: &str = "-";
+
+/// Whether `path` names standard input ([`STDIN`]).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
+/// How a file is named in messages: its path, or `stdin`.
+pub fn display_name(path: &Path) -> String {
+    if is_stdin(path) {
+        "stdin".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
 impl LineReader {
+    /// Opens a file, or standard input for [`STDIN`].
     pub fn open(path: &Path) -> io::Result<Self> {
-        let mut file = File::open(path)?;
+        if is_stdin(path) {
+            return Self::from_read(Box::new(io::stdin()), 0);
+        }
+        let file = File::open(path)?;
         let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Self::from_read(Box::new(file), file_len)
+    }
+
+    fn from_read(mut file: Box<dyn Read + Send>, file_len: u64) -> io::Result<Self> {
         let mut magic = [0u8; 2];
         let n = read_fully(&mut file, &mut magic)?;
         let gzip = n == 2 && magic == [0x1f, 0x8b];

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
+use llmscope_capture::import::reader::is_stdin;
 use llmscope_capture::import::{
     import_files, ImportFailure, ImportOptions, ImportProgress, ImportSummary, Importer, NoProgress,
 };
@@ -51,7 +52,10 @@ impl ImportProgress for Reporter {
 pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
     let tz_name = a.assume_tz.clone().unwrap_or_else(|| cfg.import.assume_tz.clone());
     let naive_tz = parse_tz(&tz_name).map_err(|e| anyhow!("--assume-tz: {e}"))?;
-    for f in &a.files {
+    if a.files.iter().filter(|f| is_stdin(f)).count() > 1 {
+        return Err(anyhow!("-: standard input can be named once"));
+    }
+    for f in a.files.iter().filter(|f| !is_stdin(f)) {
         if f.is_dir() {
             return Err(anyhow!(
                 "{}: is a directory (name the files in it, e.g. {}/*.jsonl)",

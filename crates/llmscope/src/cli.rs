@@ -109,6 +109,11 @@ pub struct ImportArgs {
     /// its formatter writes in UTC.
     #[arg(long)]
     pub assume_tz: Option<String>,
+    /// Where to place answers that carry no time (OpenAI Batch output: failed requests and
+    /// embeddings), e.g. the batch's completion time `2026-11-01T12:00:00Z` or `2h` (ago).
+    /// Without it such lines are rejected, saying so.
+    #[arg(long, value_name = "TIME")]
+    pub undated_at: Option<String>,
     /// Where rejected lines are copied (default: <data-dir>/rejects).
     #[arg(long)]
     pub rejects_dir: Option<PathBuf>,

@@ -257,6 +257,17 @@ fn generated_batch_files_join() -> R {
     let r = report_json(&data, &[]);
     assert!(r["top_questions"].as_array().is_some_and(|q| !q.is_empty()), "the questions come from the requests");
     assert!(r["compliance"]["json_mode_calls"].as_u64().unwrap_or(0) > 0);
+    // Told where to place the failed requests, the import stores them as failed calls.
+    let placed = dir.path().join("placed");
+    let o = llmscope(&placed, &["import", "--json", "--undated-at", "2026-11-01T12:00:00Z", output, input]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s: Value = serde_json::from_slice(&o.stdout)?;
+    let counts = ["lines", "imported", "joined", "rejected"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
+    assert_eq!(counts, [6000, 3000, 3000, 0], "{s}");
+    assert_eq!(report_json(&placed, &[])["requests"]["errors"].as_u64(), Some(errors));
+    let bad = llmscope(&placed, &["import", "--undated-at", "soon", output]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("--undated-at"), "{}", stderr(&bad));
     Ok(())
 }
 

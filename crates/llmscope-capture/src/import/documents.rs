@@ -2,8 +2,10 @@
 //! another (`json.dump(entry, f, indent=2)` appended per call), or a JSON array of them (a
 //! whole log dumped at once, pretty-printed or on one line). Each value is one record,
 //! numbered by the line it starts on and handed on as one line of JSON: the line breaks
-//! between its tokens and the indentation after them are dropped, so a rejected record is
-//! copied to the rejects file as one JSONL line.
+//! between its tokens and the indentation after them are dropped (a space kept where they
+//! separated two tokens), so a rejected record is copied to the rejects file as one JSONL
+//! line. A record cut off (a crash mid-write) ends where that shows: at a line break inside a
+//! string, or at a `{` starting a line inside it; the records after it are read as usual.
 //!
 //! [`detect`] tells such a file from JSON Lines by its first value; [`Scanner`] splits the
 //! stream into values by their brackets and strings, without parsing them.
@@ -23,8 +25,9 @@ pub enum Layout {
 
 /// The layout of a file from its first bytes: `[` first (after a byte-order mark and
 /// whitespace) is an array of records; `{` first is a record spanning lines when its value
-/// ends within `head`, on a later line, with no line break inside a string, and parses.
-/// Anything else, a first value on one line included, is JSON Lines.
+/// ends within `head`, on a later line, with no line break inside a string, and parses, or
+/// when it goes on past `head` from a first line holding `{` alone. Anything else, a first
+/// value on one line included, is JSON Lines.
 pub fn detect(head: &[u8]) -> Layout {
     let start = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let start = &start[start.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
@@ -35,18 +38,24 @@ pub fn detect(head: &[u8]) -> Layout {
             let mut record = Vec::new();
             let mut spans = false;
             for &b in start {
-                if b == b'\n' {
-                    if s.in_string {
-                        return Layout::Lines;
+                spans |= b == b'\n';
+                match s.step(b, &mut record) {
+                    Step::End => {
+                        let parses = serde_json::from_slice::<serde_json::Value>(&record).is_ok();
+                        return if spans && parses { Layout::Documents } else { Layout::Lines };
                     }
-                    spans = true;
-                }
-                if s.step(b, &mut record) == Step::End {
-                    let parses = serde_json::from_slice::<serde_json::Value>(&record).is_ok();
-                    return if spans && parses { Layout::Documents } else { Layout::Lines };
+                    Step::EndedBefore => return Layout::Lines,
+                    Step::More => {}
                 }
             }
-            Layout::Lines
+            // A first value longer than what was read: a record pretty-printed by `json.dump`
+            // starts with a line holding `{` alone, which no JSON Lines file does.
+            let first_line = start.split(|&b| b == b'\n').next().unwrap_or_default();
+            if spans && first_line.trim_ascii() == b"{" {
+                Layout::Documents
+            } else {
+                Layout::Lines
+            }
         }
         _ => Layout::Lines,
     }
@@ -71,8 +80,14 @@ pub struct Scanner {
     depth: u32,
     in_string: bool,
     escaped: bool,
+    /// The value is a bare number or word (it ends at whitespace, a comma or a bracket).
+    bare: bool,
     /// After a line break outside strings: whitespace is indentation, dropped.
     indent: bool,
+    /// No byte yet on this line (a `{` here, inside a value, starts the next record).
+    line_start: bool,
+    /// The last byte of the value kept or skipped outside whitespace (`0`: none yet).
+    last: u8,
     /// Top-level arrays opened around the records.
     arrays: u32,
     /// Line of the next byte, 1-based.
@@ -83,15 +98,28 @@ pub struct Scanner {
     len: u64,
 }
 
+/// Whether a value can end with this byte (a space must stay between it and the next token).
+fn ends_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'"' | b'}' | b']' | b'.' | b'+' | b'-')
+}
+
 impl Scanner {
     /// One byte of a value (the scanner is inside one).
     fn step(&mut self, b: u8, out: &mut Vec<u8>) -> Step {
-        if !self.started {
+        let first = !self.started;
+        if first {
             self.started = true;
             self.depth = 0;
-            (self.in_string, self.escaped, self.indent) = (false, false, false);
+            (self.in_string, self.escaped, self.indent, self.line_start) = (false, false, false, false);
+            self.bare = !matches!(b, b'{' | b'[' | b'"');
+            self.last = 0;
         }
         if self.in_string {
+            // A line break is never inside a JSON string: the value was cut off here, and
+            // the next record may start on the next line.
+            if b == b'\n' {
+                return Step::EndedBefore;
+            }
             out.push(b);
             if self.escaped {
                 self.escaped = false;
@@ -99,35 +127,48 @@ impl Scanner {
                 self.escaped = true;
             } else if b == b'"' {
                 self.in_string = false;
+                self.last = b;
                 if self.depth == 0 {
                     return Step::End;
                 }
             }
             return Step::More;
         }
-        let bare = self.depth == 0 && !out.is_empty();
+        if self.bare && !first && matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'[' | b'{' | b'}') {
+            return Step::EndedBefore;
+        }
+        // A `{` at the start of a line inside a value: the value was cut off before it
+        // (pretty-printed records indent what is inside them).
+        if b == b'{' && self.line_start && self.depth > 0 {
+            return Step::EndedBefore;
+        }
         match b {
-            // A bare value (number, `true`, …) ends at whitespace, a comma or a bracket.
-            b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'[' | b'{' | b'}' if bare => Step::EndedBefore,
             b'\n' | b'\r' => {
-                self.indent = true;
-                Step::More
+                (self.indent, self.line_start) = (true, true);
+                return Step::More;
             }
-            b' ' | b'\t' if self.indent => Step::More,
+            b' ' | b'\t' if self.indent => {
+                self.line_start = false;
+                return Step::More;
+            }
+            _ => {}
+        }
+        // Two tokens the dropped line break kept apart stay apart (`[1\n2]` is no `[12]`).
+        if self.indent && ends_token(self.last) && !matches!(b, b',' | b':' | b'}' | b']') {
+            out.push(b' ');
+        }
+        (self.indent, self.line_start, self.last) = (false, false, b);
+        out.push(b);
+        match b {
             b'"' => {
-                (self.in_string, self.indent) = (true, false);
-                out.push(b);
+                self.in_string = true;
                 Step::More
             }
             b'{' | b'[' => {
-                self.depth += 1;
-                self.indent = false;
-                out.push(b);
+                self.depth = self.depth.saturating_add(1);
                 Step::More
             }
             b'}' | b']' => {
-                self.indent = false;
-                out.push(b);
                 self.depth = self.depth.saturating_sub(1);
                 if self.depth == 0 {
                     Step::End
@@ -135,11 +176,7 @@ impl Scanner {
                     Step::More
                 }
             }
-            _ => {
-                self.indent = false;
-                out.push(b);
-                Step::More
-            }
+            _ => Step::More,
         }
     }
 
@@ -150,6 +187,8 @@ impl Scanner {
         }
         let mut out = Vec::with_capacity(512);
         let mut too_long = false;
+        // (What a value too long to keep would have kept, one byte at a time.)
+        let mut sink = Vec::new();
         loop {
             let available = match input.fill_buf() {
                 Ok(b) => b,
@@ -190,7 +229,7 @@ impl Scanner {
                     }
                     continue;
                 }
-                let mut sink = Vec::new();
+                sink.clear();
                 let kept = if too_long { &mut sink } else { &mut out };
                 match self.step(b, kept) {
                     Step::EndedBefore => {
@@ -271,7 +310,8 @@ mod tests {
         assert_eq!(detect(b"[{\"a\": 1}, {\"a\": 2}]"), Layout::Documents);
         assert_eq!(detect(b"{\"a\": \"cut\n{\"a\": 2}\n"), Layout::Lines, "a broken first line stays a line");
         assert_eq!(detect(b"{\"a\": [1,\n{\"b\": 2}}\n"), Layout::Lines, "a value that does not parse");
-        assert_eq!(detect(b"{\n  \"a\": 1,\n"), Layout::Lines, "not complete in what was read");
+        assert_eq!(detect(b"{\n  \"a\": 1,\n"), Layout::Documents, "a pretty record longer than what was read");
+        assert_eq!(detect(b"{\"a\": [1,\n{\"b\": 2}\n"), Layout::Lines, "a cut first line goes on past what was read");
         assert_eq!(detect(b""), Layout::Lines);
         assert_eq!(detect(b"not json"), Layout::Lines);
     }
@@ -290,6 +330,23 @@ mod tests {
                 (8, r#"{"q": "c"}"#.into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_cut_record_does_not_take_the_next_ones_with_it() {
+        // Cut inside a string: the line break ends it.
+        let cut_string = "{\n  \"a\": \"cut\n{\n  \"b\": 1\n}\n{\n  \"c\": 2\n}\n";
+        assert_eq!(
+            records(cut_string, 1000),
+            vec![(1, "{\"a\": \"cut".into()), (3, "{\"b\": 1}".into()), (6, "{\"c\": 2}".into())]
+        );
+        // Cut between tokens: the next record starts with a `{` at the start of a line.
+        let cut_value = "{\n  \"a\": 1,\n{\n  \"b\": 2\n}\n";
+        assert_eq!(records(cut_value, 1000), vec![(1, "{\"a\": 1,".into()), (3, "{\"b\": 2}".into())]);
+        // Dropped line breaks never join two tokens into one.
+        assert_eq!(records("{\"a\": [1\n2, true\nfalse]}", 1000), vec![(1, "{\"a\": [1 2, true false]}".into())]);
+        // A bare value too long to keep still ends where it ends.
+        assert_eq!(records("[123456789, {\"a\":1}]", 8), vec![(1, "too long: 9".into()), (1, "{\"a\":1}".into())]);
     }
 
     #[test]

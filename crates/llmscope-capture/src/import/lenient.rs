@@ -36,7 +36,8 @@ pub fn object(text: &str) -> Result<Read, LineError> {
         Err(e) => e,
     };
     // (A prefix says something: a broken array or string is no prefixed line.)
-    let prefix_at = text.find('{').filter(|&at| text[..at].bytes().any(|b| b.is_ascii_alphanumeric()));
+    let prefix_at =
+        text.find('{').filter(|&at| text[..at].bytes().any(|b| b.is_ascii_alphanumeric()) && !text[..at].contains('"'));
     if let Some(at) = prefix_at {
         let prefix = text[..at].trim_end();
         return match object(&text[at..]) {
@@ -70,7 +71,9 @@ pub fn prefix_time(prefix: &str, naive_tz: chrono_tz::Tz) -> Option<chrono::Date
     let second = words.next().unwrap_or_default();
     let parse = |s: &str| llmscope_core::timeparse::parse_timestamp_str(s, naive_tz).ok();
     // (A date alone is no time of day: the first word alone must carry one.)
-    parse(&format!("{first} {second}")).or_else(|| first.contains(':').then(|| parse(first)).flatten())
+    // (A time of day is written with colons: a number alone is no epoch time here.)
+    let both = format!("{first} {second}");
+    (both.contains(':').then(|| parse(&both)).flatten()).or_else(|| first.contains(':').then(|| parse(first)).flatten())
 }
 
 fn shorten(s: &str) -> String {
@@ -142,6 +145,7 @@ mod tests {
             "after the prefix \"INFO:root:\": invalid JSON: EOF while parsing a value at line 1 column 16"
         );
         assert!(err("plain text, no braces").starts_with("invalid JSON: expected value"));
+        assert!(err(r#"["a", {"b": 1}"#).starts_with("invalid JSON"), "a broken array is no prefixed line");
         Ok(())
     }
 
@@ -169,6 +173,7 @@ mod tests {
         assert_eq!(at("(2025-01-06 10:03:22.123) |"), want);
         assert_eq!(at("INFO:root:"), None);
         assert_eq!(at("2025-01-06 app"), None);
+        assert_eq!(at("3141592653 app"), None, "a number is no time here");
         assert_eq!(at(""), None);
         let shanghai = prefix_time("2025-01-06 10:03:22", chrono_tz::Asia::Shanghai).map(|t| t.to_rfc3339());
         assert_eq!(shanghai, Some("2025-01-06T02:03:22+00:00".to_string()), "naive times in the assumed zone");

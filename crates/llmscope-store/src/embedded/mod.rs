@@ -179,7 +179,10 @@ impl DuckStore {
 
     /// Sets how many threads DuckDB may use (at least 1).
     pub fn set_threads(&self, n: usize) -> Result<(), StoreError> {
-        self.update_settings(|s| s.threads = Some(n.max(1)))
+        self.update_settings(|s| s.threads = Some(n.max(1)))?;
+        // (A setting made now is the one to keep, not one a bulk load still owes.)
+        self.threads_owed.store(0, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// Stops DuckDB's worker threads and starts them again from the calling thread (DuckDB

@@ -10,7 +10,7 @@ use llmscope_capture::import::reader::is_stdin;
 use llmscope_capture::import::{
     import_files, ImportFailure, ImportOptions, ImportProgress, ImportSummary, Importer, NoProgress,
 };
-use llmscope_core::timeparse::parse_tz;
+use llmscope_core::timeparse::{parse_cli_time, parse_tz};
 
 use super::{open_store, EXIT_REJECTED};
 use crate::cli::ImportArgs;
@@ -84,7 +84,12 @@ pub fn run(cfg: &Config, a: ImportArgs) -> anyhow::Result<ExitCode> {
         (None, Some(r)) => r,
         (None, None) => return Err(anyhow!("no store to import into")),
     };
-    let opts = ImportOptions { naive_tz, project: cfg.import.project.clone(), ..Default::default() };
+    let undated_at = a
+        .undated_at
+        .as_deref()
+        .map(|t| parse_cli_time(t, naive_tz, chrono::Utc::now()).map_err(|e| anyhow!("--undated-at: {e}")))
+        .transpose()?;
+    let opts = ImportOptions { naive_tz, project: cfg.import.project.clone(), undated_at, ..Default::default() };
     let mut importer = Importer::new(sink, opts);
     importer.batch_size =
         if remote.is_some() { cfg.import.batch_size.min(super::remote::REMOTE_BATCH) } else { cfg.import.batch_size };

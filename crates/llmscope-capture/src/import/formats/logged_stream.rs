@@ -24,15 +24,21 @@ pub enum Logged {
 /// Reads a `response` that is not an object; `path` names it in errors.
 pub fn read(v: &Value, path: &str) -> Result<Logged, LineError> {
     let mut asm = StreamAssembler::new();
+    // Some item is recognisably a stream's (an array of whole bodies, or of another
+    // provider's events, is not joined into an empty answer).
+    let mut looked_like_chunks = false;
     match v {
         Value::Array(items) => {
             for item in items {
                 match item {
                     Value::Object(m) => {
+                        looked_like_chunks |= is_chunk(m);
                         asm.push_map(m);
                     }
                     Value::String(s) => {
-                        asm.push(strip_data(s));
+                        let data = strip_data(s);
+                        looked_like_chunks |= chunk_text(data);
+                        asm.push(data);
                     }
                     // Counted as a chunk that is not an object.
                     other => {
@@ -61,20 +67,40 @@ pub fn read(v: &Value, path: &str) -> Result<Logged, LineError> {
             // The last event need not end with a blank line in a log.
             parser.push(b"\n\n", |e| events.push(e));
             for e in events.iter().filter(|e| e.has_data) {
+                looked_like_chunks |= chunk_text(&e.data);
                 asm.push(&e.data);
             }
         }
         other => return Err(LineError::at(path.into(), format!("expected an object, found {}", describe(other)))),
     }
-    if asm.chunks() == 0 {
+    if asm.chunks() == 0 || !looked_like_chunks {
         return Err(LineError::at(
             path.into(),
-            "expected an object or a stream, found no stream chunk that is a JSON object".into(),
+            "expected an object or a stream, found no stream chunk (an object with `delta`s in its `choices`, \
+             an `object` ending in `.chunk`, a `response.*` event or an `error`)"
+                .into(),
         ));
     }
     let mut facts = asm.attributes();
     facts.insert("stream".into(), Value::Bool(true));
     Ok(Logged::Stream(asm.response(), facts))
+}
+
+/// Whether an object is recognisably a streamed event: a chat or completions chunk (`delta`s
+/// in its choices, or an `object` ending in `.chunk`), a Responses API event, or an error.
+fn is_chunk(m: &Map<String, Value>) -> bool {
+    let kind = |k: &str| m.get(k).and_then(Value::as_str);
+    let delta =
+        m.get("choices").and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|c| c.get("delta").is_some()));
+    delta
+        || kind("object").is_some_and(|o| o.ends_with(".chunk"))
+        || kind("type").is_some_and(|t| t.starts_with("response."))
+        || m.contains_key("error")
+}
+
+/// [`is_chunk`] of an event's `data`.
+fn chunk_text(data: &str) -> bool {
+    matches!(serde_json::from_str::<Value>(data), Ok(Value::Object(m)) if is_chunk(&m))
 }
 
 /// A chunk's `data` from a logged line of an event (`data: {…}` or the JSON alone).
@@ -153,6 +179,11 @@ mod tests {
         assert!(err(json!([])).contains("no stream chunk"), "{}", err(json!([])));
         assert!(err(json!([1, "x"])).contains("no stream chunk"));
         assert!(err(json!("data: not json\n\n")).contains("no stream chunk"));
+        assert!(err(json!([{}])).contains("no stream chunk"), "an empty object is no chunk");
+        let whole = json!([{"choices": [{"message": {"content": "Hi"}}]}]);
+        assert!(err(whole).contains("no stream chunk"), "whole bodies are not joined into an empty answer");
+        let other = json!([{"type": "content_block_delta", "delta": {"text": "Hi"}}]);
+        assert!(err(other).contains("no stream chunk"), "another provider's events");
     }
 
     #[test]

@@ -29,11 +29,20 @@ pub struct ImportOptions {
     pub max_line_bytes: usize,
     /// The requests of the Batch input files of this import, joined to their answers.
     pub batch_requests: Option<std::sync::Arc<crate::import::batch_requests::BatchRequests>>,
+    /// Where to place answers that carry no time (OpenAI Batch output: failed requests,
+    /// embeddings; bare failed responses); `None` rejects them.
+    pub undated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { naive_tz: Tz::UTC, project: "default".into(), max_line_bytes: 16 << 20, batch_requests: None }
+        ImportOptions {
+            naive_tz: Tz::UTC,
+            project: "default".into(),
+            max_line_bytes: 16 << 20,
+            batch_requests: None,
+            undated_at: None,
+        }
     }
 }
 

@@ -10,8 +10,10 @@
 //! file is imported with it ([`crate::import::batch_requests`]), and then the request is
 //! mapped as in a pair. Its time is the response's
 //! `created` (`created_at` for the Responses API). A Batch *input* line (`custom_id`,
-//! `method`, `url`, `body`) is a request not answered yet, and a failed Batch request comes
-//! back without a response and so without a time: both are rejected with that reason.
+//! `method`, `url`, `body`) is a request not answered yet, and is rejected with that reason.
+//! A failed Batch request comes back without a response, and an embedding without a
+//! `created`, so without a time: they are rejected saying so, unless the import is told where
+//! to place such lines ([`ImportOptions::undated_at`]; the call's attribute `time_assumed`).
 
 use llmscope_core::{timeparse, Call, CallStatus};
 use serde_json::{Map, Value};
@@ -44,8 +46,20 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
         Some(v) => return Err(LineError::at("error".into(), format!("expected an object, found {}", describe(v)))),
     };
     let Some(resp) = top.obj("response")? else {
+        if let Some(at) = opts.undated_at {
+            // A failed request, placed where the import was told to.
+            assume_time(call, at);
+            call.status = CallStatus::Error;
+            call.output = Some(String::new());
+            call.error_message = Some(error.map_or_else(|| "no response".into(), failure));
+            call.error_kind = error.and_then(|e| e.get("code")).and_then(Value::as_str).map(str::to_string);
+            return Ok(());
+        }
         let why = error.map(|e| format!(" (the request failed: {})", failure(e))).unwrap_or_default();
-        return Err(LineError::at("response".into(), format!("no response, so no time to place the call at{why}")));
+        return Err(LineError::at(
+            "response".into(),
+            format!("no response, so no time to place the call at{why} (--undated-at places such lines)"),
+        ));
     };
     let r = Obj::new(resp, "response");
     if let Some(code) = r.u64("status_code")? {
@@ -60,11 +74,14 @@ pub fn map_batch(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call
         call.attributes.insert("upstream_request_id".into(), Value::String(id));
     }
     let body = r.obj("body")?.ok_or_else(|| LineError::at("response.body".into(), "missing required field".into()))?;
-    if let (Some(Value::Object(e)), false) = (body.get("error"), has_time(body)) {
+    if let (Some(Value::Object(e)), false, None) = (body.get("error"), has_time(body), opts.undated_at) {
         let status = call.status_code.map(|c| format!("{c} ")).unwrap_or_default();
         return Err(LineError::at(
             "response.body".into(),
-            format!("a failed answer ({status}{}) carries no time to place the call at", failure(e)),
+            format!(
+                "a failed answer ({status}{}) carries no time to place the call at (--undated-at places such lines)",
+                failure(e)
+            ),
         ));
     }
     if let Some(kind) = body.get("object").and_then(Value::as_str) {
@@ -114,10 +131,20 @@ fn failure(e: &Map<String, Value>) -> String {
     }
 }
 
+/// Places a call that carries no time where the import was told to, and says so (the
+/// attribute `time_assumed`).
+fn assume_time(call: &mut Call, at: chrono::DateTime<chrono::Utc>) {
+    call.start_time = at;
+    call.attributes.insert("time_assumed".into(), Value::Bool(true));
+}
+
 /// A bare response object.
 pub fn map_bare(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
-    if let (Some(Value::Object(e)), false) = (obj.get("error"), has_time(obj)) {
-        return Err(LineError::line(format!("a failed answer ({}) carries no time to place the call at", failure(e))));
+    if let (Some(Value::Object(e)), false, None) = (obj.get("error"), has_time(obj), opts.undated_at) {
+        return Err(LineError::line(format!(
+            "a failed answer ({}) carries no time to place the call at (--undated-at places such lines)",
+            failure(e)
+        )));
     }
     let created = openai::map_response_at(obj, "", call)?;
     responses::echoed_request(obj, call);
@@ -146,10 +173,21 @@ fn place(
     let responses_api = body.get("object").and_then(Value::as_str) == Some("response");
     let field = if responses_api { "created_at" } else { "created" };
     let at = join(path, field);
-    let created = created.filter(|v| !v.is_null()).ok_or_else(|| {
-        LineError::at(at.clone(), "missing: an answer logged without its request is placed at its creation time".into())
-    })?;
-    call.start_time = timeparse::parse_log_timestamp(&created, opts.naive_tz).map_err(|e| LineError::at(at, e))?;
+    match (created.filter(|v| !v.is_null()), opts.undated_at) {
+        (Some(created), _) => {
+            call.start_time =
+                timeparse::parse_log_timestamp(&created, opts.naive_tz).map_err(|e| LineError::at(at, e))?;
+        }
+        (None, Some(t)) => assume_time(call, t),
+        (None, None) => {
+            return Err(LineError::at(
+                at,
+                "missing: an answer logged without its request is placed at its creation time \
+                 (--undated-at places answers without one, e.g. embeddings)"
+                    .into(),
+            ))
+        }
+    }
     match body.get("object").and_then(Value::as_str) {
         Some("chat.completion") => call.operation = Some("chat".into()),
         Some("text_completion") => call.operation = Some("completion".into()),

@@ -546,13 +546,15 @@ fn openai_batch_output_lines_and_bare_responses() {
         err(
             r#"{"id": "b", "custom_id": "r3", "response": null, "error": {"code": "batch_expired", "message": "Expired."}}"#
         ),
-        "response: no response, so no time to place the call at (the request failed: batch_expired: Expired.)"
+        "response: no response, so no time to place the call at (the request failed: batch_expired: Expired.) \
+         (--undated-at places such lines)"
     );
     assert_eq!(
         err(
             r#"{"custom_id": "r4", "response": {"status_code": 400, "body": {"error": {"message": "bad", "type": "invalid_request_error"}}}}"#
         ),
-        "response.body: a failed answer (400 invalid_request_error: bad) carries no time to place the call at"
+        "response.body: a failed answer (400 invalid_request_error: bad) carries no time to place the call at \
+         (--undated-at places such lines)"
     );
     assert_eq!(
         err(
@@ -562,7 +564,8 @@ fn openai_batch_output_lines_and_bare_responses() {
     );
     assert_eq!(
         err(r#"{"object": "chat.completion", "choices": []}"#),
-        "created: missing: an answer logged without its request is placed at its creation time"
+        "created: missing: an answer logged without its request is placed at its creation time (--undated-at \
+         places answers without one, e.g. embeddings)"
     );
     assert_eq!(
         err(r#"{"custom_id": "r6", "response": {"status_code": 200, "body": {"object": "fine_tuning.job", "created": 1}}}"#),
@@ -577,7 +580,7 @@ fn openai_batch_output_lines_and_bare_responses() {
 
     assert_eq!(
         err(r#"{"object": "chat.completion", "choices": [], "error": {"message": "boom"}}"#),
-        "a failed answer (boom) carries no time to place the call at"
+        "a failed answer (boom) carries no time to place the call at (--undated-at places such lines)"
     );
     assert_eq!(
         err(r#"{"object": "chat.completion", "created": -5, "choices": []}"#),
@@ -590,6 +593,41 @@ fn openai_batch_output_lines_and_bare_responses() {
     );
     assert_eq!(p.call.operation.as_deref(), Some("embedding"));
     assert_eq!(p.call.span_kind, llmscope_core::SpanKind::Embedding);
+}
+
+#[test]
+fn answers_without_a_time_are_placed_where_the_import_is_told() {
+    let at = utc("2026-11-01T12:00:00Z");
+    let opts = ImportOptions { undated_at: Some(at), ..Default::default() };
+    let parse = |line: &str| match parse_line(line.as_bytes(), "out.jsonl", 1, &opts) {
+        Ok(p) => p.call,
+        Err(e) => panic!("{line}: {e}"),
+    };
+    // An embedding as OpenAI's Batch API returns it: no `created`.
+    let c = parse(
+        r#"{"id": "b1", "custom_id": "e1", "response": {"status_code": 200, "request_id": "q", "body": {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1]}], "model": "text-embedding-3-small", "usage": {"prompt_tokens": 5, "total_tokens": 5}}}, "error": null}"#,
+    );
+    assert_eq!((c.start_time, c.status, c.usage.input), (at, CallStatus::Ok, Some(5)));
+    assert_eq!(c.attributes.get("time_assumed"), Some(&json!(true)));
+    assert_eq!(c.operation.as_deref(), Some("embedding"));
+    // Failed requests count as failed calls.
+    let c = parse(
+        r#"{"id": "b2", "custom_id": "r2", "response": null, "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}"#,
+    );
+    assert_eq!((c.start_time, c.status, c.error_kind.as_deref()), (at, CallStatus::Error, Some("batch_expired")));
+    assert_eq!(c.output.as_deref(), Some(""));
+    assert!(c.error_message.as_deref().is_some_and(|m| m.contains("completion window")));
+    let c = parse(
+        r#"{"custom_id": "r4", "response": {"status_code": 400, "body": {"error": {"message": "bad", "type": "invalid_request_error"}}}}"#,
+    );
+    assert_eq!((c.start_time, c.status, c.status_code), (at, CallStatus::Error, Some(400)));
+    assert_eq!(c.error_message.as_deref(), Some("bad"));
+    let c = parse(r#"{"object": "chat.completion", "choices": [], "error": {"message": "boom"}}"#);
+    assert_eq!((c.start_time, c.status), (at, CallStatus::Error));
+    // An answer with its own time keeps it.
+    let c = parse(r#"{"object": "chat.completion", "created": 1736157600, "choices": []}"#);
+    assert_eq!(c.start_time, utc("2025-01-06T10:00:00Z"));
+    assert!(!c.attributes.contains_key("time_assumed"));
 }
 
 #[test]

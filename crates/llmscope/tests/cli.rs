@@ -150,6 +150,17 @@ fn reimport_stores_nothing_twice() -> R {
 }
 
 /// The number before `label` in `gen`'s summary line ("generated 2000 lines (31 errors, …").
+/// A command refused with exit code 1, saying `says` on standard error.
+fn refused(o: &Output, says: &str) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    assert!(stderr(o).contains(says), "{}", stderr(o));
+}
+
+/// Lines, imported, joined and rejected of an `import --json` summary.
+fn join_counts(summary: &Value) -> [u64; 4] {
+    ["lines", "imported", "joined", "rejected"].map(|k| summary[k].as_u64().unwrap_or(u64::MAX))
+}
+
 /// The line and reason of each rejected line of an `import --json` summary.
 fn reject_reasons(summary: &Value) -> Vec<(u64, String)> {
     summary["rejects"]
@@ -252,7 +263,7 @@ fn generated_batch_files_join() -> R {
     let errors = gen_count(&stderr(&gen), "errors");
     let o = llmscope(&data, &["import", "--json", "--no-progress", output, input]);
     let s: Value = serde_json::from_slice(&o.stdout)?;
-    let counts = ["lines", "imported", "joined", "rejected"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
+    let counts = join_counts(&s);
     assert_eq!(counts, [6000, 3000 - errors, 3000 - errors, 2 * errors], "{s}");
     let r = report_json(&data, &[]);
     assert!(r["top_questions"].as_array().is_some_and(|q| !q.is_empty()), "the questions come from the requests");
@@ -262,12 +273,11 @@ fn generated_batch_files_join() -> R {
     let o = llmscope(&placed, &["import", "--json", "--undated-at", "2026-11-01T12:00:00Z", output, input]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s: Value = serde_json::from_slice(&o.stdout)?;
-    let counts = ["lines", "imported", "joined", "rejected"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
+    let counts = join_counts(&s);
     assert_eq!(counts, [6000, 3000, 3000, 0], "{s}");
     assert_eq!(report_json(&placed, &[])["requests"]["errors"].as_u64(), Some(errors));
     let bad = llmscope(&placed, &["import", "--undated-at", "soon", output]);
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(stderr(&bad).contains("--undated-at"), "{}", stderr(&bad));
+    refused(&bad, "--undated-at");
     Ok(())
 }
 
@@ -306,7 +316,7 @@ fn batch_input_and_output_files_are_joined_by_custom_id() -> R {
     );
     let s: Value = serde_json::from_slice(&o.stdout)?;
     assert_eq!(o.status.code(), Some(3), "{s}");
-    let counts = ["lines", "imported", "joined", "rejected"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
+    let counts = join_counts(&s);
     assert_eq!(counts, [7, 3, 1, 3], "{s}");
     let reasons = reject_reasons(&s);
     assert_eq!(reasons.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![2, 3, 4]);
@@ -353,7 +363,7 @@ fn batch_input_and_output_files_are_joined_by_custom_id() -> R {
     let (i2, o2) = (input2.to_str().unwrap_or(""), output2.to_str().unwrap_or(""));
     let o = llmscope(&data2, &["import", "--json", "--no-progress", o2, i2, i2]);
     let s: Value = serde_json::from_slice(&o.stdout)?;
-    let counts = ["lines", "imported", "joined", "rejected"].map(|k| s[k].as_u64().unwrap_or(u64::MAX));
+    let counts = join_counts(&s);
     assert_eq!(counts, [4, 1, 1, 2], "the failed answer and its request are both rejected: {s}");
     let listed = ok(llmscope(&data2, &["calls", "--format", "jsonl"]));
     let r1: Value = serde_json::from_str(stdout(&listed).lines().next().unwrap_or("{}"))?;
@@ -511,8 +521,7 @@ fn standard_input_imports_like_a_file() -> R {
     let s: Value = serde_json::from_slice(&o.stdout)?;
     assert_eq!((s["imported"].as_u64(), s["already_present"].as_u64()), (Some(0), Some(20)), "{s}");
     let twice = piped(b"", &["import", "-", "-"])?;
-    assert_eq!(twice.status.code(), Some(1));
-    assert!(stderr(&twice).contains("standard input can be named once"), "{}", stderr(&twice));
+    refused(&twice, "standard input can be named once");
     Ok(())
 }
 
@@ -575,8 +584,7 @@ fn a_held_store_is_refused_clearly() -> R {
     let data = dir.path().join("data");
     let _held = llmscope_store::DuckStore::open_dir(&data)?;
     let o = llmscope(&data, &["report"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("in use by another llmscope process"), "{}", stderr(&o));
+    refused(&o, "in use by another llmscope process");
     Ok(())
 }
 
@@ -585,8 +593,7 @@ fn bad_flags_and_config_say_what_is_wrong() -> R {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let o = llmscope(&data, &["report", "--tz", "Mars/Olympus"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--tz: unknown time zone"), "{}", stderr(&o));
+    refused(&o, "--tz: unknown time zone");
     let o = llmscope(&data, &["report", "--since", "tomorrow-ish"]);
     assert!(stderr(&o).contains("--since"), "{}", stderr(&o));
     let cfg = dir.path().join("bad.toml");
@@ -595,8 +602,7 @@ fn bad_flags_and_config_say_what_is_wrong() -> R {
     assert!(stderr(&o).contains("unknown field `timezone`"), "{}", stderr(&o));
     std::fs::write(&cfg, "[server]\nrecorder_nice = 25\n")?;
     let o = llmscope(&data, &["--config", cfg.to_str().unwrap_or_default(), "config"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("server.recorder_nice: 25 is above 19"), "{}", stderr(&o));
+    refused(&o, "server.recorder_nice: 25 is above 19");
     std::fs::write(&cfg, "[server]\nqueue_capacity = 4611686018427387904\n")?;
     let o = llmscope(&data, &["--config", cfg.to_str().unwrap_or_default(), "config"]);
     assert!(stderr(&o).contains("server.queue_capacity: 4611686018427387904 is above 10000000"), "{}", stderr(&o));
@@ -640,8 +646,7 @@ fn upstreams_come_from_the_environment_and_keys_stay_secret() -> R {
         cmd.output()
     };
     let missing = run(None)?;
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(stderr(&missing).contains("LLMSCOPE_TEST_UPSTREAM_KEY is not set"), "{}", stderr(&missing));
+    refused(&missing, "LLMSCOPE_TEST_UPSTREAM_KEY is not set");
     let set = ok(run(Some("sk-very-secret"))?);
     let out = stdout(&set);
     assert!(out.contains("upstream default → http://proxyuser:***@127.0.0.1:9/v1"), "{out}");
@@ -795,8 +800,7 @@ fn suggestions_name_the_cause_the_numbers_show() -> R {
     // A data directory without a store is an error, and is left without one.
     let typo = dir.path().join("typo");
     let o = llmscope(&typo, &["report"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no llmscope store in"), "{}", stderr(&o));
+    refused(&o, "no llmscope store in");
     assert!(!typo.join("llmscope.duckdb").exists());
     Ok(())
 }

@@ -219,7 +219,7 @@ impl Scanner {
                         b'[' if self.arrays == 0 => self.arrays = 1,
                         b']' if self.arrays > 0 => self.arrays = 0,
                         _ => {
-                            (self.start_line, self.len) = (self.line, 0);
+                            self.start_line = self.line;
                             self.begin(b, &mut out, max_bytes, &mut too_long);
                             if !self.started {
                                 ended = true;

@@ -158,6 +158,13 @@ pub fn join(path: &str, key: &str) -> String {
 /// Largest token count accepted for one call.
 pub const MAX_TOKENS: u64 = 1_000_000_000_000;
 
+/// The first 40 characters of a text for an error message, and `…` when there is more.
+pub fn head(s: &str) -> (String, &'static str) {
+    let cut: String = s.chars().take(40).collect();
+    let more = if cut.len() < s.len() { "…" } else { "" };
+    (cut, more)
+}
+
 /// A short description of a JSON value for error messages.
 pub fn describe(v: &Value) -> String {
     match v {
@@ -172,12 +179,8 @@ pub fn describe(v: &Value) -> String {
             _ => format!("the number {n}"),
         },
         Value::String(s) => {
-            let cut: String = s.chars().take(40).collect();
-            if cut.len() < s.len() {
-                format!("the string {cut:?}…")
-            } else {
-                format!("the string {cut:?}")
-            }
+            let (cut, more) = head(s);
+            format!("the string {cut:?}{more}")
         }
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),

@@ -15,7 +15,7 @@
 
 use serde_json::{Map, Value};
 
-use super::fields::describe;
+use super::fields::{describe, head};
 use super::formats::LineError;
 
 /// A line's object and what had to be read around.
@@ -42,7 +42,10 @@ pub fn object(text: &str) -> Result<Read, LineError> {
         let prefix = text[..at].trim_end();
         return match object(&text[at..]) {
             Ok(read) => Ok(Read { prefix: Some(prefix.to_string()), ..read }),
-            Err(e) => Err(LineError::line(format!("after the prefix {:?}: {}", shorten(prefix), e.message))),
+            Err(e) => {
+                let (cut, more) = head(prefix);
+                Err(LineError::line(format!("after the prefix {:?}: {}", cut + more, e.message)))
+            }
         };
     }
     if let Some((fixed, n)) = without_non_finite(text) {
@@ -74,15 +77,6 @@ pub fn prefix_time(prefix: &str, naive_tz: chrono_tz::Tz) -> Option<chrono::Date
     // (A time of day is written with colons: a number alone is no epoch time here.)
     let both = format!("{first} {second}");
     (both.contains(':').then(|| parse(&both)).flatten()).or_else(|| first.contains(':').then(|| parse(first)).flatten())
-}
-
-fn shorten(s: &str) -> String {
-    let cut: String = s.chars().take(40).collect();
-    if cut.len() < s.len() {
-        cut + "…"
-    } else {
-        cut
-    }
 }
 
 /// `text` with Python's non-finite number tokens outside strings replaced by `null`, and

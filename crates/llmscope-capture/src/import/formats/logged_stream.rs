@@ -27,6 +27,18 @@ pub fn read(v: &Value, path: &str) -> Result<Logged, LineError> {
     // Some item is recognisably a stream's (an array of whole bodies, or of another
     // provider's events, is not joined into an empty answer).
     let mut looked_like_chunks = false;
+    // An event's `data`, parsed once: a JSON object is fed as one, anything else (`[DONE]`,
+    // text) as text for the assembler to count. Says whether it was a chunk.
+    let feed = |asm: &mut StreamAssembler, data: &str| match serde_json::from_str::<Value>(data) {
+        Ok(Value::Object(m)) => {
+            asm.push_map(&m);
+            is_chunk(&m)
+        }
+        _ => {
+            asm.push(data);
+            false
+        }
+    };
     match v {
         Value::Array(items) => {
             for item in items {
@@ -35,11 +47,7 @@ pub fn read(v: &Value, path: &str) -> Result<Logged, LineError> {
                         looked_like_chunks |= is_chunk(m);
                         asm.push_map(m);
                     }
-                    Value::String(s) => {
-                        let data = strip_data(s);
-                        looked_like_chunks |= chunk_text(data);
-                        asm.push(data);
-                    }
+                    Value::String(s) => looked_like_chunks |= feed(&mut asm, strip_data(s)),
                     // Counted as a chunk that is not an object.
                     other => {
                         asm.push(&other.to_string());
@@ -67,8 +75,7 @@ pub fn read(v: &Value, path: &str) -> Result<Logged, LineError> {
             // The last event need not end with a blank line in a log.
             parser.push(b"\n\n", |e| events.push(e));
             for e in events.iter().filter(|e| e.has_data) {
-                looked_like_chunks |= chunk_text(&e.data);
-                asm.push(&e.data);
+                looked_like_chunks |= feed(&mut asm, &e.data);
             }
         }
         other => return Err(LineError::at(path.into(), format!("expected an object, found {}", describe(other)))),
@@ -96,11 +103,6 @@ fn is_chunk(m: &Map<String, Value>) -> bool {
         || kind("object").is_some_and(|o| o.ends_with(".chunk"))
         || kind("type").is_some_and(|t| t.starts_with("response."))
         || m.contains_key("error")
-}
-
-/// [`is_chunk`] of an event's `data`.
-fn chunk_text(data: &str) -> bool {
-    matches!(serde_json::from_str::<Value>(data), Ok(Value::Object(m)) if is_chunk(&m))
 }
 
 /// A chunk's `data` from a logged line of an event (`data: {…}` or the JSON alone).

@@ -525,6 +525,75 @@ fn standard_input_imports_like_a_file() -> R {
     Ok(())
 }
 
+/// Pairs logged from Anthropic, Ollama (streamed) and Gemini import with their text, tokens
+/// and provider, are priced by model in the report, and an answer of no known shape is
+/// rejected, not stored without its output.
+#[test]
+fn other_providers_pairs_import_and_are_priced() -> R {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let user = |text: &str| serde_json::json!([{"role": "user", "content": text}]);
+    let ollama_chunk = |text: &str, done: bool| {
+        let mut c = serde_json::json!({"model": "llama3.2", "created_at": "2025-03-01T10:02:05Z",
+                                       "message": {"role": "assistant", "content": text}, "done": done});
+        if done {
+            c["done_reason"] = "stop".into();
+            c["total_duration"] = 2_000_000_000_u64.into();
+            c["eval_duration"] = 1_500_000_000_u64.into();
+            c["prompt_eval_count"] = 30.into();
+            c["eval_count"] = 40.into();
+        }
+        c.to_string()
+    };
+    let lines = [
+        serde_json::json!({"timestamp": "2025-03-01T10:00:00Z", "latency_ms": 900,
+            "request": {"model": "claude-3-5-sonnet-20241022", "max_tokens": 512, "messages": user("Bonjour")},
+            "response": {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-3-5-sonnet-20241022",
+                         "content": [{"type": "text", "text": "Salut !"}], "stop_reason": "end_turn",
+                         "usage": {"input_tokens": 1000, "output_tokens": 500}}}),
+        serde_json::json!({"request": {"model": "llama3.2", "messages": user("Why is the sky blue?")},
+            "response": [ollama_chunk("Rayleigh", false), ollama_chunk(" scattering.", false), ollama_chunk("", true)]}),
+        serde_json::json!({"timestamp": "2025-03-01T10:04:00Z",
+            "request": {"model": "gemini-2.5-flash", "contents": [{"role": "user", "parts": [{"text": "Write a haiku"}]}]},
+            "response": {"candidates": [{"content": {"role": "model", "parts": [{"text": "Old pond, a frog"}]},
+                                         "finishReason": "STOP"}],
+                         "usageMetadata": {"promptTokenCount": 2000, "candidatesTokenCount": 1000}}}),
+        serde_json::json!({"timestamp": "2025-03-01T10:05:00Z", "request": {"model": "m", "messages": user("hi")},
+            "response": {"answer": "hello"}}),
+    ]
+    .map(|v| v.to_string());
+    let file = write(&dir.path().join("providers.jsonl"), &lines)?;
+    let o = llmscope(&data, &["import", "--json", file.to_str().unwrap_or_default()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let s: Value = serde_json::from_slice(&o.stdout)?;
+    assert_eq!((s["imported"].as_u64(), s["rejected"].as_u64()), (Some(3), Some(1)), "{s}");
+    let reasons = reject_reasons(&s);
+    assert_eq!(reasons[0].0, 4);
+    assert!(reasons[0].1.starts_with("response: not an answer llmscope reads (keys: answer)"), "{reasons:?}");
+
+    let o = ok(llmscope(&data, &["calls", "--format", "jsonl"]));
+    let calls: Vec<Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let by_provider = |p: &str| calls.iter().find(|c| c["provider"] == p).cloned().unwrap_or_default();
+    assert_eq!(by_provider("anthropic")["output"], "Salut !");
+    let ollama = by_provider("ollama");
+    assert_eq!(
+        (&ollama["output"], &ollama["latency_ms"], &ollama["ttft_ms"]),
+        (&"Rayleigh scattering.".into(), &2000.0.into(), &500.0.into())
+    );
+    assert_eq!(ollama["start_time"], "2025-03-01T10:02:03Z", "two seconds before the answer's end");
+    assert_eq!(by_provider("google")["input_text"], "Write a haiku");
+
+    let r = report_json(&data, &[]);
+    let cost = |model: &str| {
+        r["by_model"].as_array().into_iter().flatten().find(|m| m["model"] == model).map(|m| m["cost_usd"].clone())
+    };
+    // $3 / $15 per million tokens for Claude 3.5 Sonnet, $0.30 / $2.50 for Gemini 2.5 Flash.
+    assert_eq!(cost("claude-3-5-sonnet-20241022").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(10_500.0));
+    assert_eq!(cost("gemini-2.5-flash").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(3_100.0));
+    assert_eq!(r["cost"]["unpriced_models"][0]["model"], "llama3.2", "{}", r["cost"]);
+    Ok(())
+}
+
 #[test]
 fn markdown_and_html_reports_carry_charts() -> R {
     let dir = tempfile::tempdir()?;

@@ -4,9 +4,11 @@
 //! string. A stream is joined back into the body a non-streaming call returns, as the
 //! logging proxy joins a live one ([`StreamAssembler`]).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
-use super::LineError;
+use super::{anthropic, gemini, ollama, LineError};
 use crate::import::fields::describe;
 use crate::openai::sse::SseParser;
 use crate::openai::stream::StreamAssembler;
@@ -23,45 +25,118 @@ pub enum Logged {
 
 /// Reads a `response` that is not an object; `path` names it in errors.
 pub fn read(v: &Value, path: &str) -> Result<Logged, LineError> {
+    let items = items(v, path)?;
+    let items = match items {
+        Items::Body(m) => return Ok(Logged::Body(m)),
+        Items::Stream(items) => items,
+    };
+    let objects = || items.iter().filter_map(Item::object);
+    // Another provider's stream: joined by that provider's rules.
+    let joined = if objects().any(anthropic::is_event) {
+        Some(anthropic::join_stream(objects()))
+    } else if objects().any(ollama::is_chunk) {
+        Some(ollama::join_stream(objects()))
+    } else if objects().any(|m| gemini::is_response(m) && !m.contains_key("error")) {
+        Some(gemini::join_stream(objects()))
+    } else {
+        None
+    };
+    if let Some(body) = joined {
+        let mut facts = Map::new();
+        facts.insert("stream".into(), Value::Bool(true));
+        facts.insert("stream_chunks".into(), objects().count().into());
+        let bad = items.iter().filter(|i| matches!(i, Item::Text(t) if t.trim() != "[DONE]")).count();
+        if bad > 0 {
+            facts.insert("stream_bad_chunks".into(), bad.into());
+        }
+        return Ok(Logged::Stream(body, facts));
+    }
     let mut asm = StreamAssembler::new();
-    // Some item is recognisably a stream's (an array of whole bodies, or of another
+    // Some item is recognisably a stream's (an array of whole bodies, or of an unknown
     // provider's events, is not joined into an empty answer).
     let mut looked_like_chunks = false;
-    // An event's `data`, parsed once: a JSON object is fed as one, anything else (`[DONE]`,
-    // text) as text for the assembler to count. Says whether it was a chunk.
-    let feed = |asm: &mut StreamAssembler, data: &str| match serde_json::from_str::<Value>(data) {
-        Ok(Value::Object(m)) => {
-            asm.push_map(&m);
-            is_chunk(&m)
-        }
-        _ => {
-            asm.push(data);
-            false
-        }
-    };
-    match v {
-        Value::Array(items) => {
-            for item in items {
-                match item {
-                    Value::Object(m) => {
-                        looked_like_chunks |= is_chunk(m);
-                        asm.push_map(m);
-                    }
-                    Value::String(s) => looked_like_chunks |= feed(&mut asm, strip_data(s)),
-                    // Counted as a chunk that is not an object.
-                    other => {
-                        asm.push(&other.to_string());
-                    }
-                }
+    for item in &items {
+        match item {
+            Item::Object(m) => {
+                looked_like_chunks |= is_chunk(m);
+                asm.push_map(m);
+            }
+            // Counted as a chunk that is not an object (`[DONE]` excepted).
+            Item::Text(t) => {
+                asm.push(t);
             }
         }
+    }
+    if asm.chunks() == 0 || !looked_like_chunks {
+        return Err(LineError::at(
+            path.into(),
+            "expected an object or a stream, found no stream chunk (an object with `delta`s in its `choices`, \
+             an `object` ending in `.chunk`, a `response.*` event, an Anthropic, Ollama or Gemini stream's event, \
+             or an `error`)"
+                .into(),
+        ));
+    }
+    let mut facts = asm.attributes();
+    facts.insert("stream".into(), Value::Bool(true));
+    Ok(Logged::Stream(asm.response(), facts))
+}
+
+/// One logged item of a stream: an object (given as one, or parsed from its text), or text
+/// that is not one.
+enum Item<'a> {
+    Object(Cow<'a, Map<String, Value>>),
+    Text(String),
+}
+
+impl Item<'_> {
+    fn object(&self) -> Option<&Map<String, Value>> {
+        match self {
+            Item::Object(m) => Some(m),
+            Item::Text(_) => None,
+        }
+    }
+
+    /// An event's `data`, parsed: a JSON object is one, anything else (`[DONE]`, text) text.
+    fn parse(data: &str) -> Item<'static> {
+        match serde_json::from_str::<Value>(data) {
+            Ok(Value::Object(m)) => Item::Object(Cow::Owned(m)),
+            _ => Item::Text(data.to_string()),
+        }
+    }
+}
+
+enum Items<'a> {
+    Body(Map<String, Value>),
+    Stream(Vec<Item<'a>>),
+}
+
+/// The items of a logged `response` that is not an object: an array's, the events' of a
+/// stream's text, or the lines of newline-delimited JSON (Ollama's streams); or the body a
+/// string holds.
+fn items<'a>(v: &'a Value, path: &str) -> Result<Items<'a>, LineError> {
+    match v {
+        Value::Array(items) => Ok(Items::Stream(
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(m) => Item::Object(Cow::Borrowed(m)),
+                    Value::String(s) => Item::parse(strip_data(s)),
+                    other => Item::Text(other.to_string()),
+                })
+                .collect(),
+        )),
         Value::String(s) => {
             let t = s.trim_start_matches('\u{feff}').trim();
             if t.starts_with('{') {
-                return match serde_json::from_str::<Value>(t) {
-                    Ok(Value::Object(m)) => Ok(Logged::Body(m)),
-                    _ => Err(LineError::at(path.into(), format!("expected an object, found {}", describe(v)))),
-                };
+                if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(t) {
+                    return Ok(Items::Body(m));
+                }
+                // Newline-delimited JSON: every line an object.
+                let lines: Vec<Item<'_>> = t.lines().filter(|l| !l.trim().is_empty()).map(Item::parse).collect();
+                if lines.len() > 1 && lines.iter().all(|i| i.object().is_some()) {
+                    return Ok(Items::Stream(lines));
+                }
+                return Err(LineError::at(path.into(), format!("expected an object, found {}", describe(v))));
             }
             if !is_sse(t) {
                 return Err(LineError::at(
@@ -74,23 +149,10 @@ pub fn read(v: &Value, path: &str) -> Result<Logged, LineError> {
             parser.push(t.as_bytes(), |e| events.push(e));
             // The last event need not end with a blank line in a log.
             parser.push(b"\n\n", |e| events.push(e));
-            for e in events.iter().filter(|e| e.has_data) {
-                looked_like_chunks |= feed(&mut asm, &e.data);
-            }
+            Ok(Items::Stream(events.iter().filter(|e| e.has_data).map(|e| Item::parse(&e.data)).collect()))
         }
-        other => return Err(LineError::at(path.into(), format!("expected an object, found {}", describe(other)))),
+        other => Err(LineError::at(path.into(), format!("expected an object, found {}", describe(other)))),
     }
-    if asm.chunks() == 0 || !looked_like_chunks {
-        return Err(LineError::at(
-            path.into(),
-            "expected an object or a stream, found no stream chunk (an object with `delta`s in its `choices`, \
-             an `object` ending in `.chunk`, a `response.*` event or an `error`)"
-                .into(),
-        ));
-    }
-    let mut facts = asm.attributes();
-    facts.insert("stream".into(), Value::Bool(true));
-    Ok(Logged::Stream(asm.response(), facts))
 }
 
 /// Whether an object is recognisably a streamed event: a chat or completions chunk (`delta`s
@@ -184,8 +246,8 @@ mod tests {
         assert!(err(json!([{}])).contains("no stream chunk"), "an empty object is no chunk");
         let whole = json!([{"choices": [{"message": {"content": "Hi"}}]}]);
         assert!(err(whole).contains("no stream chunk"), "whole bodies are not joined into an empty answer");
-        let other = json!([{"type": "content_block_delta", "delta": {"text": "Hi"}}]);
-        assert!(err(other).contains("no stream chunk"), "another provider's events");
+        let other = json!([{"type": "ping"}, {"kind": "delta", "text": "Hi"}]);
+        assert!(err(other).contains("no stream chunk"), "an unknown provider's events");
     }
 
     #[test]

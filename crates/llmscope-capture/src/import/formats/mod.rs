@@ -1,9 +1,12 @@
 //! Line mappers: one module per log format, each turning a JSON object into a
 //! [`Call`] (plus any assessments the line carries).
 
+mod anthropic;
 pub(crate) mod common;
+mod gemini;
 mod logged_stream;
 mod native;
+mod ollama;
 pub(crate) mod openai;
 pub(crate) mod openai_batch;
 pub mod responses;
@@ -205,3 +208,5 @@ const MAX_DURATION_MS: f64 = 30.0 * 86_400_000.0;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_providers;

@@ -74,6 +74,10 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     if call.user_id.is_none() {
         call.user_id = Obj::new(req_map, "request").str("user")?;
     }
+    // Anthropic's requests name their user in `metadata.user_id`.
+    if let (None, Some(meta)) = (&call.user_id, Obj::new(req_map, "request").obj("metadata")?) {
+        call.user_id = Obj::new(meta, "request.metadata").str("user_id")?;
+    }
     Ok(())
 }
 
@@ -83,6 +87,9 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
 pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
     if super::responses::is_request(req_map) {
         return super::responses::map_request(req_map, call);
+    }
+    if super::gemini::is_request(req_map) {
+        return super::gemini::map_request(req_map, call);
     }
     map_chat_request(req_map, call)
 }
@@ -111,6 +118,11 @@ pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result
         call.json_mode = matches!(kind, "json_object" | "json_schema");
         call.response_format = Some(rf.clone());
     }
+    // Ollama's own API: JSON mode is `format` ("json", or a JSON schema).
+    if let Some(f) = req.get("format").filter(|f| f.as_str() == Some("json") || f.is_object()) {
+        call.json_mode = true;
+        call.response_format.get_or_insert_with(|| f.clone());
+    }
     call.tools = req.get("tools").or_else(|| req.get("functions")).cloned();
     for (k, v) in req_map {
         if !OWN_REQ.contains(&k.as_str()) && !v.is_null() {
@@ -125,8 +137,16 @@ pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result
             call.params.insert("temperature".into(), v.clone());
         }
     })?;
+    // Ollama's own API sets it among `options` (kept whole among the parameters).
+    if let (None, Some(options)) = (call.temperature, req.obj("options")?) {
+        call.temperature = Obj::new(options, "request.options").f64("temperature")?;
+    }
     Ok(())
 }
+
+/// Keys of which an OpenAI(-compatible) answer has at least one; a non-empty object with
+/// none of them (and of no other provider's shape) is not taken for an answer.
+const ANSWER_KEYS: &[&str] = &["choices", "data", "error", "usage", "object", "id", "created", "model"];
 
 /// The model the response names: the call's model when the request named none, and kept as
 /// `response_model` when it differs from the requested one (e.g. a dated snapshot).
@@ -152,15 +172,49 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
     if super::responses::is_response(rm) {
         return super::responses::map_response_at(rm, path, call);
     }
+    if super::anthropic::is_response(rm) {
+        return super::anthropic::map_response_at(rm, path, call).map(|()| None);
+    }
+    if super::ollama::is_response(rm) {
+        return super::ollama::map_response_at(rm, path, call);
+    }
+    if super::gemini::is_response(rm) {
+        return super::gemini::map_response_at(rm, path, call);
+    }
+    let known = ANSWER_KEYS.iter().any(|k| rm.contains_key(*k));
+    // FastAPI's error body (vLLM and other Python servers answer 404s and 422s with it).
+    if let (Some(detail), false) = (rm.get("detail").filter(|d| !d.is_null()), known) {
+        call.status = CallStatus::Error;
+        call.output = Some(String::new());
+        call.error_message = Some(detail.as_str().map_or_else(|| detail.to_string(), str::to_string));
+        return Ok(None);
+    }
+    if !rm.is_empty() && !known {
+        let keys: Vec<&str> = rm.keys().map(String::as_str).take(12).collect();
+        return Err(LineError::at(
+            path.into(),
+            format!(
+                "not an answer llmscope reads (keys: {}): expected an OpenAI chat, completion, embedding or \
+                 Responses API body, an Anthropic message, an Ollama or a Gemini answer, or an `error`",
+                keys.join(", ")
+            ),
+        ));
+    }
     let resp = Obj::new(rm, path);
     call.request_id = resp.str("id")?;
     let created = resp.get("created").cloned();
     note_response_model(call, resp.str("model")?);
-    if let Some(err) = resp.get("error") {
+    // vLLM's older error body is the error itself: `{"object": "error", "message", "type", "code"}`.
+    let whole = (rm.get("object").and_then(Value::as_str) == Some("error")).then(|| Value::Object(rm.clone()));
+    let err = resp.get("error").or(whole.as_ref());
+    if let Some(err) = err {
         call.status = CallStatus::Error;
         call.output = Some(String::new());
-        call.error_message =
-            Some(err.get("message").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_string));
+        call.error_message = Some(
+            err.as_str()
+                .or_else(|| err.get("message").and_then(Value::as_str))
+                .map_or_else(|| err.to_string(), str::to_string),
+        );
         call.error_kind = err
             .get("type")
             .or_else(|| err.get("code"))

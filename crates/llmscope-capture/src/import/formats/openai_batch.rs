@@ -157,7 +157,12 @@ pub fn is_bare_response(obj: &Map<String, Value>) -> bool {
     match kind {
         Some("chat.completion" | "text_completion") => obj.contains_key("choices"),
         Some("response") => obj.contains_key("output"),
-        _ => false,
+        // Another provider's answer: an Anthropic message, an Ollama answer, a Gemini one.
+        _ => {
+            (obj.get("type").and_then(Value::as_str) == Some("message") && super::anthropic::is_response(obj))
+                || super::ollama::is_response(obj)
+                || obj.get("candidates").is_some_and(Value::is_array)
+        }
     }
 }
 

@@ -21,10 +21,12 @@ pub enum LineFormat {
     OpenAiResponse,
     /// llmscope's own call record (what `llmscope calls --format jsonl` writes).
     Native,
+    /// LiteLLM's `StandardLoggingPayload`: `call_type`, `startTime`, `messages`, `response`, … .
+    LiteLlm,
 }
 
 impl LineFormat {
-    pub const ALL: [LineFormat; 8] = [
+    pub const ALL: [LineFormat; 9] = [
         LineFormat::Seed000Basic,
         LineFormat::Seed000Enhanced,
         LineFormat::Seed001,
@@ -33,6 +35,7 @@ impl LineFormat {
         LineFormat::OpenAiBatch,
         LineFormat::OpenAiResponse,
         LineFormat::Native,
+        LineFormat::LiteLlm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +48,7 @@ impl LineFormat {
             LineFormat::OpenAiBatch => "openai-batch",
             LineFormat::OpenAiResponse => "openai-response",
             LineFormat::Native => "native",
+            LineFormat::LiteLlm => "litellm",
         }
     }
 }
@@ -58,6 +62,9 @@ pub fn detect(obj: &Map<String, Value>) -> Option<LineFormat> {
     }
     if has("custom_id") && (has("response") || has("error") || (has("method") && has("body"))) {
         return Some(LineFormat::OpenAiBatch);
+    }
+    if crate::import::formats::litellm::is_payload(obj) {
+        return Some(LineFormat::LiteLlm);
     }
     // (Before seed 001's check: a Responses API object has `output` and `metadata`.)
     if crate::import::formats::openai_batch::is_bare_response(obj) {
@@ -117,6 +124,10 @@ mod tests {
         assert_eq!(
             d(json!({"object": "response", "output": [], "metadata": {}, "created_at": 1})),
             Some(LineFormat::OpenAiResponse)
+        );
+        assert_eq!(
+            d(json!({"id": "x", "call_type": "acompletion", "startTime": 1.5, "messages": [], "metadata": {}})),
+            Some(LineFormat::LiteLlm)
         );
         assert_eq!(d(json!({"object": "chat.completion.chunk", "choices": []})), None, "a stream chunk is no call");
         assert_eq!(d(json!({"message": "plain log line", "time": "t"})), None);

@@ -76,7 +76,7 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
     if let Some(reason) = resp.str("stop_reason")? {
         call.finish_reason = Some(
             match reason.as_str() {
-                "end_turn" | "stop_sequence" | "pause_turn" => "stop",
+                "end_turn" | "stop_sequence" => "stop",
                 "max_tokens" => "length",
                 "tool_use" => "tool_calls",
                 "refusal" => "content_filter",

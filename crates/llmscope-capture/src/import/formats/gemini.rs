@@ -24,9 +24,19 @@ pub fn is_request(req: &Map<String, Value>) -> bool {
 
 /// Whether a response body is a Gemini answer (or a Google API error).
 pub fn is_response(rm: &Map<String, Value>) -> bool {
-    rm.get("candidates").is_some_and(Value::is_array)
+    let candidate_like = rm.get("candidates").and_then(Value::as_array).is_some_and(|cs| {
+        cs.iter().any(|c| c.get("content").is_some_and(|c| c.get("parts").is_some()) || c.get("finishReason").is_some())
+    });
+    let google_error = rm.get("error").and_then(Value::as_object).is_some_and(|e| {
+        e.get("status").is_some_and(Value::is_string)
+            && e.get("code").is_some_and(Value::is_u64)
+            && !e.contains_key("type")
+    });
+    candidate_like
+        || (rm.get("candidates").is_some_and(Value::is_array)
+            && ["usageMetadata", "modelVersion", "responseId"].iter().any(|k| rm.contains_key(*k)))
         || rm.get("promptFeedback").is_some_and(Value::is_object)
-        || rm.get("error").and_then(Value::as_object).is_some_and(|e| e.get("status").is_some_and(Value::is_string))
+        || google_error
 }
 
 /// Maps a `generateContent` request onto `call`.
@@ -86,14 +96,16 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
 pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> Result<Option<Value>, LineError> {
     let resp = Obj::new(rm, path);
     call.provider.get_or_insert_with(|| "google".into());
-    if let Some(err) = resp.obj("error")? {
-        let e = Obj::new(err, "");
+    if let Some(err) = rm.get("error").and_then(Value::as_object) {
+        let field = |k: &str| err.get(k).and_then(Value::as_str).map(str::to_string);
         call.status = CallStatus::Error;
         call.output = Some(String::new());
-        call.error_message = e.str("message")?;
-        call.error_kind = e.str("status")?;
-        if let Some(code) = e.u64("code")?.and_then(|c| llmscope_core::call::http_status(c).ok()) {
-            call.status_code = Some(code);
+        call.error_message = field("message").or_else(|| Some(Value::Object(err.clone()).to_string()));
+        call.error_kind = field("status");
+        // The HTTP status a proxy saw wins over the body's.
+        if call.status_code.is_none() {
+            call.status_code =
+                err.get("code").and_then(Value::as_u64).and_then(|c| llmscope_core::call::http_status(c).ok());
         }
         return Ok(None);
     }
@@ -146,7 +158,11 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
     if let Some(usage) = resp.obj("usageMetadata")? {
         let usage_path = join(path, "usageMetadata");
         let u = Obj::new(usage, &usage_path);
-        call.usage.input = u.tokens("promptTokenCount")?;
+        // The results of tools Gemini ran itself are part of the prompt it read.
+        call.usage.input = match (u.tokens("promptTokenCount")?, u.tokens("toolUsePromptTokenCount")?) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
         // Thinking tokens are billed as output; Gemini counts them apart.
         let thoughts = u.tokens("thoughtsTokenCount")?;
         call.usage.output = match (u.tokens("candidatesTokenCount")?, thoughts) {

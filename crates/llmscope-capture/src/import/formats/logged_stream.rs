@@ -131,9 +131,11 @@ fn items<'a>(v: &'a Value, path: &str) -> Result<Items<'a>, LineError> {
                 if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(t) {
                     return Ok(Items::Body(m));
                 }
-                // Newline-delimited JSON: every line an object.
+                // Newline-delimited JSON: lines of objects (a last one cut off when the
+                // client went away is counted as a bad chunk).
                 let lines: Vec<Item<'_>> = t.lines().filter(|l| !l.trim().is_empty()).map(Item::parse).collect();
-                if lines.len() > 1 && lines.iter().all(|i| i.object().is_some()) {
+                let objects = lines.iter().filter(|i| i.object().is_some()).count();
+                if lines.len() > 1 && lines[0].object().is_some() && objects * 2 > lines.len() {
                     return Ok(Items::Stream(lines));
                 }
                 return Err(LineError::at(path.into(), format!("expected an object, found {}", describe(v))));

@@ -4,6 +4,7 @@
 mod anthropic;
 pub(crate) mod common;
 mod gemini;
+pub(crate) mod litellm;
 mod logged_stream;
 mod native;
 mod ollama;
@@ -137,6 +138,7 @@ pub fn parse_line_or(
         LineFormat::OpenAiBatch => openai_batch::map_batch(&obj, opts, &mut call)?,
         LineFormat::OpenAiResponse => openai_batch::map_bare(&obj, opts, &mut call)?,
         LineFormat::Native => native::map(&obj, &mut call)?,
+        LineFormat::LiteLlm => litellm::map(&obj, opts, &mut call)?,
     }
     if let Some(p) = prefix {
         call.attributes.insert("log_prefix".into(), Value::String(p));

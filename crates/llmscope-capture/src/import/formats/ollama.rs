@@ -7,7 +7,8 @@
 //! one, `"done": true`, carrying the timings), which [`join_stream`] puts back together.
 //!
 //! The call gets: latency from `total_duration`; time to first token as `total_duration`
-//! less `eval_duration` (loading the model and reading the prompt); the load, prompt and
+//! less `eval_duration` (loading the model and reading the prompt), unless the request
+//! said `"stream": false` (Ollama streams by default); the load, prompt and
 //! generation times in attributes (ms); `prompt_eval_count` and `eval_count` as input and
 //! output tokens; `done_reason` as the finish reason. `created_at` is when the answer ended,
 //! so the call starts `total_duration` before it. An `{"error": "…"}` answer is a failed call.
@@ -65,6 +66,10 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
         call.attributes.insert("context_tokens".into(), ctx.len().into());
     }
     call.finish_reason = resp.str("done_reason")?;
+    // Ollama says `stop` when it answers with tool calls; OpenAI says `tool_calls`.
+    if call.tool_calls.is_some() && call.finish_reason.as_deref() == Some("stop") {
+        call.finish_reason = Some("tool_calls".into());
+    }
     if resp.get("done") == Some(&Value::Bool(false)) {
         // The last chunk of a stream that never finished.
         call.attributes.insert("done".into(), Value::Bool(false));

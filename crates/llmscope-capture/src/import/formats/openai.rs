@@ -32,6 +32,11 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     };
 
     map_request(req_map, call)?;
+    // A failed call's body may be anything its server sent; an answer must be one llmscope reads.
+    let failed = top.u64("status_code").ok().flatten().is_some_and(|c| c >= 400);
+    if let (Some(e), false) = (body.and_then(|rm| unknown_answer(rm, "response")), failed) {
+        return Err(e);
+    }
     let created = match body {
         Some(rm) => map_response(rm, call)?,
         None => {
@@ -39,6 +44,10 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
             None
         }
     };
+    // Ollama's timings give a time to first token; a call not streamed has none to the user.
+    if req_map.get("stream") == Some(&Value::Bool(false)) && call.provider.as_deref() == Some("ollama") {
+        call.ttft_ms = None;
+    }
     if let Some(Logged::Stream(_, facts)) = logged {
         call.attributes.extend(facts);
     }
@@ -75,8 +84,8 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         call.user_id = Obj::new(req_map, "request").str("user")?;
     }
     // Anthropic's requests name their user in `metadata.user_id`.
-    if let (None, Some(meta)) = (&call.user_id, Obj::new(req_map, "request").obj("metadata")?) {
-        call.user_id = Obj::new(meta, "request.metadata").str("user_id")?;
+    if let (None, Some(Value::Object(meta))) = (&call.user_id, req_map.get("metadata")) {
+        call.user_id = meta.get("user_id").and_then(Value::as_str).map(str::to_string);
     }
     Ok(())
 }
@@ -144,9 +153,57 @@ pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result
     Ok(())
 }
 
-/// Keys of which an OpenAI(-compatible) answer has at least one; a non-empty object with
-/// none of them (and of no other provider's shape) is not taken for an answer.
+/// Keys of which an OpenAI(-compatible) answer has at least one.
 const ANSWER_KEYS: &[&str] = &["choices", "data", "error", "usage", "object", "id", "created", "model"];
+
+/// The message of an error body that is not OpenAI's `{"error": …}`: FastAPI's `detail`
+/// (vLLM and other Python servers answer 404s and 422s with it), a gateway's `message` or
+/// `statusCode` (Azure API Management, Kong, AWS), Cloudflare's `errors`.
+fn bare_error(rm: &Map<String, Value>) -> Option<String> {
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    if let Some(d) = rm.get("detail").filter(|d| !d.is_null()) {
+        return Some(text(d));
+    }
+    if let Some(m) = rm.get("message").and_then(Value::as_str) {
+        return Some(m.to_string());
+    }
+    if let Some(e) = rm.get("errors").filter(|e| !e.is_null()) {
+        let first = e.as_array().and_then(|a| a.first()).and_then(|f| f.get("message")).and_then(Value::as_str);
+        return Some(first.map_or_else(|| text(e), str::to_string));
+    }
+    rm.get("statusCode").map(|c| format!("status {}", text(c)))
+}
+
+/// Whether an answer object is one llmscope reads: an OpenAI(-compatible) body, another
+/// provider's answer, an error body, an embedding or a transcription. An import refuses a
+/// pair whose answer is not (the proxy records whatever its upstream answered).
+fn known_answer(rm: &Map<String, Value>) -> bool {
+    rm.is_empty()
+        || ANSWER_KEYS.iter().any(|k| rm.contains_key(*k))
+        || super::responses::is_response(rm)
+        || super::anthropic::is_response(rm)
+        || super::ollama::is_response(rm)
+        || super::gemini::is_response(rm)
+        || bare_error(rm).is_some()
+        || rm.contains_key("embedding")
+        || rm.get("text").is_some_and(Value::is_string)
+}
+
+/// The refusal of an answer of no shape llmscope knows, naming its keys.
+pub(super) fn unknown_answer(rm: &Map<String, Value>, path: &str) -> Option<LineError> {
+    if known_answer(rm) {
+        return None;
+    }
+    let keys: Vec<&str> = rm.keys().map(String::as_str).take(12).collect();
+    Some(LineError::at(
+        path.into(),
+        format!(
+            "not an answer llmscope reads (keys: {}): expected an OpenAI chat, completion, embedding or \
+             Responses API body, an Anthropic message, an Ollama or a Gemini answer, or an error",
+            keys.join(", ")
+        ),
+    ))
+}
 
 /// The model the response names: the call's model when the request named none, and kept as
 /// `response_model` when it differs from the requested one (e.g. a dated snapshot).
@@ -181,24 +238,25 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
     if super::gemini::is_response(rm) {
         return super::gemini::map_response_at(rm, path, call);
     }
-    let known = ANSWER_KEYS.iter().any(|k| rm.contains_key(*k));
-    // FastAPI's error body (vLLM and other Python servers answer 404s and 422s with it).
-    if let (Some(detail), false) = (rm.get("detail").filter(|d| !d.is_null()), known) {
-        call.status = CallStatus::Error;
-        call.output = Some(String::new());
-        call.error_message = Some(detail.as_str().map_or_else(|| detail.to_string(), str::to_string));
-        return Ok(None);
-    }
-    if !rm.is_empty() && !known {
-        let keys: Vec<&str> = rm.keys().map(String::as_str).take(12).collect();
-        return Err(LineError::at(
-            path.into(),
-            format!(
-                "not an answer llmscope reads (keys: {}): expected an OpenAI chat, completion, embedding or \
-                 Responses API body, an Anthropic message, an Ollama or a Gemini answer, or an `error`",
-                keys.join(", ")
-            ),
-        ));
+    if !ANSWER_KEYS.iter().any(|k| rm.contains_key(*k)) {
+        if let Some(message) = bare_error(rm) {
+            call.status = CallStatus::Error;
+            call.output = Some(String::new());
+            call.error_message = Some(message);
+            return Ok(None);
+        }
+        if rm.contains_key("embedding") {
+            // An embedding on its own (Ollama's `/api/embeddings`, Gemini's `embedContent`).
+            call.operation.get_or_insert_with(|| "embedding".into());
+            call.span_kind = SpanKind::Embedding;
+            call.output = None;
+            return Ok(None);
+        }
+        if let Some(Value::String(t)) = rm.get("text") {
+            // A transcription (`/v1/audio/transcriptions`).
+            call.output = Some(t.clone());
+            return Ok(None);
+        }
     }
     let resp = Obj::new(rm, path);
     call.request_id = resp.str("id")?;
@@ -215,9 +273,11 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
                 .or_else(|| err.get("message").and_then(Value::as_str))
                 .map_or_else(|| err.to_string(), str::to_string),
         );
+        // (TGI's errors are a string beside their `error_type`.)
         call.error_kind = err
             .get("type")
             .or_else(|| err.get("code"))
+            .or_else(|| err.is_string().then(|| rm.get("error_type")).flatten())
             .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
     }
     if let Some(choices) = resp.arr("choices")? {

@@ -161,7 +161,7 @@ pub fn is_bare_response(obj: &Map<String, Value>) -> bool {
         _ => {
             (obj.get("type").and_then(Value::as_str) == Some("message") && super::anthropic::is_response(obj))
                 || super::ollama::is_response(obj)
-                || obj.get("candidates").is_some_and(Value::is_array)
+                || (obj.contains_key("candidates") && super::gemini::is_response(obj))
         }
     }
 }

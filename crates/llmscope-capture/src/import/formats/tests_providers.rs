@@ -36,7 +36,7 @@ fn anthropic_message() -> Value {
            "content": [{"type": "thinking", "thinking": "They greet me."},
                        {"type": "text", "text": "Hi! "}, {"type": "text", "text": "How can I help?"}],
            "stop_reason": "end_turn", "stop_sequence": null,
-           "usage": {"input_tokens": 12, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 0,
+           "usage": {"input_tokens": 12, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 40,
                      "output_tokens": 8}})
 }
 
@@ -60,11 +60,12 @@ fn an_anthropic_pair_maps_text_thinking_usage_and_user() {
     assert_eq!(c.temperature, Some(0.3));
     assert_eq!(c.params.get("system"), Some(&json!("Be brief.")));
     assert_eq!(c.params.get("max_tokens"), Some(&json!(1024)));
-    // Cache reads are part of the prompt, as OpenAI counts it.
+    // Cache reads and writes are part of the prompt, as OpenAI counts it.
     assert_eq!(
         (c.usage.input, c.usage.cached, c.usage.output, c.usage.total),
-        (Some(112), Some(100), Some(8), Some(120))
+        (Some(152), Some(100), Some(8), Some(160))
     );
+    assert_eq!(c.attributes.get("cache_creation_input_tokens"), Some(&json!(40)));
     assert_eq!(c.finish_reason.as_deref(), Some("stop"));
     assert_eq!(c.attributes.get("stop_reason"), Some(&json!("end_turn")));
     assert_eq!((c.start_time, c.latency_ms, c.status), (utc("2025-03-01T10:00:00Z"), Some(820.0), CallStatus::Ok));
@@ -174,8 +175,7 @@ fn an_ollama_chat_pair_maps_timings_tokens_and_options() {
     assert_eq!(c.output.as_deref(), Some("Hello! How are you today?"));
     assert_eq!(c.attributes.get("reasoning_content"), Some(&json!("A greeting.")));
     assert_eq!((c.usage.input, c.usage.output, c.usage.total), (Some(26), Some(298), Some(324)));
-    assert_eq!(c.latency_ms, Some(5191.566416));
-    assert_eq!(c.ttft_ms.map(|t| (t * 1000.0).round() / 1000.0), Some(391.645));
+    assert_eq!((c.latency_ms, c.ttft_ms), (Some(5191.566416), None), "no TTFT: not streamed");
     assert_eq!(c.attributes.get("eval_ms"), Some(&json!(4799.921)));
     assert_eq!(c.finish_reason.as_deref(), Some("stop"));
     assert_eq!(c.temperature, Some(0.7));
@@ -205,6 +205,7 @@ fn ollama_generate_tools_errors_and_bare_answers() {
     tools["message"] = json!({"role": "assistant", "content": "",
         "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Toronto"}}}]});
     let c = ok(tools);
+    assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"), "Ollama says stop");
     let tc = c.tool_calls.clone().unwrap_or_default();
     assert_eq!(tc[0]["function"]["arguments"], json!("{\"city\":\"Toronto\"}"));
 
@@ -225,14 +226,21 @@ fn an_ollama_stream_logged_as_chunks_or_lines_is_joined() {
     last["message"] = json!({"role": "assistant", "content": ""});
     let chunks = vec![chunk("The"), chunk(" sky"), chunk(" is blue."), last];
     let lines: String = chunks.iter().map(|c| format!("{c}\n")).collect();
-    for logged in [Value::Array(chunks.clone()), Value::String(lines)] {
+    for logged in [Value::Array(chunks.clone()), Value::String(lines.clone())] {
         let c = ok(json!({"request": {"model": "llama3.2", "messages": [{"role": "user", "content": "Why?"}]},
                           "response": logged}));
         assert_eq!(c.output.as_deref(), Some("The sky is blue."));
         assert_eq!((c.usage.output, c.finish_reason.as_deref()), (Some(298), Some("stop")));
         assert_eq!(c.end_time, Some(utc("2023-12-12T14:13:43.416799Z")), "the last chunk's time");
         assert_eq!(c.attributes.get("stream_chunks"), Some(&json!(4)));
+        assert_eq!(c.ttft_ms.map(|t| (t * 1000.0).round() / 1000.0), Some(391.645), "total less generation");
     }
+    // A last line cut off: counted, the rest joined.
+    let cut = format!("{lines}{{\"model\": \"llama3.2\", \"crea");
+    let c = ok(json!({"request": {"model": "llama3.2", "messages": [{"role": "user", "content": "Why?"}]},
+                      "response": cut}));
+    assert_eq!(c.output.as_deref(), Some("The sky is blue."));
+    assert_eq!(c.attributes.get("stream_bad_chunks"), Some(&json!(1)));
 }
 
 fn gemini_request() -> Value {
@@ -317,8 +325,13 @@ fn gemini_function_calls_blocked_prompts_errors_and_streams() {
 fn an_answer_of_no_known_shape_is_refused_not_stored_empty() {
     let e = err(json!({"timestamp": "2025-03-01T10:00:00Z",
                        "request": {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
-                       "response": {"text": "hello", "latency": 3}}));
-    assert!(e.starts_with("response: not an answer llmscope reads (keys: latency, text)"), "{e}");
+                       "response": {"answer": "hello", "latency": 3}}));
+    assert!(e.starts_with("response: not an answer llmscope reads (keys: answer, latency)"), "{e}");
+    // The same body of a failed call is what its server sent: the call is kept.
+    let c = ok(json!({"timestamp": "2025-03-01T10:00:00Z", "status_code": 502,
+                      "request": {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+                      "response": {"answer": "hello"}}));
+    assert_eq!((c.status, c.status_code), (CallStatus::Error, Some(502)));
     // An empty object (nothing came back) is still a call without an answer.
     let c = ok(json!({"timestamp": "2025-03-01T10:00:00Z", "error": "timeout",
                       "request": {"model": "m", "messages": [{"role": "user", "content": "hi"}]}, "response": {}}));
@@ -337,6 +350,24 @@ fn error_bodies_of_openai_compatible_servers_fail_the_call() {
                         "param": null, "code": 404}));
     assert_eq!((c.status, c.error_message.as_deref()), (CallStatus::Error, Some("The model `m` does not exist.")));
     assert_eq!(c.attributes.get("upstream_error_type"), Some(&json!("NotFoundError")));
+    let c = pair(json!({"statusCode": 401, "message": "Unauthorized. Access token is missing."}));
+    assert_eq!(c.error_message.as_deref(), Some("Unauthorized. Access token is missing."));
+    let c = pair(json!({"errors": [{"code": 10000, "message": "Authentication error"}], "success": false}));
+    assert_eq!(c.error_message.as_deref(), Some("Authentication error"));
+    let c = pair(json!({"error": "Input validation error", "error_type": "validation"}));
+    assert_eq!(c.attributes.get("upstream_error_type"), Some(&json!("validation")), "TGI's kind");
+    // An OpenAI-style error with a `status` is not taken for Google's (its code is a string).
+    let c = pair(json!({"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key",
+                                  "status": "UNAUTHENTICATED"}}));
+    assert_eq!((c.status_code, c.error_message.as_deref()), (Some(404), Some("bad key")));
+    assert_eq!(c.provider, None);
+    // An embedding or a transcription on its own is an answer.
+    let ok_pair = |response: Value| {
+        ok(json!({"timestamp": "2025-03-01T10:00:00Z",
+                  "request": {"model": "m", "input": "hi"}, "response": response}))
+    };
+    assert_eq!(ok_pair(json!({"embedding": [0.1, 0.2]})).operation.as_deref(), Some("embedding"));
+    assert_eq!(ok_pair(json!({"text": "Hello there."})).output.as_deref(), Some("Hello there."));
 }
 
 mod fuzz {
@@ -391,4 +422,84 @@ mod fuzz {
             let _ = parse(&line["response"]);
         }
     }
+}
+
+fn litellm_payload() -> Value {
+    json!({"id": "chatcmpl-2a4b", "trace_id": "0d2b6f4e-6a1c-4f4e-9e0b-2c8d7f1a3b5c", "call_type": "acompletion",
+           "stream": true, "status": "success", "response_cost": 0.00042,
+           "startTime": 1740823200.0, "endTime": 1740823201.25, "completionStartTime": 1740823200.3,
+           "response_time": 1.25, "model": "gpt-4o-mini", "model_group": "fast", "model_id": "dep-1",
+           "api_base": "https://api.openai.com/v1", "custom_llm_provider": "openai",
+           "prompt_tokens": 21, "completion_tokens": 7, "total_tokens": 28, "cache_hit": false,
+           "end_user": "", "request_tags": ["prod", "chat"],
+           "metadata": {"user_api_key_hash": "88dc", "user_api_key_alias": "web", "user_api_key_user_id": "u-7",
+                        "user_api_key_team_id": "t-1", "requester_metadata": {"session_id": "s-9", "page": "faq"}},
+           "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is RAG?"}],
+           "response": {"id": "chatcmpl-9x", "object": "chat.completion", "created": 1740823201, "model": "gpt-4o-mini-2024-07-18",
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": "Retrieval-augmented generation."}}],
+                        "usage": {"prompt_tokens": 21, "completion_tokens": 7, "total_tokens": 28}},
+           "model_parameters": {"temperature": 0.2, "response_format": {"type": "json_object"}, "max_tokens": 200},
+           "error_str": null, "error_information": null,
+           "hidden_params": {"model_id": "dep-1", "cache_key": null}})
+}
+
+#[test]
+fn a_litellm_payload_maps_times_users_tags_and_the_answer() {
+    let p = parse(&litellm_payload()).map_err(|e| e.to_string());
+    assert_eq!(p.as_ref().map(|p| p.format), Ok(LineFormat::LiteLlm));
+    let c = p.map(|p| p.call).unwrap_or_default();
+    assert_eq!(c.start_time, utc("2025-03-01T10:00:00Z"));
+    assert_eq!((c.latency_ms, c.ttft_ms), (Some(1250.0), Some(300.0)));
+    assert_eq!(
+        (c.model.as_deref(), c.provider.as_deref(), c.operation.as_deref()),
+        (Some("gpt-4o-mini"), Some("openai"), Some("chat"))
+    );
+    assert_eq!(c.input_text, "What is RAG?");
+    assert_eq!(c.output.as_deref(), Some("Retrieval-augmented generation."));
+    assert_eq!((c.usage.input, c.usage.output, c.usage.total), (Some(21), Some(7), Some(28)));
+    assert_eq!(c.trace_id, "0d2b6f4e6a1c4f4e9e0b2c8d7f1a3b5c");
+    assert_eq!(c.request_id.as_deref(), Some("chatcmpl-9x"));
+    assert_eq!(c.attributes.get("litellm_call_id"), Some(&json!("chatcmpl-2a4b")));
+    assert_eq!(c.user_id.as_deref(), Some("u-7"), "the key's user when there is no end user");
+    assert_eq!(c.session_id.as_deref(), Some("s-9"));
+    assert_eq!(c.attributes.get("metadata.page"), Some(&json!("faq")));
+    assert_eq!(c.attributes.get("metadata.user_api_key_alias"), Some(&json!("web")));
+    assert_eq!(c.attributes.get("response_cost"), Some(&json!(0.00042)));
+    assert_eq!(c.attributes.get("model_group"), Some(&json!("fast")));
+    assert_eq!(c.tags, vec!["prod".to_string(), "chat".to_string()]);
+    assert_eq!((c.temperature, c.json_mode), (Some(0.2), true));
+    assert_eq!(c.params.get("max_tokens"), Some(&json!(200)));
+    assert!(c.flags.iter().any(|f| f == checks::MALFORMED_JSON), "JSON asked, prose answered: {:?}", c.flags);
+}
+
+#[test]
+fn a_failed_litellm_call_keeps_its_status_and_class() {
+    let mut v = litellm_payload();
+    v["status"] = json!("failure");
+    v["stream"] = json!(false);
+    v["end_user"] = json!("alice");
+    v["response"] = json!({});
+    v["completion_tokens"] = json!(0);
+    v["error_str"] = json!("litellm.RateLimitError: Rate limit reached for gpt-4o-mini");
+    v["error_information"] = json!({"error_code": "429", "error_class": "RateLimitError", "llm_provider": "openai"});
+    let c = ok(v);
+    assert_eq!(
+        (c.status, c.status_code, c.error_kind.as_deref()),
+        (CallStatus::Error, Some(429), Some("rate_limited"))
+    );
+    assert_eq!(c.attributes.get("upstream_error_type"), Some(&json!("RateLimitError")));
+    assert_eq!(c.error_message.as_deref(), Some("litellm.RateLimitError: Rate limit reached for gpt-4o-mini"));
+    assert_eq!((c.user_id.as_deref(), c.ttft_ms), (Some("alice"), None), "no TTFT for a call not streamed");
+    assert_eq!(c.output.as_deref(), Some(""));
+
+    let mut embed = litellm_payload();
+    embed["call_type"] = json!("aembedding");
+    embed["messages"] = json!(["some text"]);
+    embed["response"] = json!({"object": "list", "data": [{"embedding": [0.1]}], "model": "text-embedding-3-small"});
+    let c = ok(embed);
+    assert_eq!(c.operation.as_deref(), Some("embedding"));
+    assert_eq!(c.input_text, "some text");
+    let e = err(json!({"call_type": "completion", "startTime": "yesterday", "messages": []}));
+    assert!(e.starts_with("startTime: "), "{e}");
 }

@@ -62,6 +62,7 @@ pub(crate) fn write(fmt: Format, line: &Line<'_>, rng: &mut impl Rng, sc: &mut S
         Format::OpenAiBatchInput => answers::batch_input(line, out),
         Format::OpenAiResponse => answers::bare(line, rng, sc, out),
         Format::Native => crate::native::native(line, rng, sc, out),
+        Format::LiteLlm => crate::litellm::litellm(line, rng, sc, out),
     }
 }
 

@@ -38,6 +38,7 @@ mod corpus_en;
 mod corpus_zh;
 mod formats;
 mod json;
+mod litellm;
 mod native;
 pub mod pii;
 mod stamp;
@@ -79,11 +80,13 @@ pub enum Format {
     /// The Batch API input file of the same calls as [`Format::OpenAiBatch`]
     /// (same configuration): each line the request its output line answers.
     OpenAiBatchInput,
+    /// LiteLLM's `StandardLoggingPayload`, as the LiteLLM proxy logs each call.
+    LiteLlm,
 }
 
 impl Format {
     /// Every format, in the order of their names in [`Format::name`].
-    pub const ALL: [Format; 10] = [
+    pub const ALL: [Format; 11] = [
         Format::Seed000Basic,
         Format::Seed000Enhanced,
         Format::Seed001,
@@ -94,6 +97,7 @@ impl Format {
         Format::OpenAiResponse,
         Format::Native,
         Format::OpenAiBatchInput,
+        Format::LiteLlm,
     ];
 
     /// The format's name, as accepted by [`FromStr`].
@@ -109,6 +113,7 @@ impl Format {
             Format::OpenAiResponse => "openai-response",
             Format::Native => "native",
             Format::OpenAiBatchInput => "openai-batch-input",
+            Format::LiteLlm => "litellm",
         }
     }
 }
@@ -121,7 +126,7 @@ impl fmt::Display for Format {
 
 /// An unknown format name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-batch-input, openai-response, native)")]
+#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-batch-input, openai-response, native, litellm)")]
 pub struct ParseFormatError(pub String);
 
 impl FromStr for Format {

@@ -16,7 +16,8 @@ pub(crate) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// A key only one format's lines carry, in the order they are tried.
-const TELLING_KEYS: [(&str, Format); 8] = [
+const TELLING_KEYS: [(&str, Format); 9] = [
+    ("call_type", Format::LiteLlm),
     ("input_category", Format::Seed000Enhanced),
     ("user_input", Format::Seed000Basic),
     ("level", Format::Seed001),
@@ -147,6 +148,7 @@ pub(crate) fn check_fields(v: &Value) {
             assert_eq!((s(v, "method"), s(v, "url")), ("POST", "/v1/chat/completions"));
         }
         Format::OpenAiResponse => check_bare(v),
+        Format::LiteLlm => check_litellm(v),
         Format::OpenAiPair | Format::Mixed => {
             let req = ["timestamp", "latency_ms", "user_id", "session_id", "request", "response"];
             keys(o, &req, &["status_code", "ttft_ms"]);
@@ -179,6 +181,51 @@ pub(crate) fn check_fields(v: &Value) {
             }
         }
     }
+}
+
+/// A LiteLLM `StandardLoggingPayload`'s fields (LiteLLM's logging specification).
+fn check_litellm(v: &Value) {
+    let o = obj(v);
+    let req = [
+        "id",
+        "trace_id",
+        "call_type",
+        "stream",
+        "status",
+        "response_cost",
+        "total_tokens",
+        "prompt_tokens",
+        "completion_tokens",
+        "startTime",
+        "endTime",
+        "completionStartTime",
+        "model",
+        "model_group",
+        "custom_llm_provider",
+        "api_base",
+        "metadata",
+        "cache_hit",
+        "request_tags",
+        "end_user",
+        "messages",
+        "response",
+        "model_parameters",
+    ];
+    keys(o, &req, &["error_str", "error_information"]);
+    assert_eq!(s(v, "id").len(), 36);
+    let (start, end, first) = (v["startTime"].as_f64(), v["endTime"].as_f64(), v["completionStartTime"].as_f64());
+    assert!(start <= first && first <= end, "{v}");
+    if v["status"] == "failure" {
+        assert!(v["response"].is_null());
+        keys(obj(&v["error_information"]), &["error_code", "error_class", "llm_provider"], &[]);
+        assert!(s(v, "error_str").starts_with("litellm."));
+    } else {
+        assert_eq!(v["status"], "success");
+        check_completion(obj(&v["response"]), false);
+        let total = v["prompt_tokens"].as_u64().unwrap_or(0) + v["completion_tokens"].as_u64().unwrap_or(0);
+        assert_eq!(v["total_tokens"].as_u64(), Some(total));
+    }
+    keys(obj(&v["model_parameters"]), &["temperature"], &["response_format", "tools"]);
 }
 
 /// A chat completion's fields (as the pair, a Batch body or `model_dump_json()` writes it).
@@ -341,6 +388,7 @@ pub(crate) fn tool_called(v: &Value) -> bool {
         Format::OpenAiPair => chat(&v["response"]),
         Format::OpenAiBatch => chat(&v["response"]["body"]),
         Format::Native => v.get("tool_calls").is_some(),
+        Format::LiteLlm => chat(&v["response"]),
         Format::OpenAiBatchInput => false,
         Format::OpenAiResponse => {
             chat(v) || v["output"].as_array().is_some_and(|o| o.iter().any(|i| i["type"] == "function_call"))
@@ -358,6 +406,7 @@ pub(crate) fn failed(v: &Value) -> bool {
         Format::OpenAiBatch => v["response"]["status_code"] != 200,
         Format::OpenAiResponse => v["status"] == "failed",
         Format::Native => v["status"] == "error",
+        Format::LiteLlm => v["status"] == "failure",
         Format::OpenAiBatchInput => false,
         Format::OpenAiPair | Format::Mixed => v.get("status_code").is_some(),
     }
@@ -380,6 +429,7 @@ pub(crate) fn time_us(v: &Value, tz: i32) -> Option<i64> {
         Format::OpenAiBatch => return epoch(&v["response"]["body"]["created"]),
         Format::Native => DateTime::parse_from_rfc3339(s(v, "start_time")).map(|d| d.timestamp_micros()).unwrap_or(0),
         Format::OpenAiBatchInput => return None,
+        Format::LiteLlm => (v["startTime"].as_f64().unwrap_or(0.0) * 1e6).round() as i64,
         Format::OpenAiResponse => {
             return epoch(if v["object"] == "response" { &v["created_at"] } else { &v["created"] })
         }
@@ -411,6 +461,10 @@ pub(crate) fn texts(v: &Value) -> Option<(String, String)> {
         Format::OpenAiPair | Format::Mixed => {
             let msgs = v["request"]["messages"].as_array()?;
             let input = msgs.last()?["content"].as_str()?;
+            (input, v["response"]["choices"][0]["message"]["content"].as_str().unwrap_or(""))
+        }
+        Format::LiteLlm => {
+            let input = v["messages"].as_array()?.last()?["content"].as_str()?;
             (input, v["response"]["choices"][0]["message"]["content"].as_str().unwrap_or(""))
         }
     };

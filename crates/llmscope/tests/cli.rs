@@ -191,6 +191,7 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
         "openai-response",
         "native",
         "openai-batch-input",
+        "litellm",
     ];
     for format in formats {
         let data = dir.path().join(format);
@@ -239,6 +240,17 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
             // Failed calls count as empty answers, as seed 001's `empty_response` and the proxy's records.
             let empty = gen_count(&stderr(&gen), "empty");
             assert_eq!(r["requests"]["empty_output"].as_u64(), Some(empty + errors));
+        }
+        if format == "native" || format == "litellm" {
+            // The planted users and sessions come through (LiteLLM: `end_user`, the caller's metadata).
+            assert!(r["users"]["active"].as_u64().unwrap_or(0) > 10, "{format}: {}", r["users"]);
+            assert!(r["sessions"]["sessions"].as_u64().unwrap_or(0) > 10, "{format}: {}", r["sessions"]);
+            assert_eq!(r["sessions"]["calls_without_session"], 0, "{format}");
+        }
+        if format == "litellm" {
+            assert_eq!(r["requests"]["errors"].as_u64(), Some(errors));
+            assert_eq!(r["compliance"]["json_mode_calls"].as_u64(), Some(gen_count(&stderr(&gen), "JSON-mode")));
+            assert!(r["ttft_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "streamed calls have a TTFT");
         }
         if format == "openai-response" {
             // Every failure is a failed Responses API response, and JSON mode is echoed there.

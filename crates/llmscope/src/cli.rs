@@ -200,8 +200,8 @@ pub struct GenArgs {
     /// mixed (those five, one chosen per line), openai-batch (Batch API output lines; the
     /// failed ones carry no time, so `import` rejects them, saying why), openai-batch-input (the
     /// requests of the same configuration's openai-batch lines: import both together to join
-    /// them), openai-response (responses logged on their own, without the prompt) or native
-    /// (llmscope's own records).
+    /// them), openai-response (responses logged on their own, without the prompt), native
+    /// (llmscope's own records) or litellm (LiteLLM's logging payload).
     #[arg(long, default_value = "mixed")]
     pub format: String,
     /// Number of calls (lines).

@@ -572,16 +572,22 @@ fn other_providers_pairs_import_and_are_priced() -> R {
                          "usageMetadata": {"promptTokenCount": 2000, "candidatesTokenCount": 1000}}}),
         serde_json::json!({"timestamp": "2025-03-01T10:05:00Z", "request": {"model": "m", "messages": user("hi")},
             "response": {"answer": "hello"}}),
+        serde_json::json!({"id": "obs-1", "traceId": "t-1", "type": "GENERATION", "startTime": "2025-03-01T10:06:00Z",
+            "endTime": "2025-03-01T10:06:01Z", "model": "gpt-4o-mini", "input": user("Merci"), "output": "De rien",
+            "usage": {"input": 1000, "output": 1000}}),
+        serde_json::json!({"id": "obs-2", "traceId": "t-1", "type": "SPAN", "startTime": "2025-03-01T10:06:00Z"}),
     ]
     .map(|v| v.to_string());
     let file = write(&dir.path().join("providers.jsonl"), &lines)?;
     let o = llmscope(&data, &["import", "--json", file.to_str().unwrap_or_default()]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let s: Value = serde_json::from_slice(&o.stdout)?;
-    assert_eq!((s["imported"].as_u64(), s["rejected"].as_u64()), (Some(3), Some(1)), "{s}");
+    assert_eq!((s["imported"].as_u64(), s["rejected"].as_u64()), (Some(4), Some(2)), "{s}");
     let reasons = reject_reasons(&s);
-    assert_eq!(reasons[0].0, 4);
+    assert_eq!((reasons[0].0, reasons[1].0), (4, 6));
     assert!(reasons[0].1.starts_with("response: not an answer llmscope reads (keys: answer)"), "{reasons:?}");
+    assert!(reasons[1].1.contains("SPAN observation is not an LLM call"), "{reasons:?}");
+    assert_eq!(s["by_format"]["langfuse"], 1, "{s}");
 
     let o = ok(llmscope(&data, &["calls", "--format", "jsonl"]));
     let calls: Vec<Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
@@ -602,6 +608,7 @@ fn other_providers_pairs_import_and_are_priced() -> R {
     // $3 / $15 per million tokens for Claude 3.5 Sonnet, $0.30 / $2.50 for Gemini 2.5 Flash.
     assert_eq!(cost("claude-3-5-sonnet-20241022").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(10_500.0));
     assert_eq!(cost("gemini-2.5-flash").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(3_100.0));
+    assert_eq!(cost("gpt-4o-mini").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(750.0));
     assert_eq!(r["cost"]["unpriced_models"][0]["model"], "llama3.2", "{}", r["cost"]);
     Ok(())
 }

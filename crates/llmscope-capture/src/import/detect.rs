@@ -23,10 +23,12 @@ pub enum LineFormat {
     Native,
     /// LiteLLM's `StandardLoggingPayload`: `call_type`, `startTime`, `messages`, `response`, … .
     LiteLlm,
+    /// A Langfuse observation: `traceId`, `type`, `startTime`, `input`, `output`, `usage`, … .
+    Langfuse,
 }
 
 impl LineFormat {
-    pub const ALL: [LineFormat; 9] = [
+    pub const ALL: [LineFormat; 10] = [
         LineFormat::Seed000Basic,
         LineFormat::Seed000Enhanced,
         LineFormat::Seed001,
@@ -36,6 +38,7 @@ impl LineFormat {
         LineFormat::OpenAiResponse,
         LineFormat::Native,
         LineFormat::LiteLlm,
+        LineFormat::Langfuse,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +52,7 @@ impl LineFormat {
             LineFormat::OpenAiResponse => "openai-response",
             LineFormat::Native => "native",
             LineFormat::LiteLlm => "litellm",
+            LineFormat::Langfuse => "langfuse",
         }
     }
 }
@@ -65,6 +69,9 @@ pub fn detect(obj: &Map<String, Value>) -> Option<LineFormat> {
     }
     if crate::import::formats::litellm::is_payload(obj) {
         return Some(LineFormat::LiteLlm);
+    }
+    if crate::import::formats::langfuse::is_observation(obj) {
+        return Some(LineFormat::Langfuse);
     }
     // (Before seed 001's check: a Responses API object has `output` and `metadata`.)
     if crate::import::formats::openai_batch::is_bare_response(obj) {
@@ -128,6 +135,11 @@ mod tests {
         assert_eq!(
             d(json!({"id": "x", "call_type": "acompletion", "startTime": 1.5, "messages": [], "metadata": {}})),
             Some(LineFormat::LiteLlm)
+        );
+        assert_eq!(
+            d(json!({"id": "o", "traceId": "t", "type": "GENERATION", "startTime": "x", "input": [], "output": "",
+                     "metadata": {}})),
+            Some(LineFormat::Langfuse)
         );
         assert_eq!(d(json!({"object": "chat.completion.chunk", "choices": []})), None, "a stream chunk is no call");
         assert_eq!(d(json!({"message": "plain log line", "time": "t"})), None);

@@ -55,6 +55,15 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// A log timestamp (epoch number or text; text without an offset read in `tz`).
+    pub fn time(&self, key: &str, tz: chrono_tz::Tz) -> Result<Option<chrono::DateTime<chrono::Utc>>, LineError> {
+        self.get(key)
+            .map(|v| {
+                llmscope_core::timeparse::parse_log_timestamp(v, tz).map_err(|e| LineError::at(self.path_of(key), e))
+            })
+            .transpose()
+    }
+
     /// A string that must be present.
     pub fn req_str(&self, key: &str) -> Result<String, LineError> {
         self.str(key)?.ok_or_else(|| LineError::at(self.path_of(key), "missing required field".into()))

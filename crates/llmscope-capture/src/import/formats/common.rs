@@ -174,6 +174,11 @@ pub fn content_text(v: Option<&Value>) -> Option<String> {
     }
 }
 
+/// Milliseconds from `start` to `t`, when `t` is not before it.
+pub fn ms_after(start: chrono::DateTime<chrono::Utc>, t: chrono::DateTime<chrono::Utc>) -> Option<f64> {
+    (t >= start).then(|| (t - start).num_microseconds().unwrap_or(0) as f64 / 1000.0)
+}
+
 /// A one-message chat input for formats that log only the user's text.
 pub fn user_message(text: &str) -> Value {
     let mut m = Map::new();

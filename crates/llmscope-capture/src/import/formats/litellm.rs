@@ -15,7 +15,7 @@
 //! `metadata`) is read for the well-known names (`session_id`, …). LiteLLM's own cost is
 //! kept as the attribute `response_cost`; the report prices calls from its own table.
 
-use llmscope_core::{ids, timeparse, Call, CallStatus, SpanKind};
+use llmscope_core::{ids, Call, CallStatus, SpanKind};
 use serde_json::{Map, Value};
 
 use super::{common, openai, seed001::last_user_text, ImportOptions, LineError};
@@ -54,15 +54,10 @@ const OWN: &[&str] = &[
 
 pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> Result<(), LineError> {
     let top = Obj::new(obj, "");
-    let time = |key: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, LineError> {
-        top.get(key)
-            .map(|v| timeparse::parse_log_timestamp(v, opts.naive_tz).map_err(|e| LineError::at(key.into(), e)))
-            .transpose()
-    };
-    call.start_time = time("startTime")?.ok_or_else(|| LineError::at("startTime".into(), "missing".into()))?;
-    let ms_after_start = |t: chrono::DateTime<chrono::Utc>| {
-        (t >= call.start_time).then(|| (t - call.start_time).num_microseconds().unwrap_or(0) as f64 / 1000.0)
-    };
+    let time = |key: &str| top.time(key, opts.naive_tz);
+    let start = time("startTime")?.ok_or_else(|| LineError::at("startTime".into(), "missing".into()))?;
+    call.start_time = start;
+    let ms_after_start = |t| common::ms_after(start, t);
     let end = time("endTime")?;
     let latency = end.and_then(ms_after_start);
     let streamed = top.bool("stream")?.unwrap_or(false);

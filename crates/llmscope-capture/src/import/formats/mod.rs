@@ -4,6 +4,7 @@
 mod anthropic;
 pub(crate) mod common;
 mod gemini;
+pub(crate) mod langfuse;
 pub(crate) mod litellm;
 mod logged_stream;
 mod native;
@@ -139,6 +140,7 @@ pub fn parse_line_or(
         LineFormat::OpenAiResponse => openai_batch::map_bare(&obj, opts, &mut call)?,
         LineFormat::Native => native::map(&obj, &mut call)?,
         LineFormat::LiteLlm => litellm::map(&obj, opts, &mut call)?,
+        LineFormat::Langfuse => langfuse::map(&obj, opts, &mut call)?,
     }
     if let Some(p) = prefix {
         call.attributes.insert("log_prefix".into(), Value::String(p));

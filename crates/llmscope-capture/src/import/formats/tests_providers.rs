@@ -421,6 +421,23 @@ mod fuzz {
             let _ = parse(&json!({"request": line["request"], "response": line["response"].to_string()}));
             let _ = parse(&line["response"]);
         }
+
+        /// LiteLLM's payload and Langfuse's observation with odd values in every field read.
+        #[test]
+        fn never_panics_on_gateway_and_tracer_records(a in odd(), b in odd(), c in odd(), d in odd(), langfuse: bool) {
+            let line = if langfuse {
+                json!({"id": a, "traceId": b, "type": "GENERATION", "startTime": "2025-03-01T10:00:00Z", "endTime": c,
+                       "completionStartTime": d, "modelParameters": {"temperature": a, "response_format": b},
+                       "input": c, "output": d, "usage": a, "usageDetails": {"input": b, "cache_read_input_tokens": c},
+                       "level": "ERROR", "statusMessage": d, "metadata": a, "parentObservationId": c, "costDetails": d})
+            } else {
+                json!({"id": a, "trace_id": b, "call_type": c, "startTime": 1740823200, "endTime": d, "stream": true,
+                       "completionStartTime": a, "status": "failure", "messages": b, "response": c,
+                       "model_parameters": {"temperature": d}, "error_information": a, "metadata": {"requester_metadata": b},
+                       "request_tags": c, "end_user": d, "prompt_tokens": a})
+            };
+            let _ = parse(&line);
+        }
     }
 }
 
@@ -502,4 +519,71 @@ fn a_failed_litellm_call_keeps_its_status_and_class() {
     assert_eq!(c.input_text, "some text");
     let e = err(json!({"call_type": "completion", "startTime": "yesterday", "messages": []}));
     assert!(e.starts_with("startTime: "), "{e}");
+}
+
+fn langfuse_generation() -> Value {
+    json!({"id": "b7e1c2d3a4f50617", "traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "type": "GENERATION",
+           "name": "chat", "startTime": "2025-03-01T10:00:00.000Z", "endTime": "2025-03-01T10:00:02.500Z",
+           "completionStartTime": "2025-03-01T10:00:00.400Z", "model": "gpt-4o",
+           "modelParameters": {"temperature": "0.7", "max_tokens": 256},
+           "input": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hola"}],
+           "output": {"role": "assistant", "content": "¡Hola! ¿Qué tal?"},
+           "usage": {"input": 11, "output": 6, "total": 17, "unit": "TOKENS"},
+           "usageDetails": {"input": 11, "output": 6, "total": 17, "cache_read_input_tokens": 4},
+           "costDetails": {"input": 0.0000275, "output": 0.00006, "total": 0.0000875},
+           "level": "DEFAULT", "statusMessage": null, "parentObservationId": "0123456789abcdef",
+           "version": "v2", "environment": "production", "promptName": "greeter",
+           "metadata": {"session_id": "s-1", "user_id": "u-1", "route": "/chat"},
+           "calculatedTotalCost": 0.0000875, "latency": 2.5, "timeToFirstToken": 0.4})
+}
+
+#[test]
+fn a_langfuse_generation_maps_ids_times_usage_and_metadata() {
+    let p = parse(&langfuse_generation()).map_err(|e| e.to_string());
+    assert_eq!(p.as_ref().map(|p| p.format), Ok(LineFormat::Langfuse));
+    let c = p.map(|p| p.call).unwrap_or_default();
+    assert_eq!((c.trace_id.as_str(), c.span_id.as_str()), ("4bf92f3577b34da6a3ce929d0e0e4736", "b7e1c2d3a4f50617"));
+    assert_eq!(c.parent_span_id.as_deref(), Some("0123456789abcdef"));
+    assert_eq!((c.start_time, c.latency_ms, c.ttft_ms), (utc("2025-03-01T10:00:00Z"), Some(2500.0), Some(400.0)));
+    assert_eq!((c.model.as_deref(), c.temperature), (Some("gpt-4o"), Some(0.7)));
+    assert_eq!(c.params.get("max_tokens"), Some(&json!(256)));
+    assert_eq!((c.input_text.as_str(), c.output.as_deref()), ("Hola", Some("¡Hola! ¿Qué tal?")));
+    assert_eq!((c.usage.input, c.usage.output, c.usage.total, c.usage.cached), (Some(11), Some(6), Some(17), Some(4)));
+    assert_eq!((c.user_id.as_deref(), c.session_id.as_deref()), (Some("u-1"), Some("s-1")));
+    assert_eq!(c.attributes.get("metadata.route"), Some(&json!("/chat")));
+    assert_eq!(c.attributes.get("langfuse_cost"), Some(&json!(0.0000875)));
+    assert_eq!(c.attributes.get("promptName"), Some(&json!("greeter")));
+    assert_eq!(c.status, CallStatus::Ok);
+}
+
+#[test]
+fn langfuse_errors_other_ids_and_observations_that_are_no_calls() {
+    let mut v = langfuse_generation();
+    v["level"] = json!("ERROR");
+    v["statusMessage"] = json!("Error code: 429 - Rate limit reached");
+    v["output"] = Value::Null;
+    v["id"] = json!("obs-1");
+    v["traceId"] = json!("trace-abc");
+    let c = ok(v);
+    assert_eq!(
+        (c.status, c.error_message.as_deref()),
+        (CallStatus::Error, Some("Error code: 429 - Rate limit reached"))
+    );
+    assert_eq!(c.output.as_deref(), Some(""));
+    assert_eq!(c.attributes.get("langfuse_traceId"), Some(&json!("trace-abc")), "kept, not a trace id");
+    assert_eq!(c.trace_id.len(), 32, "derived from the line");
+
+    let mut span = langfuse_generation();
+    span["type"] = json!("SPAN");
+    assert_eq!(err(span), "type: a Langfuse SPAN observation is not an LLM call (GENERATION and EMBEDDING ones are)");
+
+    let mut choices = langfuse_generation();
+    choices["output"] =
+        json!({"choices": [{"message": {"role": "assistant", "content": "{\"a\": 1}"}, "finish_reason": "stop"}]});
+    choices["modelParameters"] = json!({"response_format": {"type": "json_object"}});
+    let c = ok(choices);
+    assert_eq!(
+        (c.output.as_deref(), c.finish_reason.as_deref(), c.json_mode),
+        (Some("{\"a\": 1}"), Some("stop"), true)
+    );
 }

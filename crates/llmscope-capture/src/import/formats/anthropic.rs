@@ -13,9 +13,9 @@
 //! `timestamp`, and a bare answer `--undated-at`.
 
 use llmscope_core::{Call, CallStatus};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::LineError;
+use super::{common, LineError};
 use crate::import::fields::{join, Obj};
 
 /// Whether a response body is an Anthropic message (or an Anthropic error).
@@ -51,16 +51,8 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
             Some("text") => text.push_str(b.get("text").and_then(Value::as_str).unwrap_or("")),
             Some("thinking") => thinking.push_str(b.get("thinking").and_then(Value::as_str).unwrap_or("")),
             Some("tool_use" | "server_tool_use") => {
-                let arguments = match b.get("input") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(v) => v.to_string(),
-                    None => "{}".into(),
-                };
-                tool_calls.push(json!({
-                    "id": b.get("id").cloned().unwrap_or(Value::Null),
-                    "type": "function",
-                    "function": {"name": b.get("name").cloned().unwrap_or(Value::Null), "arguments": arguments},
-                }));
+                let id = b.get("id").cloned().unwrap_or(Value::Null);
+                tool_calls.push(common::function_call(id, b.get("name"), b.get("input"), "{}"));
             }
             Some(_) => {}
             None => return Err(LineError::at(format!("{}.type", at()), "missing required field".into())),

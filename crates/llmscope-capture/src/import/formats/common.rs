@@ -174,6 +174,25 @@ pub fn content_text(v: Option<&Value>) -> Option<String> {
     }
 }
 
+/// A tool call in OpenAI's shape (`{"id", "type": "function", "function": {"name",
+/// "arguments"}}`), as every provider's answer is recorded: the arguments as JSON text (a
+/// string kept as it is, any other value written out, none or `null` as `missing`).
+pub fn function_call(id: Value, name: Option<&Value>, arguments: Option<&Value>, missing: &str) -> Value {
+    let arguments = match arguments {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => missing.to_string(),
+        Some(v) => v.to_string(),
+    };
+    let mut function = Map::new();
+    function.insert("name".into(), name.cloned().unwrap_or(Value::Null));
+    function.insert("arguments".into(), Value::String(arguments));
+    let mut tc = Map::new();
+    tc.insert("id".into(), id);
+    tc.insert("type".into(), Value::String("function".into()));
+    tc.insert("function".into(), Value::Object(function));
+    Value::Object(tc)
+}
+
 /// Milliseconds from `start` to `t`, when `t` is not before it.
 pub fn ms_after(start: chrono::DateTime<chrono::Utc>, t: chrono::DateTime<chrono::Utc>) -> Option<f64> {
     (t >= start).then(|| (t - start).num_microseconds().unwrap_or(0) as f64 / 1000.0)

@@ -14,7 +14,7 @@
 use llmscope_core::{Call, CallStatus, SpanKind};
 use serde_json::{json, Map, Value};
 
-use super::LineError;
+use super::{common, LineError};
 use crate::import::fields::{join, Obj};
 
 /// Whether a request body is a Gemini `generateContent` request.
@@ -126,14 +126,8 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
             .filter_map(|p| p.get("functionCall"))
             .enumerate()
             .map(|(i, fc)| {
-                json!({
-                    "id": fc.get("id").cloned().unwrap_or_else(|| Value::String(format!("call_{i}"))),
-                    "type": "function",
-                    "function": {
-                        "name": fc.get("name").cloned().unwrap_or(Value::Null),
-                        "arguments": fc.get("args").map_or_else(|| "{}".to_string(), Value::to_string),
-                    },
-                })
+                let id = fc.get("id").cloned().unwrap_or_else(|| Value::String(format!("call_{i}")));
+                common::function_call(id, fc.get("name"), fc.get("args"), "{}")
             })
             .collect();
         let has_tools = !calls.is_empty();

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use llmscope_core::{timeparse, Call, CallStatus};
 use serde_json::{json, Map, Value};
 
-use super::LineError;
+use super::{common, LineError};
 use crate::import::fields::Obj;
 
 /// Whether a response body is an Ollama answer: a chat or generate answer (`created_at`,
@@ -86,7 +86,10 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
         }
     }
     call.latency_ms = total;
-    if let (Some(t), Some(e)) = (total, eval) {
+    // A time to first token from the timings, unless the request (mapped before the answer)
+    // asked for no stream: such a call shows the user no first token.
+    let unstreamed = call.params.get("stream") == Some(&Value::Bool(false));
+    if let (Some(t), Some(e), false) = (total, eval, unstreamed) {
         call.ttft_ms = Some((t - e).max(0.0));
     }
     if let Some(err) = resp.get("error") {
@@ -106,16 +109,8 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
 /// arguments are JSON text.
 fn openai_tool_call(i: usize, tc: &Value) -> Value {
     let f = tc.get("function");
-    let arguments = match f.and_then(|f| f.get("arguments")) {
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
-        None => "{}".into(),
-    };
-    json!({
-        "id": tc.get("id").cloned().unwrap_or_else(|| Value::String(format!("call_{i}"))),
-        "type": "function",
-        "function": {"name": f.and_then(|f| f.get("name")).cloned().unwrap_or(Value::Null), "arguments": arguments},
-    })
+    let id = tc.get("id").cloned().unwrap_or_else(|| Value::String(format!("call_{i}")));
+    common::function_call(id, f.and_then(|f| f.get("name")), f.and_then(|f| f.get("arguments")), "{}")
 }
 
 /// Joins a streamed answer's chunks: the text, thinking and tool calls of them all, the rest

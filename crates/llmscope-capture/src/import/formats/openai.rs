@@ -44,10 +44,6 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
             None
         }
     };
-    // Ollama's timings give a time to first token; a call not streamed has none to the user.
-    if req_map.get("stream") == Some(&Value::Bool(false)) && call.provider.as_deref() == Some("ollama") {
-        call.ttft_ms = None;
-    }
     if let Some(Logged::Stream(_, facts)) = logged {
         call.attributes.extend(facts);
     }
@@ -69,8 +65,8 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         if end >= call.start_time {
             call.end_time = Some(end);
         }
-        if call.latency_ms.is_none() && end >= call.start_time {
-            call.latency_ms = Some((end - call.start_time).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+        if call.latency_ms.is_none() {
+            call.latency_ms = common::ms_after(call.start_time, end);
         }
     }
     if let (None, Some(s)) = (top.get("latency_ms"), top.non_neg("latency_s")?) {

@@ -219,16 +219,8 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
                 }
             }
             Some("function_call") => {
-                let arguments = match item.get("arguments") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Null) | None => String::new(),
-                    Some(v) => v.to_string(),
-                };
-                tool_calls.push(json!({
-                    "id": item.get("call_id").or_else(|| item.get("id")).cloned().unwrap_or(Value::Null),
-                    "type": "function",
-                    "function": {"name": item.get("name").cloned().unwrap_or(Value::Null), "arguments": arguments},
-                }));
+                let id = item.get("call_id").or_else(|| item.get("id")).cloned().unwrap_or(Value::Null);
+                tool_calls.push(common::function_call(id, item.get("name"), item.get("arguments"), ""));
             }
             Some("reasoning") => reasoning_items += 1,
             // A free-form tool's input is not JSON: kept without `function.arguments`, so the

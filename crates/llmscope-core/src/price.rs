@@ -61,6 +61,9 @@ const BUILTIN: &[(&str, f64, f64, Option<f64>)] = &[
     ("claude-3-5-haiku", 0.80, 4.0, Some(0.08)),
     ("claude-3-opus", 15.0, 75.0, Some(1.50)),
     ("claude-3-haiku", 0.25, 1.25, Some(0.03)),
+    ("nova-pro", 0.80, 3.20, Some(0.20)),
+    ("nova-lite", 0.06, 0.24, Some(0.015)),
+    ("nova-micro", 0.035, 0.14, Some(0.00875)),
     ("gemini-2.5-pro", 1.25, 10.0, Some(0.31)),
     ("gemini-2.5-flash", 0.30, 2.50, Some(0.075)),
     ("gemini-2.5-flash-lite", 0.10, 0.40, Some(0.025)),
@@ -114,7 +117,7 @@ impl PriceTable {
     /// The price of a model, if it has one.
     pub fn lookup(&self, model: &str) -> Option<&ModelPrice> {
         let lower = model.trim().to_ascii_lowercase();
-        let name = lower.rsplit('/').next().unwrap_or(&lower);
+        let name = without_bedrock_prefix(lower.rsplit('/').next().unwrap_or(&lower));
         if let Some(p) = self.prices.get(name) {
             return Some(p);
         }
@@ -127,6 +130,24 @@ impl PriceTable {
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &ModelPrice)> {
         self.prices.iter()
+    }
+}
+
+/// A Bedrock model id without its vendor and, for a cross-region inference profile, its
+/// geography: `us.anthropic.claude-3-5-sonnet-20241022-v2:0` → `claude-3-5-sonnet-20241022-v2:0`
+/// (then priced as Claude 3.5 Sonnet: Bedrock's on-demand prices are the vendors' own). A name
+/// whose first part is not a known vendor is left as it is (`gpt-4.1`, `qwen2.5:7b`).
+fn without_bedrock_prefix(name: &str) -> &str {
+    const GEOGRAPHIES: &[&str] = &["us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"];
+    const VENDORS: &[&str] =
+        &["anthropic", "meta", "amazon", "mistral", "cohere", "ai21", "deepseek", "openai", "qwen", "writer"];
+    let rest = match name.split_once('.') {
+        Some((geo, tail)) if GEOGRAPHIES.contains(&geo) => tail,
+        _ => name,
+    };
+    match rest.split_once('.') {
+        Some((vendor, model)) if VENDORS.contains(&vendor) => model,
+        _ => name,
     }
 }
 
@@ -177,6 +198,16 @@ mod tests {
         assert_eq!(input("mistral-large-latest"), Some(2.0));
         assert_eq!(input("anthropic/claude-sonnet-4-v1:0"), Some(3.0));
         assert_eq!(input("gpt-3.5-turbo-instruct"), Some(1.50));
+        // Bedrock: model ids, cross-region inference profiles, ARNs.
+        assert_eq!(input("anthropic.claude-3-haiku-20240307-v1:0"), Some(0.25));
+        assert_eq!(input("us.anthropic.claude-3-5-sonnet-20241022-v2:0"), Some(3.0));
+        assert_eq!(
+            input("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0"),
+            Some(3.0)
+        );
+        assert_eq!(input("eu.amazon.nova-lite-v1:0"), Some(0.06));
+        assert_eq!(input("meta.llama3-70b-instruct-v1:0"), None, "no price for it");
+        assert_eq!(input("us.claude-3-haiku"), None, "a geography alone is no Bedrock id");
         for other in
             ["gpt-4.5-preview", "o1-pro", "o3-pro", "gpt-5-pro", "gpt-4-32k", "gemini-2.0-flash-lite", "gpt-4o-"]
         {

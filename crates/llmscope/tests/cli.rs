@@ -576,18 +576,25 @@ fn other_providers_pairs_import_and_are_priced() -> R {
             "endTime": "2025-03-01T10:06:01Z", "model": "gpt-4o-mini", "input": user("Merci"), "output": "De rien",
             "usage": {"input": 1000, "output": 1000}}),
         serde_json::json!({"id": "obs-2", "traceId": "t-1", "type": "SPAN", "startTime": "2025-03-01T10:06:00Z"}),
+        serde_json::json!({"schemaType": "ModelInvocationLog", "timestamp": "2025-03-01T10:07:00Z",
+            "requestId": "b1", "operation": "Converse", "modelId": "us.anthropic.claude-3-haiku-20240307-v1:0",
+            "input": {"inputBodyJson": {"messages": [{"role": "user", "content": [{"text": "Danke"}]}]},
+                      "inputTokenCount": 1000},
+            "output": {"outputBodyJson": {"output": {"message": {"role": "assistant", "content": [{"text": "Bitte"}]}},
+                                          "stopReason": "end_turn", "metrics": {"latencyMs": 420}},
+                       "outputTokenCount": 1000}}),
     ]
     .map(|v| v.to_string());
     let file = write(&dir.path().join("providers.jsonl"), &lines)?;
     let o = llmscope(&data, &["import", "--json", file.to_str().unwrap_or_default()]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let s: Value = serde_json::from_slice(&o.stdout)?;
-    assert_eq!((s["imported"].as_u64(), s["rejected"].as_u64()), (Some(4), Some(2)), "{s}");
+    assert_eq!((s["imported"].as_u64(), s["rejected"].as_u64()), (Some(5), Some(2)), "{s}");
     let reasons = reject_reasons(&s);
     assert_eq!((reasons[0].0, reasons[1].0), (4, 6));
     assert!(reasons[0].1.starts_with("response: not an answer llmscope reads (keys: answer)"), "{reasons:?}");
     assert!(reasons[1].1.contains("SPAN observation is not an LLM call"), "{reasons:?}");
-    assert_eq!(s["by_format"]["langfuse"], 1, "{s}");
+    assert_eq!((&s["by_format"]["langfuse"], &s["by_format"]["bedrock"]), (&1.into(), &1.into()), "{s}");
 
     let o = ok(llmscope(&data, &["calls", "--format", "jsonl"]));
     let calls: Vec<Value> = stdout(&o).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
@@ -600,6 +607,8 @@ fn other_providers_pairs_import_and_are_priced() -> R {
     );
     assert_eq!(ollama["start_time"], "2025-03-01T10:02:03Z", "two seconds before the answer's end");
     assert_eq!(by_provider("google")["input_text"], "Write a haiku");
+    let bedrock = by_provider("bedrock");
+    assert_eq!((&bedrock["output"], &bedrock["latency_ms"]), (&"Bitte".into(), &420.0.into()));
 
     let r = report_json(&data, &[]);
     let cost = |model: &str| {
@@ -609,6 +618,9 @@ fn other_providers_pairs_import_and_are_priced() -> R {
     assert_eq!(cost("claude-3-5-sonnet-20241022").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(10_500.0));
     assert_eq!(cost("gemini-2.5-flash").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(3_100.0));
     assert_eq!(cost("gpt-4o-mini").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(750.0));
+    // A Bedrock inference profile is priced as its model: $0.25 / $1.25 for Claude 3 Haiku.
+    let haiku = cost("us.anthropic.claude-3-haiku-20240307-v1:0");
+    assert_eq!(haiku.and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(1_500.0));
     assert_eq!(r["cost"]["unpriced_models"][0]["model"], "llama3.2", "{}", r["cost"]);
     Ok(())
 }

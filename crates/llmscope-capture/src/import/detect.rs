@@ -25,10 +25,13 @@ pub enum LineFormat {
     LiteLlm,
     /// A Langfuse observation: `traceId`, `type`, `startTime`, `input`, `output`, `usage`, … .
     Langfuse,
+    /// An Amazon Bedrock model invocation log record: `schemaType: "ModelInvocationLog"`,
+    /// `modelId`, `operation`, `input{inputBodyJson, …}`, `output{outputBodyJson, …}`.
+    Bedrock,
 }
 
 impl LineFormat {
-    pub const ALL: [LineFormat; 10] = [
+    pub const ALL: [LineFormat; 11] = [
         LineFormat::Seed000Basic,
         LineFormat::Seed000Enhanced,
         LineFormat::Seed001,
@@ -39,6 +42,7 @@ impl LineFormat {
         LineFormat::Native,
         LineFormat::LiteLlm,
         LineFormat::Langfuse,
+        LineFormat::Bedrock,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +57,7 @@ impl LineFormat {
             LineFormat::Native => "native",
             LineFormat::LiteLlm => "litellm",
             LineFormat::Langfuse => "langfuse",
+            LineFormat::Bedrock => "bedrock",
         }
     }
 }
@@ -69,6 +74,10 @@ pub fn detect(obj: &Map<String, Value>) -> Option<LineFormat> {
     }
     if crate::import::formats::litellm::is_payload(obj) {
         return Some(LineFormat::LiteLlm);
+    }
+    // (Before seed 001's check: a record has `input`, `output` and `timestamp`.)
+    if crate::import::formats::bedrock::is_record(obj) {
+        return Some(LineFormat::Bedrock);
     }
     if crate::import::formats::langfuse::is_observation(obj) {
         return Some(LineFormat::Langfuse);

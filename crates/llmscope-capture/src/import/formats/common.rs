@@ -124,6 +124,11 @@ pub fn hex_id(s: &str, path: &str, len: usize) -> Result<String, LineError> {
     })
 }
 
+/// A trace id given as a UUID (its 32 hex digits) or as 32 hex digits, in lower case.
+pub fn trace_id_of(s: &str) -> Option<String> {
+    ids::parse_hex_id(&s.trim().replace('-', ""), 32)
+}
+
 /// A log record's level (kept as an attribute of the same name): `ERROR`, `CRITICAL` or
 /// `FATAL` marks the call failed.
 pub fn level(call: &mut Call, o: Obj<'_>, key: &str) -> Result<(), LineError> {

@@ -15,7 +15,7 @@
 //! `metadata`) is read for the well-known names (`session_id`, …). LiteLLM's own cost is
 //! kept as the attribute `response_cost`; the report prices calls from its own table.
 
-use llmscope_core::{ids, Call, CallStatus, SpanKind};
+use llmscope_core::{Call, CallStatus, SpanKind};
 use serde_json::{Map, Value};
 
 use super::{common, openai, seed001::last_user_text, ImportOptions, LineError};
@@ -131,7 +131,7 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
     }
     if let Some(t) = top.str("trace_id")? {
         // A UUID: its 32 hex digits are a trace id; anything else is kept as it is.
-        match ids::parse_hex_id(&t.replace('-', ""), 32) {
+        match common::trace_id_of(&t) {
             Some(id) => call.trace_id = id,
             None => {
                 call.attributes.insert("litellm_trace_id".into(), Value::String(t));

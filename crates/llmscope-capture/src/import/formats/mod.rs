@@ -2,6 +2,7 @@
 //! [`Call`] (plus any assessments the line carries).
 
 mod anthropic;
+pub(crate) mod bedrock;
 pub(crate) mod common;
 mod gemini;
 pub(crate) mod langfuse;
@@ -141,6 +142,7 @@ pub fn parse_line_or(
         LineFormat::Native => native::map(&obj, &mut call)?,
         LineFormat::LiteLlm => litellm::map(&obj, opts, &mut call)?,
         LineFormat::Langfuse => langfuse::map(&obj, opts, &mut call)?,
+        LineFormat::Bedrock => bedrock::map(&obj, opts, &mut call)?,
     }
     if let Some(p) = prefix {
         call.attributes.insert("log_prefix".into(), Value::String(p));
@@ -212,5 +214,7 @@ const MAX_DURATION_MS: f64 = 30.0 * 86_400_000.0;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bedrock;
 #[cfg(test)]
 mod tests_providers;

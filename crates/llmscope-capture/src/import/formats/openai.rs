@@ -102,7 +102,12 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
 /// Like [`map_request`] for a body known not to be a Responses API request (the proxy knows
 /// the endpoint): chat, legacy completion or embedding.
 pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), LineError> {
-    let req = Obj::new(req_map, "request");
+    map_chat_request_at(req_map, "request", call)
+}
+
+/// [`map_chat_request`] of a body found at `path` (errors name their path under it).
+pub fn map_chat_request_at(req_map: &Map<String, Value>, path: &str, call: &mut Call) -> Result<(), LineError> {
+    let req = Obj::new(req_map, path);
     call.model = req.str("model")?;
     if let Some(msgs) = req.arr("messages")? {
         call.operation = Some("chat".into());
@@ -144,7 +149,7 @@ pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result
     })?;
     // Ollama's own API sets it among `options` (kept whole among the parameters).
     if let (None, Some(options)) = (call.temperature, req.obj("options")?) {
-        call.temperature = Obj::new(options, "request.options").f64("temperature")?;
+        call.temperature = Obj::new(options, &req.path_of("options")).f64("temperature")?;
     }
     Ok(())
 }

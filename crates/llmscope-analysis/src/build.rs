@@ -71,6 +71,7 @@ fn tokens(g: &GroupStats) -> Tokens {
         input_total: g.input_tokens,
         output_total: g.output_tokens,
         cached_total: g.cached_tokens,
+        cache_write_total: g.cache_write_tokens,
         input_avg: avg(g.input_tokens, g.calls_with_input_tokens),
         output_avg: avg(g.output_tokens, g.calls_with_output_tokens),
         counted_calls: g.calls_tokens_counted,

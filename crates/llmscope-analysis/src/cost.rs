@@ -13,13 +13,14 @@ pub fn cost(by_model: &[GroupStats], prices: &PriceTable) -> Cost {
         let model = if g.key.is_empty() { "(unknown)" } else { g.key.as_str() };
         match prices.lookup(model).filter(|_| !g.key.is_empty()) {
             Some(p) => {
-                let usd = p.cost(g.input_tokens, g.cached_tokens, g.output_tokens);
+                let usd = p.cost(g.input_tokens, g.cached_tokens, g.cache_write_tokens, g.output_tokens);
                 out.total_usd += usd;
                 out.by_model.push(ModelCost {
                     model: model.to_string(),
                     input_tokens: g.input_tokens,
                     output_tokens: g.output_tokens,
                     cached_tokens: g.cached_tokens,
+                    cache_write_tokens: g.cache_write_tokens,
                     usd,
                 });
             }

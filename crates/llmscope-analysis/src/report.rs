@@ -95,6 +95,8 @@ pub struct Tokens {
     pub input_total: u64,
     pub output_total: u64,
     pub cached_total: u64,
+    /// Input tokens written to the prompt cache (part of `input_total`).
+    pub cache_write_total: u64,
     /// Averages over the calls that report the count.
     pub input_avg: Option<f64>,
     pub output_avg: Option<f64>,
@@ -117,6 +119,7 @@ pub struct ModelCost {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cached_tokens: u64,
+    pub cache_write_tokens: u64,
     pub usd: f64,
 }
 

@@ -116,6 +116,9 @@ pub struct TokenUsage {
     pub input: Option<u64>,
     pub output: Option<u64>,
     pub cached: Option<u64>,
+    /// Input tokens written to the provider's prompt cache (part of `input`, as `cached` is):
+    /// Anthropic and Bedrock charge them above the input price.
+    pub cache_write: Option<u64>,
     pub total: Option<u64>,
     /// True when llmscope counted the tokens itself because the source reported none.
     pub counted: bool,

@@ -389,6 +389,8 @@ pub struct GroupStats {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cached_tokens: u64,
+    /// Input tokens written to the prompt cache (part of `input_tokens`).
+    pub cache_write_tokens: u64,
     /// Calls that report input / output token counts (denominators of the averages).
     pub calls_with_input_tokens: u64,
     pub calls_with_output_tokens: u64,

@@ -330,6 +330,7 @@ impl Config {
                 ("input_per_mtok", Some(p.input_per_mtok)),
                 ("output_per_mtok", Some(p.output_per_mtok)),
                 ("cached_input_per_mtok", p.cached_input_per_mtok),
+                ("cache_write_input_per_mtok", p.cache_write_input_per_mtok),
             ] {
                 if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
                     problems.push(format!("prices.\"{model}\".{field}: must be a non-negative number"));

@@ -562,7 +562,8 @@ fn other_providers_pairs_import_and_are_priced() -> R {
             "request": {"model": "claude-3-5-sonnet-20241022", "max_tokens": 512, "messages": user("Bonjour")},
             "response": {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-3-5-sonnet-20241022",
                          "content": [{"type": "text", "text": "Salut !"}], "stop_reason": "end_turn",
-                         "usage": {"input_tokens": 1000, "output_tokens": 500}}}),
+                         "usage": {"input_tokens": 1000, "cache_creation_input_tokens": 1000,
+                                   "output_tokens": 500}}}),
         serde_json::json!({"request": {"model": "llama3.2", "messages": user("Why is the sky blue?")},
             "response": [ollama_chunk("Rayleigh", false), ollama_chunk(" scattering.", false), ollama_chunk("", true)]}),
         serde_json::json!({"timestamp": "2025-03-01T10:04:00Z",
@@ -614,8 +615,10 @@ fn other_providers_pairs_import_and_are_priced() -> R {
     let cost = |model: &str| {
         r["by_model"].as_array().into_iter().flatten().find(|m| m["model"] == model).map(|m| m["cost_usd"].clone())
     };
-    // $3 / $15 per million tokens for Claude 3.5 Sonnet, $0.30 / $2.50 for Gemini 2.5 Flash.
-    assert_eq!(cost("claude-3-5-sonnet-20241022").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(10_500.0));
+    // $3 / $15 per million tokens for Claude 3.5 Sonnet ($3.75 for the 1000 written to its
+    // prompt cache), $0.30 / $2.50 for Gemini 2.5 Flash.
+    assert_eq!(cost("claude-3-5-sonnet-20241022").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(14_250.0));
+    assert_eq!((&r["tokens"]["cache_write_total"], &r["tokens"]["input_total"]), (&1000.into(), &6030.into()));
     assert_eq!(cost("gemini-2.5-flash").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(3_100.0));
     assert_eq!(cost("gpt-4o-mini").and_then(|c| c.as_f64()).map(|c| (c * 1e6).round()), Some(750.0));
     // A Bedrock inference profile is priced as its model: $0.25 / $1.25 for Claude 3 Haiku.

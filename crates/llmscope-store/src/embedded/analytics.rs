@@ -17,7 +17,7 @@ use super::{db_err, filter, labels, latency, overview, query_rows, questions, ro
 /// `group_stats`' measure columns when only the count is wanted (same types as the full list).
 const ONLY_COUNT_SQL: &str = "0, 0, 0, 0, 0, 0, 0, CAST(NULL AS DOUBLE), NULL, CAST(NULL AS DOUBLE), \
     CAST(NULL AS DOUBLE), NULL, CAST(NULL AS DOUBLE), 0::DOUBLE, 0::DOUBLE, 0::DOUBLE, 0, 0, 0, 0, \
-    CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)";
+    CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), 0::DOUBLE";
 
 /// The grouping expression and how the group value is shown as the key. Time keys group by
 /// integers (a date; weekday × 24 + hour) and are formatted once per group, not per row.
@@ -207,7 +207,8 @@ impl Analytics for DuckStore {
                 CAST(coalesce(sum(cached_tokens), 0) AS DOUBLE),
                 count(input_tokens), count(output_tokens),
                 count(*) FILTER (WHERE tokens_counted), count(*) FILTER (WHERE json_mode),
-                epoch_us(min(start_time)), epoch_us(max(start_time))"
+                epoch_us(min(start_time)), epoch_us(max(start_time)),
+                CAST(coalesce(sum(cache_write_tokens), 0) AS DOUBLE)"
             )
         };
         let sql = format!(
@@ -249,6 +250,7 @@ impl Analytics for DuckStore {
                     json_mode_calls: u(r.get(21)?),
                     first_time: ts(r.get(22)?),
                     last_time: ts(r.get(23)?),
+                    cache_write_tokens: uf(r.get(24)?),
                 })
             })?;
             if sessions_after && !rows.is_empty() {

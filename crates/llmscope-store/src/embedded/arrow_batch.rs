@@ -60,7 +60,7 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
     let (mut output_empty, mut tokens_counted, mut json_mode) = (b(), b(), b());
     let (mut status, mut error_kind, mut error_message, mut finish_reason) = (s(), s(), s(), s());
     let mut status_code = UInt16Builder::with_capacity(n);
-    let (mut in_tok, mut out_tok, mut cached_tok, mut total_tok) = (u(), u(), u(), u());
+    let (mut in_tok, mut out_tok, mut cached_tok, mut total_tok, mut write_tok) = (u(), u(), u(), u(), u());
     let (mut response_format, mut tools, mut params, mut attributes) = (s(), s(), sized(n * 64), sized(n * 96));
     let l = || ListBuilder::new(StringBuilder::new());
     let (mut tags, mut flags) = (l(), l());
@@ -111,6 +111,7 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
         in_tok.append_option(c.usage.input);
         out_tok.append_option(c.usage.output);
         cached_tok.append_option(c.usage.cached);
+        write_tok.append_option(c.usage.cache_write);
         total_tok.append_option(c.usage.total);
         tokens_counted.append_value(c.usage.counted);
         temperature.append_option(c.temperature);
@@ -201,6 +202,8 @@ pub fn calls_batch(calls: &[&Call], now_us: i64) -> Result<RecordBatch, StoreErr
         ("ingested_at", Arc::new(ingested.finish())),
         ("latency_bin", Arc::new(latency_bin.finish())),
         ("ttft_bin", Arc::new(ttft_bin.finish())),
+        // (Last, as migration 6 added it to the table.)
+        ("cache_write_tokens", Arc::new(write_tok.finish())),
     ];
     let fields: Vec<Field> = cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
     let schema = Arc::new(Schema::new(fields));

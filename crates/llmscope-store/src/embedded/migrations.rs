@@ -55,10 +55,17 @@ const MIGRATIONS: &[Migration] = &[
         needs_v1_2: false,
         backfill: Some(super::day_bins::backfill),
     },
+    Migration {
+        version: 6,
+        name: "cache_write",
+        sql: include_str!("sql/006_cache_write.sql"),
+        needs_v1_2: false,
+        backfill: Some(super::rollup::backfill_6),
+    },
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The storage format llmscope creates new files in (DuckDB's `storage_compatibility_version`).
 /// Pinned, so that a DuckDB upgrade does not change the files it writes unannounced.

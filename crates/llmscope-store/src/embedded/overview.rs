@@ -235,6 +235,7 @@ pub fn stats_of(key: String, c: &Cell) -> GroupStats {
         input_tokens: tokens(c.input_tokens),
         output_tokens: tokens(c.output_tokens),
         cached_tokens: tokens(c.cached_tokens),
+        cache_write_tokens: tokens(c.cache_write_tokens),
         calls_with_input_tokens: count(c.input_n),
         calls_with_output_tokens: count(c.output_n),
         calls_tokens_counted: count(c.tokens_counted),

@@ -49,7 +49,15 @@ fn arb_call() -> impl Strategy<Value = Call> {
                 1 => Some("  ".into()),
                 _ => Some("an answer".into()),
             },
-            usage: TokenUsage { input: tin, output: tout, cached, counted, ..Default::default() },
+            // (Some calls wrote a third of their input to the prompt cache.)
+            usage: TokenUsage {
+                input: tin,
+                output: tout,
+                cached,
+                cache_write: tin.filter(|t| t % 3 == 0).map(|t| t / 3),
+                counted,
+                ..Default::default()
+            },
             json_mode: json,
             ..Default::default()
         })
@@ -273,13 +281,25 @@ proptest! {
 #[test]
 fn migrating_builds_the_rollups_from_the_stored_calls() -> Result<(), Box<dyn std::error::Error>> {
     let calls = with_ids(sample(arb_call(), 3000)?);
+    // Before migration 6, a cache-write count was kept as Anthropic's attribute.
+    let as_stored_then: Vec<Call> = calls
+        .iter()
+        .cloned()
+        .map(|mut c| {
+            if let Some(n) = c.usage.cache_write.take() {
+                c.attributes.insert("cache_creation_input_tokens".into(), n.into());
+            }
+            c
+        })
+        .collect();
+    assert!(as_stored_then.iter().filter(|c| c.attributes.contains_key("cache_creation_input_tokens")).count() > 100);
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("llmscope.duckdb");
     {
         let conn = duckdb::Connection::open(&path)?;
         super::migrations::migrate_to(&conn, &path, 2)?;
         let mut app = conn.appender("calls")?;
-        app.append_record_batch(super::tests::batch_before_bins(&calls)?)?;
+        app.append_record_batch(super::tests::batch_before_bins(&as_stored_then)?)?;
     }
     let migrated = DuckStore::open_file(&path)?;
     assert_eq!(dirty_count(&migrated), 0, "the migration leaves nothing to roll up");

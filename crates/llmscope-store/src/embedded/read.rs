@@ -17,7 +17,7 @@ pub const CALL_SELECT: &str = "id, project, trace_id, span_id, parent_span_id, s
     input, input_text, output, tool_calls, status, status_code, error_kind, error_message, finish_reason, \
     input_tokens, output_tokens, cached_tokens, total_tokens, tokens_counted, temperature, json_mode, \
     response_format, tools, params, to_json(tags)::VARCHAR, attributes, to_json(flags)::VARCHAR, \
-    origin, source_file, source_line, source_format";
+    origin, source_file, source_line, source_format, cache_write_tokens";
 
 pub fn order_sql(order: CallOrder) -> &'static str {
     match order {
@@ -114,6 +114,7 @@ pub fn call_from_row(r: &Row<'_>) -> duckdb::Result<Call> {
             input: r.get(28)?,
             output: r.get(29)?,
             cached: r.get(30)?,
+            cache_write: r.get(45)?,
             total: r.get(31)?,
             counted: r.get(32)?,
         },

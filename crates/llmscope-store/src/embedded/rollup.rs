@@ -74,6 +74,8 @@ pub struct Cell {
     pub output_n: i64,
     pub first_us: i64,
     pub last_us: i64,
+    /// (Last: the column was added after the others, by migration 6.)
+    pub cache_write_tokens: f64,
 }
 
 fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
@@ -110,19 +112,33 @@ impl Cell {
         self.output_n += o.output_n;
         self.first_us = self.first_us.min(o.first_us);
         self.last_us = self.last_us.max(o.last_us);
+        self.cache_write_tokens += o.cache_write_tokens;
     }
 }
 
 /// SQL: `call_rollup` rows (in its column order) aggregated from the calls matching
 /// `where_`. Each measure is the one the grouped query on the calls (`analytics.rs`) uses.
 pub fn cells_sql(where_: &str) -> String {
-    cells_by(where_, "coalesce(model, '') AS model")
+    cells_by(where_, "coalesce(model, '') AS model", Columns::Current)
 }
 
 /// SQL: `user_rollup` rows (in its column order) aggregated from the calls matching `where_`
 /// that name a user.
 pub fn user_cells_sql(where_: &str) -> String {
-    cells_by(&format!("({where_}) AND user_id IS NOT NULL"), "user_id")
+    user_cells_of(where_, Columns::Current)
+}
+
+fn user_cells_of(where_: &str, columns: Columns) -> String {
+    cells_by(&format!("({where_}) AND user_id IS NOT NULL"), "user_id", columns)
+}
+
+/// The columns of the rollup rows [`cells_by`] gives: the tables' current ones, or those of
+/// before migration 6 (the `calls` table had no `cache_write_tokens` then, so the backfills
+/// of migrations 3 and 4 cannot name it).
+#[derive(Clone, Copy, PartialEq)]
+enum Columns {
+    Current,
+    BeforeCacheWrite,
 }
 
 /// SQL: `question_rollup` rows (in its column order) from the calls matching `where_` that
@@ -160,7 +176,11 @@ pub fn labels_sql(where_: &str) -> String {
 }
 
 /// SQL: rollup rows keyed by project, quarter hour and `key` (an expression with its alias).
-fn cells_by(where_: &str, key: &str) -> String {
+fn cells_by(where_: &str, key: &str, columns: Columns) -> String {
+    let cache_write = match columns {
+        Columns::Current => ",\n            CAST(coalesce(sum(cache_write_tokens), 0) AS DOUBLE) AS cache_write_tokens",
+        Columns::BeforeCacheWrite => "",
+    };
     format!(
         "SELECT project, {bucket} AS bucket_us, {key}, count(*) AS requests,
             count(*) FILTER (WHERE status = 'error') AS errors,
@@ -178,7 +198,7 @@ fn cells_by(where_: &str, key: &str) -> String {
             CAST(coalesce(sum(output_tokens), 0) AS DOUBLE) AS output_tokens,
             CAST(coalesce(sum(cached_tokens), 0) AS DOUBLE) AS cached_tokens,
             count(input_tokens) AS input_n, count(output_tokens) AS output_n,
-            epoch_us(min(start_time)) AS first_us, epoch_us(max(start_time)) AS last_us
+            epoch_us(min(start_time)) AS first_us, epoch_us(max(start_time)) AS last_us{cache_write}
          FROM calls WHERE {where_} GROUP BY ALL",
         bucket = bucket_sql(),
     )
@@ -191,7 +211,7 @@ pub const CELL_SUMS: &str = "sum(requests)::BIGINT, sum(errors)::BIGINT, sum(can
     sum(tokens_counted)::BIGINT, sum(latency_n)::BIGINT, sum(latency_sum), max(latency_max),
     sum(ttft_n)::BIGINT, sum(ttft_sum), sum(tps_n)::BIGINT, sum(tps_sum), sum(input_tokens),
     sum(output_tokens), sum(cached_tokens), sum(input_n)::BIGINT, sum(output_n)::BIGINT,
-    min(first_us), max(last_us)";
+    min(first_us), max(last_us), sum(cache_write_tokens)";
 
 /// Reads [`CELL_SUMS`] from a row, starting at column `at`.
 pub fn read_cell(r: &duckdb::Row<'_>, at: usize) -> duckdb::Result<Cell> {
@@ -218,6 +238,7 @@ pub fn read_cell(r: &duckdb::Row<'_>, at: usize) -> duckdb::Result<Cell> {
         output_n: r.get(at + 19)?,
         first_us: r.get(at + 20)?,
         last_us: r.get(at + 21)?,
+        cache_write_tokens: r.get(at + 22)?,
     })
 }
 
@@ -401,7 +422,7 @@ pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
          INSERT INTO call_rollup_hist {};",
         fine_bin_sql("latency_ms"),
         fine_bin_sql("ttft_ms"),
-        cells_sql("TRUE"),
+        cells_by("TRUE", "coalesce(model, '') AS model", Columns::BeforeCacheWrite),
         hist_sql("TRUE"),
     ))
     .map_err(db_err)
@@ -414,11 +435,29 @@ pub fn backfill_4(conn: &Connection) -> Result<(), StoreError> {
         "INSERT INTO user_rollup {};
          INSERT INTO question_rollup {};
          INSERT INTO label_rollup {};",
-        user_cells_sql("TRUE"),
+        user_cells_of("TRUE", Columns::BeforeCacheWrite),
         questions_sql("TRUE"),
         labels_sql("TRUE")
     ))
     .map_err(db_err)
+}
+
+/// Migration 6's step: the cache-write counts it read from the calls' attributes, summed
+/// into the rollup rows of their quarter hours (a dirty quarter hour's rows are rebuilt
+/// anyway when it is rolled up).
+pub fn backfill_6(conn: &Connection) -> Result<(), StoreError> {
+    let sums = |table: &str, key: &str, col: &str| {
+        format!(
+            "UPDATE {table} AS r SET cache_write_tokens = v.w
+             FROM (SELECT project, {bucket} AS b, {key} AS k, CAST(sum(cache_write_tokens) AS DOUBLE) AS w
+                   FROM calls WHERE cache_write_tokens IS NOT NULL GROUP BY ALL) v
+             WHERE r.project = v.project AND r.bucket_us = v.b AND r.{col} = v.k",
+            bucket = bucket_sql()
+        )
+    };
+    let model = sums("call_rollup", "coalesce(model, '')", "model");
+    let user = sums("user_rollup", "user_id", "user_id");
+    conn.execute_batch(&format!("{model};\n{user};")).map_err(db_err)
 }
 
 #[cfg(test)]

@@ -353,8 +353,7 @@ fn migrating_builds_the_session_rollup_from_the_stored_calls() -> Result<(), Box
     {
         let conn = duckdb::Connection::open(&path)?;
         super::migrations::migrate_to(&conn, &path, 3)?;
-        let refs: Vec<&Call> = calls.iter().collect();
-        conn.appender("calls")?.append_record_batch(super::arrow_batch::calls_batch(&refs, 0)?)?;
+        conn.appender("calls")?.append_record_batch(super::tests::batch_before_cache_write(&calls)?)?;
     }
     let migrated = DuckStore::open_file(&path)?;
     assert!(rollup_rows(&migrated) > 10);

@@ -507,9 +507,26 @@ fn schema_1_store(
 pub(super) fn batch_before_bins(
     calls: &[Call],
 ) -> Result<duckdb::arrow::record_batch::RecordBatch, Box<dyn std::error::Error>> {
+    batch_without(calls, &["latency_bin", "ttft_bin", "cache_write_tokens"])
+}
+
+/// Calls as a batch for the `calls` table as it was before migration 6 added the
+/// cache-write count.
+pub(super) fn batch_before_cache_write(
+    calls: &[Call],
+) -> Result<duckdb::arrow::record_batch::RecordBatch, Box<dyn std::error::Error>> {
+    batch_without(calls, &["cache_write_tokens"])
+}
+
+fn batch_without(
+    calls: &[Call],
+    columns: &[&str],
+) -> Result<duckdb::arrow::record_batch::RecordBatch, Box<dyn std::error::Error>> {
     let refs: Vec<&Call> = calls.iter().collect();
     let batch = super::arrow_batch::calls_batch(&refs, 0)?;
-    let keep: Vec<usize> = (0..batch.num_columns() - 2).collect();
+    let schema = batch.schema();
+    let keep: Vec<usize> =
+        (0..batch.num_columns()).filter(|&i| !columns.contains(&schema.field(i).name().as_str())).collect();
     Ok(batch.project(&keep)?)
 }
 
@@ -546,7 +563,7 @@ fn a_store_in_the_older_file_format_migrates_without_rewriting() -> Result<(), B
         .prepare("SELECT version FROM schema_migrations ORDER BY 1")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    assert_eq!(versions, [1, 2, 3, 4, 5]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 //! `tool_use` blocks as OpenAI-shaped `tool_calls` (so the tool-argument check reads them),
 //! the stop reason in OpenAI's words (`end_turn` → `stop`, `max_tokens` → `length`,
 //! `tool_use` → `tool_calls`; Anthropic's own word in the attribute `stop_reason`), cache
-//! reads as cached input tokens. Anthropic's answers carry no time: a pair needs its
+//! reads as cached input tokens, cache writes as cache-write tokens (both counted in the input). Anthropic's answers carry no time: a pair needs its
 //! `timestamp`, and a bare answer `--undated-at`.
 
 use llmscope_core::{Call, CallStatus};
@@ -66,17 +66,7 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
         call.tool_calls = Some(Value::Array(tool_calls));
     }
     if let Some(reason) = resp.str("stop_reason")? {
-        call.finish_reason = Some(
-            match reason.as_str() {
-                "end_turn" | "stop_sequence" => "stop",
-                "max_tokens" => "length",
-                "tool_use" => "tool_calls",
-                "refusal" => "content_filter",
-                other => other,
-            }
-            .into(),
-        );
-        call.attributes.insert("stop_reason".into(), Value::String(reason));
+        common::stop_reason(call, reason);
     }
     if let Some(usage) = resp.obj("usage")? {
         let usage_path = join(path, "usage");
@@ -85,14 +75,9 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
             (u.tokens("input_tokens")?, u.tokens("cache_read_input_tokens")?, u.tokens("cache_creation_input_tokens")?);
         // Anthropic counts cached and cache-writing tokens apart from `input_tokens`; the
         // call's input is all the prompt's tokens, as OpenAI counts them.
-        call.usage.input = match (fresh, read, written) {
-            (None, None, None) => None,
-            (a, b, c) => Some(a.unwrap_or(0) + b.unwrap_or(0) + c.unwrap_or(0)),
-        };
+        call.usage.input = common::prompt_tokens(fresh, read, written);
         call.usage.cached = read;
-        if let Some(n) = written.filter(|n| *n > 0) {
-            call.attributes.insert("cache_creation_input_tokens".into(), n.into());
-        }
+        call.usage.cache_write = written;
         call.usage.output = u.tokens("output_tokens")?;
     }
     Ok(())

@@ -14,8 +14,8 @@
 //! the attribute `output_body`: the record itself (model, time, tokens, error) is still a call.
 //!
 //! The record's `timestamp` is the call's time. Bedrock's own token counts win over the
-//! body's; cache reads and writes are counted in the input, reads as cached tokens (as for
-//! Anthropic). `errorCode` (an AWS exception name) fails the call, with its HTTP status.
+//! body's; cache reads and writes are counted in the input, and kept as cached and
+//! cache-write tokens (as for Anthropic). `errorCode` (an AWS exception name) fails the call, with its HTTP status.
 //! `requestMetadata` (the caller's tags) is read for the well-known names (`user_id`,
 //! `session_id`, …); the caller's IAM identity is kept as the attribute `identity_arn`.
 
@@ -75,7 +75,14 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         if let Some(body) = body(i, "inputBodyJson")? {
             map_request(&body, &i.path_of("inputBodyJson"), call)?;
         }
-        common::apply_rest(call, i, &["inputBodyJson", "inputTokenCount", "inputContentType"], "input")?;
+        const COUNTS: &[&str] = &[
+            "inputBodyJson",
+            "inputTokenCount",
+            "cacheReadInputTokenCount",
+            "cacheWriteInputTokenCount",
+            "inputContentType",
+        ];
+        common::apply_rest(call, i, COUNTS, "input")?;
     }
     // The model named by the record: a model id, an inference profile or an ARN.
     call.model = top.str("modelId")?.or_else(|| call.model.take());
@@ -104,23 +111,14 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         call.status_code = call.status_code.or(exception_status(&code));
         call.error_kind = Some(code);
     }
-    match top.get("status") {
-        Some(Value::String(s)) if s.trim().parse::<u64>().is_err() => {
-            if matches!(s.trim().to_ascii_lowercase().as_str(), "failure" | "failed" | "error") {
-                call.status = CallStatus::Error;
-            }
-            call.attributes.insert("status".into(), Value::String(s.clone()));
+    if let Some(status) = top.get("status") {
+        if status
+            .as_str()
+            .is_some_and(|s| matches!(s.trim().to_ascii_lowercase().as_str(), "failure" | "failed" | "error"))
+        {
+            call.status = CallStatus::Error;
         }
-        Some(_) => {
-            if let Some(code) = top.u64("status")? {
-                let code = llmscope_core::call::http_status(code).map_err(|e| LineError::at("status".into(), e))?;
-                call.status_code = Some(code);
-                if code >= 400 {
-                    call.status = CallStatus::Error;
-                }
-            }
-        }
-        None => {}
+        call.attributes.insert("status".into(), status.clone());
     }
     if let Some(identity) = top.obj("identity")? {
         if let Some(arn) = Obj::new(identity, "identity").str("arn")? {
@@ -128,20 +126,35 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         }
     }
     if let Some(meta) = top.obj("requestMetadata")? {
-        let m = Obj::new(meta, "requestMetadata");
-        if let Some(t) = m.str("traceId")? {
-            match common::trace_id_of(&t) {
-                Some(id) => call.trace_id = id,
-                None => {
-                    call.attributes.insert("requestMetadata.traceId".into(), Value::String(t));
-                }
-            }
-        }
-        let rest: Map<String, Value> =
-            meta.iter().filter(|(k, _)| *k != "traceId").map(|(k, v)| (k.clone(), v.clone())).collect();
-        common::apply_rest(call, Obj::new(&rest, "requestMetadata"), &[], "requestMetadata")?;
+        request_metadata(meta, call);
     }
     common::apply_rest(call, top, OWN, "")
+}
+
+/// The caller's `requestMetadata`, a free-form map of strings: a user or session id under a
+/// well-known name, and a UUID `traceId`, are read; everything (those too) is kept as an
+/// attribute `requestMetadata.<key>`. Nothing in it rejects the record.
+fn request_metadata(meta: &Map<String, Value>, call: &mut Call) {
+    for (k, v) in meta {
+        let text = v.as_str().map(str::trim).filter(|s| !s.is_empty());
+        match (k.as_str(), text) {
+            ("user_id" | "userId" | "user" | "end_user", Some(u)) => {
+                call.user_id.get_or_insert_with(|| u.to_string());
+            }
+            ("session_id" | "sessionId" | "conversation_id" | "thread_id", Some(s)) => {
+                call.session_id.get_or_insert_with(|| s.to_string());
+            }
+            ("traceId" | "trace_id", Some(t)) => {
+                if let Some(id) = common::trace_id_of(t) {
+                    call.trace_id = id;
+                }
+            }
+            _ => {}
+        }
+        if !v.is_null() {
+            call.attributes.insert(format!("requestMetadata.{k}"), v.clone());
+        }
+    }
 }
 
 /// A logged body: JSON (an object or array), or JSON written as a string (kept as text
@@ -154,26 +167,31 @@ fn body(o: Obj<'_>, key: &str) -> Result<Option<Value>, LineError> {
     })
 }
 
-/// Bedrock's own token counts (what it bills), over the body's.
+/// Bedrock's own token counts (what it bills), over the body's. Its input count leaves out
+/// the tokens read from and written to the prompt cache, as its cache counts do; those the
+/// record does not give are the body's.
 fn counts(top: Obj<'_>, call: &mut Call) -> Result<(), LineError> {
-    let (input, output) = (top.obj("input")?, top.obj("output")?);
-    let i = input.map(|m| Obj::new(m, "input"));
-    let get = |o: Option<Obj<'_>>, key: &str| o.map(|o| o.tokens(key)).transpose().map(Option::flatten);
-    let (fresh, read, written) =
-        (get(i, "inputTokenCount")?, get(i, "cacheReadInputTokenCount")?, get(i, "cacheWriteInputTokenCount")?);
-    if fresh.is_some() || read.is_some() || written.is_some() {
-        call.usage.input = Some(fresh.unwrap_or(0) + read.unwrap_or(0) + written.unwrap_or(0));
-        if read.is_some() {
-            call.usage.cached = read;
+    if let Some(input) = top.obj("input")? {
+        let i = Obj::new(input, "input");
+        let (fresh, read, written) = (
+            i.tokens("inputTokenCount")?,
+            i.tokens("cacheReadInputTokenCount")?,
+            i.tokens("cacheWriteInputTokenCount")?,
+        );
+        if fresh.is_some() || read.is_some() || written.is_some() {
+            let u = call.usage;
+            let (read, written) = (read.or(u.cached), written.or(u.cache_write));
+            let body_fresh =
+                u.input.map(|n| n.saturating_sub(u.cached.unwrap_or(0)).saturating_sub(u.cache_write.unwrap_or(0)));
+            call.usage.input = common::prompt_tokens(fresh.or(body_fresh), read, written);
+            (call.usage.cached, call.usage.cache_write, call.usage.total) = (read, written, None);
         }
-        if let Some(n) = written.filter(|n| *n > 0) {
-            call.attributes.insert("cache_creation_input_tokens".into(), n.into());
-        }
-        call.usage.total = None;
     }
-    if let Some(n) = get(output.map(|m| Obj::new(m, "output")), "outputTokenCount")? {
-        call.usage.output = Some(n);
-        call.usage.total = None;
+    if let Some(output) = top.obj("output")? {
+        if let Some(n) = Obj::new(output, "output").tokens("outputTokenCount")? {
+            call.usage.output = Some(n);
+            call.usage.total = None;
+        }
     }
     Ok(())
 }
@@ -208,10 +226,12 @@ fn map_request(body: &Value, path: &str, call: &mut Call) -> Result<(), LineErro
     // Amazon Titan's text and embedding models, Cohere's embeddings.
     if call.operation.is_none() {
         if let Some(text) = r.text("inputText")? {
+            call.params.remove("inputText");
             call.operation = Some("completion".into());
             call.input_text = text;
             call.input = req.get("inputText").cloned().unwrap_or(Value::Null);
         } else if let Some(texts) = r.arr("texts")? {
+            call.params.remove("texts");
             call.operation = Some("embedding".into());
             call.span_kind = SpanKind::Embedding;
             call.input_text = common::content_text(req.get("texts")).unwrap_or_default();
@@ -241,7 +261,11 @@ fn map_answer(body: Value, path: &str, call: &mut Call) -> Result<(), LineError>
             return Ok(());
         }
         other => match logged_stream::read(&other, path) {
-            Ok(Logged::Body(m) | Logged::Stream(m, _)) => Value::Object(m),
+            Ok(Logged::Body(m)) => Value::Object(m),
+            Ok(Logged::Stream(m, facts)) => {
+                call.attributes.extend(facts);
+                Value::Object(m)
+            }
             Err(_) => {
                 call.attributes.insert("output_body".into(), other);
                 return Ok(());
@@ -250,12 +274,14 @@ fn map_answer(body: Value, path: &str, call: &mut Call) -> Result<(), LineError>
     };
     let Value::Object(rm) = &body else { return Ok(()) };
     let r = Obj::new(rm, path);
-    if let Some(out) = r.obj("output")?.filter(|o| o.contains_key("message")) {
-        return map_converse_answer(r, Obj::new(out, &r.path_of("output")), call);
+    if let Some(out) = rm.get("output").and_then(Value::as_object).filter(|o| o.contains_key("message")) {
+        let at = r.path_of("output");
+        return map_converse_answer(r, Obj::new(out, &at), call);
     }
     let texts = |key: &str, field: &str| -> Option<String> {
         let items = rm.get(key)?.as_array()?;
-        Some(items.iter().filter_map(|i| i.get(field).and_then(Value::as_str)).collect::<Vec<_>>().join(""))
+        let texts: Vec<&str> = items.iter().filter_map(|i| i.get(field).and_then(Value::as_str)).collect();
+        (!texts.is_empty()).then(|| texts.concat())
     };
     let first_reason = |key: &str, field: &str| {
         rm.get(key).and_then(Value::as_array).and_then(|a| a.first()).and_then(|f| f.get(field)).and_then(Value::as_str)
@@ -287,7 +313,7 @@ fn map_answer(body: Value, path: &str, call: &mut Call) -> Result<(), LineError>
         call.operation = Some("embedding".into());
         call.span_kind = SpanKind::Embedding;
         call.usage.input = r.tokens("inputTextTokenCount")?;
-    } else if openai::unknown_answer(rm, path).is_none() {
+    } else if is_known_answer(rm) {
         openai::map_response_at(rm, path, call)?;
     } else {
         call.attributes.insert("output_body".into(), body.clone());
@@ -295,19 +321,22 @@ fn map_answer(body: Value, path: &str, call: &mut Call) -> Result<(), LineError>
     Ok(())
 }
 
-/// A vendor's stop reason in OpenAI's words (the vendor's own kept as `stop_reason`).
+/// A vendor's stop reason, if any ([`common::stop_reason`]).
 fn finish(call: &mut Call, reason: Option<&str>) {
-    let Some(reason) = reason else { return };
-    let word = match reason.to_ascii_lowercase().as_str() {
-        "end_turn" | "stop" | "stop_sequence" | "finish" | "complete" | "end" => "stop",
-        "max_tokens" | "length" | "max_length" => "length",
-        "tool_use" | "tool_calls" => "tool_calls",
-        "content_filtered" | "guardrail_intervened" | "refusal" | "error_toxic" => "content_filter",
-        _ => reason,
+    if let Some(reason) = reason {
+        common::stop_reason(call, reason.to_string());
     }
-    .to_string();
-    call.attributes.insert("stop_reason".into(), Value::String(reason.to_string()));
-    call.finish_reason = Some(word);
+}
+
+/// Whether an `InvokeModel` answer is one the pair mapper reads by its shape: an Anthropic
+/// message or error, an OpenAI chat or completion body (gpt-oss), a Responses API one.
+/// Anything else is kept whole rather than read by its keys (an `id` or a `message` alone
+/// would make another vendor's answer an empty or failed OpenAI one).
+fn is_known_answer(rm: &Map<String, Value>) -> bool {
+    super::anthropic::is_response(rm)
+        || super::responses::is_response(rm)
+        || rm.get("choices").is_some_and(Value::is_array)
+        || rm.get("error").is_some_and(Value::is_object)
 }
 
 /// A Converse answer: `output.message.content` blocks (text, `toolUse`, `reasoningContent`),
@@ -358,10 +387,9 @@ fn map_converse_answer(r: Obj<'_>, out: Obj<'_>, call: &mut Call) -> Result<(), 
         let u = Obj::new(usage, &at);
         let (fresh, read, written) =
             (u.tokens("inputTokens")?, u.tokens("cacheReadInputTokens")?, u.tokens("cacheWriteInputTokens")?);
-        if fresh.is_some() || read.is_some() || written.is_some() {
-            call.usage.input = Some(fresh.unwrap_or(0) + read.unwrap_or(0) + written.unwrap_or(0));
-        }
+        call.usage.input = common::prompt_tokens(fresh, read, written);
         call.usage.cached = read;
+        call.usage.cache_write = written;
         call.usage.output = u.tokens("outputTokens")?;
         call.usage.total = u.tokens("totalTokens")?;
     }
@@ -452,8 +480,10 @@ fn join_converse_stream(events: &[Value]) -> Map<String, Value> {
             content.push(serde_json::json!({ "text": text }));
         }
         if !tool.is_empty() || !args.is_empty() {
-            let input = serde_json::from_str(&args).unwrap_or(Value::String(args));
-            tool.insert("input".into(), input);
+            // (No input pieces: the tool call's arguments are `{}`, as for a non-streamed one.)
+            if !args.is_empty() {
+                tool.insert("input".into(), serde_json::from_str(&args).unwrap_or(Value::String(args)));
+            }
             content.push(serde_json::json!({ "toolUse": tool }));
         }
     }

@@ -124,6 +124,31 @@ pub fn hex_id(s: &str, path: &str, len: usize) -> Result<String, LineError> {
     })
 }
 
+/// A prompt's tokens when a provider counts those read from and written to its cache apart
+/// from the rest (Anthropic, Bedrock): all of them, as OpenAI counts its input.
+pub fn prompt_tokens(fresh: Option<u64>, read: Option<u64>, written: Option<u64>) -> Option<u64> {
+    match (fresh, read, written) {
+        (None, None, None) => None,
+        (a, b, c) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0)).saturating_add(c.unwrap_or(0))),
+    }
+}
+
+/// Sets a call's finish reason from a provider's stop reason, in OpenAI's words (`end_turn`,
+/// `FINISH`, `COMPLETE` → `stop`; `max_tokens`, `LENGTH` → `length`; `tool_use` →
+/// `tool_calls`; a refusal or a filter → `content_filter`; others as given), the provider's
+/// own word kept as the attribute `stop_reason`.
+pub fn stop_reason(call: &mut Call, reason: String) {
+    let word = match reason.to_ascii_lowercase().as_str() {
+        "end_turn" | "stop" | "stop_sequence" | "finish" | "complete" => "stop".to_string(),
+        "max_tokens" | "length" => "length".to_string(),
+        "tool_use" | "tool_calls" => "tool_calls".to_string(),
+        "refusal" | "content_filtered" | "guardrail_intervened" => "content_filter".to_string(),
+        _ => reason.clone(),
+    };
+    call.finish_reason = Some(word);
+    call.attributes.insert("stop_reason".into(), Value::String(reason));
+}
+
 /// A trace id given as a UUID (its 32 hex digits) or as 32 hex digits, in lower case.
 pub fn trace_id_of(s: &str) -> Option<String> {
     ids::parse_hex_id(&s.trim().replace('-', ""), 32)

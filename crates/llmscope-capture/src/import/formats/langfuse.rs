@@ -178,6 +178,7 @@ fn read_usage(top: Obj<'_>, call: &mut Call) -> Result<(), LineError> {
     call.usage.output = count(&["output", "completion_tokens", "output_tokens"])?.or(top.tokens("completionTokens")?);
     call.usage.total = count(&["total", "total_tokens"])?.or(top.tokens("totalTokens")?);
     call.usage.cached = count(&["cache_read_input_tokens", "input_cached_tokens", "cached_tokens"])?;
+    call.usage.cache_write = count(&["cache_creation_input_tokens", "input_cache_creation"])?;
     let total_cost = top.obj("costDetails")?.and_then(|c| c.get("total"));
     if let Some(cost) = top.get("calculatedTotalCost").or(total_cost).filter(|v| v.is_number()) {
         call.attributes.insert("langfuse_cost".into(), cost.clone());

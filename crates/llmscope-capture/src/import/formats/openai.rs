@@ -321,6 +321,8 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
         if let Some(d) = u.obj("prompt_tokens_details")? {
             call.usage.cached = Obj::new(d, &u.path_of("prompt_tokens_details")).tokens("cached_tokens")?;
         }
+        // LiteLLM and other gateways in front of Anthropic pass its cache-write count on.
+        call.usage.cache_write = u.tokens("cache_creation_input_tokens")?;
         if let Some(d) = u.obj("completion_tokens_details")? {
             if let Some(n) = Obj::new(d, &u.path_of("completion_tokens_details")).tokens("reasoning_tokens")? {
                 call.attributes.insert("reasoning_tokens".into(), n.into());

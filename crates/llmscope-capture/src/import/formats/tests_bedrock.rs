@@ -86,7 +86,7 @@ fn a_converse_record_maps_its_envelope_request_and_answer() {
         (c.usage.input, c.usage.cached, c.usage.output, c.usage.total),
         (Some(155), Some(100), Some(446), Some(601))
     );
-    assert_eq!(c.attributes.get("cache_creation_input_tokens"), Some(&json!(20)));
+    assert_eq!(c.usage.cache_write, Some(20));
     assert_eq!((c.user_id.as_deref(), c.session_id.as_deref()), (Some("u-42"), Some("s-7")));
     assert_eq!(c.trace_id, "b956002afd0147ba9da707e4c9b1a6b6");
     assert_eq!(c.attributes.get("requestMetadata.feature"), Some(&json!("chat")));
@@ -208,6 +208,71 @@ fn invoke_model_bodies_are_read_in_their_vendors_shapes() {
 }
 
 #[test]
+fn other_vendors_answers_and_answers_of_no_known_shape() {
+    let answer = |model: &str, body: Value| ok(record("InvokeModel", model, json!({"prompt": "p"}), body));
+    let c = answer("mistral.mistral-7b-instruct-v0:2", json!({"outputs": [{"text": "Oui.", "stop_reason": "stop"}]}));
+    assert_eq!((c.output.as_deref(), c.finish_reason.as_deref()), (Some("Oui."), Some("stop")));
+    let c =
+        answer("cohere.command-text-v14", json!({"generations": [{"text": "Yes.", "finish_reason": "MAX_TOKENS"}]}));
+    assert_eq!((c.output.as_deref(), c.finish_reason.as_deref()), (Some("Yes."), Some("length")));
+    let c = answer("anthropic.claude-v2", json!({"completion": " Sure.", "stop_reason": "stop_sequence"}));
+    assert_eq!((c.output.as_deref(), c.finish_reason.as_deref()), (Some(" Sure."), Some("stop")));
+    // An AI21 answer has an `id`, a rerank `results` without text, a body a `message`: none is
+    // read as an OpenAI answer or a Titan one; each is kept whole and the call is not failed.
+    for body in [
+        json!({"id": 1234, "prompt": {"text": "p"}, "completions": [{"data": {"text": "Hi"}}]}),
+        json!({"results": [{"index": 0, "relevance_score": 0.9}]}),
+        json!({"message": "a status note", "output": ["not", "an", "object"]}),
+    ] {
+        let c = answer("ai21.j2-mid-v1", body.clone());
+        assert_eq!((c.output.as_deref(), c.status), (None, CallStatus::Ok), "{body}");
+        assert_eq!(c.attributes.get("output_body"), Some(&body));
+    }
+}
+
+#[test]
+fn caller_metadata_is_read_leniently_and_counts_stay_consistent() {
+    // `requestMetadata` is the caller's free-form strings: odd values are kept, never refused.
+    let mut v = converse();
+    v["requestMetadata"] = json!({"trace_id": "not-hex", "temperature": "warm", "error": "false",
+                                  "input_tokens": "many", "userId": "u-9"});
+    let c = ok(v);
+    assert_eq!((c.status, c.user_id.as_deref(), c.temperature), (CallStatus::Ok, Some("u-9"), Some(0.3)));
+    assert_eq!(c.attributes.get("requestMetadata.error"), Some(&json!("false")));
+    assert_eq!(c.attributes.get("requestMetadata.trace_id"), Some(&json!("not-hex")));
+    assert_eq!(c.usage.input, Some(35), "Bedrock's count, not the caller's tag");
+
+    // The record counts the fresh input; the body's cache reads and writes are added to it.
+    let mut v = converse();
+    v["output"]["outputBodyJson"]["usage"] =
+        json!({"inputTokens": 35, "cacheReadInputTokens": 500, "cacheWriteInputTokens": 65, "outputTokens": 446});
+    let c = ok(v.clone());
+    assert_eq!((c.usage.input, c.usage.cached, c.usage.cache_write), (Some(600), Some(500), Some(65)));
+    assert!(!c.attributes.keys().any(|k| k.starts_with("input.cache")), "{:?}", c.attributes);
+    // The record's own cache counts win.
+    v["input"]["cacheReadInputTokenCount"] = json!(0);
+    let c = ok(v);
+    assert_eq!((c.usage.input, c.usage.cached, c.usage.cache_write), (Some(100), Some(0), Some(65)));
+
+    // A streamed tool call with no input pieces has `{}` for arguments, as a whole one would.
+    let c = ok(record(
+        "ConverseStream",
+        "amazon.nova-pro-v1:0",
+        json!({"messages": []}),
+        json!([
+            {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "t", "name": "now"}}, "contentBlockIndex": 0}},
+            {"messageStop": {"stopReason": "tool_use"}}
+        ]),
+    ));
+    assert_eq!(c.tool_calls.as_ref().map(|t| t[0]["function"]["arguments"].clone()), Some(json!("{}")));
+    assert!(!c.flags.contains(&checks::INVALID_TOOL_ARGS.to_string()), "{:?}", c.flags);
+
+    // Titan's prompt is the input, not a parameter as well.
+    let c = ok(record("InvokeModel", "amazon.titan-text-lite-v1", json!({"inputText": "Hi"}), json!({"results": []})));
+    assert_eq!((c.input_text.as_str(), c.params.get("inputText")), ("Hi", None));
+}
+
+#[test]
 fn failed_and_large_invocations() {
     let mut v = converse();
     v.as_object_mut().map(|m| m.remove("output"));
@@ -259,10 +324,14 @@ fn detection_needs_the_records_own_keys() {
         v
     };
     assert_eq!(parse(&without_schema).map(|p| p.format), Ok(LineFormat::Bedrock));
-    // Seed 001's lines have `input`, `output` and `timestamp` too.
-    let seed = json!({"timestamp": 1736121605, "level": "INFO", "request_id": "r", "model": "m", "input": "a",
-                      "output": "b", "metadata": {}});
-    assert_eq!(parse(&seed).map(|p| p.format), Ok(LineFormat::Seed001));
+    // A Langfuse observation names a `modelId`, llmscope's own record an `operation`: each
+    // alone is no Bedrock record.
+    let langfuse = json!({"id": "o", "traceId": "t", "type": "GENERATION", "startTime": "2025-03-01T10:00:00Z",
+                          "modelId": "m1", "model": "gpt-4o-mini", "input": "a", "output": {"x": 1}});
+    assert_eq!(parse(&langfuse).map(|p| p.format), Ok(LineFormat::Langfuse));
+    let seedish = json!({"timestamp": 1736121605, "request_id": "r", "operation": "chat", "input": {"inputTokenCount": 3},
+                         "output": "b", "metadata": {}});
+    assert_eq!(seedish.as_object().and_then(detect), Some(LineFormat::Seed001));
 }
 
 mod props {

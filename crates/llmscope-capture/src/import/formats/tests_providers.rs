@@ -65,7 +65,7 @@ fn an_anthropic_pair_maps_text_thinking_usage_and_user() {
         (c.usage.input, c.usage.cached, c.usage.output, c.usage.total),
         (Some(152), Some(100), Some(8), Some(160))
     );
-    assert_eq!(c.attributes.get("cache_creation_input_tokens"), Some(&json!(40)));
+    assert_eq!(c.usage.cache_write, Some(40));
     assert_eq!(c.finish_reason.as_deref(), Some("stop"));
     assert_eq!(c.attributes.get("stop_reason"), Some(&json!("end_turn")));
     assert_eq!((c.start_time, c.latency_ms, c.status), (utc("2025-03-01T10:00:00Z"), Some(820.0), CallStatus::Ok));

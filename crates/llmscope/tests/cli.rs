@@ -139,9 +139,6 @@ fn reimport_stores_nothing_twice() -> R {
     let s: Value = serde_json::from_slice(&first.stdout)?;
     assert_eq!(s["imported"], 3000);
     assert_eq!(s["rejected"], 0);
-    // The summary says how much of its time went to the rollups' update at the end (how
-    // long it took is the benchmarks' business).
-    assert!(s["elapsed_s"].is_number() && s["rollup_s"].is_number(), "{s}");
     let again = ok(llmscope(&data, &["import", "--json", file.to_str().unwrap_or_default()]));
     let s: Value = serde_json::from_slice(&again.stdout)?;
     assert_eq!((s["imported"].as_u64(), s["already_present"].as_u64()), (Some(0), Some(3000)));

@@ -197,3 +197,24 @@ fn summary_json(s: &ImportSummary) -> serde_json::Value {
         "rejects_files": s.rejects_files,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// `--json` reports the import's durations in seconds, the roll-up's apart (the output
+    /// contract; how long an import takes is the benchmarks' business).
+    #[test]
+    fn the_json_summary_gives_durations_in_seconds() {
+        let s = ImportSummary {
+            imported: 3,
+            elapsed: Duration::from_millis(2500),
+            rollup: Duration::from_millis(500),
+            ..Default::default()
+        };
+        let j = summary_json(&s);
+        assert_eq!((&j["imported"], &j["elapsed_s"], &j["rollup_s"]), (&3.into(), &2.5.into(), &0.5.into()));
+    }
+}

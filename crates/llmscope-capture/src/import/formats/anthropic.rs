@@ -58,27 +58,16 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
             None => return Err(LineError::at(format!("{}.type", at()), "missing required field".into())),
         }
     }
-    call.output = Some(text);
-    if !thinking.is_empty() {
-        call.attributes.insert("reasoning_content".into(), Value::String(thinking));
-    }
-    if !tool_calls.is_empty() {
-        call.tool_calls = Some(Value::Array(tool_calls));
-    }
+    common::answer(call, text, thinking, tool_calls);
     if let Some(reason) = resp.str("stop_reason")? {
         common::stop_reason(call, reason);
     }
     if let Some(usage) = resp.obj("usage")? {
         let usage_path = join(path, "usage");
-        let u = Obj::new(usage, &usage_path);
-        let (fresh, read, written) =
-            (u.tokens("input_tokens")?, u.tokens("cache_read_input_tokens")?, u.tokens("cache_creation_input_tokens")?);
         // Anthropic counts cached and cache-writing tokens apart from `input_tokens`; the
         // call's input is all the prompt's tokens, as OpenAI counts them.
-        call.usage.input = common::prompt_tokens(fresh, read, written);
-        call.usage.cached = read;
-        call.usage.cache_write = written;
-        call.usage.output = u.tokens("output_tokens")?;
+        let keys = ["input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens"];
+        common::split_usage(call, Obj::new(usage, &usage_path), keys)?;
     }
     Ok(())
 }

@@ -367,13 +367,7 @@ fn map_converse_answer(r: Obj<'_>, out: Obj<'_>, call: &mut Call) -> Result<(), 
             }
         }
     }
-    call.output = Some(text);
-    if !reasoning.is_empty() {
-        call.attributes.insert("reasoning_content".into(), Value::String(reasoning));
-    }
-    if !tool_calls.is_empty() {
-        call.tool_calls = Some(Value::Array(tool_calls));
-    }
+    common::answer(call, text, reasoning, tool_calls);
     finish(call, r.str("stopReason")?.as_deref());
     // A stream that ended in an exception event.
     if let Some(exception) = r.str("exception")? {
@@ -385,12 +379,7 @@ fn map_converse_answer(r: Obj<'_>, out: Obj<'_>, call: &mut Call) -> Result<(), 
     if let Some(usage) = r.obj("usage")? {
         let at = r.path_of("usage");
         let u = Obj::new(usage, &at);
-        let (fresh, read, written) =
-            (u.tokens("inputTokens")?, u.tokens("cacheReadInputTokens")?, u.tokens("cacheWriteInputTokens")?);
-        call.usage.input = common::prompt_tokens(fresh, read, written);
-        call.usage.cached = read;
-        call.usage.cache_write = written;
-        call.usage.output = u.tokens("outputTokens")?;
+        common::split_usage(call, u, ["inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens", "outputTokens"])?;
         call.usage.total = u.tokens("totalTokens")?;
     }
     if let Some(metrics) = r.obj("metrics")? {

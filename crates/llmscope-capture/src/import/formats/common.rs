@@ -124,6 +124,30 @@ pub fn hex_id(s: &str, path: &str, len: usize) -> Result<String, LineError> {
     })
 }
 
+/// Sets what an answer said: its text as the output, its reasoning (when any) as the
+/// attribute `reasoning_content`, its tool calls (when any) in OpenAI's shape.
+pub fn answer(call: &mut Call, text: String, reasoning: String, tool_calls: Vec<Value>) {
+    call.output = Some(text);
+    if !reasoning.is_empty() {
+        call.attributes.insert("reasoning_content".into(), Value::String(reasoning));
+    }
+    if !tool_calls.is_empty() {
+        call.tool_calls = Some(Value::Array(tool_calls));
+    }
+}
+
+/// Reads a usage object that counts the tokens read from and written to the prompt cache
+/// apart from the rest of the input (Anthropic, Bedrock), by its `[fresh, read, written,
+/// output]` key names: the call's input is all of them ([`prompt_tokens`]).
+pub fn split_usage(call: &mut Call, u: Obj<'_>, [fresh, read, written, output]: [&str; 4]) -> Result<(), LineError> {
+    let (read, written) = (u.tokens(read)?, u.tokens(written)?);
+    call.usage.input = prompt_tokens(u.tokens(fresh)?, read, written);
+    call.usage.cached = read;
+    call.usage.cache_write = written;
+    call.usage.output = u.tokens(output)?;
+    Ok(())
+}
+
 /// A prompt's tokens when a provider counts those read from and written to its cache apart
 /// from the rest (Anthropic, Bedrock): all of them, as OpenAI counts its input.
 pub fn prompt_tokens(fresh: Option<u64>, read: Option<u64>, written: Option<u64>) -> Option<u64> {

@@ -114,11 +114,6 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
     let candidates = resp.arr("candidates")?.map(Vec::as_slice).unwrap_or_default();
     if let Some(first) = candidates.first() {
         let parts = first.get("content").and_then(|c| c.get("parts"));
-        call.output = Some(parts_text(parts, false));
-        let thoughts = parts_text(parts, true);
-        if !thoughts.is_empty() {
-            call.attributes.insert("reasoning_content".into(), Value::String(thoughts));
-        }
         let calls: Vec<Value> = parts
             .and_then(Value::as_array)
             .into_iter()
@@ -131,9 +126,7 @@ pub fn map_response_at(rm: &Map<String, Value>, path: &str, call: &mut Call) -> 
             })
             .collect();
         let has_tools = !calls.is_empty();
-        if has_tools {
-            call.tool_calls = Some(Value::Array(calls));
-        }
+        common::answer(call, parts_text(parts, false), parts_text(parts, true), calls);
         if let Some(reason) = first.get("finishReason").and_then(Value::as_str) {
             call.finish_reason = Some(finish_reason(reason, has_tools).into());
             call.attributes.insert("gemini_finish_reason".into(), Value::String(reason.into()));

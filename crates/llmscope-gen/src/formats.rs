@@ -63,6 +63,8 @@ pub(crate) fn write(fmt: Format, line: &Line<'_>, rng: &mut impl Rng, sc: &mut S
         Format::OpenAiResponse => answers::bare(line, rng, sc, out),
         Format::Native => crate::native::native(line, rng, sc, out),
         Format::LiteLlm => crate::litellm::litellm(line, rng, sc, out),
+        Format::Langfuse => crate::langfuse::langfuse(line, rng, sc, out),
+        Format::Bedrock => crate::bedrock::bedrock(line, rng, sc, out),
     }
 }
 

@@ -31,6 +31,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 mod answers;
+mod bedrock;
 mod call;
 mod corpus;
 mod corpus_code;
@@ -38,6 +39,7 @@ mod corpus_en;
 mod corpus_zh;
 mod formats;
 mod json;
+mod langfuse;
 mod litellm;
 mod native;
 pub mod pii;
@@ -82,11 +84,15 @@ pub enum Format {
     OpenAiBatchInput,
     /// LiteLLM's `StandardLoggingPayload`, as the LiteLLM proxy logs each call.
     LiteLlm,
+    /// A Langfuse generation, as Langfuse's public API and exports give observations.
+    Langfuse,
+    /// An Amazon Bedrock model invocation log record (`Converse` / `ConverseStream`).
+    Bedrock,
 }
 
 impl Format {
     /// Every format, in the order of their names in [`Format::name`].
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 13] = [
         Format::Seed000Basic,
         Format::Seed000Enhanced,
         Format::Seed001,
@@ -98,6 +104,8 @@ impl Format {
         Format::Native,
         Format::OpenAiBatchInput,
         Format::LiteLlm,
+        Format::Langfuse,
+        Format::Bedrock,
     ];
 
     /// The format's name, as accepted by [`FromStr`].
@@ -114,6 +122,8 @@ impl Format {
             Format::Native => "native",
             Format::OpenAiBatchInput => "openai-batch-input",
             Format::LiteLlm => "litellm",
+            Format::Langfuse => "langfuse",
+            Format::Bedrock => "bedrock",
         }
     }
 }
@@ -126,7 +136,7 @@ impl fmt::Display for Format {
 
 /// An unknown format name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-batch-input, openai-response, native, litellm)")]
+#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-batch-input, openai-response, native, litellm, langfuse, bedrock)")]
 pub struct ParseFormatError(pub String);
 
 impl FromStr for Format {

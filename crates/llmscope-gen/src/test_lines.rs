@@ -16,7 +16,9 @@ pub(crate) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// A key only one format's lines carry, in the order they are tried.
-const TELLING_KEYS: [(&str, Format); 9] = [
+const TELLING_KEYS: [(&str, Format); 11] = [
+    ("schemaType", Format::Bedrock),
+    ("traceId", Format::Langfuse),
     ("call_type", Format::LiteLlm),
     ("input_category", Format::Seed000Enhanced),
     ("user_input", Format::Seed000Basic),
@@ -149,6 +151,8 @@ pub(crate) fn check_fields(v: &Value) {
         }
         Format::OpenAiResponse => check_bare(v),
         Format::LiteLlm => check_litellm(v),
+        Format::Langfuse => check_langfuse(v),
+        Format::Bedrock => check_bedrock(v),
         Format::OpenAiPair | Format::Mixed => {
             let req = ["timestamp", "latency_ms", "user_id", "session_id", "request", "response"];
             keys(o, &req, &["status_code", "ttft_ms"]);
@@ -226,6 +230,119 @@ fn check_litellm(v: &Value) {
         assert_eq!(v["total_tokens"].as_u64(), Some(total));
     }
     keys(obj(&v["model_parameters"]), &["temperature"], &["response_format", "tools"]);
+}
+
+/// A Langfuse generation's fields (the `ObservationsView` of Langfuse's API specification).
+fn check_langfuse(v: &Value) {
+    let o = obj(v);
+    let req = [
+        "id",
+        "traceId",
+        "type",
+        "name",
+        "startTime",
+        "endTime",
+        "completionStartTime",
+        "model",
+        "modelParameters",
+        "input",
+        "version",
+        "metadata",
+        "output",
+        "usage",
+        "level",
+        "statusMessage",
+        "parentObservationId",
+        "promptId",
+        "usageDetails",
+        "costDetails",
+        "environment",
+        "promptName",
+        "promptVersion",
+        "modelId",
+        "inputPrice",
+        "outputPrice",
+        "totalPrice",
+        "calculatedInputCost",
+        "calculatedOutputCost",
+        "calculatedTotalCost",
+        "latency",
+        "timeToFirstToken",
+    ];
+    keys(o, &req, &[]);
+    assert_eq!((s(v, "id").len(), s(v, "traceId").len(), s(v, "type")), (16, 32, "GENERATION"));
+    let time = |k: &str| DateTime::parse_from_rfc3339(s(v, k)).map(|d| d.timestamp_millis()).unwrap_or(-1);
+    let (start, end) = (time("startTime"), time("endTime"));
+    assert!(0 < start && start <= end, "{v}");
+    assert_eq!(v["latency"].as_f64().map(|l| (l * 1000.0).round() as i64), Some(end - start), "{v}");
+    if !v["completionStartTime"].is_null() {
+        let first = time("completionStartTime");
+        assert!(start <= first && first <= end, "{v}");
+        let ttft = v["timeToFirstToken"].as_f64().map(|t| (t * 1000.0).round() as i64);
+        assert_eq!(ttft, Some(first - start), "{v}");
+    }
+    keys(obj(&v["metadata"]), &["langfuse_user_id", "langfuse_session_id", "langfuse_tags"], &[]);
+    keys(obj(&v["modelParameters"]), &["temperature"], &["response_format"]);
+    keys(obj(&v["usage"]), &["input", "output", "total", "unit"], &["inputCost", "outputCost", "totalCost"]);
+    let failed = v["level"] == "ERROR";
+    assert!(failed || v["level"] == "DEFAULT");
+    assert_eq!(failed, v["output"].is_null());
+    assert_eq!(failed, !v["statusMessage"].is_null());
+    if !failed {
+        let out = obj(&v["output"]);
+        keys(out, &["role", "content"], &["tool_calls"]);
+        assert_eq!(out["content"].is_null(), out.contains_key("tool_calls"));
+        keys(obj(&v["usageDetails"]), &["input", "output", "total"], &[]);
+    }
+}
+
+/// A Bedrock model invocation log record's fields (AWS's documentation of the record and of
+/// the Converse API).
+fn check_bedrock(v: &Value) {
+    let o = obj(v);
+    let req = [
+        "schemaType",
+        "schemaVersion",
+        "timestamp",
+        "accountId",
+        "identity",
+        "region",
+        "requestId",
+        "operation",
+        "modelId",
+        "input",
+        "requestMetadata",
+    ];
+    keys(o, &req, &["output", "errorCode"]);
+    assert_eq!((s(v, "schemaType"), s(v, "requestId").len()), ("ModelInvocationLog", 36));
+    assert_eq!(o.contains_key("output"), !o.contains_key("errorCode"));
+    let input = obj(&v["input"]);
+    keys(
+        input,
+        &["inputContentType", "inputBodyJson"],
+        &["inputTokenCount", "cacheReadInputTokenCount", "cacheWriteInputTokenCount"],
+    );
+    assert_eq!(input.contains_key("inputTokenCount"), o.contains_key("output"));
+    let body = obj(&v["input"]["inputBodyJson"]);
+    keys(body, &["messages", "inferenceConfig"], &["system", "toolConfig"]);
+    keys(obj(&v["requestMetadata"]), &["user_id", "session_id"], &[]);
+    let streamed = s(v, "operation") == "ConverseStream";
+    assert!(streamed || s(v, "operation") == "Converse");
+    if let Some(out) = o.get("output") {
+        keys(obj(out), &["outputContentType", "outputBodyJson", "outputTokenCount"], &[]);
+        let answer = &out["outputBodyJson"];
+        if streamed {
+            let events = answer.as_array().map_or(&[][..], |a| a.as_slice());
+            let names: Vec<&str> = events.iter().filter_map(|e| obj(e).keys().next().map(String::as_str)).collect();
+            assert!(events.iter().all(|e| obj(e).len() == 1), "{v}");
+            assert_eq!(names.first(), Some(&"messageStart"));
+            assert_eq!(&names[names.len().saturating_sub(3)..], &["contentBlockStop", "messageStop", "metadata"]);
+        } else {
+            keys(obj(answer), &["output", "stopReason", "metrics", "usage"], &[]);
+            let stop = s(answer, "stopReason");
+            assert!(["end_turn", "max_tokens", "tool_use"].contains(&stop), "{stop}");
+        }
+    }
 }
 
 /// A chat completion's fields (as the pair, a Batch body or `model_dump_json()` writes it).
@@ -389,6 +506,8 @@ pub(crate) fn tool_called(v: &Value) -> bool {
         Format::OpenAiBatch => chat(&v["response"]["body"]),
         Format::Native => v.get("tool_calls").is_some(),
         Format::LiteLlm => chat(&v["response"]),
+        Format::Langfuse => v["output"].get("tool_calls").is_some(),
+        Format::Bedrock => bedrock_answer(v).1,
         Format::OpenAiBatchInput => false,
         Format::OpenAiResponse => {
             chat(v) || v["output"].as_array().is_some_and(|o| o.iter().any(|i| i["type"] == "function_call"))
@@ -407,6 +526,8 @@ pub(crate) fn failed(v: &Value) -> bool {
         Format::OpenAiResponse => v["status"] == "failed",
         Format::Native => v["status"] == "error",
         Format::LiteLlm => v["status"] == "failure",
+        Format::Langfuse => v["level"] == "ERROR",
+        Format::Bedrock => v.get("errorCode").is_some(),
         Format::OpenAiBatchInput => false,
         Format::OpenAiPair | Format::Mixed => v.get("status_code").is_some(),
     }
@@ -430,6 +551,8 @@ pub(crate) fn time_us(v: &Value, tz: i32) -> Option<i64> {
         Format::Native => DateTime::parse_from_rfc3339(s(v, "start_time")).map(|d| d.timestamp_micros()).unwrap_or(0),
         Format::OpenAiBatchInput => return None,
         Format::LiteLlm => (v["startTime"].as_f64().unwrap_or(0.0) * 1e6).round() as i64,
+        Format::Langfuse => DateTime::parse_from_rfc3339(s(v, "startTime")).map(|d| d.timestamp_micros()).unwrap_or(0),
+        Format::Bedrock => DateTime::parse_from_rfc3339(s(v, "timestamp")).map(|d| d.timestamp_micros()).unwrap_or(0),
         Format::OpenAiResponse => {
             return epoch(if v["object"] == "response" { &v["created_at"] } else { &v["created"] })
         }
@@ -467,8 +590,33 @@ pub(crate) fn texts(v: &Value) -> Option<(String, String)> {
             let input = v["messages"].as_array()?.last()?["content"].as_str()?;
             (input, v["response"]["choices"][0]["message"]["content"].as_str().unwrap_or(""))
         }
+        Format::Langfuse => {
+            let input = v["input"].as_array()?.last()?["content"].as_str()?;
+            (input, v["output"]["content"].as_str().unwrap_or(""))
+        }
+        Format::Bedrock => {
+            let input = v["input"]["inputBodyJson"]["messages"].as_array()?.last()?["content"][0]["text"].as_str()?;
+            return Some((input.to_string(), bedrock_answer(v).0));
+        }
     };
     Some((i.to_string(), o.to_string()))
+}
+
+/// A Bedrock record's answer text (joined from a stream's text pieces) and whether it is a
+/// tool call.
+fn bedrock_answer(v: &Value) -> (String, bool) {
+    let body = &v["output"]["outputBodyJson"];
+    match body.as_array() {
+        Some(events) => {
+            let delta = |e: &Value| e["contentBlockDelta"]["delta"].clone();
+            let text = events.iter().filter_map(|e| delta(e)["text"].as_str().map(str::to_string)).collect();
+            (text, events.iter().any(|e| e.get("contentBlockStart").is_some()))
+        }
+        None => {
+            let block = &body["output"]["message"]["content"][0];
+            (block["text"].as_str().unwrap_or("").to_string(), block.get("toolUse").is_some())
+        }
+    }
 }
 
 /// PII found by scanning text, independent of the generator.

@@ -42,6 +42,7 @@ fn recount(text: &str) -> GenStats {
             Format::OpenAiResponse => v["text"]["format"]["type"] == "json_object",
             Format::Native => v["json_mode"] == Value::Bool(true),
             Format::LiteLlm => v["model_parameters"].get("response_format").is_some(),
+            Format::Langfuse => v["modelParameters"].get("response_format").is_some(),
             Format::OpenAiBatchInput => v["body"].get("response_format").is_some(),
             _ => false,
         };
@@ -102,7 +103,7 @@ fn every_line_has_exactly_the_documented_fields() {
             seen.insert(d.name());
         }
     }
-    assert_eq!(seen.len(), 10);
+    assert_eq!(seen.len(), 12);
 }
 
 #[test]

@@ -201,7 +201,9 @@ pub struct GenArgs {
     /// failed ones carry no time, so `import` rejects them, saying why), openai-batch-input (the
     /// requests of the same configuration's openai-batch lines: import both together to join
     /// them), openai-response (responses logged on their own, without the prompt), native
-    /// (llmscope's own records) or litellm (LiteLLM's logging payload).
+    /// (llmscope's own records), litellm (LiteLLM's logging payload), langfuse (Langfuse
+    /// generations, as its API exports observations) or bedrock (Amazon Bedrock model
+    /// invocation log records).
     #[arg(long, default_value = "mixed")]
     pub format: String,
     /// Number of calls (lines).

@@ -189,6 +189,8 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
         "native",
         "openai-batch-input",
         "litellm",
+        "langfuse",
+        "bedrock",
     ];
     for format in formats {
         let data = dir.path().join(format);
@@ -238,8 +240,9 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
             let empty = gen_count(&stderr(&gen), "empty");
             assert_eq!(r["requests"]["empty_output"].as_u64(), Some(empty + errors));
         }
-        if format == "native" || format == "litellm" {
-            // The planted users and sessions come through (LiteLLM: `end_user`, the caller's metadata).
+        if ["native", "litellm", "langfuse", "bedrock"].contains(&format) {
+            // The planted users and sessions come through (LiteLLM: `end_user`, the caller's
+            // metadata; Langfuse: its integrations' metadata keys; Bedrock: `requestMetadata`).
             assert!(r["users"]["active"].as_u64().unwrap_or(0) > 10, "{format}: {}", r["users"]);
             assert!(r["sessions"]["sessions"].as_u64().unwrap_or(0) > 10, "{format}: {}", r["sessions"]);
             assert_eq!(r["sessions"]["calls_without_session"], 0, "{format}");
@@ -248,6 +251,19 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
             assert_eq!(r["requests"]["errors"].as_u64(), Some(errors));
             assert_eq!(r["compliance"]["json_mode_calls"].as_u64(), Some(gen_count(&stderr(&gen), "JSON-mode")));
             assert!(r["ttft_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "streamed calls have a TTFT");
+        }
+        if format == "langfuse" || format == "bedrock" {
+            // Failures are failed calls, and the priced models are priced.
+            assert_eq!(r["requests"]["errors"].as_u64(), Some(errors), "{format}");
+            assert!(r["cost"]["total_usd"].as_f64().unwrap_or(0.0) > 0.0, "{format}: {}", r["cost"]);
+        }
+        if format == "langfuse" {
+            assert_eq!(r["compliance"]["json_mode_calls"].as_u64(), Some(gen_count(&stderr(&gen), "JSON-mode")));
+            assert!(r["ttft_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "streamed calls have a TTFT");
+        }
+        if format == "bedrock" {
+            // Bedrock counts the Claude model's prompt-cache reads apart; they come back as cached.
+            assert!(r["tokens"]["cached_total"].as_u64().unwrap_or(0) > 0, "{}", r["tokens"]);
         }
         if format == "openai-response" {
             // Every failure is a failed Responses API response, and JSON mode is echoed there.

@@ -27,8 +27,12 @@ pub fn apply_rest(call: &mut Call, obj: Obj<'_>, skip: &[&str], prefix: &str) ->
 /// Maps one well-known key; returns `false` when the key is not one of them.
 pub fn apply_known(call: &mut Call, o: Obj<'_>, key: &str) -> Result<bool, LineError> {
     match key {
-        "user_id" | "userId" | "user" | "uid" | "end_user" => set_if_none(&mut call.user_id, o.str(key)?),
-        "session_id" | "sessionId" | "conversation_id" | "thread_id" | "chat_id" => {
+        // (`langfuse_*`: the metadata keys through which Langfuse's integrations set a
+        // trace's user, session and tags, kept in its observations' metadata.)
+        "user_id" | "userId" | "user" | "uid" | "end_user" | "langfuse_user_id" => {
+            set_if_none(&mut call.user_id, o.str(key)?)
+        }
+        "session_id" | "sessionId" | "conversation_id" | "thread_id" | "chat_id" | "langfuse_session_id" => {
             set_if_none(&mut call.session_id, o.str(key)?)
         }
         "request_id" | "requestId" => set_if_none(&mut call.request_id, o.str(key)?),
@@ -81,7 +85,7 @@ pub fn apply_known(call: &mut Call, o: Obj<'_>, key: &str) -> Result<bool, LineE
         "json_mode" => call.json_mode |= o.bool(key)?.unwrap_or(false),
         "provider" => set_if_none(&mut call.provider, o.str(key)?),
         "model" | "model_name" => set_if_none(&mut call.model, o.str(key)?),
-        "tags" => call.tags.extend(tags(o, key)?),
+        "tags" | "langfuse_tags" => call.tags.extend(tags(o, key)?),
         "function_calling" | "stream" | "max_tokens" | "top_p" | "top_k" | "seed" | "presence_penalty"
         | "frequency_penalty" => {
             if let Some(v) = o.get(key) {

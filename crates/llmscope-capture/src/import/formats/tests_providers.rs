@@ -556,6 +556,20 @@ fn a_langfuse_generation_maps_ids_times_usage_and_metadata() {
     assert_eq!(c.status, CallStatus::Ok);
 }
 
+/// Langfuse's integrations (LangChain, the OpenAI wrapper) set a trace's user, session and
+/// tags through metadata keys, which stay in the observation's metadata.
+#[test]
+fn langfuse_metadata_keys_name_the_user_session_and_tags() {
+    let mut v = langfuse_generation();
+    v["metadata"] = json!({"langfuse_user_id": "u-9", "langfuse_session_id": "s-9",
+                           "langfuse_tags": ["chat", "beta"], "route": "/chat"});
+    let c = parse(&v).map(|p| p.call).unwrap_or_default();
+    assert_eq!((c.user_id.as_deref(), c.session_id.as_deref()), (Some("u-9"), Some("s-9")));
+    assert_eq!(c.tags, ["chat", "beta"]);
+    assert_eq!(c.attributes.get("metadata.route"), Some(&json!("/chat")));
+    assert!(!c.attributes.keys().any(|k| k.contains("langfuse_user_id")), "{:?}", c.attributes);
+}
+
 #[test]
 fn langfuse_errors_other_ids_and_observations_that_are_no_calls() {
     let mut v = langfuse_generation();

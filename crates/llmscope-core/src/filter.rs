@@ -36,7 +36,8 @@ pub struct CallFilter {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Case-insensitive substring search over the question (`input_text`: the last user
-    /// message or the prompt) and the output; earlier messages of a chat are not searched.
+    /// message or the prompt), the output and the error message; earlier messages of a chat
+    /// are not searched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// A single trace.

@@ -153,7 +153,8 @@ pub struct FilterArgs {
     /// Only calls carrying this tag (repeatable: every one of them).
     #[arg(long)]
     pub tag: Vec<String>,
-    /// Case-insensitive text search in the question (the last user message or the prompt) and the output.
+    /// Case-insensitive text search in the question (the last user message or the prompt), the
+    /// output and the error message.
     #[arg(long)]
     pub search: Option<String>,
     /// Time zone for hours, days and naive times on the command line (IANA name).

@@ -76,9 +76,11 @@ pub fn build(f: &CallFilter) -> Where {
         // `contains(lower(…))` lowered a copy of every question and answer first (3.5 times
         // slower over 10 M calls; docs/BENCHMARKS.md). RE2 folds case by Unicode's simple
         // folding: "s" also finds "ſ", and "i" does not find "İ" (which lower() made "i").
+        // The error message too: a person looks up a failure by what it said ("rate limit").
         w.push(
-            "(regexp_matches(input_text, ?, 'il') OR regexp_matches(coalesce(output, ''), ?, 'il'))",
-            [Value::Text(t.clone()), Value::Text(t.clone())],
+            "(regexp_matches(input_text, ?, 'il') OR regexp_matches(coalesce(output, ''), ?, 'il') \
+             OR regexp_matches(coalesce(error_message, ''), ?, 'il'))",
+            [Value::Text(t.clone()), Value::Text(t.clone()), Value::Text(t.clone())],
         );
     }
     if let Some(p) = f.id_prefix.as_ref().filter(|p| !p.is_empty()) {

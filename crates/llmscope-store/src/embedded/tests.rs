@@ -168,7 +168,9 @@ fn local_days_and_hours_follow_the_zone() -> Result<(), Box<dyn std::error::Erro
 #[test]
 fn filters_narrow_the_calls() -> Result<(), Box<dyn std::error::Error>> {
     let s = store();
-    s.append_calls(&five())?;
+    let mut calls = five();
+    calls[1].error_message = Some("Rate limit reached for requests".into());
+    s.append_calls(&calls)?;
     let count = |f: CallFilter| s.count_calls(&f);
     assert_eq!(count(CallFilter { models: vec!["gpt-4o-mini".into()], ..Default::default() })?, 3);
     assert_eq!(count(CallFilter { status: Some(CallStatus::Error), ..Default::default() })?, 1);
@@ -178,6 +180,8 @@ fn filters_narrow_the_calls() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(count(CallFilter { text: Some("question 3?".into()), ..Default::default() })?, 1);
     assert_eq!(count(CallFilter { text: Some("question.3".into()), ..Default::default() })?, 0);
     assert_eq!(count(CallFilter { text: Some("(".into()), ..Default::default() })?, 0);
+    // A failure is found by what its error said.
+    assert_eq!(count(CallFilter { text: Some("RATE LIMIT".into()), ..Default::default() })?, 1);
     assert_eq!(count(CallFilter { users: vec!["u0".into(), "u1".into()], ..Default::default() })?, 4);
     assert_eq!(
         count(CallFilter {

@@ -144,8 +144,7 @@ fn answer(l: &Line<'_>, cached: u32, rng: &mut impl Rng, sc: &mut Scratch, out: 
                 tu.str("toolUseId", &sc.text).str("name", name);
                 // (Bedrock hands the model's arguments over parsed: input that is no JSON
                 // object cannot appear here, only in a stream's pieces.)
-                let parsed = serde_json::from_str::<serde_json::Value>(args).ok().filter(serde_json::Value::is_object);
-                tu.raw("input", if parsed.is_some() { args } else { "{}" });
+                tu.raw("input", &crate::formats::args_object(args));
                 tu.end();
                 block.end();
             }

@@ -65,6 +65,9 @@ pub(crate) fn write(fmt: Format, line: &Line<'_>, rng: &mut impl Rng, sc: &mut S
         Format::LiteLlm => crate::litellm::litellm(line, rng, sc, out),
         Format::Langfuse => crate::langfuse::langfuse(line, rng, sc, out),
         Format::Bedrock => crate::bedrock::bedrock(line, rng, sc, out),
+        Format::Anthropic => crate::anthropic::anthropic(line, rng, sc, out),
+        Format::Ollama => crate::ollama::ollama(line, rng, sc, out),
+        Format::Gemini => crate::gemini::gemini(line, rng, sc, out),
     }
 }
 
@@ -207,8 +210,17 @@ fn seed004(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>
 
 /// The chat messages under `key`: system prompt, earlier turns, the new user message.
 pub(crate) fn messages(l: &Line<'_>, o: &mut Obj<'_>, key: &str) {
+    chat_messages(l, o, key, true);
+}
+
+/// The chat turns under `key`, without the system prompt (for APIs that take it apart).
+pub(crate) fn turns(l: &Line<'_>, o: &mut Obj<'_>, key: &str) {
+    chat_messages(l, o, key, false);
+}
+
+fn chat_messages(l: &Line<'_>, o: &mut Obj<'_>, key: &str, with_system: bool) {
     let mut msgs = o.arr(key);
-    if let Some(system) = l.session.system {
+    if let (Some(system), true) = (l.session.system, with_system) {
         msgs.obj().str("role", "system").str("content", system).end();
     }
     for (q, a, _) in &l.session.history {
@@ -245,19 +257,27 @@ pub(crate) fn request_body(l: &Line<'_>, r: &mut Obj<'_>, with_stream: bool) {
     r.str("user", l.user_id);
 }
 
-fn openai(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
+/// What a request/response pair line carries around its bodies, as a logging proxy writes it:
+/// the call's start, the HTTP status of a failed call (`status`, the provider's), the latency,
+/// the time to the first token of a streamed answer, and the app's user and session.
+pub(crate) fn pair_head(l: &Line<'_>, status: Option<u16>, sc: &mut Scratch, o: &mut Obj<'_>) {
     let c = l.call;
     stamp::rfc3339_ms(&mut sc.ts, c.ts_us);
-    let mut o = Obj::new(out, false);
     o.str("timestamp", &sc.ts);
-    if let Some(f) = c.failure {
-        o.u64("status_code", u64::from(f.status()));
+    if let Some(s) = status {
+        o.u64("status_code", u64::from(s));
     }
     o.u64("latency_ms", c.latency_ms.round() as u64);
     if l.session.stream && c.failure.is_none() {
         o.u64("ttft_ms", c.ttft_ms.round() as u64);
     }
     o.str("user_id", l.user_id).str("session_id", &l.session.id);
+}
+
+fn openai(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
+    let c = l.call;
+    let mut o = Obj::new(out, false);
+    pair_head(l, c.failure.map(Failure::status), sc, &mut o);
     openai_request(l, &mut o);
     let mut resp = o.obj("response");
     if let Some(f) = c.failure {
@@ -268,4 +288,13 @@ fn openai(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>)
     }
     resp.end();
     o.end();
+}
+
+/// A tool call's arguments as an API that hands them over parsed writes them: the JSON object,
+/// compact, or `{}` when the model's arguments are no JSON object (cut short, Python quotes).
+pub(crate) fn args_object(args: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(args) {
+        Ok(v) if v.is_object() => v.to_string(),
+        _ => "{}".to_string(),
+    }
 }

@@ -1,10 +1,11 @@
 //! Deterministic synthetic LLM-call logs for tests, demos and benchmarks.
 //!
 //! [`generate`] writes `cfg.calls` JSON lines, in non-decreasing time order
-//! over `[start, start + days)`, in one of eight log formats — every format the
-//! importer reads — or a mix of five of them, one format chosen per line, or
-//! as the Batch input file of the Batch output lines of the same configuration. The same [`GenConfig`] always gives the
-//! same bytes; the format only changes how the calls are written, not which
+//! over `[start, start + days)`, in one of fourteen log formats — the formats the
+//! importer reads, other providers' own request/response pairs among them — or a
+//! mix of five of them, one format chosen per line, or as the Batch input file of
+//! the Batch output lines of the same configuration. The same [`GenConfig`] always
+//! gives the same bytes; the format only changes how the calls are written, not which
 //! calls there are (ids drawn for a format aside).
 //!
 //! The traffic follows a daily curve in the app's local time, with Zipf-skewed
@@ -31,6 +32,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 mod answers;
+mod anthropic;
 mod bedrock;
 mod call;
 mod corpus;
@@ -38,10 +40,12 @@ mod corpus_code;
 mod corpus_en;
 mod corpus_zh;
 mod formats;
+mod gemini;
 mod json;
 mod langfuse;
 mod litellm;
 mod native;
+mod ollama;
 pub mod pii;
 mod stamp;
 mod traffic;
@@ -88,11 +92,17 @@ pub enum Format {
     Langfuse,
     /// An Amazon Bedrock model invocation log record (`Converse` / `ConverseStream`).
     Bedrock,
+    /// An Anthropic Messages API request/response pair, in Anthropic's own shapes.
+    Anthropic,
+    /// An Ollama `/api/chat` request/response pair, in Ollama's own shapes.
+    Ollama,
+    /// A Google Gemini `generateContent` request/response pair, in Google's own shapes.
+    Gemini,
 }
 
 impl Format {
     /// Every format, in the order of their names in [`Format::name`].
-    pub const ALL: [Format; 13] = [
+    pub const ALL: [Format; 16] = [
         Format::Seed000Basic,
         Format::Seed000Enhanced,
         Format::Seed001,
@@ -106,6 +116,9 @@ impl Format {
         Format::LiteLlm,
         Format::Langfuse,
         Format::Bedrock,
+        Format::Anthropic,
+        Format::Ollama,
+        Format::Gemini,
     ];
 
     /// The format's name, as accepted by [`FromStr`].
@@ -124,6 +137,9 @@ impl Format {
             Format::LiteLlm => "litellm",
             Format::Langfuse => "langfuse",
             Format::Bedrock => "bedrock",
+            Format::Anthropic => "anthropic",
+            Format::Ollama => "ollama",
+            Format::Gemini => "gemini",
         }
     }
 }
@@ -136,7 +152,7 @@ impl fmt::Display for Format {
 
 /// An unknown format name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-batch-input, openai-response, native, litellm, langfuse, bedrock)")]
+#[error("unknown format {0:?} (expected one of: seed000-basic, seed000-enhanced, seed001, seed004, openai, mixed, openai-batch, openai-batch-input, openai-response, native, litellm, langfuse, bedrock, anthropic, ollama, gemini)")]
 pub struct ParseFormatError(pub String);
 
 impl FromStr for Format {

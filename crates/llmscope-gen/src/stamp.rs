@@ -69,6 +69,16 @@ pub(crate) fn rfc3339_ms(out: &mut String, us: i64) {
     out.push('Z');
 }
 
+/// RFC 3339 in UTC as Go's `time.RFC3339Nano` writes it (the fraction's trailing zeros
+/// dropped, and the dot with them when it is zero), to the microsecond.
+pub(crate) fn rfc3339_go(out: &mut String, us: i64) {
+    out.clear();
+    let (b, _) = datetime(us);
+    let frac = b[20..].iter().rposition(|&c| c != b'0').map_or(0, |i| i + 1);
+    push_ascii(out, &b[..if frac == 0 { 19 } else { 20 + frac }]);
+    out.push('Z');
+}
+
 /// A random UUID version 4, lowercase and hyphenated.
 pub(crate) fn uuid4(rng: &mut impl Rng, out: &mut String) {
     out.clear();
@@ -118,6 +128,11 @@ pub(crate) fn hex_id(rng: &mut impl Rng, out: &mut String, prefix: &str, n: usiz
     push_random(rng, out, prefix, n, HEX);
 }
 
+/// `prefix` and `n` (at most 32) random alphanumerics, upper and lower case.
+pub(crate) fn alnum_id(rng: &mut impl Rng, out: &mut String, prefix: &str, n: usize) {
+    push_random(rng, out, prefix, n, ALNUM);
+}
+
 /// A tool call id, `call_` and 24 alphanumerics.
 pub(crate) fn tool_call_id(rng: &mut impl Rng, out: &mut String) {
     push_random(rng, out, "call_", 24, ALNUM);
@@ -155,6 +170,15 @@ mod tests {
         }
         python_iso(&mut s, 1_736_157_802_123_456);
         assert_eq!(s, "2025-01-06T10:03:22.123456");
+        for (us, go) in [
+            (1_736_157_802_123_456, "2025-01-06T10:03:22.123456Z"),
+            (1_736_157_802_120_000, "2025-01-06T10:03:22.12Z"),
+            (1_736_157_802_000_000, "2025-01-06T10:03:22Z"),
+        ] {
+            rfc3339_go(&mut s, us);
+            assert_eq!(s, go);
+            assert_eq!(DateTime::parse_from_rfc3339(&s).map(|d| d.timestamp_micros()).ok(), Some(us));
+        }
     }
 
     #[test]

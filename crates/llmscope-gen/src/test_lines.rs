@@ -2,7 +2,7 @@
 //! its exact field set, its time, its texts, and the PII a scan finds.
 
 use chrono::{DateTime, NaiveDateTime};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::pii::{is_valid_cn_id, luhn_valid};
 use crate::Format;
@@ -30,13 +30,19 @@ const TELLING_KEYS: [(&str, Format); 11] = [
     ("object", Format::OpenAiResponse),
 ];
 
+/// The request/response pairs all share their outer keys: a key only one provider's request
+/// carries tells them apart (an OpenAI chat request has none of these).
+const PAIR_REQUEST_KEYS: [(&str, Format); 3] =
+    [("contents", Format::Gemini), ("options", Format::Ollama), ("max_tokens", Format::Anthropic)];
+
 pub(crate) fn detect(v: &Value) -> Format {
     let o = obj(v);
     match TELLING_KEYS.iter().find(|(k, _)| o.contains_key(*k)) {
         Some((_, f)) => *f,
         None => {
             assert!(o.contains_key("request"), "unknown line {v}");
-            Format::OpenAiPair
+            let r = obj(&v["request"]);
+            PAIR_REQUEST_KEYS.iter().find(|(k, _)| r.contains_key(*k)).map_or(Format::OpenAiPair, |(_, f)| *f)
         }
     }
 }
@@ -153,9 +159,11 @@ pub(crate) fn check_fields(v: &Value) {
         Format::LiteLlm => check_litellm(v),
         Format::Langfuse => check_langfuse(v),
         Format::Bedrock => check_bedrock(v),
+        Format::Anthropic => check_anthropic(v),
+        Format::Ollama => check_ollama(v),
+        Format::Gemini => check_gemini(v),
         Format::OpenAiPair | Format::Mixed => {
-            let req = ["timestamp", "latency_ms", "user_id", "session_id", "request", "response"];
-            keys(o, &req, &["status_code", "ttft_ms"]);
+            check_pair_head(v);
             let r = obj(&v["request"]);
             let req = ["model", "messages", "temperature", "stream", "user"];
             keys(r, &req, &["response_format", "tools"]);
@@ -185,6 +193,218 @@ pub(crate) fn check_fields(v: &Value) {
             }
         }
     }
+}
+
+/// What a pair line carries around its bodies (as the `openai` pair has it); whether it failed.
+fn check_pair_head(v: &Value) -> bool {
+    let o = obj(v);
+    let req = ["timestamp", "latency_ms", "user_id", "session_id", "request", "response"];
+    keys(o, &req, &["status_code", "ttft_ms"]);
+    assert!(DateTime::parse_from_rfc3339(s(v, "timestamp")).is_ok(), "{v}");
+    let failed = o.contains_key("status_code");
+    assert!(!failed || v["status_code"].as_u64().is_some_and(|c| c >= 400), "{v}");
+    assert!(!(failed && o.contains_key("ttft_ms")), "a failed call has no first token: {v}");
+    if let Some(stream) = v["request"].get("stream") {
+        assert!(stream == true || !o.contains_key("ttft_ms"), "only a streamed answer has a TTFT: {v}");
+    }
+    failed
+}
+
+/// Chat turns (`role` and string `content`): the system prompt first if `system` names its
+/// role, then user and `assistant` turns in turn, ending with the user's.
+fn check_turns(msgs: &Value, system: Option<&str>, assistant: &str) {
+    let msgs = msgs.as_array().map_or(&[][..], |a| a.as_slice());
+    let turns = match (msgs.first(), system) {
+        (Some(m), Some(role)) if m["role"] == role => &msgs[1..],
+        _ => msgs,
+    };
+    assert_eq!(turns.len() % 2, 1, "{msgs:?}");
+    for (i, m) in turns.iter().enumerate() {
+        keys(obj(m), &["role", "content"], &[]);
+        assert!(m["content"].is_string(), "{m}");
+        assert_eq!(m["role"], if i % 2 == 0 { "user" } else { assistant });
+    }
+}
+
+/// An Anthropic Messages API pair (Anthropic's API reference: the request, the `Message`
+/// object, the error shapes).
+fn check_anthropic(v: &Value) {
+    let failed = check_pair_head(v);
+    let r = obj(&v["request"]);
+    let req = ["model", "max_tokens", "messages", "temperature", "stream", "metadata"];
+    keys(r, &req, &["system", "tools", "cache_control"]);
+    assert!(s(&v["request"], "model").starts_with("claude-") && r["max_tokens"].is_u64());
+    assert!(r.get("system").is_none_or(Value::is_string));
+    check_turns(&r["messages"], None, "assistant");
+    keys(obj(&r["metadata"]), &["user_id"], &[]);
+    assert_eq!(r["metadata"]["user_id"], v["user_id"]);
+    for tool in r.get("tools").and_then(Value::as_array).into_iter().flatten() {
+        keys(obj(tool), &["name", "description", "input_schema"], &[]);
+    }
+    let resp = obj(&v["response"]);
+    if failed {
+        keys(resp, &["type", "error", "request_id"], &[]);
+        assert_eq!(resp["type"], "error");
+        keys(obj(&resp["error"]), &["type", "message"], &[]);
+        let kind = match v["status_code"].as_u64() {
+            Some(429) => "rate_limit_error",
+            Some(500) => "api_error",
+            Some(504) => "timeout_error",
+            Some(529) => "overloaded_error",
+            other => panic!("not an Anthropic status: {other:?}"),
+        };
+        assert_eq!(resp["error"]["type"], kind);
+        assert!(s(&v["response"], "request_id").starts_with("req_"));
+        return;
+    }
+    let req = ["id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"];
+    keys(resp, &req, &[]);
+    assert!(s(&v["response"], "id").starts_with("msg_"));
+    assert_eq!((&resp["type"], &resp["role"], &resp["model"]), (&json!("message"), &json!("assistant"), &r["model"]));
+    let blocks = resp["content"].as_array().unwrap_or_else(|| panic!("no content blocks: {v}"));
+    for b in blocks {
+        match s(b, "type") {
+            "text" => keys(obj(b), &["type", "text"], &[]),
+            "tool_use" => {
+                keys(obj(b), &["type", "id", "name", "input"], &[]);
+                assert!(s(b, "id").starts_with("toolu_") && b["input"].is_object(), "{b}");
+            }
+            other => panic!("unexpected content block {other}"),
+        }
+    }
+    let stop = s(&v["response"], "stop_reason");
+    assert!(["end_turn", "max_tokens", "tool_use"].contains(&stop), "{stop}");
+    let tool = blocks.iter().any(|b| b["type"] == "tool_use");
+    assert_eq!((stop == "tool_use", tool), (tool, r.contains_key("tools")), "{v}");
+    assert!(resp["stop_sequence"].is_null());
+    let u = obj(&resp["usage"]);
+    let req = ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens"];
+    keys(u, &req, &[]);
+    assert!(u["cache_read_input_tokens"] == 0 || r.contains_key("cache_control"), "{v}");
+}
+
+/// An Ollama `/api/chat` pair (Ollama's API documentation: the chat request, its final
+/// response with the usage metrics, the errors).
+fn check_ollama(v: &Value) {
+    let failed = check_pair_head(v);
+    let r = obj(&v["request"]);
+    keys(r, &["model", "messages", "options", "stream"], &["tools", "format"]);
+    assert!(s(&v["request"], "model").contains(':'));
+    assert!(r.get("format").is_none_or(|f| f == "json"));
+    keys(obj(&r["options"]), &["temperature"], &[]);
+    check_turns(&r["messages"], Some("system"), "assistant");
+    let resp = obj(&v["response"]);
+    if failed {
+        keys(resp, &["error"], &[]);
+        assert!(resp["error"].is_string());
+        return;
+    }
+    let req = [
+        "model",
+        "created_at",
+        "message",
+        "done_reason",
+        "done",
+        "total_duration",
+        "load_duration",
+        "prompt_eval_count",
+        "prompt_eval_duration",
+        "eval_count",
+        "eval_duration",
+    ];
+    keys(resp, &req, &[]);
+    assert_eq!((&resp["model"], &resp["done"]), (&r["model"], &json!(true)));
+    assert!(["stop", "length"].contains(&s(&v["response"], "done_reason")));
+    let msg = obj(&resp["message"]);
+    keys(msg, &["role", "content"], &["tool_calls"]);
+    assert_eq!(msg["role"], "assistant");
+    if let Some(calls) = msg.get("tool_calls") {
+        assert_eq!(msg["content"], "");
+        for call in calls.as_array().into_iter().flatten() {
+            keys(obj(call), &["function"], &[]);
+            keys(obj(&call["function"]), &["name", "arguments"], &[]);
+            assert!(call["function"]["arguments"].is_object());
+        }
+    }
+    assert_eq!(msg.contains_key("tool_calls"), r.contains_key("tools"), "{v}");
+    // Nanoseconds, adding up to the call's latency; the time to the first token is all but
+    // the generation; the answer is dated at its end.
+    let ns = |k: &str| resp[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+    let total = ns("total_duration");
+    assert!(ns("load_duration") + ns("prompt_eval_duration") + ns("eval_duration") <= total, "{v}");
+    assert_eq!(v["latency_ms"].as_u64(), Some((total as f64 / 1e6).round() as u64), "{v}");
+    if let Some(ttft) = v["ttft_ms"].as_u64() {
+        assert_eq!(ttft, ((total - ns("eval_duration")) as f64 / 1e6).round() as u64, "{v}");
+    }
+    let time = |t: &str| DateTime::parse_from_rfc3339(t).map(|d| d.timestamp_micros()).unwrap_or(-1);
+    let span = time(s(&v["response"], "created_at")) - time(s(v, "timestamp"));
+    assert!((span - (total / 1000) as i64).abs() <= 1000, "{v}");
+}
+
+/// A Gemini `generateContent` pair (Google's API reference: `GenerateContentRequest`,
+/// `GenerateContentResponse`, the error codes).
+fn check_gemini(v: &Value) {
+    let failed = check_pair_head(v);
+    let r = obj(&v["request"]);
+    keys(r, &["contents", "generationConfig"], &["systemInstruction", "tools"]);
+    let contents = r["contents"].as_array().map_or(&[][..], |a| a.as_slice());
+    assert_eq!(contents.len() % 2, 1, "{v}");
+    for (i, c) in contents.iter().enumerate() {
+        keys(obj(c), &["role", "parts"], &[]);
+        assert_eq!(c["role"], if i % 2 == 0 { "user" } else { "model" });
+        assert_eq!(c["parts"].as_array().map(Vec::len), Some(1));
+        keys(obj(&c["parts"][0]), &["text"], &[]);
+    }
+    if let Some(system) = r.get("systemInstruction") {
+        keys(obj(system), &["parts"], &[]);
+        keys(obj(&system["parts"][0]), &["text"], &[]);
+    }
+    keys(obj(&r["generationConfig"]), &["temperature", "maxOutputTokens"], &["responseMimeType"]);
+    let mime = &r["generationConfig"]["responseMimeType"];
+    assert!(mime.is_null() || mime == "application/json");
+    for tool in r.get("tools").and_then(Value::as_array).into_iter().flatten() {
+        keys(obj(tool), &["functionDeclarations"], &[]);
+    }
+    let resp = obj(&v["response"]);
+    if failed {
+        keys(resp, &["error"], &[]);
+        keys(obj(&resp["error"]), &["code", "message", "status"], &[]);
+        assert_eq!(resp["error"]["code"], v["status_code"]);
+        let status = s(&resp["error"], "status");
+        assert!(["RESOURCE_EXHAUSTED", "INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED"].contains(&status), "{status}");
+        return;
+    }
+    keys(resp, &["candidates", "usageMetadata", "modelVersion", "responseId"], &[]);
+    assert!(s(&v["response"], "modelVersion").starts_with("gemini-"));
+    let cands = resp["candidates"].as_array().map_or(&[][..], |a| a.as_slice());
+    assert_eq!(cands.len(), 1, "{v}");
+    keys(obj(&cands[0]), &["content", "finishReason", "index"], &[]);
+    keys(obj(&cands[0]["content"]), &["role"], &["parts"]);
+    assert_eq!(cands[0]["content"]["role"], "model");
+    assert!(["STOP", "MAX_TOKENS"].contains(&s(&cands[0], "finishReason")));
+    let parts = cands[0]["content"]["parts"].as_array().map_or(&[][..], |a| a.as_slice());
+    for p in parts {
+        match p.get("functionCall") {
+            Some(call) => {
+                keys(obj(p), &["functionCall"], &[]);
+                keys(obj(call), &["name", "args"], &[]);
+                assert!(call["args"].is_object());
+            }
+            None => keys(obj(p), &["text"], &[]),
+        }
+    }
+    assert_eq!(parts.iter().any(|p| p.get("functionCall").is_some()), r.contains_key("tools"), "{v}");
+    let u = obj(&resp["usageMetadata"]);
+    let req = ["promptTokenCount", "candidatesTokenCount", "totalTokenCount", "promptTokensDetails"];
+    keys(u, &req, &["cachedContentTokenCount"]);
+    let count = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+    assert_eq!(count("totalTokenCount"), count("promptTokenCount") + count("candidatesTokenCount"));
+    assert!(count("cachedContentTokenCount") <= count("promptTokenCount"));
+}
+
+/// The text of a list of content blocks or parts: the `text` of those that have one, joined.
+fn joined_text(items: &Value) -> String {
+    items.as_array().into_iter().flatten().filter_map(|b| b["text"].as_str()).collect()
 }
 
 /// A LiteLLM `StandardLoggingPayload`'s fields (LiteLLM's logging specification).
@@ -508,6 +728,13 @@ pub(crate) fn tool_called(v: &Value) -> bool {
         Format::LiteLlm => chat(&v["response"]),
         Format::Langfuse => v["output"].get("tool_calls").is_some(),
         Format::Bedrock => bedrock_answer(v).1,
+        Format::Anthropic => {
+            v["response"]["content"].as_array().is_some_and(|c| c.iter().any(|b| b["type"] == "tool_use"))
+        }
+        Format::Ollama => v["response"]["message"].get("tool_calls").is_some(),
+        Format::Gemini => v["response"]["candidates"][0]["content"]["parts"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p.get("functionCall").is_some())),
         Format::OpenAiBatchInput => false,
         Format::OpenAiResponse => {
             chat(v) || v["output"].as_array().is_some_and(|o| o.iter().any(|i| i["type"] == "function_call"))
@@ -529,7 +756,9 @@ pub(crate) fn failed(v: &Value) -> bool {
         Format::Langfuse => v["level"] == "ERROR",
         Format::Bedrock => v.get("errorCode").is_some(),
         Format::OpenAiBatchInput => false,
-        Format::OpenAiPair | Format::Mixed => v.get("status_code").is_some(),
+        Format::OpenAiPair | Format::Mixed | Format::Anthropic | Format::Ollama | Format::Gemini => {
+            v.get("status_code").is_some()
+        }
     }
 }
 
@@ -556,7 +785,7 @@ pub(crate) fn time_us(v: &Value, tz: i32) -> Option<i64> {
         Format::OpenAiResponse => {
             return epoch(if v["object"] == "response" { &v["created_at"] } else { &v["created"] })
         }
-        Format::OpenAiPair | Format::Mixed => {
+        Format::OpenAiPair | Format::Mixed | Format::Anthropic | Format::Ollama | Format::Gemini => {
             DateTime::parse_from_rfc3339(s(v, "timestamp")).map(|d| d.timestamp_micros()).unwrap_or(0)
         }
     })
@@ -593,6 +822,18 @@ pub(crate) fn texts(v: &Value) -> Option<(String, String)> {
         Format::Langfuse => {
             let input = v["input"].as_array()?.last()?["content"].as_str()?;
             (input, v["output"]["content"].as_str().unwrap_or(""))
+        }
+        Format::Anthropic => {
+            let input = v["request"]["messages"].as_array()?.last()?["content"].as_str()?;
+            return Some((input.to_string(), joined_text(&v["response"]["content"])));
+        }
+        Format::Ollama => {
+            let input = v["request"]["messages"].as_array()?.last()?["content"].as_str()?;
+            (input, v["response"]["message"]["content"].as_str().unwrap_or(""))
+        }
+        Format::Gemini => {
+            let input = v["request"]["contents"].as_array()?.last()?["parts"][0]["text"].as_str()?;
+            return Some((input.to_string(), joined_text(&v["response"]["candidates"][0]["content"]["parts"])));
         }
         Format::Bedrock => {
             let input = v["input"]["inputBodyJson"]["messages"].as_array()?.last()?["content"][0]["text"].as_str()?;

@@ -44,6 +44,9 @@ fn recount(text: &str) -> GenStats {
             Format::LiteLlm => v["model_parameters"].get("response_format").is_some(),
             Format::Langfuse => v["modelParameters"].get("response_format").is_some(),
             Format::OpenAiBatchInput => v["body"].get("response_format").is_some(),
+            Format::Ollama => v["request"]["format"] == "json",
+            Format::Gemini => v["request"]["generationConfig"]["responseMimeType"] == "application/json",
+            // (The Messages API has no schemaless JSON mode: the prompt alone asks for JSON.)
             _ => false,
         };
         st.json_mode += u64::from(json_mode);
@@ -84,6 +87,16 @@ fn formats_write_the_same_calls() {
     let a = inputs(Format::Seed001, "input");
     assert_eq!(a, inputs(Format::Seed000Basic, "user_input"));
     assert_eq!(a, inputs(Format::Seed000Enhanced, "user_input"));
+    let pairs = |f: Format| -> Vec<(String, String)> {
+        let (text, _) = run(&cfg(f, 2_000));
+        lines(&text).iter().map(|v| texts(v).unwrap_or_default()).collect()
+    };
+    let openai = pairs(Format::OpenAiPair);
+    assert_eq!(openai.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>(), a);
+    // Other providers' pairs ask the same and answer the same (a tool call shows no text).
+    for f in [Format::Anthropic, Format::Ollama, Format::Gemini] {
+        assert_eq!(pairs(f), openai, "{f}");
+    }
 }
 
 #[test]
@@ -103,7 +116,7 @@ fn every_line_has_exactly_the_documented_fields() {
             seen.insert(d.name());
         }
     }
-    assert_eq!(seen.len(), 12);
+    assert_eq!(seen.len(), 15);
 }
 
 #[test]
@@ -234,6 +247,13 @@ fn stats_match_a_recount() {
         let id = format!("request-{}", i + 1);
         assert_eq!((req["custom_id"].as_str(), ans["custom_id"].as_str()), (Some(id.as_str()), Some(id.as_str())));
     }
+    // Other providers' pairs show everything, JSON mode included where the API has one.
+    for f in [Format::Ollama, Format::Gemini] {
+        let (text, st) = run(&cfg(f, 20_000));
+        assert_eq!(recount(&text), st, "{f}");
+    }
+    let (text, st) = run(&cfg(Format::Anthropic, 20_000));
+    assert_eq!(recount(&text), GenStats { json_mode: 0, broken_json: 0, ..st }, "the Messages API has no JSON mode");
     let (text, st) = run(&cfg(Format::Seed004, 2_000));
     assert_eq!((st.lines, st.bytes), (2_000, text.len() as u64));
     let (text, st) = run(&cfg(Format::Mixed, 20_000));

@@ -203,8 +203,10 @@ pub struct GenArgs {
     /// requests of the same configuration's openai-batch lines: import both together to join
     /// them), openai-response (responses logged on their own, without the prompt), native
     /// (llmscope's own records), litellm (LiteLLM's logging payload), langfuse (Langfuse
-    /// generations, as its API exports observations) or bedrock (Amazon Bedrock model
-    /// invocation log records).
+    /// generations, as its API exports observations), bedrock (Amazon Bedrock model
+    /// invocation log records), or anthropic, ollama or gemini (request/response pairs whose
+    /// bodies are in that provider's own shapes: Anthropic Messages, Ollama `/api/chat`,
+    /// Gemini `generateContent`).
     #[arg(long, default_value = "mixed")]
     pub format: String,
     /// Number of calls (lines).

@@ -191,7 +191,12 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
         "litellm",
         "langfuse",
         "bedrock",
+        "anthropic",
+        "ollama",
+        "gemini",
     ];
+    // Request/response pairs, whatever the provider's shapes inside, count as `openai` lines.
+    let pairs = ["openai", "anthropic", "ollama", "gemini"];
     for format in formats {
         let data = dir.path().join(format);
         let file = dir.path().join(format!("{format}.jsonl"));
@@ -204,7 +209,12 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
         let (imported, rejected) = (s["imported"].as_u64().unwrap_or(0), s["rejected"].as_u64().unwrap_or(0));
         assert_eq!(imported + rejected, 2000, "{format}: {s}");
         if format != "openai-batch-input" {
-            let counted = s["by_format"][if format == "mixed" { "seed001" } else { format }].as_u64();
+            let key = match format {
+                "mixed" => "seed001",
+                f if pairs.contains(&f) => "openai",
+                f => f,
+            };
+            let counted = s["by_format"][key].as_u64();
             assert_eq!(counted.map(|n| n > 0), Some(true), "{s}");
         }
         let r = report_json(&data, &[]);
@@ -240,9 +250,10 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
             let empty = gen_count(&stderr(&gen), "empty");
             assert_eq!(r["requests"]["empty_output"].as_u64(), Some(empty + errors));
         }
-        if ["native", "litellm", "langfuse", "bedrock"].contains(&format) {
+        if ["native", "litellm", "langfuse", "bedrock", "anthropic", "ollama", "gemini"].contains(&format) {
             // The planted users and sessions come through (LiteLLM: `end_user`, the caller's
-            // metadata; Langfuse: its integrations' metadata keys; Bedrock: `requestMetadata`).
+            // metadata; Langfuse: its integrations' metadata keys; Bedrock: `requestMetadata`;
+            // other providers' pairs: the proxy's `user_id` and `session_id` around the bodies).
             assert!(r["users"]["active"].as_u64().unwrap_or(0) > 10, "{format}: {}", r["users"]);
             assert!(r["sessions"]["sessions"].as_u64().unwrap_or(0) > 10, "{format}: {}", r["sessions"]);
             assert_eq!(r["sessions"]["calls_without_session"], 0, "{format}");
@@ -264,6 +275,22 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
         if format == "bedrock" {
             // Bedrock counts the Claude model's prompt-cache reads apart; they come back as cached.
             assert!(r["tokens"]["cached_total"].as_u64().unwrap_or(0) > 0, "{}", r["tokens"]);
+        }
+        if ["anthropic", "ollama", "gemini"].contains(&format) {
+            // Each provider's own error bodies and statuses are failed calls, every one of them.
+            assert_eq!(r["requests"]["errors"].as_u64(), Some(errors), "{format}");
+            assert!(r["ttft_ms"]["p50"].as_f64().unwrap_or(0.0) > 0.0, "{format}: streamed calls have a TTFT");
+        }
+        if format == "anthropic" {
+            // The Claude models are priced, and their prompt-cache reads come back as cached.
+            assert!(r["cost"]["total_usd"].as_f64().unwrap_or(0.0) > 0.0, "{format}: {}", r["cost"]);
+            assert!(r["tokens"]["cached_total"].as_u64().unwrap_or(0) > 0, "{}", r["tokens"]);
+        }
+        if format == "ollama" || format == "gemini" {
+            // JSON mode is `format: "json"` for Ollama, `responseMimeType` for Gemini.
+            let c = &r["compliance"];
+            assert_eq!(c["json_mode_calls"].as_u64(), Some(gen_count(&stderr(&gen), "JSON-mode")), "{format}");
+            assert_eq!(c["malformed_json"].as_u64(), Some(gen_count(&stderr(&gen), "broken")), "{format}: {c}");
         }
         if format == "openai-response" {
             // Every failure is a failed Responses API response, and JSON mode is echoed there.

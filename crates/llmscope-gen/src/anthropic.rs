@@ -51,8 +51,9 @@ fn error(f: Failure) -> (u16, &'static str, &'static str) {
     }
 }
 
-/// The Messages API's stop reason for the call's finish.
-fn stop_reason(f: Finish) -> &'static str {
+/// The Messages API's stop reason for the call's finish (Bedrock's Converse API uses the same
+/// names for these three).
+pub(crate) fn stop_reason(f: Finish) -> &'static str {
     match f {
         Finish::Stop => "end_turn",
         Finish::Length => "max_tokens",

@@ -35,14 +35,8 @@ fn error_code(f: Failure) -> &'static str {
     }
 }
 
-/// The Converse API's stop reason for the call's finish.
-fn stop_reason(f: crate::call::Finish) -> &'static str {
-    match f {
-        crate::call::Finish::Stop => "end_turn",
-        crate::call::Finish::Length => "max_tokens",
-        crate::call::Finish::ToolCalls => "tool_use",
-    }
-}
+/// The Converse API's stop reasons for the generator's finishes are Anthropic's names.
+use crate::anthropic::stop_reason;
 
 /// Characters per streamed text piece.
 const PIECE_CHARS: usize = 6;

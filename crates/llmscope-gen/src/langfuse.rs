@@ -13,8 +13,7 @@ use crate::formats::{Line, Scratch};
 use crate::json::Obj;
 use crate::stamp;
 
-/// USD per token, input and output, of the one model Langfuse prices here.
-const GPT_4O_MINI: (f64, f64) = (0.15e-6, 0.6e-6);
+use crate::traffic::GPT_4O_MINI_USD as GPT_4O_MINI;
 
 pub(crate) fn langfuse(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &mut Vec<u8>) {
     let c = l.call;

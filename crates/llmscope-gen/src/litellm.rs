@@ -41,7 +41,8 @@ pub(crate) fn litellm(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &
     o.str("trace_id", &sc.id2).str("call_type", "acompletion").bool("stream", l.session.stream);
     o.str("status", if c.failure.is_some() { "failure" } else { "success" });
     let priced = model.name == "gpt-4o-mini";
-    let cost = f64::from(c.prompt_tokens) * 0.15e-6 + f64::from(c.completion_tokens) * 0.6e-6;
+    let (input_usd, output_usd) = crate::traffic::GPT_4O_MINI_USD;
+    let cost = f64::from(c.prompt_tokens) * input_usd + f64::from(c.completion_tokens) * output_usd;
     o.f64("response_cost", if priced && c.failure.is_none() { cost } else { 0.0 });
     let (prompt, completion) = if c.failure.is_some() { (0, 0) } else { (c.prompt_tokens, c.completion_tokens) };
     o.u64("total_tokens", u64::from(prompt + completion))

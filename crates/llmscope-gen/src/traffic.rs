@@ -144,6 +144,10 @@ pub(crate) struct Model {
     pub caches: bool,
 }
 
+/// OpenAI's price of gpt-4o-mini, USD per input and per output token: the one model the
+/// gateways' and tracers' own cost fields price (LiteLLM, Langfuse).
+pub(crate) const GPT_4O_MINI_USD: (f64, f64) = (0.15e-6, 0.6e-6);
+
 pub(crate) const MODELS: [Model; 5] = [
     Model {
         name: "qwen2.5-7b-instruct",

@@ -15,6 +15,7 @@ pub(crate) mod openai_batch;
 pub mod responses;
 mod seed000;
 mod seed001;
+mod seed001_typed;
 mod seed004;
 
 use chrono_tz::Tz;
@@ -116,6 +117,25 @@ pub fn parse_line_or(
     let text = std::str::from_utf8(bytes)
         .map_err(|e| LineError::line(format!("line is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
     let text = text.trim_start_matches('\u{feff}').trim();
+    let mut call = Call { id: ids::content_id(text.as_bytes()), project: opts.project.clone(), ..Default::default() };
+    // The commonest shape of the commonest format is read without a JSON tree.
+    if seed001_typed::read(text, opts, &mut call).is_some() {
+        finish(&mut call, file, line_no, LineFormat::Seed001)?;
+        return Ok(ParsedLine { call, assessments: Vec::new(), format: LineFormat::Seed001 });
+    }
+    parse_general(text, call, file, line_no, opts, fallback)
+}
+
+/// [`parse_line_or`] through serde_json's tree, for every format (`call` carries the line's
+/// id and project).
+fn parse_general(
+    text: &str,
+    mut call: Call,
+    file: &str,
+    line_no: u64,
+    opts: &ImportOptions,
+    fallback: Option<LineFormat>,
+) -> Result<ParsedLine, LineError> {
     let super::lenient::Read { mut obj, prefix, non_finite } = super::lenient::object(text)?;
     // A record written through a logging prefix may leave its time to the prefix.
     if let Some(p) = prefix.as_deref().filter(|_| !super::lenient::TIME_KEYS.iter().any(|k| obj.contains_key(*k))) {
@@ -127,8 +147,6 @@ pub fn parse_line_or(
         let keys: Vec<&str> = obj.keys().map(String::as_str).take(12).collect();
         LineError::line(format!("unrecognised line format (keys: {})", keys.join(", ")))
     })?;
-    let id = ids::content_id(text.as_bytes());
-    let mut call = Call { id, project: opts.project.clone(), ..Default::default() };
     let mut assessments = Vec::new();
     match format {
         LineFormat::Seed000Basic | LineFormat::Seed000Enhanced => {
@@ -218,3 +236,5 @@ mod tests;
 mod tests_bedrock;
 #[cfg(test)]
 mod tests_providers;
+#[cfg(test)]
+mod tests_typed;

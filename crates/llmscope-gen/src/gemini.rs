@@ -28,6 +28,9 @@ use crate::stamp;
 pub(crate) const MODELS: [&str; 5] =
     ["gemini-2.0-flash-lite", "gemini-2.5-pro", "gemini-2.5-flash", "gemini-1.5-flash-8b", "gemini-2.5-flash-lite"];
 
+/// Where the Gemini API's models are called (the model and the method follow).
+pub(crate) const URL_BASE: &str = "https://generativelanguage.googleapis.com/v1beta/models/";
+
 /// The request's `tools`: the chat tools (`corpus::TOOLS_JSON`) as function declarations.
 pub(crate) const TOOLS_JSON: &str = r#"[{"functionDeclarations":[{"name":"get_weather","description":"Get the current weather for a city","parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}},{"name":"search_web","description":"Search the web","parameters":{"type":"object","properties":{"query":{"type":"string"}},"required":["query"]}},{"name":"get_stock_price","description":"Latest price of a stock","parameters":{"type":"object","properties":{"symbol":{"type":"string"}},"required":["symbol"]}},{"name":"calculator","description":"Evaluate an arithmetic expression","parameters":{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}},{"name":"lookup_order","description":"Find an order by id","parameters":{"type":"object","properties":{"order_id":{"type":"string"}},"required":["order_id"]}}]}]"#;
 
@@ -62,6 +65,15 @@ pub(crate) fn gemini(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &m
     let c = l.call;
     let mut o = Obj::new(out, false);
     pair_head(l, c.failure.map(|f| error(f).0), sc, &mut o);
+    // The REST API names the model in the URL only (the request body has none), as a
+    // logging proxy in front of it records.
+    let method = if l.session.stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
+    sc.ts.clear();
+    sc.ts.push_str(URL_BASE);
+    sc.ts.push_str(MODELS[l.session.model % MODELS.len()]);
+    sc.ts.push(':');
+    sc.ts.push_str(method);
+    o.str("url", &sc.ts);
     {
         let mut r = o.obj("request");
         let mut contents = r.arr("contents");

@@ -163,7 +163,7 @@ pub(crate) fn check_fields(v: &Value) {
         Format::Ollama => check_ollama(v),
         Format::Gemini => check_gemini(v),
         Format::OpenAiPair | Format::Mixed => {
-            check_pair_head(v);
+            check_pair_head(v, &[]);
             let r = obj(&v["request"]);
             let req = ["model", "messages", "temperature", "stream", "user"];
             keys(r, &req, &["response_format", "tools"]);
@@ -196,9 +196,9 @@ pub(crate) fn check_fields(v: &Value) {
 }
 
 /// What a pair line carries around its bodies (as the `openai` pair has it); whether it failed.
-fn check_pair_head(v: &Value) -> bool {
+fn check_pair_head(v: &Value, more: &[&str]) -> bool {
     let o = obj(v);
-    let req = ["timestamp", "latency_ms", "user_id", "session_id", "request", "response"];
+    let req = [&["timestamp", "latency_ms", "user_id", "session_id", "request", "response"][..], more].concat();
     keys(o, &req, &["status_code", "ttft_ms"]);
     assert!(DateTime::parse_from_rfc3339(s(v, "timestamp")).is_ok(), "{v}");
     let failed = o.contains_key("status_code");
@@ -229,7 +229,7 @@ fn check_turns(msgs: &Value, system: Option<&str>, assistant: &str) {
 /// An Anthropic Messages API pair (Anthropic's API reference: the request, the `Message`
 /// object, the error shapes).
 fn check_anthropic(v: &Value) {
-    let failed = check_pair_head(v);
+    let failed = check_pair_head(v, &[]);
     let r = obj(&v["request"]);
     let req = ["model", "max_tokens", "messages", "temperature", "stream", "metadata"];
     keys(r, &req, &["system", "tools", "cache_control"]);
@@ -286,7 +286,7 @@ fn check_anthropic(v: &Value) {
 /// An Ollama `/api/chat` pair (Ollama's API documentation: the chat request, its final
 /// response with the usage metrics, the errors).
 fn check_ollama(v: &Value) {
-    let failed = check_pair_head(v);
+    let failed = check_pair_head(v, &[]);
     let r = obj(&v["request"]);
     keys(r, &["model", "messages", "options", "stream"], &["tools", "format"]);
     assert!(s(&v["request"], "model").contains(':'));
@@ -344,7 +344,13 @@ fn check_ollama(v: &Value) {
 /// A Gemini `generateContent` pair (Google's API reference: `GenerateContentRequest`,
 /// `GenerateContentResponse`, the error codes).
 fn check_gemini(v: &Value) {
-    let failed = check_pair_head(v);
+    let failed = check_pair_head(v, &["url"]);
+    let url = s(v, "url");
+    let model = url.strip_prefix(crate::gemini::URL_BASE).and_then(|m| m.split(':').next()).unwrap_or_default();
+    assert!(crate::gemini::MODELS.contains(&model), "{url}");
+    let stream = url.ends_with(":streamGenerateContent?alt=sse");
+    assert!(stream || url.ends_with(":generateContent"), "{url}");
+    assert!(stream || !obj(v).contains_key("ttft_ms"), "only a streamed answer has a TTFT: {v}");
     let r = obj(&v["request"]);
     keys(r, &["contents", "generationConfig"], &["systemInstruction", "tools"]);
     let contents = r["contents"].as_array().map_or(&[][..], |a| a.as_slice());

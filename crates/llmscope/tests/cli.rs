@@ -286,6 +286,11 @@ fn every_generated_format_imports_and_only_the_lines_without_a_time_are_rejected
             assert!(r["cost"]["total_usd"].as_f64().unwrap_or(0.0) > 0.0, "{format}: {}", r["cost"]);
             assert!(r["tokens"]["cached_total"].as_u64().unwrap_or(0) > 0, "{}", r["tokens"]);
         }
+        if format == "gemini" {
+            // Gemini names the model in the URL only: failed calls get theirs from there.
+            let models = r["by_model"].as_array().cloned().unwrap_or_default();
+            assert!(models.iter().all(|m| m["model"].as_str().is_some_and(|m| m.starts_with("gemini-"))), "{models:?}");
+        }
         if format == "ollama" || format == "gemini" {
             // JSON mode is `format: "json"` for Ollama, `responseMimeType` for Gemini.
             let c = &r["compliance"];

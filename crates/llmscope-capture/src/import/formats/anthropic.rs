@@ -1,7 +1,7 @@
 //! Anthropic's Messages API, as gateways (LiteLLM and the like) and SDK wrappers log it in a
 //! request/response pair: the request is read as a chat request (its `messages` have the
-//! same roles; `system` and `max_tokens` are kept among the parameters, `metadata.user_id`
-//! names the user), the answer is a `"type": "message"` object whose `content` blocks carry
+//! same roles; `system` leads the input as a system message, `max_tokens` is kept among the
+//! parameters, `metadata.user_id` names the user), the answer is a `"type": "message"` object whose `content` blocks carry
 //! the text, tool calls and thinking. A stream is logged as its events (`message_start`,
 //! `content_block_delta`, …, `message_stop`), which [`join_stream`] puts back into that object.
 //!

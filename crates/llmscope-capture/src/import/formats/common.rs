@@ -263,3 +263,85 @@ pub fn user_message(text: &str) -> Value {
     m.insert("content".into(), Value::String(text.to_string()));
     Value::Array(vec![Value::Object(m)])
 }
+
+/// Keys under which a pair's log names the URL it called.
+pub const URL_KEYS: &[&str] = &["url", "request_url", "endpoint", "uri", "path"];
+
+/// The model a request URL names, for APIs that put it there instead of in the body:
+/// Gemini and Vertex AI (`…/models/gemini-2.0-flash:generateContent`), Bedrock's runtime
+/// (`/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse`), Azure OpenAI's deployments
+/// (`/openai/deployments/gpt-4o-prod/chat/completions`: the deployment's name, which is what
+/// its callers call the model). `None` for URLs that name none (OpenAI's, Ollama's).
+pub fn model_from_url(url: &str) -> Option<String> {
+    // The path alone: no scheme and host, no query or fragment.
+    let path = match url.find("://") {
+        Some(at) => url[at + 3..].find('/').map_or("", |p| &url[at + 3 + p..]),
+        None => url,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let after = |name: &str| segments.iter().position(|s| *s == name).and_then(|i| segments.get(i + 1)).copied();
+    let named = if let Some(m) = after("models") {
+        // Gemini: the method follows the model after a colon.
+        m.split(':').next().unwrap_or_default().to_string()
+    } else if let Some(m) = after("model") {
+        percent_decoded(m)?
+    } else {
+        after("deployments")?.to_string()
+    };
+    let named = named.trim();
+    (!named.is_empty()).then(|| named.to_string())
+}
+
+/// `%XX` escapes decoded (Bedrock's model ids carry their version after an escaped colon);
+/// `None` when the result is not UTF-8.
+fn percent_decoded(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_a_url_names() {
+        let m = |u: &str| model_from_url(u);
+        let gemini = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent?key=k";
+        assert_eq!(m(gemini).as_deref(), Some("gemini-2.0-flash"));
+        assert_eq!(m("/v1beta/models/gemini-1.5-pro:streamGenerateContent?alt=sse").as_deref(), Some("gemini-1.5-pro"));
+        let vertex = "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-1.5-flash-002:generateContent";
+        assert_eq!(m(vertex).as_deref(), Some("gemini-1.5-flash-002"));
+        let bedrock =
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse";
+        assert_eq!(m(bedrock).as_deref(), Some("anthropic.claude-3-haiku-20240307-v1:0"));
+        let azure = "https://x.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-06-01";
+        assert_eq!(m(azure).as_deref(), Some("gpt-4o-prod"));
+        for none in [
+            "https://api.openai.com/v1/chat/completions",
+            "http://localhost:11434/api/chat",
+            "/v1/models",
+            "",
+            "https://host",
+            "/model/%ff%fe/invoke",
+            "https://h/v1beta/models/:generateContent",
+        ] {
+            assert_eq!(m(none), None, "{none}");
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Google's Gemini API (`generateContent`, AI Studio or Vertex AI), logged in a
 //! request/response pair or as a bare answer. The request's `contents` (turns of `parts`)
-//! are the input, the last `user` turn's text the question, `systemInstruction`,
-//! `generationConfig` (its `temperature`; a `responseMimeType` of `application/json` is JSON
+//! are the input (led by `systemInstruction` as a `system` turn), the last `user` turn's text
+//! the question, `generationConfig` (its `temperature`; a `responseMimeType` of `application/json` is JSON
 //! mode) and `tools` are read as for OpenAI. The answer's first candidate gives the output
 //! (its text parts, thoughts apart), `functionCall` parts become OpenAI-shaped tool calls,
 //! `finishReason` the finish reason in OpenAI's words (`STOP` → `stop`, `MAX_TOKENS` →
@@ -65,7 +65,18 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
         .find(|t| t.get("role").and_then(Value::as_str).is_none_or(|r| r == "user"))
         .map(|t| parts_text(t.get("parts"), false))
         .unwrap_or_default();
-    call.input = Value::Array(contents);
+    // The system instruction goes first among the turns, as a `system` one (the question
+    // stays the last `user` turn's text).
+    let system_key = ["systemInstruction", "system_instruction"].into_iter().find(|k| req.has(k));
+    let system = match system_key.and_then(|k| req.get(k)) {
+        Some(Value::String(s)) => Some(json!({"role": "system", "parts": [{"text": s}]})),
+        Some(Value::Object(c)) => {
+            Some(json!({"role": "system", "parts": c.get("parts").cloned().unwrap_or(Value::Null)}))
+        }
+        _ => None,
+    };
+    let moved = system.is_some().then_some(system_key).flatten();
+    call.input = Value::Array(system.into_iter().chain(contents).collect());
     if let Some(cfg) = req.obj("generationConfig")? {
         let g = Obj::new(cfg, "request.generationConfig");
         call.temperature = g.f64("temperature")?;
@@ -84,7 +95,7 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
     }
     call.tools = req.get("tools").cloned();
     for (k, v) in req_map {
-        if !matches!(k.as_str(), "model" | "contents" | "tools") && !v.is_null() {
+        if !matches!(k.as_str(), "model" | "contents" | "tools") && !v.is_null() && Some(k.as_str()) != moved {
             call.params.insert(k.clone(), v.clone());
         }
     }

@@ -76,6 +76,12 @@ pub fn map(obj: &Map<String, Value>, opts: &ImportOptions, call: &mut Call) -> R
         common::apply_rest(call, Obj::new(meta, "metadata"), &[], "metadata")?;
     }
     common::apply_rest(call, top, OWN_TOP, "")?;
+    // Gemini's and Bedrock's requests name their model in the URL only: a failed call's
+    // answer names none either.
+    if call.model.is_none() {
+        call.model =
+            common::URL_KEYS.iter().find_map(|k| top.get(k).and_then(Value::as_str)).and_then(common::model_from_url);
+    }
     if call.user_id.is_none() {
         call.user_id = Obj::new(req_map, "request").str("user")?;
     }
@@ -109,10 +115,14 @@ pub fn map_chat_request(req_map: &Map<String, Value>, call: &mut Call) -> Result
 pub fn map_chat_request_at(req_map: &Map<String, Value>, path: &str, call: &mut Call) -> Result<(), LineError> {
     let req = Obj::new(req_map, path);
     call.model = req.str("model")?;
+    // Anthropic's Messages API sets its system prompt beside the messages: it goes first
+    // among them, as an OpenAI system message, so that every chat's input reads alike.
+    let system = req.get("system").filter(|s| s.is_string() || s.is_array()).filter(|_| req.has("messages"));
     if let Some(msgs) = req.arr("messages")? {
         call.operation = Some("chat".into());
         call.input_text = last_user_text(msgs);
-        call.input = Value::Array(msgs.clone());
+        let system = system.map(|s| serde_json::json!({"role": "system", "content": s}));
+        call.input = Value::Array(system.into_iter().chain(msgs.iter().cloned()).collect());
     } else if req.has("prompt") {
         call.operation = Some("completion".into());
         call.input_text = common::content_text(req.get("prompt")).unwrap_or_default();
@@ -135,7 +145,8 @@ pub fn map_chat_request_at(req_map: &Map<String, Value>, path: &str, call: &mut 
     }
     call.tools = req.get("tools").or_else(|| req.get("functions")).cloned();
     for (k, v) in req_map {
-        if !OWN_REQ.contains(&k.as_str()) && !v.is_null() {
+        let moved = k == "system" && system.is_some();
+        if !(OWN_REQ.contains(&k.as_str()) || v.is_null() || moved) {
             call.params.insert(k.clone(), v.clone());
         }
     }

@@ -67,8 +67,10 @@ fn a_converse_record_maps_its_envelope_request_and_answer() {
     assert_eq!(c.request_id.as_deref(), Some("915a6a04-3f83-4c70-a277-7fbf7ea546b3"));
     assert_eq!(c.operation.as_deref(), Some("chat"));
     assert_eq!(c.input_text, "What is the weather in Paris?");
-    assert_eq!(c.input[0]["content"][0]["text"], json!("What is the weather in Paris?"));
-    assert_eq!(c.params.get("system"), Some(&json!([{"text": "Be brief."}])));
+    // Converse's system blocks lead the input, as a system message.
+    assert_eq!(c.input[0], json!({"role": "system", "content": [{"text": "Be brief."}]}));
+    assert_eq!(c.input[1]["content"][0]["text"], json!("What is the weather in Paris?"));
+    assert!(!c.params.contains_key("system"));
     assert_eq!(c.temperature, Some(0.3));
     assert_eq!(c.tools.as_ref().map(|t| t[0]["toolSpec"]["name"].clone()), Some(json!("weather")));
     assert_eq!(c.output.as_deref(), Some("Let me check."));

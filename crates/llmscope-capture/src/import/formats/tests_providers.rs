@@ -58,7 +58,13 @@ fn an_anthropic_pair_maps_text_thinking_usage_and_user() {
     assert_eq!(c.request_id.as_deref(), Some("msg_01XFDUDYJgAACzvnptvVoYEL"));
     assert_eq!(c.user_id.as_deref(), Some("u-42"));
     assert_eq!(c.temperature, Some(0.3));
-    assert_eq!(c.params.get("system"), Some(&json!("Be brief.")));
+    // The system prompt leads the input, as in an OpenAI chat; it is not a parameter.
+    assert_eq!(
+        c.input,
+        json!([{"role": "system", "content": "Be brief."},
+               {"role": "user", "content": [{"type": "text", "text": "Hello, Claude"}]}])
+    );
+    assert!(!c.params.contains_key("system"));
     assert_eq!(c.params.get("max_tokens"), Some(&json!(1024)));
     // Cache reads and writes are part of the prompt, as OpenAI counts it.
     assert_eq!(
@@ -268,15 +274,47 @@ fn a_gemini_pair_maps_contents_config_and_usage() {
     assert_eq!(c.model.as_deref(), Some("gemini-2.0-flash"));
     assert_eq!(c.attributes.get("response_model"), Some(&json!("gemini-2.0-flash-001")));
     assert_eq!(c.input_text, "A magic backpack.");
-    assert_eq!(c.input.as_array().map(Vec::len), Some(3));
+    assert_eq!(c.input.as_array().map(Vec::len), Some(4));
+    assert_eq!(c.input[0], json!({"role": "system", "parts": [{"text": "You are a cat."}]}));
+    assert_eq!(c.input[1]["parts"][0]["text"], "Write a story");
     assert_eq!(c.output.as_deref(), Some("{\"story\": \"Once upon a time\"}"));
     assert_eq!(c.attributes.get("reasoning_content"), Some(&json!("I am thinking.")));
     assert_eq!((c.usage.input, c.usage.output, c.usage.total), (Some(14), Some(14), Some(28)));
     assert_eq!((c.temperature, c.json_mode), (Some(0.2), true));
-    assert!(c.params.contains_key("systemInstruction"));
+    assert!(!c.params.contains_key("systemInstruction"));
     assert_eq!(c.finish_reason.as_deref(), Some("stop"));
     assert_eq!(c.request_id.as_deref(), Some("resp-1"));
     assert!(!c.flags.iter().any(|f| f == checks::MALFORMED_JSON), "{:?}", c.flags);
+}
+
+/// Gemini's REST requests name the model in the URL only, and a failed call's answer names
+/// none: a pair that logged its URL gets its model from there.
+#[test]
+fn a_model_only_the_url_names_is_the_calls_model() {
+    let mut req = gemini_request();
+    req.as_object_mut().map(|m| m.remove("model"));
+    // Python's SDK spells the system instruction in snake case.
+    req["system_instruction"] = json!("Be a cat.");
+    req.as_object_mut().map(|m| m.remove("systemInstruction"));
+    let failed =
+        json!({"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED"}});
+    let url = "https://generativelanguage.googleapis.com/v1beta/models/gemini-1.5-flash:generateContent";
+    let c = ok(json!({"timestamp": "2025-03-01T10:00:00Z", "url": url, "status_code": 429,
+                      "request": req, "response": failed}));
+    assert_eq!(c.model.as_deref(), Some("gemini-1.5-flash"));
+    assert_eq!((c.status, c.status_code), (CallStatus::Error, Some(429)));
+    assert_eq!(c.attributes.get("url"), Some(&json!(url)), "the URL is kept as logged");
+    assert_eq!(c.input[0], json!({"role": "system", "parts": [{"text": "Be a cat."}]}));
+    assert!(!c.params.contains_key("system_instruction"));
+    // A model the body names wins over the URL's.
+    let c = ok(json!({"timestamp": "2025-03-01T10:00:00Z", "endpoint": url, "request": gemini_request(),
+                      "response": gemini_answer()}));
+    assert_eq!(c.model.as_deref(), Some("gemini-2.0-flash"));
+    // An OpenAI URL names no model.
+    let c = ok(json!({"timestamp": "2025-03-01T10:00:00Z", "url": "https://api.openai.com/v1/chat/completions",
+                      "request": {"messages": [{"role": "user", "content": "hi"}]},
+                      "response": {"error": {"message": "boom", "type": "server_error"}}, "status_code": 500}));
+    assert_eq!(c.model, None);
 }
 
 #[test]

@@ -10,9 +10,10 @@
 //! So the choice is made per command, at run time.
 //!
 //! Switching is safe at any moment: each block is freed (or grown) by the allocator that
-//! owns it, which mimalloc tells apart by its own address map (`mi_is_in_heap_region`);
-//! until the switch nothing calls into mimalloc at all. DuckDB's C++ allocates through glibc
-//! either way.
+//! owns it, which mimalloc tells apart by its own address map (`mi_is_in_heap_region`).
+//! Until the switch no block comes from mimalloc; its library is still initialised when the
+//! process loads (it reserves a few MB of address space and reads any `MIMALLOC_*`
+//! variables). DuckDB's C++ allocates through glibc either way.
 
 // (A global allocator is unsafe code by definition; the module holds nothing else.)
 #![allow(unsafe_code)]

@@ -68,12 +68,7 @@ pub(crate) fn gemini(l: &Line<'_>, rng: &mut impl Rng, sc: &mut Scratch, out: &m
     // The REST API names the model in the URL only (the request body has none), as a
     // logging proxy in front of it records.
     let method = if l.session.stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
-    sc.ts.clear();
-    sc.ts.push_str(URL_BASE);
-    sc.ts.push_str(MODELS[l.session.model % MODELS.len()]);
-    sc.ts.push(':');
-    sc.ts.push_str(method);
-    o.str("url", &sc.ts);
+    o.str("url", &format!("{URL_BASE}{}:{method}", MODELS[l.session.model % MODELS.len()]));
     {
         let mut r = o.obj("request");
         let mut contents = r.arr("contents");

@@ -186,12 +186,17 @@ pub fn trace_id_of(s: &str) -> Option<String> {
 /// `FATAL` marks the call failed.
 pub fn level(call: &mut Call, o: Obj<'_>, key: &str) -> Result<(), LineError> {
     if let Some(level) = o.str(key)? {
-        if ["ERROR", "CRITICAL", "FATAL"].iter().any(|failed| level.trim().eq_ignore_ascii_case(failed)) {
+        if is_failure_level(&level) {
             call.status = CallStatus::Error;
         }
         call.attributes.insert(key.into(), Value::String(level));
     }
     Ok(())
+}
+
+/// Whether a log level marks a failed call: `ERROR`, `CRITICAL` or `FATAL`, in any case.
+pub fn is_failure_level(level: &str) -> bool {
+    ["ERROR", "CRITICAL", "FATAL"].iter().any(|failed| level.trim().eq_ignore_ascii_case(failed))
 }
 
 /// Tags: an array of strings or one comma-separated string.

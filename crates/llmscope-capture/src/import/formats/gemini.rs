@@ -67,15 +67,15 @@ pub fn map_request(req_map: &Map<String, Value>, call: &mut Call) -> Result<(), 
         .unwrap_or_default();
     // The system instruction goes first among the turns, as a `system` one (the question
     // stays the last `user` turn's text).
-    let system_key = ["systemInstruction", "system_instruction"].into_iter().find(|k| req.has(k));
-    let system = match system_key.and_then(|k| req.get(k)) {
-        Some(Value::String(s)) => Some(json!({"role": "system", "parts": [{"text": s}]})),
-        Some(Value::Object(c)) => {
-            Some(json!({"role": "system", "parts": c.get("parts").cloned().unwrap_or(Value::Null)}))
-        }
+    let key = ["systemInstruction", "system_instruction"].into_iter().find(|k| req.has(k));
+    let parts = match key.and_then(|k| req.get(k)) {
+        Some(Value::String(s)) => Some(json!([{"text": s}])),
+        Some(Value::Object(c)) => Some(c.get("parts").cloned().unwrap_or(Value::Null)),
         _ => None,
     };
-    let moved = system.is_some().then_some(system_key).flatten();
+    // (Kept among the parameters when it is neither.)
+    let moved = key.filter(|_| parts.is_some());
+    let system = parts.map(|parts| json!({"role": "system", "parts": parts}));
     call.input = Value::Array(system.into_iter().chain(contents).collect());
     if let Some(cfg) = req.obj("generationConfig")? {
         let g = Obj::new(cfg, "request.generationConfig");

@@ -244,7 +244,7 @@ impl Line<'_> {
         call.input = Value::String(input);
         call.output = Some(self.output.map(|t| t.0.into_owned()).unwrap_or_default());
         if let Some(level) = self.level {
-            if ["ERROR", "CRITICAL", "FATAL"].iter().any(|failed| level.0.trim().eq_ignore_ascii_case(failed)) {
+            if common::is_failure_level(&level.0) {
                 call.status = CallStatus::Error;
             }
             call.attributes.insert("level".into(), Value::String(level.0.into_owned()));

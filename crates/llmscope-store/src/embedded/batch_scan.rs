@@ -24,6 +24,7 @@ use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use duckdb::{params, Connection};
 use llmscope_core::store::StoreError;
 
+use super::arrow_native::{self, NativeSchema};
 use super::db_err;
 
 /// The table function's name.
@@ -90,6 +91,9 @@ struct BatchScan;
 
 struct Bound {
     batch: RecordBatch,
+    /// The batch's schema as DuckDB's own Arrow reader takes it (`None`: DuckDB could not
+    /// read it, and duckdb-rs's copying conversion is used).
+    native: Option<NativeSchema>,
 }
 
 struct Cursor {
@@ -111,7 +115,10 @@ impl VTab for BatchScan {
         for field in batch.schema().fields() {
             bind.add_result_column(field.name(), to_duckdb_logical_type_for_field(field)?);
         }
-        Ok(Bound { batch })
+        let native = NativeSchema::new(&batch.schema())
+            .map_err(|e| tracing::warn!(error = %e, "the batch is copied into DuckDB value by value"))
+            .ok();
+        Ok(Bound { batch, native })
     }
 
     fn init(_: &InitInfo) -> Result<Cursor, Box<dyn std::error::Error>> {
@@ -119,7 +126,7 @@ impl VTab for BatchScan {
     }
 
     fn func(info: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
-        let batch = &info.get_bind_data().batch;
+        let Bound { batch, native } = info.get_bind_data();
         let rows = if batch.num_columns() == 0 { 0 } else { batch.num_rows() };
         // DuckDB's vector size: the rows one output chunk holds.
         let vector = if rows == 0 { 1 } else { output.flat_vector(0).capacity().max(1) };
@@ -129,7 +136,17 @@ impl VTab for BatchScan {
             output.set_len(0);
             return Ok(());
         }
-        record_batch_to_duckdb_data_chunk(&batch.slice(at, n), output)
+        let rows = batch.slice(at, n);
+        if let Some(schema) = native {
+            // (The bound batch keeps the buffers the chunk references alive to the end of
+            // the statement.)
+            match arrow_native::fill(schema, &rows, output) {
+                Ok(()) => return Ok(()),
+                // Nothing was filled: the copying conversion takes over.
+                Err(e) => tracing::warn!(error = %e, "the batch is copied into DuckDB value by value"),
+            }
+        }
+        record_batch_to_duckdb_data_chunk(&rows, output)
     }
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {

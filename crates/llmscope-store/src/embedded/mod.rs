@@ -15,6 +15,7 @@
 mod analytics;
 mod append;
 mod arrow_batch;
+mod arrow_native;
 mod batch_scan;
 mod bins;
 mod columns;

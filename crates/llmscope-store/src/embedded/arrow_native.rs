@@ -1,0 +1,319 @@
+//! Arrow record batches turned into DuckDB data chunks by DuckDB's own Arrow reader, the
+//! one its `arrow_scan` uses: numbers and strings are referenced where they lie in the
+//! batch instead of copied value by value, and strings are not checked for UTF-8 again
+//! (an Arrow string array holds valid UTF-8 by construction). duckdb-rs's
+//! `record_batch_to_duckdb_data_chunk` copies every string and checks it: about half of
+//! an import's appending (docs/BENCHMARKS.md, twenty-third session).
+//!
+//! DuckDB's C API converts with a connection's settings (`duckdb_data_chunk_from_arrow`),
+//! which duckdb-rs does not expose. The settings it reads matter only for Arrow extension
+//! types, which our batches do not use, so the conversion runs on a connection of its own
+//! small in-memory database, opened once per process and never closed.
+//!
+//! Safety: a chunk converted here references the batch's buffers. The caller keeps the
+//! batch alive for as long as DuckDB may read those chunks (the statement they are
+//! produced for); DuckDB also holds a reference of its own through the exported array.
+#![allow(unsafe_code)]
+
+use std::ffi::CStr;
+use std::sync::{Mutex, OnceLock};
+
+use duckdb::arrow::array::{Array, StructArray};
+use duckdb::arrow::datatypes::Schema;
+use duckdb::arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
+use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::core::DataChunkHandle;
+use duckdb::ffi;
+
+/// A connection of a private in-memory database, used only for its conversion settings.
+struct Converter {
+    conn: ffi::duckdb_connection,
+}
+
+// The handles are plain pointers DuckDB allows any thread to use; [`converter`] hands the
+// converter out behind a mutex, so one thread at a time uses the connection.
+unsafe impl Send for Converter {}
+
+/// The process's converter, opened on first use.
+fn converter() -> Result<&'static Mutex<Converter>, String> {
+    static CONVERTER: OnceLock<Result<Mutex<Converter>, String>> = OnceLock::new();
+    CONVERTER
+        .get_or_init(|| {
+            let mut db: ffi::duckdb_database = std::ptr::null_mut();
+            let mut conn: ffi::duckdb_connection = std::ptr::null_mut();
+            // SAFETY: a null path opens an in-memory database; both out pointers are valid.
+            unsafe {
+                if ffi::duckdb_open(std::ptr::null(), &mut db) != ffi::DuckDBSuccess {
+                    return Err("cannot open DuckDB's Arrow converter (an in-memory database)".into());
+                }
+                if ffi::duckdb_connect(db, &mut conn) != ffi::DuckDBSuccess {
+                    ffi::duckdb_close(&mut db);
+                    return Err("cannot connect to DuckDB's Arrow converter".into());
+                }
+                // The connection keeps the database alive; the handle is not needed again.
+                ffi::duckdb_close(&mut db);
+            }
+            Ok(Mutex::new(Converter { conn }))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Takes a DuckDB error's message and frees the error (`None` for no error).
+fn take_error(mut e: ffi::duckdb_error_data) -> Option<String> {
+    if e.is_null() {
+        return None;
+    }
+    // SAFETY: `e` is a live error DuckDB returned; its message lives until it is destroyed.
+    unsafe {
+        let msg = ffi::duckdb_error_data_message(e);
+        let text = if msg.is_null() {
+            "unknown error".to_string()
+        } else {
+            CStr::from_ptr(msg).to_string_lossy().into_owned()
+        };
+        ffi::duckdb_destroy_error_data(&mut e);
+        Some(text)
+    }
+}
+
+/// A batch schema as DuckDB's Arrow reader understands it.
+pub struct NativeSchema {
+    raw: ffi::duckdb_arrow_converted_schema,
+}
+
+// Read-only after creation; DuckDB's reader only looks it up.
+unsafe impl Send for NativeSchema {}
+unsafe impl Sync for NativeSchema {}
+
+impl Drop for NativeSchema {
+    fn drop(&mut self) {
+        // SAFETY: created by `duckdb_schema_from_arrow`, destroyed once.
+        unsafe { ffi::duckdb_destroy_arrow_converted_schema(&mut self.raw) }
+    }
+}
+
+impl NativeSchema {
+    /// Reads `schema` as DuckDB would scan it.
+    pub fn new(schema: &Schema) -> Result<Self, String> {
+        let mut ffi_schema = FFI_ArrowSchema::try_from(schema).map_err(|e| format!("exporting the schema: {e}"))?;
+        let conv = converter()?.lock().unwrap_or_else(|p| p.into_inner());
+        let mut raw: ffi::duckdb_arrow_converted_schema = std::ptr::null_mut();
+        // SAFETY: arrow-rs's FFI_ArrowSchema is the C data interface's ArrowSchema, the
+        // struct DuckDB's header declares; DuckDB reads it and leaves it to us to release
+        // (its Drop does).
+        let err = unsafe {
+            ffi::duckdb_schema_from_arrow(
+                conv.conn,
+                (&mut ffi_schema as *mut FFI_ArrowSchema).cast::<ffi::ArrowSchema>(),
+                &mut raw,
+            )
+        };
+        match take_error(err) {
+            Some(e) => Err(format!("DuckDB cannot read the batch's schema: {e}")),
+            None if raw.is_null() => Err("DuckDB returned no schema for the batch".into()),
+            None => Ok(NativeSchema { raw }),
+        }
+    }
+}
+
+/// A type's id, and its child's for a list (every type our batches hold).
+fn type_key(vector: ffi::duckdb_vector) -> (u32, Option<u32>) {
+    // SAFETY: `vector` is a live vector; each logical type fetched is destroyed here.
+    unsafe {
+        let mut t = ffi::duckdb_vector_get_column_type(vector);
+        let id = ffi::duckdb_get_type_id(t);
+        let child = (id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST).then(|| {
+            let mut c = ffi::duckdb_list_type_child_type(t);
+            let cid = ffi::duckdb_get_type_id(c);
+            ffi::duckdb_destroy_logical_type(&mut c);
+            cid
+        });
+        ffi::duckdb_destroy_logical_type(&mut t);
+        (id, child)
+    }
+}
+
+/// Fills `output` with `batch` (at most one vector of rows), converted by DuckDB's Arrow
+/// reader. `output`'s columns must have the types DuckDB gives the batch's; a column that
+/// does not is an error, nothing is referenced then.
+///
+/// The caller keeps `batch` (its buffers) alive until DuckDB is done with `output`.
+pub fn fill(schema: &NativeSchema, batch: &RecordBatch, output: &mut DataChunkHandle) -> Result<(), String> {
+    let out = output.get_ptr();
+    let rows = batch.num_rows();
+    // SAFETY (here and below): `out` is the live chunk DuckDB handed the table function.
+    let columns = unsafe { ffi::duckdb_data_chunk_get_column_count(out) } as usize;
+    if columns != batch.num_columns() {
+        return Err(format!("the batch has {} columns, the scan {columns}", batch.num_columns()));
+    }
+    let data = StructArray::from(batch.clone()).into_data();
+    let mut array = FFI_ArrowArray::new(&data);
+    let mut chunk: ffi::duckdb_data_chunk = std::ptr::null_mut();
+    {
+        let conv = converter()?.lock().unwrap_or_else(|p| p.into_inner());
+        // SAFETY: `array` is a valid exported Arrow array (the C data interface's struct);
+        // DuckDB takes it over (clearing its release callback, so our Drop releases
+        // nothing) and references its buffers from the chunk it returns.
+        let err = unsafe {
+            ffi::duckdb_data_chunk_from_arrow(
+                conv.conn,
+                (&mut array as *mut FFI_ArrowArray).cast::<ffi::ArrowArray>(),
+                schema.raw,
+                &mut chunk,
+            )
+        };
+        if let Some(e) = take_error(err) {
+            return Err(format!("DuckDB cannot read the batch: {e}"));
+        }
+    }
+    if chunk.is_null() {
+        return Err("DuckDB returned no chunk for the batch".into());
+    }
+    let result = (|| {
+        let got = unsafe { ffi::duckdb_data_chunk_get_column_count(chunk) } as usize;
+        if got != columns || unsafe { ffi::duckdb_data_chunk_get_size(chunk) } as usize != rows {
+            return Err(format!("DuckDB read the batch as {got} columns, expected {columns} of {rows} rows"));
+        }
+        let pairs: Vec<_> = (0..columns as u64)
+            .map(|i| unsafe {
+                (ffi::duckdb_data_chunk_get_vector(out, i), ffi::duckdb_data_chunk_get_vector(chunk, i))
+            })
+            .collect();
+        if let Some(i) = pairs.iter().position(|(to, from)| type_key(*to) != type_key(*from)) {
+            return Err(format!("column {} of the batch: DuckDB reads it as another type than the scan's", i + 1));
+        }
+        for (to, from) in pairs {
+            // SAFETY: same types (checked above); `to` shares `from`'s buffers, which keep
+            // the Arrow data they reference alive after `chunk` is destroyed.
+            unsafe { ffi::duckdb_vector_reference_vector(to, from) };
+        }
+        unsafe { ffi::duckdb_data_chunk_set_size(out, rows as u64) };
+        Ok(())
+    })();
+    // SAFETY: `chunk` was created by DuckDB for us and is destroyed once.
+    unsafe { ffi::duckdb_destroy_data_chunk(&mut chunk) };
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use duckdb::arrow::array::{ArrayRef, StringArray};
+    use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
+    use duckdb::vtab::to_duckdb_logical_type_for_field;
+    use duckdb::{params, Connection};
+    use llmscope_core::{checks, Call, CallStatus, TokenUsage};
+    use serde_json::json;
+
+    use super::super::arrow_batch::calls_batch;
+    use super::super::batch_scan;
+    use super::*;
+
+    /// Calls whose columns take every kind of value: short (inlined) and long strings, CJK
+    /// and emoji, empty strings, nulls, lists of tags, JSON.
+    fn varied(n: u32) -> Vec<Call> {
+        let t0 = chrono::DateTime::from_timestamp(1_736_000_000, 0).unwrap_or_default();
+        (0..n)
+            .map(|i| {
+                let mut c = Call {
+                    id: format!("{i:032x}"),
+                    project: if i % 7 == 0 { "other".into() } else { "default".into() },
+                    trace_id: format!("{:032x}", u64::from(i) * 31),
+                    span_id: format!("{i:016x}"),
+                    parent_span_id: (i % 3 == 0).then(|| format!("{:016x}", i + 1)),
+                    start_time: t0 + chrono::Duration::milliseconds(i64::from(i) * 1_337),
+                    latency_ms: (i % 5 != 0).then_some(f64::from(i) * 1.5),
+                    ttft_ms: (i % 4 == 0).then_some(f64::from(i) / 3.0),
+                    model: (i % 11 != 0).then(|| ["gpt-4o", "qwen2.5-72b-instruct", ""][i as usize % 3].into()),
+                    user_id: (i % 2 == 0).then(|| format!("用户{}", i % 13)),
+                    input: json!([{"role": "user", "content": format!("问题 {i} 🚀 {}", "x".repeat(i as usize % 40))}]),
+                    input_text: format!("问题 {i} 🚀 {}", "x".repeat(i as usize % 40)),
+                    output: match i % 6 {
+                        0 => None,
+                        1 => Some(String::new()),
+                        _ => Some(format!("answer {i} {}", "é".repeat(i as usize % 20))),
+                    },
+                    status: if i % 9 == 0 { CallStatus::Error } else { CallStatus::Ok },
+                    error_message: (i % 9 == 0).then(|| "upstream timed out".into()),
+                    usage: TokenUsage {
+                        input: Some(u64::from(i)),
+                        output: (i % 3 != 1).then_some(7),
+                        ..Default::default()
+                    },
+                    tags: (0..i % 3).map(|k| format!("tag{k}")).collect(),
+                    ..Default::default()
+                };
+                c.flags = checks::flags_for(&c);
+                c
+            })
+            .collect()
+    }
+
+    fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_calls_batch_is_read_natively_and_stores_what_the_copying_conversion_stores() {
+        let calls = varied(2 * 2048 + 300);
+        let refs: Vec<&Call> = calls.iter().collect();
+        let batch = ok(calls_batch(&refs, 1_736_000_000_000_000));
+
+        // DuckDB's reader takes the whole schema, every column as the scan declares it.
+        let schema = ok(NativeSchema::new(&batch.schema()));
+        let types: Vec<LogicalTypeHandle> =
+            batch.schema().fields().iter().map(|f| ok(to_duckdb_logical_type_for_field(f))).collect();
+        for (at, n) in [(0, 2048), (5, 1000), (4096, 300)] {
+            let mut chunk = DataChunkHandle::new(&types);
+            ok(fill(&schema, &batch.slice(at, n), &mut chunk));
+            assert_eq!(chunk.len(), n);
+        }
+
+        let conn = ok(Connection::open_in_memory());
+        ok(batch_scan::register(&conn));
+        let lent = batch_scan::lend(batch.clone());
+        ok(conn.execute("CREATE TABLE native AS SELECT * FROM llmscope_batch(?) LIMIT 0", params![lent.key()]));
+        drop(lent);
+        ok(conn.execute_batch("CREATE TABLE copied AS SELECT * FROM native"));
+        // Through the table function (natively), from an offset to exercise sliced arrays.
+        assert_eq!(ok(batch_scan::insert(&conn, "native", batch.slice(0, 17))), 17);
+        assert_eq!(ok(batch_scan::insert(&conn, "native", batch.slice(17, batch.num_rows() - 17))), calls.len() - 17);
+        // Through duckdb-rs's appender, which copies value by value.
+        {
+            let mut app = ok(conn.appender("copied"));
+            ok(app.append_record_batch(batch));
+            ok(app.flush());
+        }
+        let count = |sql: &str| -> i64 { ok(conn.query_row(sql, [], |r| r.get(0))) };
+        assert_eq!(count("SELECT count(*) FROM native"), calls.len() as i64);
+        assert_eq!(count("SELECT count(*) FROM (SELECT * FROM native EXCEPT ALL SELECT * FROM copied)"), 0);
+        assert_eq!(count("SELECT count(*) FROM (SELECT * FROM copied EXCEPT ALL SELECT * FROM native)"), 0);
+        assert_eq!(
+            count("SELECT count(*) FROM native WHERE output IS NULL"),
+            calls.iter().filter(|c| c.output.is_none()).count() as i64
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM native WHERE input_text LIKE '问题 %🚀%'"),
+            calls.len() as i64,
+            "multi-byte text arrives whole"
+        );
+    }
+
+    #[test]
+    fn a_column_of_another_type_is_refused_and_nothing_is_filled() {
+        let batch = ok(RecordBatch::try_from_iter([("id", Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef)]));
+        let schema = ok(NativeSchema::new(&batch.schema()));
+        let mut chunk = DataChunkHandle::new(&[LogicalTypeHandle::from(LogicalTypeId::Bigint)]);
+        let e = fill(&schema, &batch, &mut chunk).err().unwrap_or_default();
+        assert!(e.contains("column 1"), "{e}");
+        assert_eq!(chunk.len(), 0);
+        let mut two = DataChunkHandle::new(&[
+            LogicalTypeHandle::from(LogicalTypeId::Varchar),
+            LogicalTypeHandle::from(LogicalTypeId::Varchar),
+        ]);
+        let e = fill(&schema, &batch, &mut two).err().unwrap_or_default();
+        assert!(e.contains("1 columns, the scan 2"), "{e}");
+    }
+}

@@ -22,6 +22,7 @@ use llmscope_core::{Assessment, AssessmentValue, Call};
 
 use super::arrow_batch::calls_batch;
 use super::batch_scan;
+use super::known_ids::KnownIds;
 use super::rollup;
 use super::{db_err, duckdb_threads, DuckStore};
 
@@ -130,7 +131,7 @@ impl CallSink for DuckStore {
 
     fn append_prepared(&self, batch: &PreparedCalls, range: Range<usize>) -> Result<AppendOutcome, StoreError> {
         match batch.payload::<DuckPrepared>() {
-            Some(p) => self.with_conn(|conn| in_transaction(conn, || insert_rows(conn, p, range, true))),
+            Some(p) => self.with_conn(|conn| in_transaction(conn, || insert_rows(conn, p, range, Check::Stored))),
             None => batch.append_as_calls(range, |calls| self.append_calls(calls)),
         }
     }
@@ -256,7 +257,7 @@ fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result
     in_transaction(conn, || {
         let mut out = AppendOutcome::default();
         for part in text_parts(calls, MAX_BATCH_TEXT) {
-            let o = insert_calls(conn, part, check_stored)?;
+            let o = insert_calls(conn, part, Check::stored(check_stored))?;
             out.inserted += o.inserted;
             out.duplicates += o.duplicates;
         }
@@ -266,8 +267,28 @@ fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result
 
 /// Inserts the calls not stored yet, in the caller's transaction (which the id lookup sees
 /// into: a repeat of a call appended earlier in it is found too).
-fn insert_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result<AppendOutcome, StoreError> {
-    insert_rows(conn, &DuckPrepared::build(calls)?, 0..calls.len(), check_stored)
+fn insert_calls(conn: &Connection, calls: &[Call], check: Check<'_>) -> Result<AppendOutcome, StoreError> {
+    insert_rows(conn, &DuckPrepared::build(calls)?, 0..calls.len(), check)
+}
+
+/// Which of a batch's ids are looked up among the stored calls before it is inserted.
+enum Check<'k> {
+    /// None (the caller knows the calls are new).
+    Nothing,
+    /// Every id.
+    Stored,
+    /// Those a bulk load cannot rule out ([`KnownIds`]), which learns the ids stored.
+    Known(&'k mut KnownIds),
+}
+
+impl Check<'_> {
+    fn stored(check_stored: bool) -> Self {
+        if check_stored {
+            Check::Stored
+        } else {
+            Check::Nothing
+        }
+    }
 }
 
 fn bad_range(batch: &PreparedCalls, range: &Range<usize>) -> StoreError {
@@ -280,7 +301,7 @@ fn insert_rows(
     conn: &Connection,
     p: &DuckPrepared,
     range: Range<usize>,
-    check_stored: bool,
+    check: Check<'_>,
 ) -> Result<AppendOutcome, StoreError> {
     let started = std::time::Instant::now();
     let (id_column, start_column) =
@@ -292,12 +313,23 @@ fn insert_rows(
     let starts = &start_column.values()[range.clone()];
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
     let first: Vec<bool> = ids.iter().map(|id| seen.insert(*id)).collect();
-    let stored = if check_stored && !ids.is_empty() {
-        let span = (starts.iter().copied().min().unwrap_or(0), starts.iter().copied().max().unwrap_or(0));
-        let unique = ids.iter().zip(&first).filter(|(_, f)| **f).map(|(id, _)| *id);
-        stored_ids(conn, unique, span)?
-    } else {
-        Default::default()
+    let span = (starts.iter().copied().min().unwrap_or(0), starts.iter().copied().max().unwrap_or(0));
+    let unique = ids.iter().zip(&first).filter(|(_, f)| **f).map(|(id, _)| *id);
+    let stored = match &check {
+        _ if ids.is_empty() => Default::default(),
+        Check::Nothing => Default::default(),
+        Check::Known(known)
+            if !known.occupied_within(span.0.saturating_sub(DEDUP_SLACK_US), span.1.saturating_add(DEDUP_SLACK_US)) =>
+        {
+            // Only an id the load stored itself can be stored already.
+            let mut maybe = unique.filter(|id| known.may_have_appended(KnownIds::hash(id))).peekable();
+            if maybe.peek().is_none() {
+                Default::default()
+            } else {
+                stored_ids(conn, maybe, span)?
+            }
+        }
+        Check::Stored | Check::Known(_) => stored_ids(conn, unique, span)?,
     };
     let keep: Vec<bool> = ids.iter().zip(&first).map(|(id, f)| *f && !stored.contains(*id)).collect();
     let inserted = keep.iter().filter(|k| **k).count();
@@ -314,11 +346,14 @@ fn insert_rows(
         let rows = if inserted == rows.num_rows() {
             rows
         } else {
-            filter_record_batch(&rows, &BooleanArray::from(keep))
+            filter_record_batch(&rows, &BooleanArray::from(keep.clone()))
                 .map_err(|e| StoreError::Backend(format!("dropping repeated calls from the batch: {e}")))?
         };
         batch_scan::insert(conn, "calls", rows)?;
         rollup::mark_dirty(conn, &quarters)?;
+        if let Check::Known(known) = check {
+            known.appended(ids.iter().zip(&keep).filter(|(_, k)| **k).map(|(id, _)| *id));
+        }
     }
     let inserted = inserted as u64;
     tracing::debug!(
@@ -368,6 +403,8 @@ pub struct DuckBulk<'a> {
     /// repeats too keeps every append a full batch when a file's remaining lines are mostly
     /// stored already (the commit then comes a little early, with a partial row group).
     rows: usize,
+    /// What the load knows of the stored ids, to skip most lookups.
+    known: KnownIds,
 }
 
 impl<'a> DuckBulk<'a> {
@@ -387,7 +424,10 @@ impl<'a> DuckBulk<'a> {
             // (A setting owed is put back at the end even when this load needs no change.)
             (owed > 0).then_some(owed)
         };
-        Ok(DuckBulk { store, conn, threads_before, open: false, rows: 0 })
+        let mut load = DuckBulk { store, conn, threads_before, open: false, rows: 0, known: KnownIds::default() };
+        // (On failure, dropping the load sets the threads back.)
+        load.known = KnownIds::load(&load.conn)?;
+        Ok(load)
     }
 
     /// Runs `f` in the open transaction (opening one if needed). A failure rolls the
@@ -420,7 +460,10 @@ impl BulkLoad for DuckBulk<'_> {
         if calls.is_empty() {
             return Ok(AppendOutcome::default());
         }
-        let outcome = self.run(|conn| insert_calls(conn, calls, true))?;
+        let mut known = std::mem::take(&mut self.known);
+        let outcome = self.run(|conn| insert_calls(conn, calls, Check::Known(&mut known)));
+        self.known = known;
+        let outcome = outcome?;
         self.rows += calls.len();
         Ok(outcome)
     }
@@ -437,7 +480,10 @@ impl BulkLoad for DuckBulk<'_> {
             return batch.append_as_calls(range, |calls| self.append_calls(calls));
         };
         let n = range.len();
-        let outcome = self.run(|conn| insert_rows(conn, p, range, true))?;
+        let mut known = std::mem::take(&mut self.known);
+        let outcome = self.run(|conn| insert_rows(conn, p, range, Check::Known(&mut known)));
+        self.known = known;
+        let outcome = outcome?;
         self.rows += n;
         Ok(outcome)
     }
@@ -511,6 +557,43 @@ mod tests {
         store.set_threads(1)?;
         drop(DuckBulk::new(&store)?);
         assert_eq!(threads(&*store.lock()?), 1);
+        Ok(())
+    }
+
+    fn at(id: &str, hour: i64) -> Call {
+        let start = chrono::DateTime::from_timestamp(1_736_000_000 + hour * 3600, 0).unwrap_or_default();
+        Call { id: id.into(), project: "default".into(), start_time: start, ..Call::default() }
+    }
+
+    fn insert(conn: &Connection, calls: &[Call], check: Check<'_>) -> Result<u64, StoreError> {
+        Ok(insert_rows(conn, &DuckPrepared::build(calls)?, 0..calls.len(), check)?.inserted)
+    }
+
+    #[test]
+    fn a_bulk_load_looks_up_only_ids_near_earlier_calls_or_its_own() -> Result<(), StoreError> {
+        let store = DuckStore::open_in_memory()?;
+        let conn = store.lock()?;
+        assert_eq!(insert(&conn, &[at("old", 0)], Check::Stored)?, 1);
+
+        // Near a quarter hour occupied before the load: every id is looked up.
+        let mut known = KnownIds::load(&conn)?;
+        assert_eq!(insert(&conn, &[at("old", 20), at("new", 20)], Check::Known(&mut known))?, 1);
+        // Far from those, the load's own ids are looked up when they come again (within 26
+        // hours, as always), in this transaction or a later one.
+        assert_eq!(insert(&conn, &[at("far", 100), at("far", 100), at("new", 40)], Check::Known(&mut known))?, 1);
+        assert_eq!(insert(&conn, &[at("far", 110), at("other", 110)], Check::Known(&mut known))?, 1);
+        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
+        assert_eq!(insert(&conn, &[at("gone", 300)], Check::Known(&mut known))?, 1);
+        conn.execute_batch("ROLLBACK").map_err(db_err)?;
+        assert_eq!(insert(&conn, &[at("gone", 300)], Check::Known(&mut known))?, 1, "a rolled-back id is stored again");
+
+        // What is skipped: an id stored before the load, in what the load took for an
+        // empty stretch (here: it knew of nothing), is not looked up.
+        let mut blind = KnownIds::default();
+        assert_eq!(insert(&conn, &[at("old", 10)], Check::Known(&mut blind))?, 1);
+        assert_eq!(insert(&conn, &[at("old", 10)], Check::Stored)?, 0, "as a lookup would have found");
+        let stored: i64 = conn.query_row("SELECT count(*) FROM calls", [], |r| r.get(0)).map_err(db_err)?;
+        assert_eq!(stored, 6, "old twice (the second unseen), new, far, other, gone, and no repeat else");
         Ok(())
     }
 

@@ -21,6 +21,7 @@ mod bins;
 mod columns;
 mod day_bins;
 mod filter;
+mod known_ids;
 mod labels;
 mod latency;
 mod migrations;

@@ -10,16 +10,22 @@
 //! types, which our batches do not use, so the conversion runs on a connection of its own
 //! small in-memory database, opened once per process and never closed.
 //!
+//! Only flat columns of a few types (strings, integers, doubles, booleans, timestamps without
+//! a zone, and lists of those) are taken: for those a type's id fixes its layout, which the
+//! checks before referencing a vector rely on, and DuckDB reads every one of them. A batch
+//! with any other column is copied by duckdb-rs instead.
+//!
 //! Safety: a chunk converted here references the batch's buffers. The caller keeps the
-//! batch alive for as long as DuckDB may read those chunks (the statement they are
-//! produced for); DuckDB also holds a reference of its own through the exported array.
+//! batch alive for as long as DuckDB may read those chunks (the statement they are produced
+//! for): DuckDB's own reference, through the exported array, covers only the first column.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use duckdb::arrow::array::{Array, StructArray};
-use duckdb::arrow::datatypes::Schema;
+use duckdb::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StructArray};
+use duckdb::arrow::buffer::{BooleanBuffer, NullBuffer};
+use duckdb::arrow::datatypes::{DataType, Field, SchemaRef, TimeUnit};
 use duckdb::arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::core::DataChunkHandle;
@@ -80,6 +86,9 @@ fn take_error(mut e: ffi::duckdb_error_data) -> Option<String> {
 /// A batch schema as DuckDB's Arrow reader understands it.
 pub struct NativeSchema {
     raw: ffi::duckdb_arrow_converted_schema,
+    /// The schema it was made from: DuckDB reads a batch's buffers by it, so only batches of
+    /// exactly this schema are converted with it.
+    arrow: SchemaRef,
 }
 
 // Read-only after creation; DuckDB's reader only looks it up.
@@ -94,9 +103,13 @@ impl Drop for NativeSchema {
 }
 
 impl NativeSchema {
-    /// Reads `schema` as DuckDB would scan it.
-    pub fn new(schema: &Schema) -> Result<Self, String> {
-        let mut ffi_schema = FFI_ArrowSchema::try_from(schema).map_err(|e| format!("exporting the schema: {e}"))?;
+    /// Reads `schema` as DuckDB would scan it, if every column is of a type taken here.
+    pub fn new(schema: &SchemaRef) -> Result<Self, String> {
+        if let Some(f) = schema.fields().iter().find(|f| !taken(f)) {
+            return Err(format!("column {} is of a type not read natively ({})", f.name(), f.data_type()));
+        }
+        let mut ffi_schema =
+            FFI_ArrowSchema::try_from(schema.as_ref()).map_err(|e| format!("exporting the schema: {e}"))?;
         let conv = converter()?.lock().unwrap_or_else(|p| p.into_inner());
         let mut raw: ffi::duckdb_arrow_converted_schema = std::ptr::null_mut();
         // SAFETY: arrow-rs's FFI_ArrowSchema is the C data interface's ArrowSchema, the
@@ -112,26 +125,88 @@ impl NativeSchema {
         match take_error(err) {
             Some(e) => Err(format!("DuckDB cannot read the batch's schema: {e}")),
             None if raw.is_null() => Err("DuckDB returned no schema for the batch".into()),
-            None => Ok(NativeSchema { raw }),
+            None => Ok(NativeSchema { raw, arrow: Arc::clone(schema) }),
         }
     }
 }
 
-/// A type's id, and its child's for a list (every type our batches hold).
-fn type_key(vector: ffi::duckdb_vector) -> (u32, Option<u32>) {
+/// Whether a flat Arrow type is one DuckDB's reader takes as a type its id fixes.
+fn flat_taken(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Utf8
+            | DataType::Boolean
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Float64
+            | DataType::Timestamp(TimeUnit::Microsecond, None)
+    )
+}
+
+/// Whether a column is read natively: a flat type taken, or a list of one, without metadata
+/// (which could name an Arrow extension type).
+fn taken(f: &Field) -> bool {
+    f.metadata().is_empty()
+        && match f.data_type() {
+            DataType::List(child) => child.metadata().is_empty() && flat_taken(child.data_type()),
+            t => flat_taken(t),
+        }
+}
+
+/// Whether a DuckDB type id is one of those [`flat_taken`] gives.
+fn flat_id(id: ffi::DUCKDB_TYPE) -> bool {
+    matches!(
+        id,
+        ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR
+            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN
+            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_SMALLINT
+            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER
+            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT
+            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_USMALLINT
+            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_UINTEGER
+            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_UBIGINT
+            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE
+            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP
+    )
+}
+
+/// A vector's type as (id, a list's child's id), if its layout is fixed by them: a flat type
+/// [`flat_id`] names or a list of one. `None` for any other type.
+fn type_key(vector: ffi::duckdb_vector) -> Option<(ffi::DUCKDB_TYPE, Option<ffi::DUCKDB_TYPE>)> {
     // SAFETY: `vector` is a live vector; each logical type fetched is destroyed here.
     unsafe {
         let mut t = ffi::duckdb_vector_get_column_type(vector);
         let id = ffi::duckdb_get_type_id(t);
-        let child = (id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST).then(|| {
+        let key = if id == ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST {
             let mut c = ffi::duckdb_list_type_child_type(t);
             let cid = ffi::duckdb_get_type_id(c);
             ffi::duckdb_destroy_logical_type(&mut c);
-            cid
-        });
+            flat_id(cid).then_some((id, Some(cid)))
+        } else {
+            flat_id(id).then_some((id, None))
+        };
         ffi::duckdb_destroy_logical_type(&mut t);
-        (id, child)
+        key
     }
+}
+
+/// A boolean array whose bits start at a byte (DuckDB reads one byte past a validity
+/// bitmap that starts within one): an unaligned one copied to offset 0.
+fn byte_aligned(column: &ArrayRef) -> ArrayRef {
+    let Some(b) = column.as_boolean_opt() else {
+        return Arc::clone(column);
+    };
+    let unaligned = b.values().offset() % 8 != 0 || b.nulls().is_some_and(|n| n.offset() % 8 != 0);
+    if !unaligned {
+        return Arc::clone(column);
+    }
+    let values = BooleanBuffer::new(b.values().sliced(), 0, b.len());
+    let nulls = b.nulls().map(|n| NullBuffer::new(BooleanBuffer::new(n.inner().sliced(), 0, n.len())));
+    Arc::new(BooleanArray::new(values, nulls))
 }
 
 /// Fills `output` with `batch` (at most one vector of rows), converted by DuckDB's Arrow
@@ -140,6 +215,10 @@ fn type_key(vector: ffi::duckdb_vector) -> (u32, Option<u32>) {
 ///
 /// The caller keeps `batch` (its buffers) alive until DuckDB is done with `output`.
 pub fn fill(schema: &NativeSchema, batch: &RecordBatch, output: &mut DataChunkHandle) -> Result<(), String> {
+    // DuckDB reads the batch's buffers as the converted schema says, before any check here.
+    if !Arc::ptr_eq(&schema.arrow, &batch.schema()) && schema.arrow.fields() != batch.schema().fields() {
+        return Err("the batch's schema is not the one converted".into());
+    }
     let out = output.get_ptr();
     let rows = batch.num_rows();
     // SAFETY (here and below): `out` is the live chunk DuckDB handed the table function.
@@ -147,7 +226,8 @@ pub fn fill(schema: &NativeSchema, batch: &RecordBatch, output: &mut DataChunkHa
     if columns != batch.num_columns() {
         return Err(format!("the batch has {} columns, the scan {columns}", batch.num_columns()));
     }
-    let data = StructArray::from(batch.clone()).into_data();
+    let columns_aligned: Vec<ArrayRef> = batch.columns().iter().map(byte_aligned).collect();
+    let data = StructArray::new(batch.schema().fields().clone(), columns_aligned, None).into_data();
     let mut array = FFI_ArrowArray::new(&data);
     let mut chunk: ffi::duckdb_data_chunk = std::ptr::null_mut();
     {
@@ -180,12 +260,14 @@ pub fn fill(schema: &NativeSchema, batch: &RecordBatch, output: &mut DataChunkHa
                 (ffi::duckdb_data_chunk_get_vector(out, i), ffi::duckdb_data_chunk_get_vector(chunk, i))
             })
             .collect();
-        if let Some(i) = pairs.iter().position(|(to, from)| type_key(*to) != type_key(*from)) {
+        if let Some(i) = pairs.iter().position(|(to, from)| type_key(*to).is_none() || type_key(*to) != type_key(*from))
+        {
             return Err(format!("column {} of the batch: DuckDB reads it as another type than the scan's", i + 1));
         }
         for (to, from) in pairs {
-            // SAFETY: same types (checked above); `to` shares `from`'s buffers, which keep
-            // the Arrow data they reference alive after `chunk` is destroyed.
+            // SAFETY: same types, each fixed by its ids (checked above); `to` shares
+            // `from`'s buffers, whose Arrow data the caller's batch keeps alive after
+            // `chunk` is destroyed.
             unsafe { ffi::duckdb_vector_reference_vector(to, from) };
         }
         unsafe { ffi::duckdb_data_chunk_set_size(out, rows as u64) };
@@ -198,9 +280,8 @@ pub fn fill(schema: &NativeSchema, batch: &RecordBatch, output: &mut DataChunkHa
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use duckdb::arrow::array::{ArrayRef, StringArray};
+    use duckdb::arrow::array::StringArray;
+    use duckdb::arrow::datatypes::Schema;
     use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
     use duckdb::vtab::to_duckdb_logical_type_for_field;
     use duckdb::{params, Connection};
@@ -299,6 +380,47 @@ mod tests {
             calls.len() as i64,
             "multi-byte text arrives whole"
         );
+    }
+
+    #[test]
+    fn only_batches_of_the_converted_schema_and_of_taken_types_are_read_natively() {
+        use duckdb::arrow::array::{Date32Array, Int64Array};
+        let ids = ok(RecordBatch::try_from_iter([("id", Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef)]));
+        let numbers = ok(RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)]));
+        let schema = ok(NativeSchema::new(&ids.schema()));
+        let mut chunk = DataChunkHandle::new(&[LogicalTypeHandle::from(LogicalTypeId::Varchar)]);
+        let e = fill(&schema, &numbers, &mut chunk).err().unwrap_or_default();
+        assert!(e.contains("not the one converted"), "{e}");
+        assert_eq!(chunk.len(), 0);
+
+        // A type outside the few taken, or a field with metadata (an extension type, say),
+        // is left to the copying conversion, which the table function then uses.
+        let dates = ok(RecordBatch::try_from_iter([("d", Arc::new(Date32Array::from(vec![0, 20_000])) as ArrayRef)]));
+        assert!(NativeSchema::new(&dates.schema()).is_err());
+        let tagged = Field::new("id", DataType::Utf8, true)
+            .with_metadata([("ARROW:extension:name".to_string(), "x".to_string())].into());
+        assert!(NativeSchema::new(&Arc::new(Schema::new(vec![tagged]))).is_err());
+        let conn = ok(Connection::open_in_memory());
+        ok(batch_scan::register(&conn));
+        ok(conn.execute_batch("CREATE TABLE t (d DATE)"));
+        assert_eq!(ok(batch_scan::insert(&conn, "t", dates)), 2);
+        let last: String = ok(conn.query_row("SELECT CAST(max(d) AS VARCHAR) FROM t", [], |r| r.get(0)));
+        assert_eq!(last, "2024-10-04");
+    }
+
+    #[test]
+    fn booleans_starting_within_a_byte_are_copied_to_start_at_one() {
+        let all: ArrayRef = Arc::new(BooleanArray::from(
+            (0..100).map(|i| (i % 3 != 0).then_some(i % 2 == 0)).collect::<Vec<Option<bool>>>(),
+        ));
+        for at in [0, 3, 8, 17] {
+            let part = all.slice(at, 50);
+            let aligned = byte_aligned(&part);
+            let b = aligned.as_boolean();
+            assert_eq!(b.values().offset() % 8, 0, "values from {at}");
+            assert!(b.nulls().is_none_or(|n| n.offset() % 8 == 0), "validity from {at}");
+            assert_eq!(b, part.as_boolean(), "the same values from {at}");
+        }
     }
 
     #[test]

@@ -94,6 +94,8 @@ struct Bound {
     /// The batch's schema as DuckDB's own Arrow reader takes it (`None`: DuckDB could not
     /// read it, and duckdb-rs's copying conversion is used).
     native: Option<NativeSchema>,
+    /// The native conversion failed once: the rest of the batch is copied.
+    copying: std::sync::atomic::AtomicBool,
 }
 
 struct Cursor {
@@ -118,7 +120,7 @@ impl VTab for BatchScan {
         let native = NativeSchema::new(&batch.schema())
             .map_err(|e| tracing::warn!(error = %e, "the batch is copied into DuckDB value by value"))
             .ok();
-        Ok(Bound { batch, native })
+        Ok(Bound { batch, native, copying: Default::default() })
     }
 
     fn init(_: &InitInfo) -> Result<Cursor, Box<dyn std::error::Error>> {
@@ -126,7 +128,7 @@ impl VTab for BatchScan {
     }
 
     fn func(info: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
-        let Bound { batch, native } = info.get_bind_data();
+        let Bound { batch, native, copying } = info.get_bind_data();
         let rows = if batch.num_columns() == 0 { 0 } else { batch.num_rows() };
         // DuckDB's vector size: the rows one output chunk holds.
         let vector = if rows == 0 { 1 } else { output.flat_vector(0).capacity().max(1) };
@@ -137,13 +139,17 @@ impl VTab for BatchScan {
             return Ok(());
         }
         let rows = batch.slice(at, n);
-        if let Some(schema) = native {
+        if let Some(schema) = native.as_ref().filter(|_| !copying.load(Ordering::Relaxed)) {
             // (The bound batch keeps the buffers the chunk references alive to the end of
             // the statement.)
             match arrow_native::fill(schema, &rows, output) {
                 Ok(()) => return Ok(()),
-                // Nothing was filled: the copying conversion takes over.
-                Err(e) => tracing::warn!(error = %e, "the batch is copied into DuckDB value by value"),
+                // Nothing was filled: the copying conversion takes over, for the rest of the
+                // batch too.
+                Err(e) => {
+                    copying.store(true, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "the batch is copied into DuckDB value by value");
+                }
             }
         }
         record_batch_to_duckdb_data_chunk(&rows, output)

@@ -40,6 +40,14 @@ fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
     t.timestamp_micros()
 }
 
+/// Where a stored twin of calls starting in `[lo, hi]` (µs) is looked for. A re-sent call
+/// has the same id and, almost always, the same start time. The window is widened by a day
+/// each side so that a log re-imported under another `--assume-tz` (naive timestamps shift
+/// by at most 26 hours) still matches.
+fn widened((lo, hi): (i64, i64)) -> (i64, i64) {
+    (lo.saturating_sub(DEDUP_SLACK_US), hi.saturating_add(DEDUP_SLACK_US))
+}
+
 /// Of `ids` (calls starting between `lo` and `hi`, in µs), those already stored.
 fn stored_ids<'a>(
     conn: &Connection,
@@ -47,13 +55,13 @@ fn stored_ids<'a>(
     (lo, hi): (i64, i64),
 ) -> Result<std::collections::HashSet<String>, StoreError> {
     let ids: StringArray = ids.map(Some).collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
     let ids = RecordBatch::try_from_iter([("id", Arc::new(ids) as ArrayRef)])
         .map_err(|e| StoreError::Backend(format!("building the id batch: {e}")))?;
     let lent = batch_scan::lend(ids);
-    // A re-sent call has the same id and, almost always, the same start time. The window
-    // is widened by a day each side so that a log re-imported under another
-    // `--assume-tz` (naive timestamps shift by at most 26 hours) still matches.
-    let (lo, hi) = (lo.saturating_sub(DEDUP_SLACK_US), hi.saturating_add(DEDUP_SLACK_US));
+    let (lo, hi) = widened((lo, hi));
     let mut stmt = conn
         .prepare(
             "SELECT s.id FROM llmscope_batch(?) s WHERE EXISTS (SELECT 1 FROM calls c \
@@ -315,19 +323,12 @@ fn insert_rows(
     let first: Vec<bool> = ids.iter().map(|id| seen.insert(*id)).collect();
     let span = (starts.iter().copied().min().unwrap_or(0), starts.iter().copied().max().unwrap_or(0));
     let unique = ids.iter().zip(&first).filter(|(_, f)| **f).map(|(id, _)| *id);
+    let (lo, hi) = widened(span);
     let stored = match &check {
-        _ if ids.is_empty() => Default::default(),
         Check::Nothing => Default::default(),
-        Check::Known(known)
-            if !known.occupied_within(span.0.saturating_sub(DEDUP_SLACK_US), span.1.saturating_add(DEDUP_SLACK_US)) =>
-        {
+        Check::Known(known) if !known.occupied_within(lo, hi) => {
             // Only an id the load stored itself can be stored already.
-            let mut maybe = unique.filter(|id| known.may_have_appended(KnownIds::hash(id))).peekable();
-            if maybe.peek().is_none() {
-                Default::default()
-            } else {
-                stored_ids(conn, maybe, span)?
-            }
+            stored_ids(conn, unique.filter(|id| known.may_have_appended(KnownIds::hash(id))), span)?
         }
         Check::Stored | Check::Known(_) => stored_ids(conn, unique, span)?,
     };

@@ -227,7 +227,9 @@ pub fn fill(schema: &NativeSchema, batch: &RecordBatch, output: &mut DataChunkHa
         return Err(format!("the batch has {} columns, the scan {columns}", batch.num_columns()));
     }
     let columns_aligned: Vec<ArrayRef> = batch.columns().iter().map(byte_aligned).collect();
-    let data = StructArray::new(batch.schema().fields().clone(), columns_aligned, None).into_data();
+    let data = StructArray::try_new(batch.schema().fields().clone(), columns_aligned, None)
+        .map_err(|e| format!("exporting the batch: {e}"))?
+        .into_data();
     let mut array = FFI_ArrowArray::new(&data);
     let mut chunk: ffi::duckdb_data_chunk = std::ptr::null_mut();
     {
@@ -260,8 +262,8 @@ pub fn fill(schema: &NativeSchema, batch: &RecordBatch, output: &mut DataChunkHa
                 (ffi::duckdb_data_chunk_get_vector(out, i), ffi::duckdb_data_chunk_get_vector(chunk, i))
             })
             .collect();
-        if let Some(i) = pairs.iter().position(|(to, from)| type_key(*to).is_none() || type_key(*to) != type_key(*from))
-        {
+        let differs = |to, from| type_key(to).is_none_or(|t| Some(t) != type_key(from));
+        if let Some(i) = pairs.iter().position(|&(to, from)| differs(to, from)) {
             return Err(format!("column {} of the batch: DuckDB reads it as another type than the scan's", i + 1));
         }
         for (to, from) in pairs {

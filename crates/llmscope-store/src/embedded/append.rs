@@ -126,7 +126,22 @@ impl CallSink for DuckStore {
 
     fn roll_up(&self, live: Option<Range<chrono::DateTime<chrono::Utc>>>) -> Result<usize, StoreError> {
         let live = live.map(|r| (micros(r.start), micros(r.end)));
-        self.with_query_conn(|conn| in_transaction(conn, || rollup::roll_up(conn, live)))
+        self.with_query_conn(|conn| {
+            let side = super::second_conn(conn)?;
+            // Each of the roll-up's two connections on its share of the cores (see
+            // `rollup::roll_up`), DuckDB's setting put back after.
+            let before = duckdb_threads(conn)?;
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
+            let each = (cores / 2).max(1);
+            let lowered = each < before && conn.execute_batch(&format!("SET threads = {each};")).is_ok();
+            let out = rollup::roll_up(conn, side, live);
+            if lowered {
+                if let Err(e) = conn.execute_batch(&format!("SET threads = {before};")) {
+                    tracing::warn!(error = %e, threads = before, "cannot set DuckDB's threads back after a roll-up");
+                }
+            }
+            out
+        })
     }
 
     fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {
@@ -150,7 +165,7 @@ fn append_assessments(conn: &Connection, items: &[Assessment]) -> Result<u64, St
 }
 
 /// Runs `f` in a transaction, committed when `f` succeeds and rolled back when it fails.
-fn in_transaction<T>(conn: &Connection, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+pub(crate) fn in_transaction<T>(conn: &Connection, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
     conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
     match f() {
         Ok(v) => {

@@ -399,6 +399,15 @@ fn open_conn(path: &Path, row_group_size: Option<u64>) -> Result<Connection, Sto
     Ok(conn)
 }
 
+/// Another connection to the database `conn` is connected to, with the same default
+/// database (for work beside `conn`'s, as the roll-up does).
+pub(crate) fn second_conn(conn: &Connection) -> Result<Connection, StoreError> {
+    let db: String = conn.query_row("SELECT current_database()", [], |r| r.get(0)).map_err(db_err)?;
+    let other = conn.try_clone().map_err(db_err)?;
+    other.execute_batch(&format!("USE \"{}\";", db.replace('"', "\"\""))).map_err(db_err)?;
+    Ok(other)
+}
+
 /// Checks a row group size: DuckDB takes positive multiples of its 2,048-row vectors.
 pub fn check_row_group_size(n: u64) -> Result<(), String> {
     if n > 0 && n.is_multiple_of(2048) {

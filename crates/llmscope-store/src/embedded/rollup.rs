@@ -25,6 +25,7 @@ use duckdb::types::Value as DbValue;
 use duckdb::Connection;
 use llmscope_core::store::StoreError;
 
+use super::append::in_transaction;
 use super::bins::FINE_PER_COARSE;
 use super::{db_err, query_rows};
 
@@ -309,19 +310,65 @@ pub fn runs_of(step: i64, starts: impl IntoIterator<Item = i64>) -> Vec<(i64, i6
 }
 
 /// Rebuilds the rollups of the dirty quarter hours from their calls and clears their marks,
-/// in the caller's transaction, except those overlapping `live` (`[from, to)` in µs: the
-/// quarter hours still receiving calls). Returns how many quarter hours it rolled up.
-pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, StoreError> {
+/// except those overlapping `live` (`[from, to)` in µs: the quarter hours still receiving
+/// calls). Returns how many quarter hours it rolled up.
+///
+/// Two transactions run side by side, each on its own thread and connection (`side` is a
+/// second connection to the same database): one rebuilds the rows of the sessions with
+/// calls in those quarter hours and the days' value bins, the other the quarter hours'
+/// rollups, clearing their dirty marks. The second commits only after the first has: a
+/// session row or a day rebuilt while its quarter hours are still dirty is read as dirty
+/// (from the calls), so a failure or crash between the two commits, or of either, leaves
+/// every answer exact, and the next roll-up does the rest. Run one after the other on
+/// DuckDB's threads, the statements left a core idle for much of their time, and their
+/// parallel inserts left row groups part full, which the next checkpoint merged again
+/// (docs/BENCHMARKS.md, twenty-fourth session).
+pub fn roll_up(conn: &Connection, side: Connection, live: Option<(i64, i64)>) -> Result<usize, StoreError> {
     let due: Vec<(String, i64)> = dirty(conn)?
         .into_iter()
         .filter(|(_, b)| live.is_none_or(|(from, to)| b.saturating_add(BUCKET_US) <= from || *b >= to))
         .collect();
-    let projects: BTreeSet<&String> = due.iter().map(|(p, _)| p).collect();
-    for project in projects {
+    let due = &due;
+    std::thread::scope(|s| {
+        let beside = std::thread::Builder::new()
+            .name("llmscope-rollup".into())
+            .spawn_scoped(s, move || in_transaction(&side, || sessions_and_days(&side, due, live)))
+            .map_err(|e| StoreError::Backend(format!("starting the roll-up's second thread: {e}")))?;
+        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
+        let mine = quarter_hours(conn, due);
+        let theirs =
+            beside.join().unwrap_or_else(|_| Err(StoreError::Backend("the roll-up's second thread failed".into())));
+        match mine.and(theirs) {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(db_err),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    })?;
+    Ok(due.len())
+}
+
+/// The rows of the sessions with calls in the `due` quarter hours, and the days' value bins,
+/// in the caller's transaction.
+fn sessions_and_days(conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)>) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    for project in due.iter().map(|(p, _)| p).collect::<BTreeSet<_>>() {
         let due_runs = runs(due.iter().filter(|(p, _)| p == project).map(|(_, b)| *b));
-        let started = std::time::Instant::now();
         super::sessions::roll_up(conn, project, &due_runs)?;
-        tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: sessions");
+    }
+    tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: sessions");
+    let started = std::time::Instant::now();
+    super::day_bins::roll_up(conn, due, live)?;
+    tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: day bins");
+    Ok(())
+}
+
+/// The quarter-hour rollups of the `due` quarter hours, their marks cleared, in the
+/// caller's transaction.
+fn quarter_hours(conn: &Connection, due: &[(String, i64)]) -> Result<(), StoreError> {
+    for project in due.iter().map(|(p, _)| p).collect::<BTreeSet<_>>() {
+        let due_runs = runs(due.iter().filter(|(p, _)| p == project).map(|(_, b)| *b));
         for group in groups(&due_runs, GROUP_GAP_US, GROUP_SPAN_US) {
             let (lo, hi) = (group[0].0, group[group.len() - 1].1);
             let p = [DbValue::Text(project.clone()), DbValue::BigInt(lo), DbValue::BigInt(hi)];
@@ -354,10 +401,7 @@ pub fn roll_up(conn: &Connection, live: Option<(i64, i64)>) -> Result<usize, Sto
             run_steps(conn, &steps, &p, "rolling up")?;
         }
     }
-    let started = std::time::Instant::now();
-    super::day_bins::roll_up(conn, &due, live)?;
-    tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: day bins");
-    Ok(due.len())
+    Ok(())
 }
 
 /// Runs of due quarter hours closer than this are rolled up together (one set of

@@ -863,3 +863,38 @@ proptest! {
         prop_assert_eq!(by_regex, by_lower, "needle {:?} in {:?}", needle, hay);
     }
 }
+
+/// The sessions and days are rolled up beside the quarter hours, on a second connection,
+/// and committed first: when their share fails, the quarter hours' share is rolled back too,
+/// so the quarter hours keep their marks (reports read their calls) and nothing is half
+/// done; the next roll-up does it all. DuckDB's threads are put back either way.
+#[test]
+fn a_failed_roll_up_leaves_the_quarter_hours_dirty() -> Result<(), Box<dyn std::error::Error>> {
+    use super::{db_err, duckdb_threads};
+    let s = store();
+    s.append_calls(&five())?;
+    let threads = s.with_conn(duckdb_threads)?;
+    let counts = |s: &DuckStore| {
+        s.with_conn(|c| {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM rollup_dirty), (SELECT count(*) FROM call_rollup),
+                        (SELECT count(*) FROM session_rollup)",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
+            )
+            .map_err(db_err)
+        })
+    };
+    let rename = |from: &str, to: &str| {
+        s.with_conn(|c| c.execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}")).map_err(db_err))
+    };
+    rename("day_bins", "day_bins_away")?;
+    assert!(s.roll_up(None).is_err(), "the days' table is missing");
+    assert_eq!(counts(&s)?, (1, 0, 0), "nothing rolled up, the quarter hour still dirty");
+    assert_eq!(s.with_conn(duckdb_threads)?, threads);
+    rename("day_bins_away", "day_bins")?;
+    assert_eq!(s.roll_up(None)?, 1);
+    assert_eq!(counts(&s)?, (0, 2, 2), "a row per model and per session");
+    assert_eq!(s.with_conn(duckdb_threads)?, threads);
+    Ok(())
+}

@@ -38,7 +38,14 @@ fn hash_with(prefix: &[u8], text: &str) -> u128 {
 /// per line: `format!` with padding took a few percent of its parsing).
 fn hex(v: u128, digits: usize) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    (0..digits).rev().map(|i| char::from(DIGITS[((v >> (4 * i)) & 0xf) as usize])).collect()
+    let digits = digits.min(32);
+    // (Bytes, then one string: collecting chars pushed them one by one, re-encoding each.)
+    let mut out = [0u8; 32];
+    for (i, d) in out[..digits].iter_mut().rev().enumerate() {
+        *d = DIGITS[((v >> (4 * i)) & 0xf) as usize];
+    }
+    // (Hex digits are ASCII: the check cannot fail.)
+    std::str::from_utf8(&out[..digits]).unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]

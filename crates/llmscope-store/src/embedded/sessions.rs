@@ -88,6 +88,25 @@ pub fn roll_up(conn: &Connection, project: &str, due: &[(i64, i64)]) -> Result<(
     }
     let err = |e: duckdb::Error| StoreError::Backend(format!("rolling up sessions: {e}"));
     let p = [DbValue::Text(project.to_string())];
+    let insert = |listed: &str, lo: i64, hi: i64| {
+        let range = format!("start_time >= make_timestamp({lo}) AND start_time < make_timestamp({hi})");
+        conn.execute(
+            &format!("INSERT INTO session_rollup {}", rows_sql(&format!("{listed} AND {range}"))),
+            duckdb::params_from_iter(p.iter()),
+        )
+        .map_err(err)
+    };
+    if let [(lo, hi)] = due {
+        let any: bool = conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM session_rollup WHERE project = ?)", [project], |r| r.get(0))
+            .map_err(err)?;
+        if !any {
+            // The project's first sessions (a first import, typically): no clean quarter
+            // hour holds a call of a session yet, so each row needs only the run's calls.
+            insert("project = ?", *lo, *hi)?;
+            return Ok(());
+        }
+    }
     let (sessions, times) = calls_in_runs("session_id", "project = ? AND session_id IS NOT NULL", due);
     conn.execute(
         &format!("CREATE OR REPLACE TEMP TABLE rollup_sessions AS SELECT DISTINCT session_id FROM ({sessions})"),
@@ -107,16 +126,14 @@ pub fn roll_up(conn: &Connection, project: &str, due: &[(i64, i64)]) -> Result<(
         .map_err(err)?;
     let lo = due.iter().map(|r| r.0).chain(first).min().unwrap_or(0);
     let hi = due.iter().map(|r| r.1).chain(last.map(|l| l.saturating_add(1))).max().unwrap_or(0);
-    conn.execute(&format!("DELETE FROM session_rollup WHERE {mine}"), duckdb::params_from_iter(p.iter()))
-        .map_err(err)?;
-    conn.execute(
-        &format!(
-            "INSERT INTO session_rollup {}",
-            rows_sql(&format!("{mine} AND start_time >= make_timestamp({lo}) AND start_time < make_timestamp({hi})"))
-        ),
-        duckdb::params_from_iter(p.iter()),
-    )
-    .map_err(err)?;
+    if first.is_some() {
+        conn.execute(&format!("DELETE FROM session_rollup WHERE {mine}"), duckdb::params_from_iter(p.iter()))
+            .map_err(err)?;
+    }
+    // When the due quarter hours are one run that the rows do not widen (an import of new
+    // days, typically), every session with a call in it is listed: the calls need no
+    // filter (over 10 M calls the filter cost more than the aggregate it fed).
+    insert(if due == [(lo, hi)] { "project = ?" } else { mine }, lo, hi)?;
     conn.execute_batch("DROP TABLE temp.rollup_sessions").map_err(err)?;
     Ok(())
 }

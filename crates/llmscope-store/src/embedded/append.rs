@@ -138,6 +138,8 @@ impl CallSink for DuckStore {
             if lowered {
                 if let Err(e) = conn.execute_batch(&format!("SET threads = {before};")) {
                     tracing::warn!(error = %e, threads = before, "cannot set DuckDB's threads back after a roll-up");
+                    // (The next bulk load puts it back.)
+                    self.threads_owed.store(before, Ordering::Relaxed);
                 }
             }
             out

@@ -127,22 +127,28 @@ impl CallSink for DuckStore {
     fn roll_up(&self, live: Option<Range<chrono::DateTime<chrono::Utc>>>) -> Result<usize, StoreError> {
         let live = live.map(|r| (micros(r.start), micros(r.end)));
         self.with_query_conn(|conn| {
+            let due = rollup::due(conn, live)?;
+            // Side by side only where it pays and memory allows: with quarter hours due, and
+            // no memory limit that two aggregates at once could exceed (the server's).
+            if due.is_empty() || self.current_settings().memory_limit.is_some() {
+                return in_transaction(conn, || rollup::roll_up(conn, &due, live)).map(|()| due.len());
+            }
             let side = super::second_conn(conn)?;
-            // Each of the roll-up's two connections on its share of the cores (see
-            // `rollup::roll_up`), DuckDB's setting put back after.
-            let before = duckdb_threads(conn)?;
+            // Each connection on its share of the cores, DuckDB's setting put back after
+            // (or left owed to the next bulk load, as a bulk load does).
+            let owed = self.threads_owed.swap(0, Ordering::Relaxed);
+            let before = if owed > 0 { owed } else { duckdb_threads(conn)? };
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
             let each = (cores / 2).max(1);
-            let lowered = each < before && conn.execute_batch(&format!("SET threads = {each};")).is_ok();
-            let out = rollup::roll_up(conn, side, live);
-            if lowered {
+            let changed = each < before && conn.execute_batch(&format!("SET threads = {each};")).is_ok();
+            let out = rollup::roll_up_beside(conn, side, &due, live);
+            if changed || owed > 0 {
                 if let Err(e) = conn.execute_batch(&format!("SET threads = {before};")) {
                     tracing::warn!(error = %e, threads = before, "cannot set DuckDB's threads back after a roll-up");
-                    // (The next bulk load puts it back.)
                     self.threads_owed.store(before, Ordering::Relaxed);
                 }
             }
-            out
+            out.map(|()| due.len())
         })
     }
 

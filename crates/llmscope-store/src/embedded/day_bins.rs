@@ -58,7 +58,7 @@ pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(&format!("INSERT INTO day_bins {}", rows_sql("TRUE"))).map_err(db_err)
 }
 
-/// In a roll-up, after the quarter hours `due` (project, start) are rolled up: marks their
+/// In a roll-up of the quarter hours `due` (project, start; before their marks are cleared): marks their
 /// days, then rebuilds every marked day that no longer overlaps `live` (`[from, to)` in µs,
 /// the quarter hours still receiving calls; all of them without it). Returns how many days
 /// it rebuilt.

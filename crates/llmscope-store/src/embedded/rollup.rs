@@ -10,7 +10,8 @@
 //! Rollup rows are never updated. An append only marks the quarter hours it stored calls
 //! in as **dirty** (`rollup_dirty`, in the append's own transaction, so a crash cannot leave
 //! calls outside both); [`roll_up`] later replaces the rows of dirty quarter hours with
-//! aggregates of their calls and clears the marks, in one transaction. Readers take the
+//! aggregates of their calls and clears the marks, in one transaction (or two side by side,
+//! [`roll_up_beside`], the marks cleared by the one that commits last). Readers take the
 //! rollup rows of clean quarter hours and aggregate the calls of dirty ones (and of the
 //! partial quarter hours at a window's edges) with the same SQL ([`cells_sql`],
 //! [`hist_sql`]), so every answer is exact whatever has been rolled up. The server rolls up
@@ -309,44 +310,65 @@ pub fn runs_of(step: i64, starts: impl IntoIterator<Item = i64>) -> Vec<(i64, i6
     out
 }
 
-/// Rebuilds the rollups of the dirty quarter hours from their calls and clears their marks,
-/// except those overlapping `live` (`[from, to)` in µs: the quarter hours still receiving
-/// calls). Returns how many quarter hours it rolled up.
-///
-/// Two transactions run side by side, each on its own thread and connection (`side` is a
-/// second connection to the same database): one rebuilds the rows of the sessions with
-/// calls in those quarter hours and the days' value bins, the other the quarter hours'
-/// rollups, clearing their dirty marks. The second commits only after the first has: a
-/// session row or a day rebuilt while its quarter hours are still dirty is read as dirty
-/// (from the calls), so a failure or crash between the two commits, or of either, leaves
-/// every answer exact, and the next roll-up does the rest. Run one after the other on
-/// DuckDB's threads, the statements left a core idle for much of their time, and their
-/// parallel inserts left row groups part full, which the next checkpoint merged again
-/// (docs/BENCHMARKS.md, twenty-fourth session).
-pub fn roll_up(conn: &Connection, side: Connection, live: Option<(i64, i64)>) -> Result<usize, StoreError> {
-    let due: Vec<(String, i64)> = dirty(conn)?
+/// The dirty quarter hours (project, start) a roll-up rebuilds: all but those overlapping
+/// `live` (`[from, to)` in µs: the quarter hours still receiving calls).
+pub fn due(conn: &Connection, live: Option<(i64, i64)>) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(dirty(conn)?
         .into_iter()
         .filter(|(_, b)| live.is_none_or(|(from, to)| b.saturating_add(BUCKET_US) <= from || *b >= to))
-        .collect();
-    let due = &due;
+        .collect())
+}
+
+/// Rebuilds the rollups of the `due` quarter hours ([`due`]) from their calls and clears
+/// their marks, in the caller's transaction: the sessions with calls in them, the days' value
+/// bins (which also rebuilds days marked earlier that are no longer live), then the quarter
+/// hours' rollups.
+pub fn roll_up(conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)>) -> Result<(), StoreError> {
+    sessions_and_days(conn, due, live)?;
+    quarter_hours(conn, due)
+}
+
+/// [`roll_up`] as two transactions side by side, each on its own thread and connection
+/// (`side` is a second connection to the same database): the sessions and the days' value
+/// bins on `side`, committed as soon as they are done; the quarter hours' rollups, with
+/// their marks, on `conn`, committed only once the side has. A session row or a day rebuilt
+/// while its quarter hours are still dirty is read as dirty (from the calls), so a failure of
+/// either share, or a crash between the commits, leaves every answer exact, and the next
+/// roll-up does the rest. (Holding the side's commit until the quarter hours are done cost
+/// 0.2 s in 1.4 for 1 M calls.) Run one after the other on DuckDB's threads, the statements left a core
+/// idle for much of their time, and their parallel inserts left row groups part full, which
+/// the next checkpoint merged again (docs/BENCHMARKS.md, twenty-fourth session).
+pub fn roll_up_beside(
+    conn: &Connection,
+    side: Connection,
+    due: &[(String, i64)],
+    live: Option<(i64, i64)>,
+) -> Result<(), StoreError> {
     std::thread::scope(|s| {
         let beside = std::thread::Builder::new()
             .name("llmscope-rollup".into())
-            .spawn_scoped(s, move || in_transaction(&side, || sessions_and_days(&side, due, live)))
-            .map_err(|e| StoreError::Backend(format!("starting the roll-up's second thread: {e}")))?;
-        conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
-        let mine = quarter_hours(conn, due);
+            .spawn_scoped(s, move || in_transaction(&side, || sessions_and_days(&side, due, live)));
+        let beside = match beside {
+            Ok(b) => b,
+            Err(e) => return Err(StoreError::Backend(format!("starting the roll-up's second thread: {e}"))),
+        };
+        let begun = conn.execute_batch("BEGIN TRANSACTION").map_err(db_err);
+        let mine = match &begun {
+            Ok(()) => quarter_hours(conn, due),
+            Err(e) => Err(StoreError::Backend(format!("rolling up: {e}"))),
+        };
         let theirs =
             beside.join().unwrap_or_else(|_| Err(StoreError::Backend("the roll-up's second thread failed".into())));
         match mine.and(theirs) {
             Ok(()) => conn.execute_batch("COMMIT").map_err(db_err),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
+                if begun.is_ok() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
                 Err(e)
             }
         }
-    })?;
-    Ok(due.len())
+    })
 }
 
 /// The rows of the sessions with calls in the `due` quarter hours, and the days' value bins,

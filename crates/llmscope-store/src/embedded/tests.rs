@@ -864,37 +864,53 @@ proptest! {
     }
 }
 
-/// The sessions and days are rolled up beside the quarter hours, on a second connection,
-/// and committed first: when their share fails, the quarter hours' share is rolled back too,
-/// so the quarter hours keep their marks (reports read their calls) and nothing is half
-/// done; the next roll-up does it all. DuckDB's threads are put back either way.
+/// The sessions and days are rolled up beside the quarter hours, on a second connection
+/// (without a memory limit), or with them in one transaction (with one). When the sessions'
+/// and days' share fails, nothing commits; when the quarter hours' share fails, the quarter
+/// hours keep their marks (reports read their calls, and the sessions with calls in them),
+/// though the side may have committed its rows. The next roll-up does it all. DuckDB's
+/// threads are put back either way.
 #[test]
 fn a_failed_roll_up_leaves_the_quarter_hours_dirty() -> Result<(), Box<dyn std::error::Error>> {
     use super::{db_err, duckdb_threads};
-    let s = store();
-    s.append_calls(&five())?;
-    let threads = s.with_conn(duckdb_threads)?;
-    let counts = |s: &DuckStore| {
-        s.with_conn(|c| {
-            c.query_row(
-                "SELECT (SELECT count(*) FROM rollup_dirty), (SELECT count(*) FROM call_rollup),
-                        (SELECT count(*) FROM session_rollup)",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
-            )
-            .map_err(db_err)
-        })
-    };
-    let rename = |from: &str, to: &str| {
-        s.with_conn(|c| c.execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}")).map_err(db_err))
-    };
-    rename("day_bins", "day_bins_away")?;
-    assert!(s.roll_up(None).is_err(), "the days' table is missing");
-    assert_eq!(counts(&s)?, (1, 0, 0), "nothing rolled up, the quarter hour still dirty");
-    assert_eq!(s.with_conn(duckdb_threads)?, threads);
-    rename("day_bins_away", "day_bins")?;
-    assert_eq!(s.roll_up(None)?, 1);
-    assert_eq!(counts(&s)?, (0, 2, 2), "a row per model and per session");
-    assert_eq!(s.with_conn(duckdb_threads)?, threads);
+    for limited in [false, true] {
+        for broken in ["day_bins", "call_rollup_hist"] {
+            let s = store();
+            if limited {
+                s.set_memory_limit("1GB")?;
+            }
+            s.append_calls(&five())?;
+            let threads = s.with_conn(duckdb_threads)?;
+            let counts = |s: &DuckStore| {
+                s.with_conn(|c| {
+                    c.query_row(
+                        "SELECT (SELECT count(*) FROM rollup_dirty), (SELECT count(*) FROM call_rollup),
+                                (SELECT count(*) FROM session_rollup)",
+                        [],
+                        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
+                    )
+                    .map_err(db_err)
+                })
+            };
+            let rename = |from: &str, to: &str| {
+                s.with_conn(|c| c.execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}")).map_err(db_err))
+            };
+            let case = format!("{broken} missing, memory limit {limited}");
+            rename(broken, "away")?;
+            assert!(s.roll_up(None).is_err(), "{case}");
+            let side_done = !limited && broken != "day_bins";
+            let sessions = if side_done { 2 } else { 0 };
+            assert_eq!(counts(&s)?, (1, 0, sessions), "{case}: the quarter hour still dirty, without rows");
+            assert_eq!(s.with_conn(duckdb_threads)?, threads, "{case}");
+            rename("away", broken)?;
+            // (Read between the failed roll-up and the next: the same as after it.)
+            let f = CallFilter { since: Some(t0()), until: Some(t0() + Duration::days(1)), ..CallFilter::default() };
+            let between = s.session_summary(&f)?;
+            assert_eq!(s.roll_up(None)?, 1, "{case}");
+            assert_eq!(counts(&s)?, (0, 2, 2), "{case}: a row per model and per session");
+            assert_eq!(format!("{between:?}"), format!("{:?}", s.session_summary(&f)?), "{case}");
+            assert_eq!(s.with_conn(duckdb_threads)?, threads, "{case}");
+        }
+    }
     Ok(())
 }

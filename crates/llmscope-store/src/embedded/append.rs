@@ -134,19 +134,13 @@ impl CallSink for DuckStore {
                 return in_transaction(conn, || rollup::roll_up(conn, &due, live)).map(|()| due.len());
             }
             let side = super::second_conn(conn)?;
-            // Each connection on its share of the cores, DuckDB's setting put back after
-            // (or left owed to the next bulk load, as a bulk load does).
-            let owed = self.threads_owed.swap(0, Ordering::Relaxed);
-            let before = if owed > 0 { owed } else { duckdb_threads(conn)? };
+            // Each connection on its share of the cores. (Not lowered, the roll-up is only
+            // slower.)
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
-            let each = (cores / 2).max(1);
-            let changed = each < before && conn.execute_batch(&format!("SET threads = {each};")).is_ok();
+            let back = self.lower_threads(conn, (cores / 2).max(1)).unwrap_or(None);
             let out = rollup::roll_up_beside(conn, side, &due, live);
-            if changed || owed > 0 {
-                if let Err(e) = conn.execute_batch(&format!("SET threads = {before};")) {
-                    tracing::warn!(error = %e, threads = before, "cannot set DuckDB's threads back after a roll-up");
-                    self.threads_owed.store(before, Ordering::Relaxed);
-                }
+            if let Some(n) = back {
+                self.put_threads_back(conn, n, "a roll-up");
             }
             out.map(|()| due.len())
         })
@@ -431,23 +425,41 @@ pub struct DuckBulk<'a> {
     known: KnownIds,
 }
 
+impl DuckStore {
+    /// Lowers DuckDB's threads to `wanted` when it has more, first taking over a setting
+    /// owed by an earlier failure to put it back. Returns the setting to put back with
+    /// [`DuckStore::put_threads_back`] (the owed one even when nothing changed), if any.
+    fn lower_threads(&self, conn: &Connection, wanted: i64) -> Result<Option<i64>, StoreError> {
+        let owed = self.threads_owed.swap(0, Ordering::Relaxed);
+        let lowered = (|| {
+            let before = if owed > 0 { owed } else { duckdb_threads(conn)? };
+            if wanted >= before {
+                return Ok((owed > 0).then_some(owed));
+            }
+            conn.execute_batch(&format!("SET threads = {wanted};")).map_err(db_err)?;
+            Ok(Some(before))
+        })();
+        if lowered.is_err() {
+            self.threads_owed.store(owed, Ordering::Relaxed);
+        }
+        lowered
+    }
+
+    /// Sets DuckDB's threads back to `n` after `what`; on failure, leaves them owed to the
+    /// next [`DuckStore::lower_threads`].
+    fn put_threads_back(&self, conn: &Connection, n: i64, what: &str) {
+        if let Err(e) = conn.execute_batch(&format!("SET threads = {n};")) {
+            tracing::warn!(error = %e, threads = n, "cannot set DuckDB's threads back after {what}");
+            self.threads_owed.store(n, Ordering::Relaxed);
+        }
+    }
+}
+
 impl<'a> DuckBulk<'a> {
     pub(crate) fn new(store: &'a DuckStore) -> Result<Self, StoreError> {
         let conn = store.lock_ready()?;
-        let owed = store.threads_owed.swap(0, Ordering::Relaxed);
-        let before = if owed > 0 { owed } else { duckdb_threads(&conn)? };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let wanted = bulk_threads(cores) as i64;
-        let threads_before = if wanted < before {
-            if let Err(e) = conn.execute_batch(&format!("SET threads = {wanted};")) {
-                store.threads_owed.store(owed, Ordering::Relaxed);
-                return Err(db_err(e));
-            }
-            Some(before)
-        } else {
-            // (A setting owed is put back at the end even when this load needs no change.)
-            (owed > 0).then_some(owed)
-        };
+        let threads_before = store.lower_threads(&conn, bulk_threads(cores) as i64)?;
         let mut load = DuckBulk { store, conn, threads_before, open: false, rows: 0, known: KnownIds::default() };
         // (On failure, dropping the load sets the threads back.)
         load.known = KnownIds::load(&load.conn)?;
@@ -542,10 +554,7 @@ impl Drop for DuckBulk<'_> {
     fn drop(&mut self) {
         self.abandon();
         if let Some(n) = self.threads_before.take() {
-            if let Err(e) = self.conn.execute_batch(&format!("SET threads = {n};")) {
-                tracing::warn!(error = %e, threads = n, "cannot set DuckDB's threads back after a bulk load");
-                self.store.threads_owed.store(n, Ordering::Relaxed);
-            }
+            self.store.put_threads_back(&self.conn, n, "a bulk load");
         }
     }
 }

@@ -58,10 +58,10 @@ pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(&format!("INSERT INTO day_bins {}", rows_sql("TRUE"))).map_err(db_err)
 }
 
-/// In a roll-up of the quarter hours `due` (project, start; before their marks are cleared): marks their
-/// days, then rebuilds every marked day that no longer overlaps `live` (`[from, to)` in µs,
-/// the quarter hours still receiving calls; all of them without it). Returns how many days
-/// it rebuilt.
+/// In a roll-up of the quarter hours `due` (project, start; before their marks are
+/// cleared): marks their days, then rebuilds every marked day that no longer overlaps
+/// `live` (`[from, to)` in µs, the quarter hours still receiving calls; all of them without
+/// it). Returns how many days it rebuilt.
 pub fn roll_up(conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)>) -> Result<usize, StoreError> {
     let days: BTreeSet<(&str, i64)> = due.iter().map(|(p, b)| (p.as_str(), day_of(*b))).collect();
     mark(conn, "day_bins_dirty", "day_us", &days)?;

@@ -335,9 +335,10 @@ pub fn roll_up(conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)
 /// while its quarter hours are still dirty is read as dirty (from the calls), so a failure of
 /// either share, or a crash between the commits, leaves every answer exact, and the next
 /// roll-up does the rest. (Holding the side's commit until the quarter hours are done cost
-/// 0.2 s in 1.4 for 1 M calls.) Run one after the other on DuckDB's threads, the statements left a core
-/// idle for much of their time, and their parallel inserts left row groups part full, which
-/// the next checkpoint merged again (docs/BENCHMARKS.md, twenty-fourth session).
+/// 0.2 s in 1.4 for 1 M calls.) Run one after the other on DuckDB's threads, the
+/// statements left a core idle for much of their time, and their parallel inserts left row
+/// groups part full, which the next checkpoint merged again (docs/BENCHMARKS.md,
+/// twenty-fourth session).
 pub fn roll_up_beside(
     conn: &Connection,
     side: Connection,

@@ -4,12 +4,12 @@
 //! of grouping every call by its session id.
 //!
 //! **Kept.** When [`super::rollup::roll_up`] rolls up dirty quarter hours, every session
-//! with a call in them is rebuilt, in the same transaction or one committed before it, from its calls between its
-//! row's first and last start and in those quarter hours (one scan of the project's calls
-//! between the earliest and the latest of these, so a long-lived session widens it). So a
-//! row holds every call of its session that lies in a clean quarter hour: a call the row
-//! lacks lies in a quarter hour that is still dirty (and is read when that one is rolled
-//! up).
+//! with a call in them is rebuilt, in the same transaction or one committed before it, from
+//! its calls between its row's first and last start and in those quarter hours (one scan of
+//! the project's calls between the earliest and the latest of these, so a long-lived
+//! session widens it). So a row holds every call of its session that lies in a clean
+//! quarter hour: a call the row lacks lies in a quarter hour that is still dirty (and is
+//! read when that one is rolled up).
 //!
 //! **Read.** For a window, a session's calls inside it are exactly its row when the row
 //! lies wholly inside the window and none of the session's calls in the window is in a

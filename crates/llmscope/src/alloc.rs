@@ -29,8 +29,21 @@ static MIMALLOC: AtomicBool = AtomicBool::new(false);
 /// From now on, new allocations come from mimalloc (blocks allocated before are freed by
 /// glibc's allocator as always).
 pub fn use_mimalloc() {
+    // Freed pages are kept for the next batch instead of being given back to the system
+    // 10 ms later (mimalloc's default) and faulted in, zeroed, again: the import frees and
+    // allocates tens of MB per batch on different threads. Its footprint is the pipeline's
+    // depth either way (docs/BENCHMARKS.md, twenty-fifth session).
+    // (An operator's `MIMALLOC_PURGE_DELAY` wins.)
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: setting an option is allowed at any time; mimalloc reads it when it purges.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    }
     MIMALLOC.store(true, Ordering::SeqCst);
 }
+
+/// `mi_option_purge_delay` in mimalloc's `mi_option_t` (the same in its versions 2 and 3;
+/// the Rust bindings do not name it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Whether new allocations come from mimalloc.
 pub fn using_mimalloc() -> bool {

@@ -223,7 +223,9 @@ impl LineReader {
         if layout == Layout::Documents {
             return self.scanner.next(&mut self.inner, self.max_line_bytes);
         }
-        let mut buf = Vec::with_capacity(512);
+        // Sized by its first extension: a line within the read buffer (nearly all) takes one
+        // allocation of its exact length.
+        let mut buf = Vec::new();
         self.line_no += 1;
         let mut len: u64 = 0;
         let mut ended = false;

@@ -21,6 +21,7 @@
 //! into local days and hours exactly.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use duckdb::types::Value as DbValue;
 use duckdb::Connection;
@@ -320,78 +321,120 @@ pub fn due(conn: &Connection, live: Option<(i64, i64)>) -> Result<Vec<(String, i
 }
 
 /// Rebuilds the rollups of the `due` quarter hours ([`due`]) from their calls and clears
-/// their marks, in the caller's transaction: the sessions with calls in them, the days' value
-/// bins (which also rebuilds days marked earlier that are no longer live), then the quarter
-/// hours' rollups.
+/// their marks, in the caller's transaction: every [`Share`] in turn, then the marks.
 pub fn roll_up(conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)>) -> Result<(), StoreError> {
-    sessions_and_days(conn, due, live)?;
-    quarter_hours(conn, due)
+    for share in SHARES {
+        share.run(conn, due, live)?;
+    }
+    clear_marks(conn, due)
 }
 
-/// [`roll_up`] as two transactions side by side, each on its own thread and connection
-/// (`side` is a second connection to the same database): the sessions and the days' value
-/// bins on `side`, committed as soon as they are done; the quarter hours' rollups, with
-/// their marks, on `conn`, committed only once the side has. A session row or a day rebuilt
-/// while its quarter hours are still dirty is read as dirty (from the calls), so a failure of
-/// either share, or a crash between the commits, leaves every answer exact, and the next
-/// roll-up does the rest. (Holding the side's commit until the quarter hours are done cost
-/// 0.2 s in 1.4 for 1 M calls.) Run one after the other on DuckDB's threads, the
+/// [`roll_up`] on two connections side by side, each on its own thread (`side` is a second
+/// connection to the same database), then a last transaction that clears the marks. Each
+/// connection takes the next [`Share`] not taken yet, in a transaction of its own, until
+/// none is left, so the two finish close together whatever the shares' sizes (at 1 M calls
+/// the histogram is the longest, at 10 M the sessions). Rows
+/// rebuilt while their quarter hours are still dirty are read as dirty (from the calls), so
+/// a failure of either, or a crash before the marks are cleared, leaves every answer exact,
+/// and the next roll-up does the rest. Run one after the other on DuckDB's threads, the
 /// statements left a core idle for much of their time, and their parallel inserts left row
 /// groups part full, which the next checkpoint merged again (docs/BENCHMARKS.md,
-/// twenty-fourth session).
+/// twenty-fourth and twenty-fifth sessions).
 pub fn roll_up_beside(
     conn: &Connection,
     side: Connection,
     due: &[(String, i64)],
     live: Option<(i64, i64)>,
 ) -> Result<(), StoreError> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    // The shares one connection takes, each in a transaction of its own (so that one
+    // commits, compressing its rows, while the other connection works: DuckDB commits one
+    // transaction at a time); after a failure on either, neither takes more.
+    let take = |conn: &Connection| -> Result<(), StoreError> {
+        while !failed.load(Ordering::Relaxed) {
+            let Some(share) = SHARES.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
+            if let Err(e) = in_transaction(conn, || share.run(conn, due, live)) {
+                failed.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+        Ok(())
+    };
     std::thread::scope(|s| {
-        let beside = std::thread::Builder::new()
-            .name("llmscope-rollup".into())
-            .spawn_scoped(s, move || in_transaction(&side, || sessions_and_days(&side, due, live)));
+        let beside = std::thread::Builder::new().name("llmscope-rollup".into()).spawn_scoped(s, move || take(&side));
         let beside = match beside {
             Ok(b) => b,
             Err(e) => return Err(StoreError::Backend(format!("starting the roll-up's second thread: {e}"))),
         };
-        let begun = conn.execute_batch("BEGIN TRANSACTION").map_err(db_err);
-        let mine = match &begun {
-            Ok(()) => quarter_hours(conn, due),
-            Err(e) => Err(StoreError::Backend(format!("rolling up: {e}"))),
-        };
+        let mine = take(conn);
         let theirs =
             beside.join().unwrap_or_else(|_| Err(StoreError::Backend("the roll-up's second thread failed".into())));
-        match mine.and(theirs) {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(db_err),
-            Err(e) => {
-                if begun.is_ok() {
-                    let _ = conn.execute_batch("ROLLBACK");
+        mine.and(theirs)
+    })?;
+    in_transaction(conn, || clear_marks(conn, due))
+}
+
+/// A part of a roll-up, run by its own statements in the caller's transaction: the rows of
+/// the sessions with calls in the due quarter hours, the days' value bins (which also
+/// rebuilds days marked earlier that are no longer live), or one of the quarter hours'
+/// rollups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Share {
+    Hist,
+    Sessions,
+    DayBins,
+    Users,
+    Cells,
+    Questions,
+    Labels,
+}
+
+/// Every share, longest first (as they take for 1 M seed-001 calls: the histogram 0.6 s,
+/// the sessions 0.33, the days 0.29, the users 0.26, the models 0.15, the questions 0.11,
+/// the labels 0.06), so that connections taking them in turn end close together.
+const SHARES: [Share; 7] =
+    [Share::Hist, Share::Sessions, Share::DayBins, Share::Users, Share::Cells, Share::Questions, Share::Labels];
+
+impl Share {
+    fn run(self, conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)>) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        let done = match self {
+            Share::Sessions => {
+                for (project, due_runs) in by_project(due) {
+                    super::sessions::roll_up(conn, project, &due_runs)?;
                 }
-                Err(e)
+                Ok(())
             }
-        }
-    })
-}
-
-/// The rows of the sessions with calls in the `due` quarter hours, and the days' value bins,
-/// in the caller's transaction.
-fn sessions_and_days(conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)>) -> Result<(), StoreError> {
-    let started = std::time::Instant::now();
-    for project in due.iter().map(|(p, _)| p).collect::<BTreeSet<_>>() {
-        let due_runs = runs(due.iter().filter(|(p, _)| p == project).map(|(_, b)| *b));
-        super::sessions::roll_up(conn, project, &due_runs)?;
+            Share::DayBins => super::day_bins::roll_up(conn, due, live).map(drop),
+            Share::Hist => quarter_hours(conn, due, "call_rollup_hist", &hist_sql, 2),
+            Share::Users => quarter_hours(conn, due, "user_rollup", &user_cells_sql, 1),
+            Share::Cells => quarter_hours(conn, due, "call_rollup", &cells_sql, 1),
+            Share::Questions => quarter_hours(conn, due, "question_rollup", &questions_sql, 1),
+            // (The labels' SQL names its condition four times.)
+            Share::Labels => quarter_hours(conn, due, "label_rollup", &labels_sql, 4),
+        };
+        tracing::trace!(ms = started.elapsed().as_millis() as u64, share = ?self, "roll-up share");
+        done
     }
-    tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: sessions");
-    let started = std::time::Instant::now();
-    super::day_bins::roll_up(conn, due, live)?;
-    tracing::trace!(ms = started.elapsed().as_millis() as u64, "roll-up step: day bins");
-    Ok(())
 }
 
-/// The quarter-hour rollups of the `due` quarter hours, their marks cleared, in the
-/// caller's transaction.
-fn quarter_hours(conn: &Connection, due: &[(String, i64)]) -> Result<(), StoreError> {
-    for project in due.iter().map(|(p, _)| p).collect::<BTreeSet<_>>() {
-        let due_runs = runs(due.iter().filter(|(p, _)| p == project).map(|(_, b)| *b));
+/// The due quarter hours of each project, as runs.
+fn by_project(due: &[(String, i64)]) -> Vec<(&String, Vec<(i64, i64)>)> {
+    let projects = due.iter().map(|(p, _)| p).collect::<BTreeSet<_>>();
+    projects.into_iter().map(|p| (p, runs(due.iter().filter(|(q, _)| q == p).map(|(_, b)| *b)))).collect()
+}
+
+/// Calls `f` with the conditions on rollup rows and on calls (and their parameters) that
+/// select each group of due quarter hours, on `conn` (whose `rollup_due` table it fills).
+fn each_group(
+    conn: &Connection,
+    due: &[(String, i64)],
+    mut f: impl FnMut(&str, &str, &[DbValue]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for (project, due_runs) in by_project(due) {
         for group in groups(&due_runs, GROUP_GAP_US, GROUP_SPAN_US) {
             let (lo, hi) = (group[0].0, group[group.len() - 1].1);
             let p = [DbValue::Text(project.clone()), DbValue::BigInt(lo), DbValue::BigInt(hi)];
@@ -406,25 +449,36 @@ fn quarter_hours(conn: &Connection, due: &[(String, i64)]) -> Result<(), StoreEr
                 in_rollup.push_str(" AND bucket_us IN (SELECT bucket_us FROM temp.rollup_due)");
                 in_calls.push_str(&format!(" AND {} IN (SELECT bucket_us FROM temp.rollup_due)", bucket_sql()));
             }
-            let (in_rollup, in_calls) = (in_rollup.as_str(), in_calls.as_str());
-            // (The histogram's SQL names its condition twice, the labels' four times.)
-            let steps = [
-                (format!("DELETE FROM call_rollup WHERE {in_rollup}"), 1),
-                (format!("DELETE FROM call_rollup_hist WHERE {in_rollup}"), 1),
-                (format!("DELETE FROM user_rollup WHERE {in_rollup}"), 1),
-                (format!("DELETE FROM question_rollup WHERE {in_rollup}"), 1),
-                (format!("DELETE FROM label_rollup WHERE {in_rollup}"), 1),
-                (format!("INSERT INTO call_rollup {}", cells_sql(in_calls)), 1),
-                (format!("INSERT INTO call_rollup_hist {}", hist_sql(in_calls)), 2),
-                (format!("INSERT INTO user_rollup {}", user_cells_sql(in_calls)), 1),
-                (format!("INSERT INTO question_rollup {}", questions_sql(in_calls)), 1),
-                (format!("INSERT INTO label_rollup {}", labels_sql(in_calls)), 4),
-                (format!("DELETE FROM rollup_dirty WHERE {in_rollup}"), 1),
-            ];
-            run_steps(conn, &steps, &p, "rolling up")?;
+            f(&in_rollup, &in_calls, &p)?;
         }
     }
     Ok(())
+}
+
+/// Rebuilds one quarter-hour rollup `table` for the `due` quarter hours, in the caller's
+/// transaction: `rows` gives its rows for a condition on the calls, which it names `wheres`
+/// times.
+fn quarter_hours(
+    conn: &Connection,
+    due: &[(String, i64)],
+    table: &str,
+    rows: &dyn Fn(&str) -> String,
+    wheres: usize,
+) -> Result<(), StoreError> {
+    each_group(conn, due, |in_rollup, in_calls, p| {
+        let steps = [
+            (format!("DELETE FROM {table} WHERE {in_rollup}"), 1),
+            (format!("INSERT INTO {table} {}", rows(in_calls)), wheres),
+        ];
+        run_steps(conn, &steps, p, "rolling up")
+    })
+}
+
+/// Clears the marks of the `due` quarter hours, in the caller's transaction.
+fn clear_marks(conn: &Connection, due: &[(String, i64)]) -> Result<(), StoreError> {
+    each_group(conn, due, |in_rollup, _, p| {
+        run_steps(conn, &[(format!("DELETE FROM rollup_dirty WHERE {in_rollup}"), 1)], p, "rolling up")
+    })
 }
 
 /// Runs of due quarter hours closer than this are rolled up together (one set of

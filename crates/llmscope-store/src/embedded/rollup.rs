@@ -10,8 +10,8 @@
 //! Rollup rows are never updated. An append only marks the quarter hours it stored calls
 //! in as **dirty** (`rollup_dirty`, in the append's own transaction, so a crash cannot leave
 //! calls outside both); [`roll_up`] later replaces the rows of dirty quarter hours with
-//! aggregates of their calls and clears the marks, in one transaction (or two side by side,
-//! [`roll_up_beside`], the marks cleared by the one that commits last). Readers take the
+//! aggregates of their calls and clears the marks, in one transaction (or, share by share,
+//! on two connections side by side, [`roll_up_beside`], the marks cleared last). Readers take the
 //! rollup rows of clean quarter hours and aggregate the calls of dirty ones (and of the
 //! partial quarter hours at a window's edges) with the same SQL ([`cells_sql`],
 //! [`hist_sql`]), so every answer is exact whatever has been rolled up. The server rolls up

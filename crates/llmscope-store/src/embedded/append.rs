@@ -48,7 +48,8 @@ fn widened((lo, hi): (i64, i64)) -> (i64, i64) {
     (lo.saturating_sub(DEDUP_SLACK_US), hi.saturating_add(DEDUP_SLACK_US))
 }
 
-/// Of `ids` (calls starting between `lo` and `hi`, in µs), those already stored.
+/// Of `ids`, those already stored with a start between `lo` and `hi` (µs: the [`widened`]
+/// span of the calls the ids are of).
 fn stored_ids<'a>(
     conn: &Connection,
     ids: impl Iterator<Item = &'a str>,
@@ -61,7 +62,6 @@ fn stored_ids<'a>(
     let ids = RecordBatch::try_from_iter([("id", Arc::new(ids) as ArrayRef)])
         .map_err(|e| StoreError::Backend(format!("building the id batch: {e}")))?;
     let lent = batch_scan::lend(ids);
-    let (lo, hi) = widened((lo, hi));
     let mut stmt = conn
         .prepare(
             "SELECT s.id FROM llmscope_batch(?) s WHERE EXISTS (SELECT 1 FROM calls c \
@@ -340,14 +340,14 @@ fn insert_rows(
     let first: Vec<bool> = ids.iter().map(|id| seen.insert(*id)).collect();
     let span = (starts.iter().copied().min().unwrap_or(0), starts.iter().copied().max().unwrap_or(0));
     let unique = ids.iter().zip(&first).filter(|(_, f)| **f).map(|(id, _)| *id);
-    let (lo, hi) = widened(span);
+    let near = widened(span);
     let stored = match &check {
         Check::Nothing => Default::default(),
-        Check::Known(known) if !known.occupied_within(lo, hi) => {
+        Check::Known(known) if !known.occupied_within(near.0, near.1) => {
             // Only an id the load stored itself can be stored already.
-            stored_ids(conn, unique.filter(|id| known.may_have_appended(KnownIds::hash(id))), span)?
+            stored_ids(conn, unique.filter(|id| known.may_have_appended(KnownIds::hash(id))), near)?
         }
-        Check::Stored | Check::Known(_) => stored_ids(conn, unique, span)?,
+        Check::Stored | Check::Known(_) => stored_ids(conn, unique, near)?,
     };
     let keep: Vec<bool> = ids.iter().zip(&first).map(|(id, f)| *f && !stored.contains(*id)).collect();
     let inserted = keep.iter().filter(|k| **k).count();
@@ -483,6 +483,18 @@ impl<'a> DuckBulk<'a> {
         out
     }
 
+    /// [`Self::run`] for an insert that checks its ids against what the load knows.
+    fn run_checked(
+        &mut self,
+        f: impl FnOnce(&Connection, Check<'_>) -> Result<AppendOutcome, StoreError>,
+    ) -> Result<AppendOutcome, StoreError> {
+        // (Taken out for the call: `run` borrows the whole load.)
+        let mut known = std::mem::take(&mut self.known);
+        let outcome = self.run(|conn| f(conn, Check::Known(&mut known)));
+        self.known = known;
+        outcome
+    }
+
     fn abandon(&mut self) {
         if std::mem::take(&mut self.open) {
             let _ = self.conn.execute_batch("ROLLBACK");
@@ -496,10 +508,7 @@ impl BulkLoad for DuckBulk<'_> {
         if calls.is_empty() {
             return Ok(AppendOutcome::default());
         }
-        let mut known = std::mem::take(&mut self.known);
-        let outcome = self.run(|conn| insert_calls(conn, calls, Check::Known(&mut known)));
-        self.known = known;
-        let outcome = outcome?;
+        let outcome = self.run_checked(|conn, check| insert_calls(conn, calls, check))?;
         self.rows += calls.len();
         Ok(outcome)
     }
@@ -516,10 +525,7 @@ impl BulkLoad for DuckBulk<'_> {
             return batch.append_as_calls(range, |calls| self.append_calls(calls));
         };
         let n = range.len();
-        let mut known = std::mem::take(&mut self.known);
-        let outcome = self.run(|conn| insert_rows(conn, p, range, Check::Known(&mut known)));
-        self.known = known;
-        let outcome = outcome?;
+        let outcome = self.run_checked(|conn, check| insert_rows(conn, p, range, check))?;
         self.rows += n;
         Ok(outcome)
     }

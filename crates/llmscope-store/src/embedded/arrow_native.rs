@@ -130,21 +130,26 @@ impl NativeSchema {
     }
 }
 
+/// The flat Arrow types read natively, each with the DuckDB type DuckDB's reader makes of
+/// it (a type its id fixes).
+fn flat_types() -> [(DataType, ffi::DUCKDB_TYPE); 10] {
+    [
+        (DataType::Utf8, ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR),
+        (DataType::Boolean, ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN),
+        (DataType::Int16, ffi::DUCKDB_TYPE_DUCKDB_TYPE_SMALLINT),
+        (DataType::Int32, ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER),
+        (DataType::Int64, ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT),
+        (DataType::UInt16, ffi::DUCKDB_TYPE_DUCKDB_TYPE_USMALLINT),
+        (DataType::UInt32, ffi::DUCKDB_TYPE_DUCKDB_TYPE_UINTEGER),
+        (DataType::UInt64, ffi::DUCKDB_TYPE_DUCKDB_TYPE_UBIGINT),
+        (DataType::Float64, ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE),
+        (DataType::Timestamp(TimeUnit::Microsecond, None), ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP),
+    ]
+}
+
 /// Whether a flat Arrow type is one DuckDB's reader takes as a type its id fixes.
 fn flat_taken(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Utf8
-            | DataType::Boolean
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64
-            | DataType::Float64
-            | DataType::Timestamp(TimeUnit::Microsecond, None)
-    )
+    flat_types().iter().any(|(a, _)| a == t)
 }
 
 /// Whether a column is read natively: a flat type taken, or a list of one, without metadata
@@ -157,21 +162,9 @@ fn taken(f: &Field) -> bool {
         }
 }
 
-/// Whether a DuckDB type id is one of those [`flat_taken`] gives.
+/// Whether a DuckDB type id is one of those the types [`flat_taken`] gives become.
 fn flat_id(id: ffi::DUCKDB_TYPE) -> bool {
-    matches!(
-        id,
-        ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_SMALLINT
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_USMALLINT
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_UINTEGER
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_UBIGINT
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP
-    )
+    flat_types().iter().any(|(_, d)| *d == id)
 }
 
 /// A vector's type as (id, a list's child's id), if its layout is fixed by them: a flat type

@@ -102,6 +102,38 @@ impl std::fmt::Debug for PreparedCalls {
     }
 }
 
+/// A batch of calls being prepared, one call at a time ([`CallSink::preparer`]).
+pub trait CallPreparer {
+    /// Adds `call`, or gives it back when the batch has no room left for it: then the batch
+    /// is finished and the call goes in the next one. A call given back by an empty batch is
+    /// appended as it is ([`PreparedCalls::from_calls`]), the way that handles any call.
+    fn add(&mut self, call: Call) -> Result<(), Box<Call>>;
+    /// Calls added.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The prepared batch.
+    fn finish(self: Box<Self>) -> PreparedCalls;
+}
+
+/// The default [`CallPreparer`]: the calls as they are.
+#[derive(Debug, Default)]
+pub struct HeldCalls(pub Vec<Call>);
+
+impl CallPreparer for HeldCalls {
+    fn add(&mut self, call: Call) -> Result<(), Box<Call>> {
+        self.0.push(call);
+        Ok(())
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn finish(self: Box<Self>) -> PreparedCalls {
+        PreparedCalls::from_calls(self.0)
+    }
+}
+
 /// Appends calls. Implementations commit each batch before returning `Ok`.
 pub trait CallSink: Send + Sync {
     fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError>;
@@ -137,6 +169,13 @@ pub trait CallSink: Send + Sync {
     /// run on another thread than the append. The default keeps them as they are.
     fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {
         PreparedCalls::from_calls(calls)
+    }
+    /// Starts a batch prepared one call at a time, as [`CallSink::prepare`] prepares a whole
+    /// one, for about `calls` calls read from `bytes` bytes of logs. A parser adds each call
+    /// as soon as it has it, while the call's data is still in the processor's cache. The
+    /// default keeps the calls as they are.
+    fn preparer(&self, calls: usize, _bytes: usize) -> Box<dyn CallPreparer + '_> {
+        Box::new(HeldCalls(Vec::with_capacity(calls)))
     }
     /// Appends calls `range` of a batch this sink prepared, like [`CallSink::append_calls`].
     fn append_prepared(

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, EachBatch, PreparedCalls, StoreError};
+use llmscope_core::store::{AppendOutcome, BulkLoad, CallPreparer, CallSink, EachBatch, PreparedCalls, StoreError};
 use llmscope_core::{ids, Assessment, Call};
 
 use super::batch_requests::{self, BatchRequests};
@@ -199,9 +199,9 @@ impl std::fmt::Debug for Importer<'_> {
 }
 
 struct Batch {
-    calls: Vec<Call>,
-    /// The calls, prepared by the store for its append (set when the batch is sent).
-    prepared: Option<PreparedCalls>,
+    /// The calls, prepared by the store for its append, in order (one part unless the
+    /// store's batches could not hold them all).
+    prepared: Vec<PreparedCalls>,
     assessments: Vec<Assessment>,
     rejected: Vec<(Rejected, Vec<u8>)>,
     tally: LineTally,
@@ -209,10 +209,9 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(cap: usize) -> Self {
+    fn new() -> Self {
         Batch {
-            calls: Vec::with_capacity(cap),
-            prepared: None,
+            prepared: Vec::new(),
             assessments: Vec::new(),
             rejected: Vec::new(),
             tally: LineTally::default(),
@@ -299,22 +298,20 @@ impl<'a> Importer<'a> {
                 pending.settle(summary);
                 return Err(ImportError::Stopped);
             }
-            let prepared = match batch.prepared.take() {
-                Some(p) => p,
-                None => PreparedCalls::from_calls(std::mem::take(&mut batch.calls)),
-            };
-            let mut at = 0;
-            while at < prepared.len() {
-                if load.room() == 0 {
-                    load.commit()?;
-                    pending.settle(summary);
+            for prepared in std::mem::take(&mut batch.prepared) {
+                let mut at = 0;
+                while at < prepared.len() {
+                    if load.room() == 0 {
+                        load.commit()?;
+                        pending.settle(summary);
+                    }
+                    let n = (prepared.len() - at).min(load.room());
+                    pending.add(load.append_prepared(&prepared, at..at + n)?);
+                    if load.commits_each_append() {
+                        pending.settle(summary);
+                    }
+                    at += n;
                 }
-                let n = (prepared.len() - at).min(load.room());
-                pending.add(load.append_prepared(&prepared, at..at + n)?);
-                if load.commits_each_append() {
-                    pending.settle(summary);
-                }
-                at += n;
             }
             if !batch.assessments.is_empty() {
                 pending.assessments += load.append_assessments(&batch.assessments)?;
@@ -500,7 +497,7 @@ fn read_batches(reader: &mut LineReader, src: &Source<'_>, batch_size: usize, tx
         let mid = if bytes >= CHUNK_BYTES { chunk.len().div_ceil(2) } else { chunk.len().min(batch_size) };
         let second = chunk.split_off(mid);
         let (a, b) = if second.is_empty() {
-            (parse_part(chunk, src, batch_size), None)
+            (parse_part(chunk, src), None)
         } else {
             // (Borrowed by the helper, so that if no thread can be had this one parses both.)
             let second = std::sync::Mutex::new(Some(second));
@@ -508,12 +505,12 @@ fn read_batches(reader: &mut LineReader, src: &Source<'_>, batch_size: usize, tx
             std::thread::scope(|s| {
                 let other = std::thread::Builder::new()
                     .name("llmscope-parse".into())
-                    .spawn_scoped(s, || parse_part(take(), src, batch_size));
-                let a = parse_part(chunk, src, batch_size);
+                    .spawn_scoped(s, || parse_part(take(), src));
+                let a = parse_part(chunk, src);
                 let b = match other {
                     // (A panic there is a bug; it goes on as this thread's, as before the split.)
                     Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-                    Err(_) => parse_part(take(), src, batch_size),
+                    Err(_) => parse_part(take(), src),
                 };
                 (a, Some(b))
             })
@@ -524,10 +521,13 @@ fn read_batches(reader: &mut LineReader, src: &Source<'_>, batch_size: usize, tx
     }
 }
 
-/// Parses lines into a batch prepared by the store for its append.
-fn parse_part(lines: Vec<NextLine>, src: &Source<'_>, batch_size: usize) -> Batch {
+/// Parses lines into a batch prepared by the store for its append, each call as soon as it
+/// is parsed (see [`Preparing`]).
+fn parse_part(lines: Vec<NextLine>, src: &Source<'_>) -> Batch {
     let (file, opts) = (src.file, src.opts);
-    let mut batch = Batch::new(batch_size);
+    let mut batch = Batch::new();
+    let bytes = lines.iter().map(|l| if let NextLine::Line(_, b) = l { b.len() } else { 0 }).sum();
+    let mut calls = Preparing::new(src.sink, lines.len(), bytes);
     for next in lines {
         match next {
             NextLine::Eof => {}
@@ -543,7 +543,7 @@ fn parse_part(lines: Vec<NextLine>, src: &Source<'_>, batch_size: usize) -> Batc
                             a.project.clone_from(&parsed.call.project);
                             batch.assessments.push(a);
                         }
-                        batch.calls.push(parsed.call);
+                        calls.add(parsed.call);
                     }
                     Err(e) => batch
                         .rejected
@@ -557,8 +557,45 @@ fn parse_part(lines: Vec<NextLine>, src: &Source<'_>, batch_size: usize) -> Batc
             }
         }
     }
-    batch.prepared = Some(src.sink.prepare(std::mem::take(&mut batch.calls)));
+    batch.prepared = calls.finish();
     batch
+}
+
+/// A part's calls handed to the store's [`CallPreparer`] as they are parsed: a call's data is
+/// still in the cache when the store copies it into its batch, and its memory is freed for
+/// the next line's (preparing a whole part's parsed calls at once read them back from
+/// memory). Calls a batch has no room for start the next one.
+struct Preparing<'a> {
+    sink: &'a dyn CallSink,
+    /// The size hints for each batch: calls, bytes of logs.
+    hint: (usize, usize),
+    current: Box<dyn CallPreparer + 'a>,
+    done: Vec<PreparedCalls>,
+}
+
+impl<'a> Preparing<'a> {
+    fn new(sink: &'a dyn CallSink, calls: usize, bytes: usize) -> Self {
+        Preparing { sink, hint: (calls, bytes), current: sink.preparer(calls, bytes), done: Vec::new() }
+    }
+
+    fn add(&mut self, call: Call) {
+        let Err(call) = self.current.add(call) else { return };
+        if !self.current.is_empty() {
+            let full = std::mem::replace(&mut self.current, self.sink.preparer(self.hint.0, self.hint.1));
+            self.done.push(full.finish());
+            let Err(call) = self.current.add(*call) else { return };
+            self.done.push(PreparedCalls::from_calls(vec![*call]));
+        } else {
+            self.done.push(PreparedCalls::from_calls(vec![*call]));
+        }
+    }
+
+    fn finish(mut self) -> Vec<PreparedCalls> {
+        if !self.current.is_empty() {
+            self.done.push(self.current.finish());
+        }
+        self.done
+    }
 }
 
 /// Writes rejected lines verbatim to `<dir>/<file name>.<path hash>.rejected.jsonl` (so they
@@ -623,7 +660,7 @@ impl RejectsWriter {
 mod tests {
     use std::sync::Mutex;
 
-    use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, StoreError};
+    use llmscope_core::store::{AppendOutcome, BulkLoad, CallPreparer, CallSink, HeldCalls, PreparedCalls, StoreError};
     use llmscope_core::{Assessment, Call};
 
     use super::{ImportOptions, Importer, NoProgress};
@@ -635,6 +672,31 @@ mod tests {
         every: usize,
         appends: Mutex<Vec<usize>>,
         commits: Mutex<Vec<usize>>,
+        /// The questions appended, in order.
+        questions: Mutex<Vec<String>>,
+        /// Calls a prepared batch holds (`None`: the default preparer, without a limit).
+        prepared_room: Option<usize>,
+    }
+
+    /// A preparer with room for `room` calls, which refuses any call asking something "big".
+    struct Small {
+        calls: HeldCalls,
+        room: usize,
+    }
+
+    impl CallPreparer for Small {
+        fn add(&mut self, call: Call) -> Result<(), Box<Call>> {
+            if self.calls.len() == self.room || call.input_text.starts_with("big") {
+                return Err(Box::new(call));
+            }
+            self.calls.add(call)
+        }
+        fn len(&self) -> usize {
+            self.calls.len()
+        }
+        fn finish(self: Box<Self>) -> PreparedCalls {
+            Box::new(self.calls).finish()
+        }
     }
 
     struct Load<'a> {
@@ -645,6 +707,8 @@ mod tests {
     impl BulkLoad for Load<'_> {
         fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
             self.sink.appends.lock().map_err(|_| StoreError::Backend("poisoned".into()))?.push(calls.len());
+            let mut questions = self.sink.questions.lock().map_err(|_| StoreError::Backend("poisoned".into()))?;
+            questions.extend(calls.iter().map(|c| c.input_text.clone()));
             self.open += calls.len();
             Ok(AppendOutcome { inserted: calls.len() as u64, duplicates: 0 })
         }
@@ -673,6 +737,36 @@ mod tests {
         fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
             Ok(Box::new(Load { sink: self, open: 0 }))
         }
+        fn preparer(&self, calls: usize, _bytes: usize) -> Box<dyn CallPreparer + '_> {
+            match self.prepared_room {
+                Some(room) => Box::new(Small { calls: HeldCalls::default(), room }),
+                None => Box::new(HeldCalls(Vec::with_capacity(calls))),
+            }
+        }
+    }
+
+    /// Calls are prepared as they are parsed. When a prepared batch is full the next call
+    /// starts another; a call even an empty batch refuses is appended as it is. Every call is
+    /// appended once, in the file's order.
+    #[test]
+    fn calls_a_prepared_batch_has_no_room_for_go_in_the_next() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("calls.jsonl");
+        let mut lines: Vec<String> = (0..9).map(seed001).collect();
+        lines[4] = lines[4].replace("\"q4\"", "\"big4\"");
+        lines[5] = lines[5].replace("\"q5\"", "\"big5\"");
+        std::fs::write(&path, lines.join("\n") + "\n")?;
+        let sink = Recording { every: 1000, prepared_room: Some(3), ..Default::default() };
+        let mut importer = Importer::new(&sink, ImportOptions::default());
+        importer.batch_size = 100;
+        let summary = importer.import_file(&path, &NoProgress)?;
+        assert_eq!((summary.imported, summary.rejected), (9, 0));
+        // q0-q2 fill a batch; q3 starts one that refuses big4, appended alone, as is big5;
+        // q6-q8 fill the last.
+        assert_eq!(*sink.appends.lock().map_err(|_| "poisoned")?, [3, 1, 1, 1, 3]);
+        let want = ["q0", "q1", "q2", "q3", "big4", "big5", "q6", "q7", "q8"];
+        assert_eq!(*sink.questions.lock().map_err(|_| "poisoned")?, want);
+        Ok(())
     }
 
     #[test]

@@ -17,10 +17,10 @@ use duckdb::arrow::array::{Array, ArrayRef, BooleanArray, StringArray, Timestamp
 use duckdb::arrow::compute::filter_record_batch;
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{params, Connection};
-use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, PreparedCalls, StoreError};
+use llmscope_core::store::{AppendOutcome, BulkLoad, CallPreparer, CallSink, PreparedCalls, StoreError};
 use llmscope_core::{Assessment, AssessmentValue, Call};
 
-use super::arrow_batch::calls_batch;
+use super::arrow_batch::{calls_batch, CallsBuilder, Capacity};
 use super::batch_scan;
 use super::known_ids::KnownIds;
 use super::rollup;
@@ -91,12 +91,61 @@ impl DuckPrepared {
         Ok(DuckPrepared { batch })
     }
 
+    /// The DuckDB batch `batch` holds, if it holds one (`None`: the calls as they are).
+    fn of(batch: &PreparedCalls) -> Result<Option<&DuckPrepared>, StoreError> {
+        if let Some(Unbuilt(e)) = batch.payload::<Unbuilt>() {
+            return Err(StoreError::Backend(e.clone()));
+        }
+        Ok(batch.payload::<DuckPrepared>())
+    }
+
     /// One of the batch's columns, as the array type it was built with.
     fn column<T: 'static>(&self, name: &str) -> Result<&T, StoreError> {
         self.batch
             .column_by_name(name)
             .and_then(|c| c.as_any().downcast_ref::<T>())
             .ok_or_else(|| StoreError::Backend(format!("the batch has no {name} column of the expected type")))
+    }
+}
+
+/// A batch whose columns could not be put together (a bug: every column has one value per
+/// call); appending it fails with this error.
+struct Unbuilt(String);
+
+/// Most text (bytes, estimated by [`text_len`]) a batch prepared call by call takes: a sixth
+/// of an Arrow string column's 2 GiB, as JSON written out may take up to six times the
+/// estimate (a control character becomes `\u00XX`), so that no column can overflow.
+const PREPARED_TEXT: usize = 320 << 20;
+
+/// Builds a columnar batch as calls are parsed ([`CallsBuilder`]).
+struct DuckPreparer {
+    rows: CallsBuilder,
+    /// Text taken ([`text_len`]), and most it may take.
+    text: usize,
+    limit: usize,
+}
+
+impl CallPreparer for DuckPreparer {
+    fn add(&mut self, call: Call) -> Result<(), Box<Call>> {
+        let size = text_len(&call);
+        if self.text.saturating_add(size) > self.limit {
+            return Err(Box::new(call));
+        }
+        self.text += size;
+        self.rows.push(&call);
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn finish(self: Box<Self>) -> PreparedCalls {
+        let n = self.rows.len();
+        match self.rows.finish() {
+            Ok(batch) => PreparedCalls::new(n, DuckPrepared { batch }),
+            Err(e) => PreparedCalls::new(n, Unbuilt(e.to_string())),
+        }
     }
 }
 
@@ -154,8 +203,19 @@ impl CallSink for DuckStore {
         }
     }
 
+    fn preparer(&self, calls: usize, bytes: usize) -> Box<dyn CallPreparer + '_> {
+        // Room for what seed 001's lines hold (questions a twentieth of a line, answers
+        // two fifths); columns grow past it.
+        let cap = Capacity { calls, text: bytes / 16, answers: bytes / 2 };
+        Box::new(DuckPreparer {
+            rows: CallsBuilder::new(cap, micros(chrono::Utc::now())),
+            text: 0,
+            limit: PREPARED_TEXT,
+        })
+    }
+
     fn append_prepared(&self, batch: &PreparedCalls, range: Range<usize>) -> Result<AppendOutcome, StoreError> {
-        match batch.payload::<DuckPrepared>() {
+        match DuckPrepared::of(batch)? {
             Some(p) => self.with_conn(|conn| in_transaction(conn, || insert_rows(conn, p, range, Check::Stored))),
             None => batch.append_as_calls(range, |calls| self.append_calls(calls)),
         }
@@ -256,7 +316,8 @@ fn text_parts(calls: &[Call], budget: usize) -> Vec<&[Call]> {
     parts
 }
 
-/// A call's text, about as stored: its strings and JSON values.
+/// A call's text, about as stored: its strings, and its JSON values as written out without
+/// escapes (see [`PREPARED_TEXT`]).
 fn text_len(c: &Call) -> usize {
     fn json(v: &serde_json::Value) -> usize {
         match v {
@@ -267,13 +328,38 @@ fn text_len(c: &Call) -> usize {
         }
     }
     let opt = |v: &Option<serde_json::Value>| v.as_ref().map_or(0, json);
+    let named = [
+        &c.parent_span_id,
+        &c.name,
+        &c.model,
+        &c.provider,
+        &c.operation,
+        &c.user_id,
+        &c.session_id,
+        &c.request_id,
+        &c.client_request_id,
+        &c.output,
+        &c.error_kind,
+        &c.error_message,
+        &c.finish_reason,
+    ];
+    let source = match &c.origin {
+        llmscope_core::Origin::Import { file, format, .. } => file.len() + format.len(),
+        _ => 0,
+    };
     json(&c.input)
         + c.input_text.len()
-        + c.output.as_ref().map_or(0, String::len)
-        + c.error_message.as_ref().map_or(0, String::len)
+        + c.id.len()
+        + c.project.len()
+        + c.trace_id.len()
+        + c.span_id.len()
+        + named.iter().map(|s| s.as_ref().map_or(0, String::len)).sum::<usize>()
         + opt(&c.tool_calls)
         + opt(&c.tools)
-        + c.attributes.iter().chain(&c.params).map(|(k, v)| k.len() + json(v)).sum::<usize>()
+        + opt(&c.response_format)
+        + c.tags.iter().chain(&c.flags).map(String::len).sum::<usize>()
+        + source
+        + c.attributes.iter().chain(&c.params).map(|(k, v)| k.len() + 4 + json(v)).sum::<usize>()
 }
 
 /// Appends calls in one transaction: as one columnar batch, or as several when their text
@@ -521,7 +607,7 @@ impl BulkLoad for DuckBulk<'_> {
         if range.is_empty() {
             return Ok(AppendOutcome::default());
         }
-        let Some(p) = batch.payload::<DuckPrepared>() else {
+        let Some(p) = DuckPrepared::of(batch)? else {
             return batch.append_as_calls(range, |calls| self.append_calls(calls));
         };
         let n = range.len();
@@ -633,6 +719,45 @@ mod tests {
         assert_eq!(insert(&conn, &[at("old", 10)], Check::Stored)?, 0, "as a lookup would have found");
         let stored: i64 = conn.query_row("SELECT count(*) FROM calls", [], |r| r.get(0)).map_err(db_err)?;
         assert_eq!(stored, 6, "old twice (the second unseen), new, far, other, gone, and no repeat else");
+        Ok(())
+    }
+
+    /// A batch prepared call by call holds the columns of the same calls prepared at once, and
+    /// takes no more text than its limit: a call past it is given back, and a call larger
+    /// than the limit is refused even by an empty batch.
+    #[test]
+    fn a_batch_prepared_call_by_call_is_the_batch_prepared_at_once() -> Result<(), StoreError> {
+        let store = DuckStore::open_in_memory()?;
+        let mut calls: Vec<Call> = (0..4).map(|i| at(&format!("c{i}"), i)).collect();
+        calls[1].output = Some("an answer".into());
+        calls[2].attributes.insert("device".into(), serde_json::json!("cuda:1"));
+        calls[3].tags = vec!["a".into(), "b".into()];
+        let whole = DuckPrepared::build(&calls)?;
+        let mut one = store.preparer(calls.len(), 0);
+        for c in calls.clone() {
+            one.add(c).map_err(|c| StoreError::Backend(format!("{} refused", c.id)))?;
+        }
+        let prepared = one.finish();
+        let built = DuckPrepared::of(&prepared)?.ok_or_else(|| StoreError::Backend("not prepared".into()))?;
+        assert_eq!(prepared.len(), 4);
+        let (a, b) = (&built.batch, &whole.batch);
+        assert_eq!(a.schema(), b.schema());
+        for (i, field) in a.schema().fields().iter().enumerate() {
+            if field.name() != "ingested_at" {
+                assert_eq!(a.column(i), b.column(i), "{}", field.name());
+            }
+        }
+
+        let sizes: Vec<usize> = calls.iter().map(text_len).collect();
+        let limit = sizes[0] + sizes[1];
+        let mut small =
+            DuckPreparer { rows: CallsBuilder::new(Capacity { calls: 2, text: 0, answers: 0 }, 0), text: 0, limit };
+        assert!(small.add(calls[0].clone()).is_ok() && small.add(calls[1].clone()).is_ok());
+        assert_eq!(small.add(calls[2].clone()).map_err(|c| c.id), Err("c2".into()), "past the limit");
+        assert_eq!(small.len(), 2);
+        let mut tiny =
+            DuckPreparer { rows: CallsBuilder::new(Capacity { calls: 1, text: 0, answers: 0 }, 0), text: 0, limit: 1 };
+        assert!(tiny.add(calls[0].clone()).is_err() && tiny.len() == 0, "larger than the limit alone");
         Ok(())
     }
 

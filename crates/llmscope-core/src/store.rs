@@ -134,6 +134,53 @@ impl CallPreparer for HeldCalls {
     }
 }
 
+/// Calls handed to a sink's [`CallPreparer`]s one at a time, in as many batches as they
+/// need: a call a batch has no room for starts the next one, and a call even an empty batch
+/// refuses becomes a batch of its own, as it is.
+pub struct Preparing<'a> {
+    sink: &'a dyn CallSink,
+    /// The size hints for each batch ([`CallSink::preparer`]).
+    calls: usize,
+    bytes: usize,
+    current: Box<dyn CallPreparer + 'a>,
+    done: Vec<PreparedCalls>,
+}
+
+impl std::fmt::Debug for Preparing<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preparing").field("current", &self.current.len()).field("done", &self.done).finish()
+    }
+}
+
+impl<'a> Preparing<'a> {
+    pub fn new(sink: &'a dyn CallSink, calls: usize, bytes: usize) -> Self {
+        Preparing { sink, calls, bytes, current: sink.preparer(calls, bytes), done: Vec::new() }
+    }
+
+    pub fn add(&mut self, call: Call) {
+        let Err(call) = self.current.add(call) else { return };
+        let call = if self.current.is_empty() {
+            call
+        } else {
+            let full = std::mem::replace(&mut self.current, self.sink.preparer(self.calls, self.bytes));
+            self.done.push(full.finish());
+            match self.current.add(*call) {
+                Ok(()) => return,
+                Err(call) => call,
+            }
+        };
+        self.done.push(PreparedCalls::from_calls(vec![*call]));
+    }
+
+    /// The prepared batches, in the calls' order.
+    pub fn finish(mut self) -> Vec<PreparedCalls> {
+        if !self.current.is_empty() {
+            self.done.push(self.current.finish());
+        }
+        self.done
+    }
+}
+
 /// Appends calls. Implementations commit each batch before returning `Ok`.
 pub trait CallSink: Send + Sync {
     fn append_calls(&self, calls: &[Call]) -> Result<AppendOutcome, StoreError>;
@@ -165,15 +212,11 @@ pub trait CallSink: Send + Sync {
     fn roll_up(&self, _live: Option<std::ops::Range<DateTime<Utc>>>) -> Result<usize, StoreError> {
         Ok(0)
     }
-    /// Prepares calls for [`CallSink::append_prepared`] / [`BulkLoad::append_prepared`]; may
-    /// run on another thread than the append. The default keeps them as they are.
-    fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {
-        PreparedCalls::from_calls(calls)
-    }
-    /// Starts a batch prepared one call at a time, as [`CallSink::prepare`] prepares a whole
-    /// one, for about `calls` calls read from `bytes` bytes of logs. A parser adds each call
-    /// as soon as it has it, while the call's data is still in the processor's cache. The
-    /// default keeps the calls as they are.
+    /// Starts a batch of calls prepared for [`CallSink::append_prepared`] /
+    /// [`BulkLoad::append_prepared`] one call at a time (see [`Preparing`]), for about `calls`
+    /// calls read from `bytes` bytes of logs; it may be filled on another thread than the
+    /// append. A parser adds each call as soon as it has it, while the call's data is still
+    /// in the processor's cache. The default keeps the calls as they are.
     fn preparer(&self, calls: usize, _bytes: usize) -> Box<dyn CallPreparer + '_> {
         Box::new(HeldCalls(Vec::with_capacity(calls)))
     }

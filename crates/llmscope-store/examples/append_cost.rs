@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use llmscope_core::store::{CallOrder, CallReader, CallSink};
+use llmscope_core::store::{CallOrder, CallReader, CallSink, Preparing};
 use llmscope_core::CallFilter;
 use llmscope_store::embedded::DuckStore;
 
@@ -32,7 +32,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let parts: Vec<Vec<_>> = calls.chunks(20_480).map(<[_]>::to_vec).collect();
     drop(calls);
     let t = Instant::now();
-    let batches: Vec<_> = parts.into_iter().map(|c| store.prepare(c)).collect();
+    let batches: Vec<_> = parts
+        .into_iter()
+        .flat_map(|c| {
+            let mut p = Preparing::new(&store, c.len(), 0);
+            c.into_iter().for_each(|call| p.add(call));
+            p.finish()
+        })
+        .collect();
     let prepare = t.elapsed();
 
     let (mut append, mut commit) = (Duration::ZERO, Duration::ZERO);

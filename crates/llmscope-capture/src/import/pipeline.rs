@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use llmscope_core::store::{AppendOutcome, BulkLoad, CallPreparer, CallSink, EachBatch, PreparedCalls, StoreError};
-use llmscope_core::{ids, Assessment, Call};
+use llmscope_core::store::{AppendOutcome, BulkLoad, CallSink, EachBatch, PreparedCalls, Preparing, StoreError};
+use llmscope_core::{ids, Assessment};
 
 use super::batch_requests::{self, BatchRequests};
 use super::detect::LineFormat;
@@ -522,7 +522,9 @@ fn read_batches(reader: &mut LineReader, src: &Source<'_>, batch_size: usize, tx
 }
 
 /// Parses lines into a batch prepared by the store for its append, each call as soon as it
-/// is parsed (see [`Preparing`]).
+/// is parsed ([`Preparing`]): its data is still in the cache when the store copies it into
+/// its batch, and its memory is freed for the next line's (preparing a whole part's parsed
+/// calls at once read them back from memory).
 fn parse_part(lines: Vec<NextLine>, src: &Source<'_>) -> Batch {
     let (file, opts) = (src.file, src.opts);
     let mut batch = Batch::new();
@@ -559,43 +561,6 @@ fn parse_part(lines: Vec<NextLine>, src: &Source<'_>) -> Batch {
     }
     batch.prepared = calls.finish();
     batch
-}
-
-/// A part's calls handed to the store's [`CallPreparer`] as they are parsed: a call's data is
-/// still in the cache when the store copies it into its batch, and its memory is freed for
-/// the next line's (preparing a whole part's parsed calls at once read them back from
-/// memory). Calls a batch has no room for start the next one.
-struct Preparing<'a> {
-    sink: &'a dyn CallSink,
-    /// The size hints for each batch: calls, bytes of logs.
-    hint: (usize, usize),
-    current: Box<dyn CallPreparer + 'a>,
-    done: Vec<PreparedCalls>,
-}
-
-impl<'a> Preparing<'a> {
-    fn new(sink: &'a dyn CallSink, calls: usize, bytes: usize) -> Self {
-        Preparing { sink, hint: (calls, bytes), current: sink.preparer(calls, bytes), done: Vec::new() }
-    }
-
-    fn add(&mut self, call: Call) {
-        let Err(call) = self.current.add(call) else { return };
-        if !self.current.is_empty() {
-            let full = std::mem::replace(&mut self.current, self.sink.preparer(self.hint.0, self.hint.1));
-            self.done.push(full.finish());
-            let Err(call) = self.current.add(*call) else { return };
-            self.done.push(PreparedCalls::from_calls(vec![*call]));
-        } else {
-            self.done.push(PreparedCalls::from_calls(vec![*call]));
-        }
-    }
-
-    fn finish(mut self) -> Vec<PreparedCalls> {
-        if !self.current.is_empty() {
-            self.done.push(self.current.finish());
-        }
-        self.done
-    }
 }
 
 /// Writes rejected lines verbatim to `<dir>/<file name>.<path hash>.rejected.jsonl` (so they

@@ -112,17 +112,18 @@ impl DuckPrepared {
 /// call); appending it fails with this error.
 struct Unbuilt(String);
 
-/// Most text (bytes, estimated by [`text_len`]) a batch prepared call by call takes: a sixth
-/// of an Arrow string column's 2 GiB, as JSON written out may take up to six times the
-/// estimate (a control character becomes `\u00XX`), so that no column can overflow.
-const PREPARED_TEXT: usize = 320 << 20;
-
 /// Builds a columnar batch as calls are parsed ([`CallsBuilder`]).
 struct DuckPreparer {
     rows: CallsBuilder,
     /// Text taken ([`text_len`]), and most it may take.
     text: usize,
     limit: usize,
+}
+
+impl DuckPreparer {
+    fn new(cap: Capacity, now_us: i64, limit: usize) -> Self {
+        DuckPreparer { rows: CallsBuilder::new(cap, now_us), text: 0, limit }
+    }
 }
 
 impl CallPreparer for DuckPreparer {
@@ -195,23 +196,11 @@ impl CallSink for DuckStore {
         })
     }
 
-    fn prepare(&self, calls: Vec<Call>) -> PreparedCalls {
-        match DuckPrepared::build(&calls) {
-            Ok(p) => PreparedCalls::new(calls.len(), p),
-            // Appended (and failing, if it fails again) the ordinary way.
-            Err(_) => PreparedCalls::from_calls(calls),
-        }
-    }
-
     fn preparer(&self, calls: usize, bytes: usize) -> Box<dyn CallPreparer + '_> {
         // Room for what seed 001's lines hold (questions a twentieth of a line, answers
         // two fifths); columns grow past it.
         let cap = Capacity { calls, text: bytes / 16, answers: bytes / 2 };
-        Box::new(DuckPreparer {
-            rows: CallsBuilder::new(cap, micros(chrono::Utc::now())),
-            text: 0,
-            limit: PREPARED_TEXT,
-        })
+        Box::new(DuckPreparer::new(cap, micros(chrono::Utc::now()), MAX_BATCH_TEXT))
     }
 
     fn append_prepared(&self, batch: &PreparedCalls, range: Range<usize>) -> Result<AppendOutcome, StoreError> {
@@ -294,9 +283,11 @@ impl DuckStore {
     }
 }
 
-/// Most text (bytes, estimated) one columnar batch holds: its Arrow string columns address
-/// at most 2 GiB each. Only batches of very large calls are split.
-const MAX_BATCH_TEXT: usize = 512 << 20;
+/// Most text (bytes, estimated by [`text_len`]) one columnar batch holds, whether built at
+/// once or call by call: a sixth of the 2 GiB an Arrow string column addresses, as JSON
+/// written out may take up to six times the estimate (a control character becomes
+/// `\u00XX`), so that no column can overflow. Only batches of very large calls are split.
+const MAX_BATCH_TEXT: usize = 320 << 20;
 
 /// `calls` in consecutive parts of at most `budget` bytes of text each (a larger call alone).
 fn text_parts(calls: &[Call], budget: usize) -> Vec<&[Call]> {
@@ -317,7 +308,7 @@ fn text_parts(calls: &[Call], budget: usize) -> Vec<&[Call]> {
 }
 
 /// A call's text, about as stored: its strings, and its JSON values as written out without
-/// escapes (see [`PREPARED_TEXT`]).
+/// escapes (see [`MAX_BATCH_TEXT`]).
 fn text_len(c: &Call) -> usize {
     fn json(v: &serde_json::Value) -> usize {
         match v {
@@ -750,13 +741,11 @@ mod tests {
 
         let sizes: Vec<usize> = calls.iter().map(text_len).collect();
         let limit = sizes[0] + sizes[1];
-        let mut small =
-            DuckPreparer { rows: CallsBuilder::new(Capacity { calls: 2, text: 0, answers: 0 }, 0), text: 0, limit };
+        let mut small = DuckPreparer::new(Capacity { calls: 2, text: 0, answers: 0 }, 0, limit);
         assert!(small.add(calls[0].clone()).is_ok() && small.add(calls[1].clone()).is_ok());
         assert_eq!(small.add(calls[2].clone()).map_err(|c| c.id), Err("c2".into()), "past the limit");
         assert_eq!(small.len(), 2);
-        let mut tiny =
-            DuckPreparer { rows: CallsBuilder::new(Capacity { calls: 1, text: 0, answers: 0 }, 0), text: 0, limit: 1 };
+        let mut tiny = DuckPreparer::new(Capacity { calls: 1, text: 0, answers: 0 }, 0, 1);
         assert!(tiny.add(calls[0].clone()).is_err() && tiny.len() == 0, "larger than the limit alone");
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The embedded store against hand-computed values.
 
 use chrono::{DateTime, Duration, Utc};
-use llmscope_core::store::{Analytics, CallOrder, CallReader, CallSink, GroupKey, Measures};
+use llmscope_core::store::{Analytics, CallOrder, CallReader, CallSink, GroupKey, Measures, PreparedCalls, Preparing};
 use llmscope_core::timeparse::offset_segments;
 use llmscope_core::{checks, stats, Call, CallFilter, CallStatus, Origin, TokenUsage};
 use proptest::prelude::*;
@@ -354,6 +354,17 @@ fn a_bulk_load_finds_repeats_of_calls_stored_before_it_and_by_it() -> Result<(),
     Ok(())
 }
 
+/// `calls` prepared as an import's reader prepares them, in one batch.
+fn prepare(s: &DuckStore, calls: Vec<Call>) -> Result<PreparedCalls, String> {
+    let mut p = Preparing::new(s, calls.len(), 0);
+    calls.into_iter().for_each(|c| p.add(c));
+    let mut parts = p.finish();
+    match (parts.pop(), parts.is_empty()) {
+        (Some(one), true) => Ok(one),
+        (last, _) => Err(format!("{} batches", parts.len() + usize::from(last.is_some()))),
+    }
+}
+
 /// A batch prepared on another thread (as an import's reader does) is appended in parts:
 /// repeats within a part and calls already stored are dropped from the columnar batch, and
 /// the rows stored are exactly the others, intact.
@@ -364,7 +375,7 @@ fn prepared_batches_append_in_parts_without_repeats() -> Result<(), Box<dyn std:
     let mut calls: Vec<Call> = (0..6).map(|i| call(i, f64::from(i) + 0.5)).collect();
     calls[2] = call(0, 0.5); // a repeat of the first
     let want: Vec<Call> = [0, 1, 4, 5].iter().map(|&i| calls[i].clone()).collect();
-    let prepared = std::thread::scope(|t| t.spawn(|| s.prepare(calls)).join()).map_err(|_| "prepare panicked")?;
+    let prepared = std::thread::scope(|t| t.spawn(|| prepare(&s, calls)).join()).map_err(|_| "prepare panicked")??;
     assert_eq!(prepared.len(), 6);
     assert!(prepared.calls().is_none(), "DuckDB prepares its own batch");
     {
@@ -384,7 +395,7 @@ fn prepared_batches_append_in_parts_without_repeats() -> Result<(), Box<dyn std:
         assert_eq!((&got.id, got.latency_ms, &got.input_text), (&want.id, want.latency_ms, &want.input_text));
     }
     // Through the sink itself (each append committed), with the same filtering.
-    let again = s.prepare(vec![call(5, 5.5), call(7, 7.5), call(7, 7.5)]);
+    let again = prepare(&s, vec![call(5, 5.5), call(7, 7.5), call(7, 7.5)])?;
     let outcome = s.append_prepared(&again, 0..3)?;
     assert_eq!((outcome.inserted, outcome.duplicates), (1, 2));
     assert_eq!(s.count_calls(&CallFilter::default())?, 6);

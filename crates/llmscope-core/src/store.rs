@@ -230,9 +230,10 @@ pub trait CallSink: Send + Sync {
     }
 }
 
-/// A bulk load: what is appended becomes durable at [`BulkLoad::commit`] (dropping the load
-/// without committing discards what it appended since the last commit). Duplicates of stored
-/// calls, and of calls appended earlier in the load, are skipped.
+/// A bulk load: what is appended becomes durable at [`BulkLoad::commit`], or, for a backend
+/// that commits behind the load, once [`BulkLoad::durable_commits`] counts that commit
+/// (dropping the load without committing discards what it appended since the last commit).
+/// Duplicates of stored calls, and of calls appended earlier in the load, are skipped.
 pub trait BulkLoad {
     fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError>;
     /// Appends calls `range` of a batch prepared by the sink this load came from.
@@ -247,8 +248,22 @@ pub trait BulkLoad {
     /// How many more calls (stored or repeats) the backend would like before the next
     /// commit; 0 means commit now. A loader splits its batches at this boundary.
     fn room(&self) -> usize;
-    /// Makes everything appended so far durable.
+    /// Makes everything appended so far durable, or, for a backend that commits behind the
+    /// load, hands it over to be made durable while the next calls are appended; then the
+    /// failure of an earlier commit may be returned here, or by the next call.
     fn commit(&mut self) -> Result<(), StoreError>;
+    /// For a backend that commits behind the load: how many of its commits (in the order
+    /// they were handed over by a `commit` that returned `Ok`) are durable so far. A failed
+    /// commit is never counted, nor is any after it. `None`: each commit is durable when
+    /// `commit` returns.
+    fn durable_commits(&self) -> Option<u64> {
+        None
+    }
+    /// Waits until every commit handed over is durable, or says why one is not (after
+    /// which [`BulkLoad::durable_commits`] counts exactly those that are).
+    fn sync(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Whether each append is durable when it returns (then a loader can count it as done
     /// at once instead of at the next commit).
     fn commits_each_append(&self) -> bool {

@@ -5,7 +5,7 @@
 //! everything reported as imported is durable. Bad lines are reported and copied to a
 //! rejects file; the import goes on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -290,47 +290,53 @@ impl<'a> Importer<'a> {
     ) -> Result<(), ImportError> {
         let mut load: Box<dyn BulkLoad + '_> =
             if self.bulk { self.sink.bulk_load()? } else { Box::new(EachBatch(self.sink)) };
-        // Appended but not committed yet.
-        let mut pending = Pending::default();
-        for mut batch in rx.iter() {
-            if progress.stop_requested() {
-                load.commit()?;
-                pending.settle(summary);
-                return Err(ImportError::Stopped);
-            }
-            for prepared in std::mem::take(&mut batch.prepared) {
-                let mut at = 0;
-                while at < prepared.len() {
-                    if load.room() == 0 {
-                        load.commit()?;
-                        pending.settle(summary);
-                    }
-                    let n = (prepared.len() - at).min(load.room());
-                    pending.add(load.append_prepared(&prepared, at..at + n)?);
-                    if load.commits_each_append() {
-                        pending.settle(summary);
-                    }
-                    at += n;
+        let mut commits = Commits::default();
+        let load = &mut *load;
+        let mut load_batches = || -> Result<(), ImportError> {
+            for mut batch in rx.iter() {
+                if progress.stop_requested() {
+                    commits.commit(load, summary)?;
+                    return Err(ImportError::Stopped);
                 }
+                for prepared in std::mem::take(&mut batch.prepared) {
+                    let mut at = 0;
+                    while at < prepared.len() {
+                        if load.room() == 0 {
+                            commits.commit(load, summary)?;
+                        }
+                        let n = (prepared.len() - at).min(load.room());
+                        commits.open.add(load.append_prepared(&prepared, at..at + n)?);
+                        if load.commits_each_append() {
+                            commits.open.settle(summary);
+                        }
+                        at += n;
+                    }
+                }
+                if !batch.assessments.is_empty() {
+                    commits.open.assessments += load.append_assessments(&batch.assessments)?;
+                }
+                if load.commits_each_append() {
+                    commits.open.settle(summary);
+                }
+                summary.add_tally(batch.tally);
+                for (k, v) in batch.by_format {
+                    *summary.by_format.entry(k.to_string()).or_default() += v;
+                }
+                for (r, raw) in batch.rejected {
+                    summary.reject(r, &raw, rejects, progress)?;
+                }
+                progress.advance(disk.load(Ordering::Relaxed), summary.lines);
             }
-            if !batch.assessments.is_empty() {
-                pending.assessments += load.append_assessments(&batch.assessments)?;
-            }
-            if load.commits_each_append() {
-                pending.settle(summary);
-            }
-            summary.add_tally(batch.tally);
-            for (k, v) in batch.by_format {
-                *summary.by_format.entry(k.to_string()).or_default() += v;
-            }
-            for (r, raw) in batch.rejected {
-                summary.reject(r, &raw, rejects, progress)?;
-            }
-            progress.advance(disk.load(Ordering::Relaxed), summary.lines);
-        }
-        load.commit()?;
-        pending.settle(summary);
-        Ok(())
+            commits.commit(load, summary)?;
+            Ok(())
+        };
+        let loaded = load_batches();
+        // What the load made durable is counted whatever happened: after a failure too, once
+        // every commit handed over has ended.
+        let synced = load.sync();
+        commits.settle(load, summary);
+        loaded?;
+        Ok(synced?)
     }
 }
 
@@ -347,12 +353,45 @@ impl Pending {
         self.calls.duplicates += o.duplicates;
     }
 
-    /// Counts it into the summary after a commit.
+    /// Counts it into the summary once it is durable.
     fn settle(&mut self, summary: &mut ImportSummary) {
         let done = std::mem::take(self);
         summary.imported += done.calls.inserted;
         summary.already_present += done.calls.duplicates;
         summary.assessments += done.assessments;
+    }
+}
+
+/// What a bulk load appended, commit by commit, until it is durable: a store may commit
+/// behind the load ([`BulkLoad::durable_commits`]).
+#[derive(Default)]
+struct Commits {
+    /// Appended since the last commit.
+    open: Pending,
+    /// Handed over by commits not known to be durable yet, oldest first.
+    handed: VecDeque<Pending>,
+    /// Commits counted into the summary.
+    settled: u64,
+}
+
+impl Commits {
+    fn commit(&mut self, load: &mut dyn BulkLoad, summary: &mut ImportSummary) -> Result<(), StoreError> {
+        load.commit()?;
+        self.handed.push_back(std::mem::take(&mut self.open));
+        self.settle(load, summary);
+        Ok(())
+    }
+
+    /// Counts into the summary the commits that are durable.
+    fn settle(&mut self, load: &dyn BulkLoad, summary: &mut ImportSummary) {
+        let durable = load.durable_commits().unwrap_or(self.settled + self.handed.len() as u64);
+        while self.settled < durable {
+            let Some(mut done) = self.handed.pop_front() else {
+                break;
+            };
+            done.settle(summary);
+            self.settled += 1;
+        }
     }
 }
 
@@ -641,6 +680,9 @@ mod tests {
         questions: Mutex<Vec<String>>,
         /// Calls a prepared batch holds (`None`: the default preparer, without a limit).
         prepared_room: Option<usize>,
+        /// The load commits behind: each commit ends at the next one (or at `sync`), and the
+        /// commit with this number (from 1), if any, fails then.
+        behind: Option<Option<u64>>,
     }
 
     /// A preparer with room for `room` calls, which refuses any call asking something "big".
@@ -667,6 +709,23 @@ mod tests {
     struct Load<'a> {
         sink: &'a Recording,
         open: usize,
+        /// Commits handed over, and those ended (when committing behind).
+        handed: u64,
+        ended: u64,
+    }
+
+    impl Load<'_> {
+        /// Ends the commits handed over, up to `upto`; the first failure is returned.
+        fn end(&mut self, upto: u64) -> Result<(), StoreError> {
+            let fails = self.sink.behind.flatten();
+            while self.ended < upto {
+                if fails.is_some_and(|f| self.ended + 1 >= f) {
+                    return Err(StoreError::Backend(format!("commit {} failed", self.ended + 1)));
+                }
+                self.ended += 1;
+            }
+            Ok(())
+        }
     }
 
     impl BulkLoad for Load<'_> {
@@ -688,7 +747,18 @@ mod tests {
                 self.sink.commits.lock().map_err(|_| StoreError::Backend("poisoned".into()))?.push(self.open);
             }
             self.open = 0;
+            if self.sink.behind.is_some() {
+                // The previous commit ends now; this one at the next.
+                self.end(self.handed)?;
+                self.handed += 1;
+            }
             Ok(())
+        }
+        fn durable_commits(&self) -> Option<u64> {
+            self.sink.behind.map(|_| self.ended)
+        }
+        fn sync(&mut self) -> Result<(), StoreError> {
+            self.end(self.handed)
         }
     }
 
@@ -700,7 +770,7 @@ mod tests {
             Ok(0)
         }
         fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
-            Ok(Box::new(Load { sink: self, open: 0 }))
+            Ok(Box::new(Load { sink: self, open: 0, handed: 0, ended: 0 }))
         }
         fn preparer(&self, calls: usize, _bytes: usize) -> Box<dyn CallPreparer + '_> {
             match self.prepared_room {
@@ -849,6 +919,28 @@ mod tests {
         fn append_assessments(&self, a: &[Assessment]) -> Result<u64, StoreError> {
             Ok(a.len() as u64)
         }
+    }
+
+    #[test]
+    fn calls_committed_behind_the_load_are_counted_once_durable() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("calls.jsonl");
+        let lines: Vec<String> = (0..25).map(|i| seed001(i as u32)).collect();
+        std::fs::write(&path, lines.join("\n") + "\n")?;
+        // Commits of 10, 10 and 5 calls, each ending only at the next commit or at the end.
+        let sink = Recording { every: 10, behind: Some(None), ..Default::default() };
+        let mut importer = Importer::new(&sink, ImportOptions::default());
+        importer.batch_size = 7;
+        assert_eq!(importer.import_file(&path, &NoProgress)?.imported, 25, "all, once the last commit ended");
+        // The second commit fails behind the load: only the first is durable, and the
+        // failure says so (reported when the third is handed over).
+        let sink = Recording { every: 10, behind: Some(Some(2)), ..Default::default() };
+        let mut importer = Importer::new(&sink, ImportOptions::default());
+        importer.batch_size = 7;
+        let failed = importer.import_file(&path, &NoProgress).err().ok_or("the import should fail")?;
+        assert!(failed.error.to_string().contains("commit 2 failed"), "{}", failed.error);
+        assert_eq!(failed.done.imported, 10);
+        Ok(())
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! which DuckDB's zone maps prune. The quarter hours of the stored rows are marked for the
 //! rollups ([`super::rollup`]) in the same transaction.
 
+use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use llmscope_core::{Assessment, AssessmentValue, Call};
 
 use super::arrow_batch::{calls_batch, CallsBuilder, Capacity};
 use super::batch_scan;
+use super::bulk::Unseen;
 use super::known_ids::KnownIds;
 use super::rollup;
 use super::{db_err, duckdb_threads, DuckStore};
@@ -92,7 +94,7 @@ impl DuckPrepared {
     }
 
     /// The DuckDB batch `batch` holds, if it holds one (`None`: the calls as they are).
-    fn of(batch: &PreparedCalls) -> Result<Option<&DuckPrepared>, StoreError> {
+    pub(crate) fn of(batch: &PreparedCalls) -> Result<Option<&DuckPrepared>, StoreError> {
         if let Some(Unbuilt(e)) = batch.payload::<Unbuilt>() {
             return Err(StoreError::Backend(e.clone()));
         }
@@ -167,7 +169,7 @@ impl CallSink for DuckStore {
     }
 
     fn bulk_load(&self) -> Result<Box<dyn BulkLoad + '_>, StoreError> {
-        Ok(Box::new(DuckBulk::new(self)?))
+        Ok(Box::new(super::bulk::DuckBulk::new(self)?))
     }
 
     fn restart_workers_here(&self) -> Result<(), StoreError> {
@@ -231,7 +233,7 @@ pub(crate) fn in_transaction<T>(conn: &Connection, f: impl FnOnce() -> Result<T,
 }
 
 /// Inserts assessments not stored yet, in the caller's transaction.
-fn insert_assessments(conn: &Connection, items: &[Assessment]) -> Result<u64, StoreError> {
+pub(crate) fn insert_assessments(conn: &Connection, items: &[Assessment]) -> Result<u64, StoreError> {
     conn.execute_batch("DELETE FROM assessments_stage").map_err(db_err)?;
     {
         let mut app = conn.appender("assessments_stage").map_err(db_err)?;
@@ -369,18 +371,20 @@ fn append_calls(conn: &Connection, calls: &[Call], check_stored: bool) -> Result
 
 /// Inserts the calls not stored yet, in the caller's transaction (which the id lookup sees
 /// into: a repeat of a call appended earlier in it is found too).
-fn insert_calls(conn: &Connection, calls: &[Call], check: Check<'_>) -> Result<AppendOutcome, StoreError> {
+pub(crate) fn insert_calls(conn: &Connection, calls: &[Call], check: Check<'_>) -> Result<AppendOutcome, StoreError> {
     insert_rows(conn, &DuckPrepared::build(calls)?, 0..calls.len(), check)
 }
 
 /// Which of a batch's ids are looked up among the stored calls before it is inserted.
-enum Check<'k> {
+pub(crate) enum Check<'k> {
     /// None (the caller knows the calls are new).
     Nothing,
     /// Every id.
     Stored,
-    /// Those a bulk load cannot rule out ([`KnownIds`]), which learns the ids stored.
-    Known(&'k mut KnownIds),
+    /// Those a bulk load cannot rule out ([`KnownIds`]), which learns the ids stored, and
+    /// those stored by its transactions this one cannot see ([`Unseen`]), which learns the
+    /// ids and quarter hours this one stores.
+    Bulk(&'k mut KnownIds, &'k mut Unseen),
 }
 
 impl Check<'_> {
@@ -393,13 +397,13 @@ impl Check<'_> {
     }
 }
 
-fn bad_range(batch: &PreparedCalls, range: &Range<usize>) -> StoreError {
+pub(crate) fn bad_range(batch: &PreparedCalls, range: &Range<usize>) -> StoreError {
     StoreError::Backend(format!("calls {range:?} of a batch of {}", batch.len()))
 }
 
 /// Inserts rows `range` of a prepared batch that are not stored yet, in the caller's
 /// transaction. Repeats within the range are dropped here, so the SQL only checks stored rows.
-fn insert_rows(
+pub(crate) fn insert_rows(
     conn: &Connection,
     p: &DuckPrepared,
     range: Range<usize>,
@@ -420,18 +424,27 @@ fn insert_rows(
     let near = widened(span);
     let stored = match &check {
         Check::Nothing => Default::default(),
-        Check::Known(known) if !known.occupied_within(near.0, near.1) => {
+        Check::Bulk(known, _) if !known.occupied_within(near.0, near.1) => {
             // Only an id the load stored itself can be stored already.
             stored_ids(conn, unique.filter(|id| known.may_have_appended(KnownIds::hash(id))), near)?
         }
-        Check::Stored | Check::Known(_) => stored_ids(conn, unique, near)?,
+        Check::Stored | Check::Bulk(..) => stored_ids(conn, unique, near)?,
+    };
+    let stored = match &check {
+        Check::Bulk(_, unseen) => {
+            let mut stored = stored;
+            let in_flight = ids.iter().zip(&first).filter(|(id, f)| **f && unseen.stored(id));
+            stored.extend(in_flight.map(|(id, _)| id.to_string()));
+            stored
+        }
+        _ => stored,
     };
     let keep: Vec<bool> = ids.iter().zip(&first).map(|(id, f)| *f && !stored.contains(*id)).collect();
     let inserted = keep.iter().filter(|k| **k).count();
     // The quarter hours of exactly the rows stored, marked for the rollups in the same
     // transaction.
     let projects = p.column::<StringArray>("project")?;
-    let quarters: std::collections::BTreeSet<(&str, i64)> = (0..ids.len())
+    let quarters: BTreeSet<(&str, i64)> = (0..ids.len())
         .filter(|&i| keep[i])
         .map(|i| (projects.value(range.start + i), rollup::bucket_of(starts[i])))
         .collect();
@@ -444,10 +457,20 @@ fn insert_rows(
             filter_record_batch(&rows, &BooleanArray::from(keep.clone()))
                 .map_err(|e| StoreError::Backend(format!("dropping repeated calls from the batch: {e}")))?
         };
+        let id_column = rows.column_by_name("id").cloned();
         batch_scan::insert(conn, "calls", rows)?;
-        rollup::mark_dirty(conn, &quarters)?;
-        if let Check::Known(known) = check {
-            known.appended(ids.iter().zip(&keep).filter(|(_, k)| **k).map(|(id, _)| *id));
+        match check {
+            Check::Bulk(known, unseen) => {
+                // The quarter hours a transaction not committed yet marked are marked once it
+                // commits (and this one commits only if it does).
+                let unmarked = quarters.iter().filter(|(p, b)| !unseen.marked(p, *b)).copied().collect();
+                rollup::mark_dirty(conn, &unmarked)?;
+                known.appended(ids.iter().zip(&keep).filter(|(_, k)| **k).map(|(id, _)| *id));
+                if let Some(column) = id_column {
+                    unseen.appended(column, quarters.iter().copied());
+                }
+            }
+            _ => rollup::mark_dirty(conn, &quarters)?,
         }
     }
     let inserted = inserted as u64;
@@ -461,52 +484,11 @@ fn insert_rows(
     Ok(AppendOutcome { inserted, duplicates: ids.len() as u64 - inserted })
 }
 
-/// Calls per bulk-load transaction: one of DuckDB's row groups (122,880 rows). A
-/// transaction that appends whole row groups has them written compressed straight to the
-/// database file, and only their location goes to the write-ahead log; rows committed in
-/// smaller transactions are written to the log first and compressed into the file again at
-/// the next checkpoint. One row group rather than two: the commit (which compresses the
-/// rows, on the committing thread) stalls the import half as long, and the reading threads
-/// go on parsing through most of it (1 M seed-001 lines 7 % faster, 40 MB less memory;
-/// docs/BENCHMARKS.md, fifteenth session).
-pub const BULK_COMMIT_ROWS: usize = 122_880;
-
-/// Cores an import's own threads keep busy: the reader parsing lines and its helper
-/// parsing every second batch (the capture crate's import pipeline).
-const IMPORT_PARSING_CORES: usize = 2;
-
-/// DuckDB's threads during a bulk load: the cores the import's parsing leaves, at least one.
-/// On two cores that is one, so the commit's compression runs on the appending thread: with
-/// a worker thread too, the appending thread spun waiting for the worker's tasks (an eighth
-/// of the import's CPU time went to that polling, docs/BENCHMARKS.md, seventeenth session).
-fn bulk_threads(cores: usize) -> usize {
-    cores.saturating_sub(IMPORT_PARSING_CORES).max(1)
-}
-
-/// A bulk load into the embedded store: one transaction per [`BULK_COMMIT_ROWS`] calls,
-/// holding the store's connection until it is dropped (an import is the store's only
-/// writer meanwhile). DuckDB works with [`bulk_threads`] threads meanwhile; its setting is
-/// put back when the load is dropped.
-pub struct DuckBulk<'a> {
-    store: &'a DuckStore,
-    conn: std::sync::MutexGuard<'a, Connection>,
-    /// DuckDB's `threads` before the load, when the load changed it.
-    threads_before: Option<i64>,
-    /// A transaction is open.
-    open: bool,
-    /// Calls handed to the open transaction, stored or found already stored. Counting the
-    /// repeats too keeps every append a full batch when a file's remaining lines are mostly
-    /// stored already (the commit then comes a little early, with a partial row group).
-    rows: usize,
-    /// What the load knows of the stored ids, to skip most lookups.
-    known: KnownIds,
-}
-
 impl DuckStore {
     /// Lowers DuckDB's threads to `wanted` when it has more, first taking over a setting
     /// owed by an earlier failure to put it back. Returns the setting to put back with
     /// [`DuckStore::put_threads_back`] (the owed one even when nothing changed), if any.
-    fn lower_threads(&self, conn: &Connection, wanted: i64) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn lower_threads(&self, conn: &Connection, wanted: i64) -> Result<Option<i64>, StoreError> {
         let owed = self.threads_owed.swap(0, Ordering::Relaxed);
         let lowered = (|| {
             let before = if owed > 0 { owed } else { duckdb_threads(conn)? };
@@ -524,7 +506,7 @@ impl DuckStore {
 
     /// Sets DuckDB's threads back to `n` after `what`; on failure, leaves them owed to the
     /// next [`DuckStore::lower_threads`].
-    fn put_threads_back(&self, conn: &Connection, n: i64, what: &str) {
+    pub(crate) fn put_threads_back(&self, conn: &Connection, n: i64, what: &str) {
         if let Err(e) = conn.execute_batch(&format!("SET threads = {n};")) {
             tracing::warn!(error = %e, threads = n, "cannot set DuckDB's threads back after {what}");
             self.threads_owed.store(n, Ordering::Relaxed);
@@ -532,149 +514,9 @@ impl DuckStore {
     }
 }
 
-impl<'a> DuckBulk<'a> {
-    pub(crate) fn new(store: &'a DuckStore) -> Result<Self, StoreError> {
-        let conn = store.lock_ready()?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads_before = store.lower_threads(&conn, bulk_threads(cores) as i64)?;
-        let mut load = DuckBulk { store, conn, threads_before, open: false, rows: 0, known: KnownIds::default() };
-        // (On failure, dropping the load sets the threads back.)
-        load.known = KnownIds::load(&load.conn)?;
-        Ok(load)
-    }
-
-    /// Runs `f` in the open transaction (opening one if needed). A failure rolls the
-    /// transaction back, and a fatal one reopens the database.
-    fn run<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let out = (|| {
-            if !self.open {
-                self.conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
-                self.open = true;
-            }
-            f(&self.conn)
-        })();
-        if let Err(e) = &out {
-            self.abandon();
-            self.store.recover(&mut self.conn, e);
-        }
-        out
-    }
-
-    /// [`Self::run`] for an insert that checks its ids against what the load knows.
-    fn run_checked(
-        &mut self,
-        f: impl FnOnce(&Connection, Check<'_>) -> Result<AppendOutcome, StoreError>,
-    ) -> Result<AppendOutcome, StoreError> {
-        // (Taken out for the call: `run` borrows the whole load.)
-        let mut known = std::mem::take(&mut self.known);
-        let outcome = self.run(|conn| f(conn, Check::Known(&mut known)));
-        self.known = known;
-        outcome
-    }
-
-    fn abandon(&mut self) {
-        if std::mem::take(&mut self.open) {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-        self.rows = 0;
-    }
-}
-
-impl BulkLoad for DuckBulk<'_> {
-    fn append_calls(&mut self, calls: &[Call]) -> Result<AppendOutcome, StoreError> {
-        if calls.is_empty() {
-            return Ok(AppendOutcome::default());
-        }
-        let outcome = self.run_checked(|conn, check| insert_calls(conn, calls, check))?;
-        self.rows += calls.len();
-        Ok(outcome)
-    }
-
-    fn append_prepared(&mut self, batch: &PreparedCalls, range: Range<usize>) -> Result<AppendOutcome, StoreError> {
-        if range.end > batch.len() {
-            // Refused before the transaction is touched: what it holds stays.
-            return Err(bad_range(batch, &range));
-        }
-        if range.is_empty() {
-            return Ok(AppendOutcome::default());
-        }
-        let Some(p) = DuckPrepared::of(batch)? else {
-            return batch.append_as_calls(range, |calls| self.append_calls(calls));
-        };
-        let n = range.len();
-        let outcome = self.run_checked(|conn, check| insert_rows(conn, p, range, check))?;
-        self.rows += n;
-        Ok(outcome)
-    }
-
-    fn append_assessments(&mut self, items: &[Assessment]) -> Result<u64, StoreError> {
-        if items.is_empty() {
-            return Ok(0);
-        }
-        self.run(|conn| insert_assessments(conn, items))
-    }
-
-    fn room(&self) -> usize {
-        BULK_COMMIT_ROWS.saturating_sub(self.rows)
-    }
-
-    fn commit(&mut self) -> Result<(), StoreError> {
-        if !self.open {
-            return Ok(());
-        }
-        self.open = false;
-        self.rows = 0;
-        let committed = self.conn.execute_batch("COMMIT").map_err(db_err);
-        if let Err(e) = &committed {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            self.store.recover(&mut self.conn, e);
-        }
-        committed
-    }
-}
-
-impl Drop for DuckBulk<'_> {
-    fn drop(&mut self) {
-        self.abandon();
-        if let Some(n) = self.threads_before.take() {
-            self.store.put_threads_back(&self.conn, n, "a bulk load");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn threads(conn: &Connection) -> i64 {
-        duckdb_threads(conn).unwrap_or(-1)
-    }
-
-    #[test]
-    fn a_bulk_load_leaves_the_parsing_cores_to_the_import_and_puts_the_threads_back() -> Result<(), StoreError> {
-        assert_eq!(bulk_threads(1), 1);
-        assert_eq!(bulk_threads(2), 1, "on two cores DuckDB works on the appending thread alone");
-        assert_eq!(bulk_threads(8), 6);
-        let store = DuckStore::open_in_memory()?;
-        store.set_threads(5)?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        {
-            let load = DuckBulk::new(&store)?;
-            assert_eq!(threads(&load.conn), bulk_threads(cores).min(5) as i64);
-        }
-        assert_eq!(threads(&*store.lock()?), 5, "the setting is back once the load is dropped");
-        // A setting a load could not put back is the one the next load restores.
-        store.set_threads(1)?;
-        store.threads_owed.store(5, Ordering::Relaxed);
-        drop(DuckBulk::new(&store)?);
-        assert_eq!(threads(&*store.lock()?), 5, "the owed setting, not the lowered one, is restored");
-        assert_eq!(store.threads_owed.load(Ordering::Relaxed), 0);
-        // A load that needs no change changes nothing.
-        store.set_threads(1)?;
-        drop(DuckBulk::new(&store)?);
-        assert_eq!(threads(&*store.lock()?), 1);
-        Ok(())
-    }
 
     fn at(id: &str, hour: i64) -> Call {
         let start = chrono::DateTime::from_timestamp(1_736_000_000 + hour * 3600, 0).unwrap_or_default();
@@ -693,20 +535,34 @@ mod tests {
 
         // Near a quarter hour occupied before the load: every id is looked up.
         let mut known = KnownIds::load(&conn)?;
-        assert_eq!(insert(&conn, &[at("old", 20), at("new", 20)], Check::Known(&mut known))?, 1);
+        assert_eq!(insert(&conn, &[at("old", 20), at("new", 20)], Check::Bulk(&mut known, &mut Unseen::default()))?, 1);
         // Far from those, the load's own ids are looked up when they come again (within 26
         // hours, as always), in this transaction or a later one.
-        assert_eq!(insert(&conn, &[at("far", 100), at("far", 100), at("new", 40)], Check::Known(&mut known))?, 1);
-        assert_eq!(insert(&conn, &[at("far", 110), at("other", 110)], Check::Known(&mut known))?, 1);
+        assert_eq!(
+            insert(
+                &conn,
+                &[at("far", 100), at("far", 100), at("new", 40)],
+                Check::Bulk(&mut known, &mut Unseen::default())
+            )?,
+            1
+        );
+        assert_eq!(
+            insert(&conn, &[at("far", 110), at("other", 110)], Check::Bulk(&mut known, &mut Unseen::default()))?,
+            1
+        );
         conn.execute_batch("BEGIN TRANSACTION").map_err(db_err)?;
-        assert_eq!(insert(&conn, &[at("gone", 300)], Check::Known(&mut known))?, 1);
+        assert_eq!(insert(&conn, &[at("gone", 300)], Check::Bulk(&mut known, &mut Unseen::default()))?, 1);
         conn.execute_batch("ROLLBACK").map_err(db_err)?;
-        assert_eq!(insert(&conn, &[at("gone", 300)], Check::Known(&mut known))?, 1, "a rolled-back id is stored again");
+        assert_eq!(
+            insert(&conn, &[at("gone", 300)], Check::Bulk(&mut known, &mut Unseen::default()))?,
+            1,
+            "a rolled-back id is stored again"
+        );
 
         // What is skipped: an id stored before the load, in what the load took for an
         // empty stretch (here: it knew of nothing), is not looked up.
         let mut blind = KnownIds::default();
-        assert_eq!(insert(&conn, &[at("old", 10)], Check::Known(&mut blind))?, 1);
+        assert_eq!(insert(&conn, &[at("old", 10)], Check::Bulk(&mut blind, &mut Unseen::default()))?, 1);
         assert_eq!(insert(&conn, &[at("old", 10)], Check::Stored)?, 0, "as a lookup would have found");
         let stored: i64 = conn.query_row("SELECT count(*) FROM calls", [], |r| r.get(0)).map_err(db_err)?;
         assert_eq!(stored, 6, "old twice (the second unseen), new, far, other, gone, and no repeat else");

@@ -18,6 +18,7 @@ mod arrow_batch;
 mod arrow_native;
 mod batch_scan;
 mod bins;
+mod bulk;
 mod columns;
 mod day_bins;
 mod filter;

@@ -312,16 +312,16 @@ fn a_bulk_load_commits_together_and_finds_repeats_within_itself() -> Result<(), 
     let calls: Vec<Call> = (0..10).map(|i| call(i, f64::from(i))).collect();
     {
         let mut load = s.bulk_load()?;
-        assert_eq!(load.room(), super::append::BULK_COMMIT_ROWS);
+        assert_eq!(load.room(), super::bulk::BULK_COMMIT_ROWS);
         assert_eq!(load.append_calls(&calls[..6])?.inserted, 6);
         // The second batch repeats two calls of the first, not committed yet.
         let outcome = load.append_calls(&calls[4..])?;
         assert_eq!((outcome.inserted, outcome.duplicates), (4, 2));
         // Repeats count towards the commit too, so a file of stored lines never shrinks the
         // batches to nothing.
-        assert_eq!(load.room(), super::append::BULK_COMMIT_ROWS - 12);
+        assert_eq!(load.room(), super::bulk::BULK_COMMIT_ROWS - 12);
         load.commit()?;
-        assert_eq!(load.room(), super::append::BULK_COMMIT_ROWS);
+        assert_eq!(load.room(), super::bulk::BULK_COMMIT_ROWS);
         // Appended after the last commit, then dropped: discarded.
         assert_eq!(load.append_calls(&[call(50, 1.0)])?.inserted, 1);
     }

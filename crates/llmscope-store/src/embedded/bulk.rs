@@ -233,7 +233,19 @@ impl<'a> DuckBulk<'a> {
         let Some(committer) = &self.committer else {
             return;
         };
-        let mut next = if wait { committer.ended.recv().ok() } else { committer.ended.try_recv().ok() };
+        let mut next = match (wait, committer.ended.try_recv()) {
+            (_, Ok(ended)) => Some(ended),
+            (true, Err(mpsc::TryRecvError::Empty)) => committer.ended.recv().ok(),
+            (false, Err(mpsc::TryRecvError::Empty)) => None,
+            (_, Err(mpsc::TryRecvError::Disconnected)) => None,
+        };
+        if next.is_none() && wait {
+            // The thread is gone with the transactions handed to it (it panicked): none of
+            // them is known to be durable.
+            self.committing.clear();
+            self.failed.get_or_insert_with(|| "the import's committing thread stopped".into());
+            return;
+        }
         while let Some((conn, result)) = next {
             self.committing.pop_front();
             match result {

@@ -385,13 +385,11 @@ impl Commits {
     /// Counts into the summary the commits that are durable.
     fn settle(&mut self, load: &dyn BulkLoad, summary: &mut ImportSummary) {
         let durable = load.durable_commits().unwrap_or(self.settled + self.handed.len() as u64);
-        while self.settled < durable {
-            let Some(mut done) = self.handed.pop_front() else {
-                break;
-            };
+        let ended = (durable.saturating_sub(self.settled) as usize).min(self.handed.len());
+        for mut done in self.handed.drain(..ended) {
             done.settle(summary);
-            self.settled += 1;
         }
+        self.settled += ended as u64;
     }
 }
 

@@ -420,25 +420,22 @@ pub(crate) fn insert_rows(
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
     let first: Vec<bool> = ids.iter().map(|id| seen.insert(*id)).collect();
     let span = (starts.iter().copied().min().unwrap_or(0), starts.iter().copied().max().unwrap_or(0));
-    let unique = ids.iter().zip(&first).filter(|(_, f)| **f).map(|(id, _)| *id);
+    // The ids' hashes, for what a bulk load keeps of the ids it stored (each hashed once).
+    let hashes: Vec<u64> =
+        if matches!(check, Check::Bulk(..)) { ids.iter().map(|id| KnownIds::hash(id)).collect() } else { Vec::new() };
+    let unique = (0..ids.len()).filter(|&i| first[i]);
     let near = widened(span);
-    let stored = match &check {
+    let mut stored = match &check {
         Check::Nothing => Default::default(),
         Check::Bulk(known, _) if !known.occupied_within(near.0, near.1) => {
             // Only an id the load stored itself can be stored already.
-            stored_ids(conn, unique.filter(|id| known.may_have_appended(KnownIds::hash(id))), near)?
+            stored_ids(conn, unique.clone().filter(|&i| known.may_have_appended(hashes[i])).map(|i| ids[i]), near)?
         }
-        Check::Stored | Check::Bulk(..) => stored_ids(conn, unique, near)?,
+        Check::Stored | Check::Bulk(..) => stored_ids(conn, unique.clone().map(|i| ids[i]), near)?,
     };
-    let stored = match &check {
-        Check::Bulk(_, unseen) => {
-            let mut stored = stored;
-            let in_flight = ids.iter().zip(&first).filter(|(id, f)| **f && unseen.stored(id));
-            stored.extend(in_flight.map(|(id, _)| id.to_string()));
-            stored
-        }
-        _ => stored,
-    };
+    if let Check::Bulk(_, unseen) = &check {
+        stored.extend(unique.filter(|&i| unseen.stored(hashes[i], ids[i])).map(|i| ids[i].to_string()));
+    }
     let keep: Vec<bool> = ids.iter().zip(&first).map(|(id, f)| *f && !stored.contains(*id)).collect();
     let inserted = keep.iter().filter(|k| **k).count();
     // The quarter hours of exactly the rows stored, marked for the rollups in the same
@@ -465,9 +462,10 @@ pub(crate) fn insert_rows(
                 // commits (and this one commits only if it does).
                 let unmarked = quarters.iter().filter(|(p, b)| !unseen.marked(p, *b)).copied().collect();
                 rollup::mark_dirty(conn, &unmarked)?;
-                known.appended(ids.iter().zip(&keep).filter(|(_, k)| **k).map(|(id, _)| *id));
+                let kept = || hashes.iter().zip(&keep).filter(|(_, k)| **k).map(|(h, _)| *h);
+                known.appended(kept());
                 if let Some(column) = id_column {
-                    unseen.appended(column, quarters.iter().copied());
+                    unseen.appended(column, kept(), quarters.iter().copied());
                 }
             }
             _ => rollup::mark_dirty(conn, &quarters)?,

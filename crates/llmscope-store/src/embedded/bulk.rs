@@ -74,8 +74,9 @@ pub(crate) struct Appended {
 }
 
 impl Appended {
-    fn holds(&self, id: &str) -> bool {
-        self.hashes.contains(&KnownIds::hash(id))
+    /// Whether it stored a call with id `id` (whose hash is `hash`).
+    fn holds(&self, hash: u64, id: &str) -> bool {
+        self.hashes.contains(&hash)
             && self
                 .exact
                 .get_or_init(|| {
@@ -95,9 +96,10 @@ pub(crate) struct Unseen {
 }
 
 impl Unseen {
-    /// Whether a transaction this one cannot see stored a call with this id.
-    pub fn stored(&self, id: &str) -> bool {
-        self.before.iter().any(|a| a.holds(id))
+    /// Whether a transaction this one cannot see stored a call with id `id` (whose hash,
+    /// [`KnownIds::hash`], is `hash`).
+    pub fn stored(&self, hash: u64, id: &str) -> bool {
+        self.before.iter().any(|a| a.holds(hash, id))
     }
 
     /// Whether a transaction this one cannot see marked this quarter hour.
@@ -105,12 +107,15 @@ impl Unseen {
         self.before.iter().any(|a| a.marks.contains(&(project.to_string(), bucket)))
     }
 
-    /// Records calls this transaction stored (their id column) and the quarter hours it
-    /// marked or found marked.
-    pub fn appended<'a>(&mut self, ids: ArrayRef, marks: impl Iterator<Item = (&'a str, i64)>) {
-        if let Some(c) = ids.as_any().downcast_ref::<StringArray>() {
-            self.mine.hashes.extend(c.iter().flatten().map(KnownIds::hash));
-        }
+    /// Records calls this transaction stored (their id column and the ids' hashes) and the
+    /// quarter hours it marked or found marked.
+    pub fn appended<'a>(
+        &mut self,
+        ids: ArrayRef,
+        hashes: impl Iterator<Item = u64>,
+        marks: impl Iterator<Item = (&'a str, i64)>,
+    ) {
+        self.mine.hashes.extend(hashes);
         self.mine.ids.push(ids);
         self.mine.marks.extend(marks.map(|(p, b)| (p.to_string(), b)));
     }
@@ -183,9 +188,8 @@ pub struct DuckBulk<'a> {
     known: KnownIds,
     /// What the open transaction cannot see, and what it appended.
     unseen: Unseen,
-    /// The load's connections with no transaction open, and how many it has.
+    /// The load's connections with no transaction open (the others are open or committing).
     idle: Vec<Connection>,
-    made: usize,
     committer: Option<Committer>,
     /// What each transaction handed to the committer and not ended yet appended, oldest
     /// first.
@@ -210,7 +214,6 @@ impl<'a> DuckBulk<'a> {
             known: KnownIds::default(),
             unseen: Unseen::default(),
             idle: Vec::new(),
-            made: 0,
             committer: None,
             committing: VecDeque::new(),
             durable: 0,
@@ -233,12 +236,7 @@ impl<'a> DuckBulk<'a> {
         let Some(committer) = &self.committer else {
             return;
         };
-        let mut next = match (wait, committer.ended.try_recv()) {
-            (_, Ok(ended)) => Some(ended),
-            (true, Err(mpsc::TryRecvError::Empty)) => committer.ended.recv().ok(),
-            (false, Err(mpsc::TryRecvError::Empty)) => None,
-            (_, Err(mpsc::TryRecvError::Disconnected)) => None,
-        };
+        let mut next = if wait { committer.ended.recv().ok() } else { committer.ended.try_recv().ok() };
         if next.is_none() && wait {
             // The thread is gone with the transactions handed to it (it panicked): none of
             // them is known to be durable.
@@ -248,9 +246,9 @@ impl<'a> DuckBulk<'a> {
         }
         while let Some((conn, result)) = next {
             self.committing.pop_front();
+            // (After a failure the committer ends nothing well.)
             match result {
-                Ok(()) if self.failed.is_none() => self.durable += 1,
-                Ok(()) => {}
+                Ok(()) => self.durable += 1,
                 Err(e) => {
                     self.failed.get_or_insert_with(|| e.to_string());
                 }
@@ -260,22 +258,26 @@ impl<'a> DuckBulk<'a> {
         }
     }
 
-    /// A connection of the load with no transaction open: an idle one, a new one, or the
-    /// next one a commit gives back.
+    /// Waits until every commit handed over has ended (or the committer is gone).
+    fn end_commits(&mut self) {
+        while !self.committing.is_empty() && self.committer.is_some() {
+            self.receive(true);
+        }
+    }
+
+    /// A connection of the load with no transaction open (called with none open): an idle
+    /// one, a new one, or the next one a commit gives back.
     fn connection(&mut self) -> Result<Connection, StoreError> {
         self.receive(false);
         loop {
             if let Some(c) = self.idle.pop() {
                 return Ok(c);
             }
-            if self.made < LOAD_CONNECTIONS {
+            // (None idle and none open: the others are committing.)
+            if self.committing.len() < LOAD_CONNECTIONS {
                 let c = second_conn(&self.conn)?;
                 prepare_staging(&c)?;
-                self.made += 1;
                 return Ok(c);
-            }
-            if self.committing.is_empty() {
-                return Err(StoreError::Backend("the load's connections are gone".into()));
             }
             self.receive(true);
         }
@@ -332,12 +334,9 @@ impl<'a> DuckBulk<'a> {
     /// which they would keep open; a next transaction opens new ones).
     fn fail(&mut self, e: &StoreError) {
         self.abandon();
-        while !self.committing.is_empty() && self.committer.is_some() {
-            self.receive(true);
-        }
+        self.end_commits();
         self.committer = None;
         self.idle.clear();
-        self.made = 0;
         self.store.recover(&mut self.conn, e);
     }
 }
@@ -419,9 +418,7 @@ impl BulkLoad for DuckBulk<'_> {
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
-        while !self.committing.is_empty() && self.committer.is_some() {
-            self.receive(true);
-        }
+        self.end_commits();
         self.check_failed()
     }
 }
@@ -511,7 +508,8 @@ mod tests {
         assert_eq!(count(&main, "calls")?, 3);
         assert_eq!(count(&main, "rollup_dirty")?, 1, "the quarter hour is marked once");
         // What `b` appended is what the next transaction checks against.
-        assert!(second.mine.holds("z") && !second.mine.holds("y") && !second.mine.holds("x"));
+        let holds = |id: &str| second.mine.holds(KnownIds::hash(id), id);
+        assert!(holds("z") && !holds("y") && !holds("x"));
         Ok(())
     }
 

@@ -77,9 +77,9 @@ impl KnownIds {
         self.appended.contains(&hash)
     }
 
-    /// Records ids the load stored.
-    pub fn appended<'a>(&mut self, ids: impl Iterator<Item = &'a str>) {
-        self.appended.extend(ids.map(Self::hash));
+    /// Records the ids the load stored, by their hashes ([`KnownIds::hash`]).
+    pub fn appended(&mut self, hashes: impl Iterator<Item = u64>) {
+        self.appended.extend(hashes);
     }
 }
 
@@ -105,7 +105,7 @@ mod tests {
     #[test]
     fn appended_ids_are_known_by_their_hash() {
         let mut known = KnownIds::default();
-        known.appended(["a", "b"].into_iter());
+        known.appended(["a", "b"].into_iter().map(KnownIds::hash));
         assert!(known.may_have_appended(KnownIds::hash("a")));
         assert!(!known.may_have_appended(KnownIds::hash("c")));
     }

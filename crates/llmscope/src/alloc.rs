@@ -14,6 +14,14 @@
 //! Until the switch no block comes from mimalloc; its library is still initialised when the
 //! process loads (it reserves a few MB of address space and reads any `MIMALLOC_*`
 //! variables). DuckDB's C++ allocates through glibc either way.
+//!
+//! mimalloc is built without its request for transparent huge pages (the `no_thp` feature
+//! of `libmimalloc-sys`): where the kernel grants huge pages only on request (`madvise`,
+//! the usual setting), each first touch of a requested region waited for a 2 MB page to be
+//! found (compacting memory) and zeroed. On the benchmark machine a gigabyte of fresh
+//! memory took 2.3 s to touch that way and 0.4 s in ordinary pages; an import of 1 M
+//! seed-001 lines spent 0.4 s less system time and about 0.25 s less wall time
+//! (docs/BENCHMARKS.md, twenty-eighth session).
 
 // (A global allocator is unsafe code by definition; the module holds nothing else.)
 #![allow(unsafe_code)]

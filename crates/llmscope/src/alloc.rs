@@ -51,8 +51,11 @@ pub fn use_mimalloc() {
     MIMALLOC.store(true, Ordering::SeqCst);
 }
 
-/// `mi_option_purge_delay` in mimalloc's `mi_option_t` (the same in its versions 2 and 3;
-/// the Rust bindings do not name it).
+/// `mi_option_purge_delay` in mimalloc's `mi_option_t`: the 16th option both in its version 2
+/// and in its version 3 (the one `libmimalloc-sys` builds by default), as their headers in
+/// `libmimalloc-sys` 0.1.49 list them; the Rust bindings do not name it. (Other options moved
+/// between the two: `allow_thp` is the 38th in one and the 44th in the other, which is why
+/// huge pages are turned off by a build feature, not by index.)
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// How long (ms) an import's freed pages stay before mimalloc gives them back: `-1`, never

@@ -22,7 +22,7 @@
 //!   reopens the database through it, once the load's own connections are closed.
 
 use std::cell::OnceCell;
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::hash::BuildHasherDefault;
 use std::ops::Range;
 use std::rc::Rc;
@@ -69,8 +69,8 @@ pub(crate) struct Appended {
     ids: Vec<ArrayRef>,
     /// The ids themselves, gathered when an id's hash is found among them.
     exact: OnceCell<HashSet<String>>,
-    /// The quarter hours (project, start) it marked for the rollups.
-    marks: BTreeSet<(String, i64)>,
+    /// The quarter hours it marked for the rollups: their starts, by project.
+    marks: BTreeMap<String, BTreeSet<i64>>,
 }
 
 impl Appended {
@@ -104,7 +104,7 @@ impl Unseen {
 
     /// Whether a transaction this one cannot see marked this quarter hour.
     pub fn marked(&self, project: &str, bucket: i64) -> bool {
-        self.before.iter().any(|a| a.marks.contains(&(project.to_string(), bucket)))
+        self.before.iter().any(|a| a.marks.get(project).is_some_and(|b| b.contains(&bucket)))
     }
 
     /// Records calls this transaction stored (their id column and the ids' hashes) and the
@@ -117,7 +117,16 @@ impl Unseen {
     ) {
         self.mine.hashes.extend(hashes);
         self.mine.ids.push(ids);
-        self.mine.marks.extend(marks.map(|(p, b)| (p.to_string(), b)));
+        for (p, b) in marks {
+            match self.mine.marks.get_mut(p) {
+                Some(starts) => {
+                    starts.insert(b);
+                }
+                None => {
+                    self.mine.marks.insert(p.to_string(), BTreeSet::from([b]));
+                }
+            }
+        }
     }
 }
 

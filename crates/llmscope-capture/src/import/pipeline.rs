@@ -198,6 +198,7 @@ impl std::fmt::Debug for Importer<'_> {
     }
 }
 
+#[derive(Default)]
 struct Batch {
     /// The calls, prepared by the store for its append, in order (one part unless the
     /// store's batches could not hold them all).
@@ -206,18 +207,6 @@ struct Batch {
     rejected: Vec<(Rejected, Vec<u8>)>,
     tally: LineTally,
     by_format: BTreeMap<&'static str, u64>,
-}
-
-impl Batch {
-    fn new() -> Self {
-        Batch {
-            prepared: Vec::new(),
-            assessments: Vec::new(),
-            rejected: Vec::new(),
-            tally: LineTally::default(),
-            by_format: BTreeMap::new(),
-        }
-    }
 }
 
 impl<'a> Importer<'a> {
@@ -564,7 +553,7 @@ fn read_batches(reader: &mut LineReader, src: &Source<'_>, batch_size: usize, tx
 /// calls at once read them back from memory).
 fn parse_part(lines: Vec<NextLine>, src: &Source<'_>) -> Batch {
     let (file, opts) = (src.file, src.opts);
-    let mut batch = Batch::new();
+    let mut batch = Batch::default();
     let bytes = lines.iter().map(|l| if let NextLine::Line(_, b) = l { b.len() } else { 0 }).sum();
     let mut calls = Preparing::new(src.sink, lines.len(), bytes);
     for next in lines {

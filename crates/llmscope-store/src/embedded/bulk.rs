@@ -118,14 +118,7 @@ impl Unseen {
         self.mine.hashes.extend(hashes);
         self.mine.ids.push(ids);
         for (p, b) in marks {
-            match self.mine.marks.get_mut(p) {
-                Some(starts) => {
-                    starts.insert(b);
-                }
-                None => {
-                    self.mine.marks.insert(p.to_string(), BTreeSet::from([b]));
-                }
-            }
+            self.mine.marks.entry(p.to_string()).or_default().insert(b);
         }
     }
 }

@@ -367,9 +367,9 @@ impl Analytics for DuckStore {
         if edges.is_empty() {
             return Ok(Vec::new());
         }
-        if let Some(h) = self.answer_from_rollups(f, &Vec::new(), "latency histogram", |conn, plan| {
-            latency::histogram(conn, f, plan, &edges)
-        }) {
+        if let Some(h) =
+            self.answer_from_rollups(f, &Vec::new(), "latency histogram", |conn, _| latency::histogram(conn, f, &edges))
+        {
             return Ok(h);
         }
         let w = filter::build(f);
@@ -420,8 +420,8 @@ impl Analytics for DuckStore {
         if order == CallOrder::SlowestFirst {
             w.push("latency_ms IS NOT NULL", []);
             // Only the calls in the highest latency bins that hold enough of them.
-            let floor = self.answer_from_rollups(f, &Vec::new(), "slowest calls", |conn, plan| {
-                latency::slowest_floor(conn, plan, limit.max(1))
+            let floor = self.answer_from_rollups(f, &Vec::new(), "slowest calls", |conn, _| {
+                latency::slowest_floor(conn, f, limit.max(1))
             });
             if let Some(floor) = floor.flatten() {
                 w.push("latency_bin >= ?", [DbValue::BigInt(floor)]);

@@ -1,7 +1,8 @@
 //! Value bins for exact percentiles from the rollups.
 //!
 //! A latency or TTFT value falls in a **coarse bin** (32 per doubling, about 2 % wide),
-//! which the rollup counts per quarter hour and model; each coarse bin splits into 32
+//! whose counts place a percentile's rank (summed from the days' fine bins or counted from the
+//! calls', [`super::overview::coarse_rows`]); each coarse bin splits into 32
 //! **fine bins** (1,024 per doubling), stored with each call. Both are read off the value's
 //! IEEE-754 bits — the exponent and the top 5 (coarse) or 10 (fine) mantissa bits — so every bin is an exact
 //! value range `[lo, hi)` whose edges are exact doubles: SQL finds a bin's values with plain

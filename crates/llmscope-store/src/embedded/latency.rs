@@ -1,8 +1,8 @@
-//! The latency histogram and the slowest calls from the rollups' coarse histograms.
+//! The latency histogram and the slowest calls from the latencies' coarse bins.
 //!
 //! A histogram bucket's count is the number of values below its upper edge minus those below
-//! its lower edge. Values below an edge are the coarse bins wholly below it (from the
-//! rollups) plus, for the one coarse bin the edge cuts, a count over the calls in that bin:
+//! its lower edge. Values below an edge are the coarse bins wholly below it (summed from the
+//! days' fine bins and the calls' stored bins, [`super::overview::coarse_rows`]) plus, for the one coarse bin the edge cuts, a count over the calls in that bin:
 //! one filtered scan for every edge at once. The slowest calls are found among the calls at
 //! or above the lower edge of the highest coarse bins that hold enough of them.
 
@@ -13,25 +13,22 @@ use llmscope_core::store::{HistogramBucket, StoreError};
 use llmscope_core::CallFilter;
 
 use super::bins::{coarse_bin, coarse_range, lit, FINE_PER_COARSE};
-use super::overview::Plan;
-use super::rollup::{self, METRIC_LATENCY};
-use super::{filter, query_rows};
+use super::overview::coarse_rows;
+use super::rollup::METRIC_LATENCY;
+use super::{day_bins, filter, query_rows};
 
 /// Latency values per coarse bin over the window (every project and model the filter names).
-fn coarse_counts(conn: &Connection, plan: &Plan) -> Result<BTreeMap<i32, i64>, StoreError> {
-    let (rows, params) = plan.union("call_rollup_hist", rollup::hist_sql, 2);
-    let sql = format!("SELECT bin, sum(n)::BIGINT FROM ({rows}) WHERE metric = {METRIC_LATENCY} GROUP BY bin");
+fn coarse_counts(conn: &Connection, f: &CallFilter) -> Result<BTreeMap<i32, i64>, StoreError> {
+    let split = day_bins::split(conn, f)?;
+    // (The days are not read: any day expression does.)
+    let (rows, params) = coarse_rows(f, &split, "0", &[(METRIC_LATENCY, "latency_bin")]);
+    let sql = format!("SELECT c, sum(n)::BIGINT FROM ({rows}) GROUP BY c");
     Ok(query_rows(conn, &sql, &params, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect())
 }
 
 /// The histogram over `edges` (ascending, finite; the last bucket is open).
-pub fn histogram(
-    conn: &Connection,
-    f: &CallFilter,
-    plan: &Plan,
-    edges: &[f64],
-) -> Result<Vec<HistogramBucket>, StoreError> {
-    let counts = coarse_counts(conn, plan)?;
+pub fn histogram(conn: &Connection, f: &CallFilter, edges: &[f64]) -> Result<Vec<HistogramBucket>, StoreError> {
+    let counts = coarse_counts(conn, f)?;
     let total: i64 = counts.values().sum();
     // For each edge: the values in bins wholly below it, and the bin it cuts (if any).
     let mut cut = Vec::new();
@@ -85,8 +82,8 @@ pub fn histogram(
 /// A fine bin at or below that of the `n`-th greatest latency (so that the `n` slowest calls
 /// are the slowest of those whose stored `latency_bin` is at or above it); `None` when every
 /// call must be looked at. (The bin column is cheaper to filter on than the latencies.)
-pub fn slowest_floor(conn: &Connection, plan: &Plan, n: usize) -> Result<Option<i64>, StoreError> {
-    let counts = coarse_counts(conn, plan)?;
+pub fn slowest_floor(conn: &Connection, f: &CallFilter, n: usize) -> Result<Option<i64>, StoreError> {
+    let counts = coarse_counts(conn, f)?;
     let mut seen = 0i64;
     for (k, c) in counts.iter().rev() {
         seen += c;

@@ -62,10 +62,17 @@ const MIGRATIONS: &[Migration] = &[
         needs_v1_2: false,
         backfill: Some(super::rollup::backfill_6),
     },
+    Migration {
+        version: 7,
+        name: "drop_hist",
+        sql: include_str!("sql/007_drop_hist.sql"),
+        needs_v1_2: false,
+        backfill: None,
+    },
 ];
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The storage format llmscope creates new files in (DuckDB's `storage_compatibility_version`).
 /// Pinned, so that a DuckDB upgrade does not change the files it writes unannounced.

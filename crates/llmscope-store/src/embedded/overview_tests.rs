@@ -255,14 +255,14 @@ proptest! {
             .filter_map(|c| c.latency_ms)
             .collect();
         for edges in [vec![0.0, 2000.0], (0..=width.1).map(|i| f64::from(i) * width.0).collect::<Vec<_>>()] {
-            let hist = s.with_conn(|c| super::latency::histogram(c, &f, &plan, &edges)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let hist = s.with_conn(|c| super::latency::histogram(c, &f, &edges)).map_err(|e| TestCaseError::fail(e.to_string()))?;
             for (i, b) in hist.iter().enumerate() {
                 let want = lat.iter().filter(|&&v| v >= edges[i] && edges.get(i + 1).is_none_or(|&hi| v < hi)).count() as u64;
                 prop_assert_eq!(b.count, want, "bucket {} of {:?}", i, edges);
             }
         }
         let n = 1 + width.1 as usize;
-        let floor = s.with_conn(|c| super::latency::slowest_floor(c, &plan, n)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let floor = s.with_conn(|c| super::latency::slowest_floor(c, &f, n)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let mut sorted = lat.clone();
         sorted.sort_by(|a, b| b.total_cmp(a));
         if let (Some(floor), Some(nth)) = (floor, sorted.get(n - 1)) {

@@ -1,11 +1,11 @@
 //! The rollups: per quarter hour (UTC), project and model, the counts and sums the report
-//! reads (`call_rollup`), and how many latency and TTFT values fall in each coarse value bin
-//! (`call_rollup_hist`, see [`super::bins`]); per quarter hour, project and user, the same
-//! counts and sums (`user_rollup`, for the top users, [`super::users`]); per quarter hour,
+//! reads (`call_rollup`); per quarter hour, project and user, the same counts and sums (`user_rollup`, for the top users, [`super::users`]); per quarter hour,
 //! project and exact question, the calls (`question_rollup`, [`super::questions`]); per
 //! quarter hour, project and label — a flag, an error's status code or kind, no session —
 //! the calls (`label_rollup`, [`super::labels`]); and, kept by the same roll-ups, one row per
-//! session ([`super::sessions`]).
+//! session ([`super::sessions`]) and the fine value bins of whole UTC days
+//! ([`super::day_bins`]). (The percentiles' coarse counts come from those days' bins and
+//! the calls' stored bins, not from a rollup of their own: see migration 7.)
 //!
 //! Rollup rows are never updated. An append only marks the quarter hours it stored calls
 //! in as **dirty** (`rollup_dirty`, in the append's own transaction, so a crash cannot leave
@@ -13,8 +13,8 @@
 //! aggregates of their calls and clears the marks, in one transaction (or, share by share,
 //! on two connections side by side, [`roll_up_beside`], the marks cleared last). Readers take the
 //! rollup rows of clean quarter hours and aggregate the calls of dirty ones (and of the
-//! partial quarter hours at a window's edges) with the same SQL ([`cells_sql`],
-//! [`hist_sql`]), so every answer is exact whatever has been rolled up. The server rolls up
+//! partial quarter hours at a window's edges) with the same SQL ([`cells_sql`] and the
+//! others), so every answer is exact whatever has been rolled up. The server rolls up
 //! finished quarter hours once a minute; an import rolls up what it stored when it ends.
 //!
 //! A quarter hour divides every UTC offset in use, so the rollup rows of a window group
@@ -28,13 +28,12 @@ use duckdb::Connection;
 use llmscope_core::store::StoreError;
 
 use super::append::in_transaction;
-use super::bins::FINE_PER_COARSE;
 use super::{db_err, query_rows};
 
 /// The rollups' time step: 15 minutes, in µs.
 pub const BUCKET_US: i64 = 15 * 60 * 1_000_000;
 
-/// Latency, then TTFT, in `call_rollup_hist.metric`.
+/// Latency, then TTFT, in `day_bins.metric` (and in the overview's coarse counts).
 pub const METRIC_LATENCY: u8 = 0;
 pub const METRIC_TTFT: u8 = 1;
 
@@ -245,20 +244,6 @@ pub fn read_cell(r: &duckdb::Row<'_>, at: usize) -> duckdb::Result<Cell> {
     })
 }
 
-/// SQL: `call_rollup_hist` rows aggregated from the calls matching `where_` (the coarse bin
-/// is the stored fine bin's quotient).
-pub fn hist_sql(where_: &str) -> String {
-    let one = |metric: u8, bin: &str| {
-        format!(
-            "SELECT project, {bucket} AS bucket_us, coalesce(model, '') AS model, CAST({metric} AS UTINYINT) AS metric,
-                CAST({bin} // {FINE_PER_COARSE} AS INTEGER) AS bin, count(*) AS n
-             FROM calls WHERE ({where_}) AND {bin} IS NOT NULL GROUP BY ALL",
-            bucket = bucket_sql(),
-        )
-    };
-    format!("{} UNION ALL {}", one(METRIC_LATENCY, "latency_bin"), one(METRIC_TTFT, "ttft_bin"))
-}
-
 /// Marks quarter hours (project, bucket start) as holding calls the rollups lack, in the
 /// caller's transaction.
 pub fn mark_dirty(conn: &Connection, keys: &BTreeSet<(&str, i64)>) -> Result<(), StoreError> {
@@ -332,8 +317,7 @@ pub fn roll_up(conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)
 /// [`roll_up`] on two connections side by side, each on its own thread (`side` is a second
 /// connection to the same database), then a last transaction that clears the marks. Each
 /// connection takes the next [`Share`] not taken yet, in a transaction of its own, until
-/// none is left, so the two finish close together whatever the shares' sizes (at 1 M calls
-/// the histogram is the longest, at 10 M the sessions). Rows
+/// none is left, so the two finish close together whatever the shares' sizes. Rows
 /// rebuilt while their quarter hours are still dirty are read as dirty (from the calls), so
 /// a failure of either, or a crash before the marks are cleared, leaves every answer exact,
 /// and the next roll-up does the rest. Run one after the other on DuckDB's threads, the
@@ -383,7 +367,6 @@ pub fn roll_up_beside(
 /// rollups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Share {
-    Hist,
     Sessions,
     DayBins,
     Users,
@@ -392,11 +375,11 @@ enum Share {
     Labels,
 }
 
-/// Every share, longest first (as they take for 1 M seed-001 calls: the histogram 0.6 s,
-/// the sessions 0.33, the days 0.29, the users 0.26, the models 0.15, the questions 0.11,
-/// the labels 0.06), so that connections taking them in turn end close together.
-const SHARES: [Share; 7] =
-    [Share::Hist, Share::Sessions, Share::DayBins, Share::Users, Share::Cells, Share::Questions, Share::Labels];
+/// Every share, longest first (as they take for 1 M seed-001 calls: the sessions 0.26 s,
+/// the days 0.27, the users 0.24, the models 0.11, the questions 0.10, the labels 0.06), so
+/// that connections taking them in turn end close together.
+const SHARES: [Share; 6] =
+    [Share::Sessions, Share::DayBins, Share::Users, Share::Cells, Share::Questions, Share::Labels];
 
 impl Share {
     fn run(self, conn: &Connection, due: &[(String, i64)], live: Option<(i64, i64)>) -> Result<(), StoreError> {
@@ -409,7 +392,6 @@ impl Share {
                 Ok(())
             }
             Share::DayBins => super::day_bins::roll_up(conn, due, live).map(drop),
-            Share::Hist => quarter_hours(conn, due, "call_rollup_hist", &hist_sql, 2),
             Share::Users => quarter_hours(conn, due, "user_rollup", &user_cells_sql, 1),
             Share::Cells => quarter_hours(conn, due, "call_rollup", &cells_sql, 1),
             Share::Questions => quarter_hours(conn, due, "question_rollup", &questions_sql, 1),
@@ -535,16 +517,15 @@ pub fn run_steps(conn: &Connection, steps: &[(String, usize)], p: &[DbValue], wh
 }
 
 /// Migration 3's step in Rust: the stored calls' value bins, then the rollups of every call.
+/// (Its `call_rollup_hist` is left empty: migration 7, which runs after it, drops it.)
 pub fn backfill(conn: &Connection) -> Result<(), StoreError> {
     use super::bins::fine_bin_sql;
     conn.execute_batch(&format!(
         "UPDATE calls SET latency_bin = {}, ttft_bin = {};
-         INSERT INTO call_rollup {};
-         INSERT INTO call_rollup_hist {};",
+         INSERT INTO call_rollup {};",
         fine_bin_sql("latency_ms"),
         fine_bin_sql("ttft_ms"),
         cells_by("TRUE", "coalesce(model, '') AS model", Columns::BeforeCacheWrite),
-        hist_sql("TRUE"),
     ))
     .map_err(db_err)
 }

@@ -578,7 +578,10 @@ fn a_store_in_the_older_file_format_migrates_without_rewriting() -> Result<(), B
         .prepare("SELECT version FROM schema_migrations ORDER BY 1")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
+    let hist: i64 =
+        conn.query_row("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'call_rollup_hist'", [], |r| r.get(0))?;
+    assert_eq!(hist, 0, "migration 7 drops the quarter-hour histograms");
     Ok(())
 }
 
@@ -885,7 +888,7 @@ proptest! {
 fn a_failed_roll_up_leaves_the_quarter_hours_dirty() -> Result<(), Box<dyn std::error::Error>> {
     use super::{db_err, duckdb_threads};
     for limited in [false, true] {
-        for broken in ["day_bins", "call_rollup_hist"] {
+        for broken in ["day_bins", "user_rollup"] {
             let s = store();
             if limited {
                 s.set_memory_limit("1GB")?;

@@ -87,14 +87,26 @@ impl DuckStore {
         what: &str,
         read: impl FnOnce(&duckdb::Connection, &overview::Plan) -> Result<T, StoreError>,
     ) -> Option<T> {
+        self.answer_eligible(f, tz, what, |conn| match overview::plan(conn, f)? {
+            Some(plan) => read(conn, &plan).map(Some),
+            None => Ok(None),
+        })
+    }
+
+    /// Answers through `read` (which may decline with `None`) a filter the rollups and the
+    /// days' bins cover: `None` (read the calls instead) for another filter, or a failure
+    /// (logged). For readers that need no quarter-hour [`overview::Plan`].
+    fn answer_eligible<T>(
+        &self,
+        f: &CallFilter,
+        tz: &TzShift,
+        what: &str,
+        read: impl FnOnce(&duckdb::Connection) -> Result<Option<T>, StoreError>,
+    ) -> Option<T> {
         if !overview::eligible(f, tz) {
             return None;
         }
-        let out = self.with_query_conn(|conn| match overview::plan(conn, f)? {
-            Some(plan) => read(conn, &plan).map(Some),
-            None => Ok(None),
-        });
-        out.unwrap_or_else(|e| {
+        self.with_query_conn(read).unwrap_or_else(|e| {
             tracing::warn!(error = %e, what, "the rollups could not answer; reading the calls instead");
             None
         })
@@ -367,8 +379,8 @@ impl Analytics for DuckStore {
         if edges.is_empty() {
             return Ok(Vec::new());
         }
-        if let Some(h) =
-            self.answer_from_rollups(f, &Vec::new(), "latency histogram", |conn, _| latency::histogram(conn, f, &edges))
+        if let Some(h) = self
+            .answer_eligible(f, &Vec::new(), "latency histogram", |conn| latency::histogram(conn, f, &edges).map(Some))
         {
             return Ok(h);
         }
@@ -420,8 +432,8 @@ impl Analytics for DuckStore {
         if order == CallOrder::SlowestFirst {
             w.push("latency_ms IS NOT NULL", []);
             // Only the calls in the highest latency bins that hold enough of them.
-            let floor = self.answer_from_rollups(f, &Vec::new(), "slowest calls", |conn, _| {
-                latency::slowest_floor(conn, f, limit.max(1))
+            let floor = self.answer_eligible(f, &Vec::new(), "slowest calls", |conn| {
+                latency::slowest_floor(conn, f, limit.max(1)).map(Some)
             });
             if let Some(floor) = floor.flatten() {
                 w.push("latency_bin >= ?", [DbValue::BigInt(floor)]);

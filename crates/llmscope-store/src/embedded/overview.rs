@@ -175,10 +175,8 @@ fn sums(conn: &Connection, f: &CallFilter, plan: &Plan, tz: &TzShift, split: &Sp
     })?;
     // The coarse counts per group: `day_bins` rows are keyed by UTC day, so under another
     // zone (when they are read at all) the local days' counts come from the calls.
-    let day = filter::local_day(tz);
     let (rows, mut params) = coarse_rows(f, split, &day, &METRICS);
-    let utc = tz.iter().all(|(_, off)| *off == 0);
-    let sql = if utc || split.days.is_empty() {
+    let sql = if is_utc(tz) || split.days.is_empty() {
         format!(
             "SELECT GROUPING(m, d), m, d, metric, c, sum(n)::BIGINT FROM ({rows})
              GROUP BY GROUPING SETS ((metric, c), (m, metric, c), (d, metric, c))"
@@ -407,6 +405,11 @@ fn percentiles(
         }
     }
     Ok(out)
+}
+
+/// Whether every offset of the schedule is zero: local days are UTC days (`day_bins`' days).
+fn is_utc(tz: &TzShift) -> bool {
+    tz.iter().all(|(_, off)| *off == 0)
 }
 
 /// The metrics with the bin column each is stored with.
@@ -677,7 +680,7 @@ fn rank_values(
         }
     };
     let days = coarse_by_group.keys().filter(|g| matches!(g, Group::Day(_))).count();
-    let utc = tz.iter().all(|(_, off)| *off == 0);
+    let utc = is_utc(tz);
     let started = std::time::Instant::now();
     let mut rows = 0;
     if days <= MANY_DAYS {
